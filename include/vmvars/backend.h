@@ -1,0 +1,65 @@
+/*
+ * vmvars/backend.h -- where non-volatile variables live between runs.
+ *
+ * A backend is a small vtable so that the file backend of today and a
+ * networked backend of tomorrow are interchangeable.  The store calls
+ * commit() after it has applied one change in memory; commit() returns 0
+ * only once the new NV content is durable.  If it fails, the store undoes
+ * the change, so memory and disk agree again and the guest gets an error.
+ *
+ * The change is passed so that a backend may persist incrementally (a
+ * journal); the JSON file backend rewrites the file atomically each time.
+ */
+#ifndef VMVARS_BACKEND_H
+#define VMVARS_BACKEND_H
+
+#include <vmvars/store.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum vv_change_kind {
+	VV_CHANGE_PUT,      /* var is the new state of a created/updated variable */
+	VV_CHANGE_DELETE,   /* var is the deleted variable (already unlinked) */
+	VV_CHANGE_ALL,      /* var is NULL: the whole NV content may differ */
+};
+
+struct vv_change {
+	enum vv_change_kind kind;
+	const struct vv_variable *var;
+};
+
+struct vv_backend;
+
+struct vv_backend_ops {
+	const char *name;
+	/* Adds every persisted variable with vv_store_insert_loaded().
+	 * Returns 0, or -1 with err naming the location and the problem. */
+	int (*load)(struct vv_backend *b, struct vv_store *s, struct vv_error *err);
+	/* Makes the store's current NV content durable.  0 or -1 with err. */
+	int (*commit)(struct vv_backend *b, const struct vv_store *s,
+		      const struct vv_change *change, struct vv_error *err);
+	void (*destroy)(struct vv_backend *b);
+};
+
+struct vv_backend {
+	const struct vv_backend_ops *ops;
+};
+
+/*
+ * The JSON v2 file backend (device-abi §12, formats §3): the file QEMU's
+ * `jsonfile=` and virt-fw-vars use.  A missing or empty file is an empty
+ * store; anything else that does not parse is an error.  Each commit
+ * writes <path>.tmp.<pid>, fsyncs it, renames it over <path> and fsyncs
+ * the directory.
+ */
+struct vv_backend *vv_json_file_backend_new(const char *path, struct vv_error *err);
+
+/* A backend that keeps nothing (stateless VMs, tests). */
+struct vv_backend *vv_null_backend_new(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VMVARS_BACKEND_H */

@@ -1,0 +1,282 @@
+/*
+ * vmvars/store.h -- the variable store: UEFI GetVariable, GetNextVariableName,
+ * SetVariable and QueryVariableInfo with every rule of the specification and
+ * edk2, the boot phases, quotas, and the hooks later layers plug into.
+ *
+ * The store is the single owner of variable state.  Guest protocols (the
+ * edk2 MM protocol in vmvars/mm.h), the daemon and the CLI all go through
+ * it, so an offline edit obeys the same rules as a guest write.
+ *
+ * Names are host-order UCS-2 arrays (uint16_t, which is what C11 u"" literals
+ * produce on every supported platform) passed with their length in
+ * characters, without the terminating NUL.  Wire decoding happens in the
+ * protocol layer.
+ *
+ * Invariants (checked by tests/test_store.c):
+ *  (1) every stored variable has BS set, and RT only with BS; APPEND_WRITE is
+ *      never stored;
+ *  (2) (guid, name) is unique; lookup is a hash probe, never a scan;
+ *  (3) enumeration order is creation order; an update keeps the variable's
+ *      place, a delete removes it, a re-create appends it at the end;
+ *  (4) used storage per class == sum over its variables of
+ *      limits.variable_overhead + name_size + data_size (+ reservations);
+ *  (5) a SetVariable that returns an error changed nothing, in memory or on
+ *      disk.
+ */
+#ifndef VMVARS_STORE_H
+#define VMVARS_STORE_H
+
+#include <vmvars/efi.h>
+#include <vmvars/error.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Storage limits.  Sizes of single variables count like edk2's
+ * (PcdMax*VariableSize): variable_overhead + name size (with NUL) + data.
+ * Defaults (vv_limits_default) and why:
+ *   nv_storage            262144  QEMU uefi-vars `size` default, OVMF 4M store
+ *   hwerr_storage           4096  reserved inside nv_storage for HwErrRec####
+ *   volatile_storage      262144
+ *   max_variable_size      65536  NV, non-authenticated
+ *   max_auth_variable_size 65536  AT variables (dbx grows; comm buffer is 64K)
+ *   max_volatile_variable_size 65536
+ *   max_hwerr_variable_size 32768 edk2 PcdMaxHardwareErrorVariableSize
+ *   variable_overhead         60  sizeof(edk2 AUTHENTICATED_VARIABLE_HEADER)
+ * hwerr_storage may be 0: HR writes are then refused (formats §8.2 row 7).
+ */
+struct vv_limits {
+	uint64_t nv_storage;
+	uint64_t hwerr_storage;
+	uint64_t volatile_storage;
+	uint64_t max_variable_size;
+	uint64_t max_auth_variable_size;
+	uint64_t max_volatile_variable_size;
+	uint64_t max_hwerr_variable_size;
+	uint64_t variable_overhead;
+};
+
+void vv_limits_default(struct vv_limits *l);
+
+/*
+ * One variable.  Callers read these fields; only the store writes them.
+ */
+struct vv_variable {
+	vv_guid guid;
+	uint32_t attributes;        /* never includes VV_ATTR_APPEND */
+	uint16_t *name;             /* UCS-2, NUL-terminated */
+	size_t name_len;            /* characters, without the NUL */
+	uint8_t *data;              /* payload (no authentication descriptor) */
+	size_t data_size;
+	bool has_time;              /* AT variables: the last authenticated time */
+	vv_efi_time time;
+	size_t digest_size;         /* private authenticated variables: signer */
+	uint8_t digest[64];         /* binding, opaque to the store (0..64) */
+
+	/* private to the store */
+	struct vv_variable *hash_next;
+	struct vv_variable *prev, *next;
+	uint64_t hash;
+};
+
+static inline size_t vv_var_name_size(const struct vv_variable *v) { return (v->name_len + 1) * 2; }
+
+/* Who asks.  The guest is untrusted; the host owner (CLI, management API,
+ * loaders, the service itself) bypasses read-only flags and policy locks,
+ * like edk2's VarCheckFromTrusted, but not the structural rules. */
+enum vv_caller {
+	VV_CALLER_GUEST = 0,
+	VV_CALLER_HOST = 1,
+};
+
+/* Boot-phase events (device-abi §5.3, §7.2 functions 5-6). */
+enum vv_event {
+	VV_EVENT_END_OF_DXE,
+	VV_EVENT_READY_TO_BOOT,
+	VV_EVENT_EXIT_BOOT_SERVICES,
+	VV_EVENT_RESET,             /* VM reset: volatile state and phase gone */
+};
+
+struct vv_store;
+struct vv_backend;
+
+/* A new, empty store; NULL limits means vv_limits_default().  Returns NULL
+ * on allocation failure or limits that make no sense (hwerr > nv). */
+struct vv_store *vv_store_new(const struct vv_limits *limits);
+void vv_store_free(struct vv_store *s);
+const struct vv_limits *vv_store_limits(const struct vv_store *s);
+
+/*
+ * Persistence.  The store takes ownership of the backend.  vv_store_load()
+ * requires an empty store and leaves it empty on failure (never a silently
+ * partial store); err then names the file and what is wrong.
+ */
+void vv_store_set_backend(struct vv_store *s, struct vv_backend *b);
+int vv_store_load(struct vv_store *s, struct vv_error *err);
+/* Writes the whole NV content through the backend (e.g. after a host edit). */
+int vv_store_flush(struct vv_store *s, struct vv_error *err);
+/* The reason the last SetVariable returned EFI_DEVICE_ERROR ("" if none). */
+const char *vv_store_last_io_error(const struct vv_store *s);
+
+/*
+ * Phase.  END_OF_DXE, READY_TO_BOOT and EXIT_BOOT_SERVICES only ever set
+ * their flag (ReadyToBoot implies EndOfDxe, as in edk2 VariableSmm.c);
+ * RESET drops every volatile variable and clears the flags.  Listeners run
+ * after the store has applied the event.
+ */
+void vv_store_signal(struct vv_store *s, enum vv_event ev);
+bool vv_store_end_of_dxe(const struct vv_store *s);
+bool vv_store_ready_to_boot(const struct vv_store *s);
+bool vv_store_at_runtime(const struct vv_store *s);
+
+typedef void (*vv_event_fn)(void *ctx, struct vv_store *s, enum vv_event ev);
+int vv_store_add_listener(struct vv_store *s, vv_event_fn fn, void *ctx);
+
+/*
+ * Lookup without access rules (host view): NULL if absent.
+ */
+const struct vv_variable *vv_store_find(const struct vv_store *s, const uint16_t *name,
+					size_t name_len, const vv_guid *guid);
+/* Enumeration in store order (invariant 3), host view. */
+const struct vv_variable *vv_store_first(const struct vv_store *s);
+const struct vv_variable *vv_store_next(const struct vv_variable *v);
+size_t vv_store_count(const struct vv_store *s);
+
+/*
+ * GetVariable (formats §8.7, edk2 VariableServiceGetVariable).
+ *   EFI_NOT_FOUND          empty name; absent; not accessible in this phase
+ *                          (after ExitBootServices a variable needs RT)
+ *   EFI_BUFFER_TOO_SMALL   *data_size < value size; *data_size set to it
+ *   EFI_INVALID_PARAMETER  data NULL while *data_size is large enough
+ *   EFI_SUCCESS            value copied, *data_size set
+ * *attributes (if not NULL) is set on SUCCESS and on BUFFER_TOO_SMALL.
+ */
+vv_status vv_store_get(struct vv_store *s, const uint16_t *name, size_t name_len,
+		       const vv_guid *guid, uint32_t *attributes, void *data, uint64_t *data_size);
+
+/*
+ * GetNextVariableName core (formats §8.8): the variable that follows
+ * (name, guid) in store order and is accessible in this phase.
+ *   name_len == 0          start of the enumeration (guid ignored)
+ *   EFI_INVALID_PARAMETER  (name, guid) is not an accessible variable
+ *   EFI_NOT_FOUND          no further accessible variable
+ *   EFI_SUCCESS            *next set
+ * Buffer sizing is the caller's (vmvars/mm.h does edk2's).
+ */
+vv_status vv_store_get_next(struct vv_store *s, const uint16_t *name, size_t name_len,
+			    const vv_guid *guid, const struct vv_variable **next);
+
+/* SetVariable request. */
+struct vv_set_request {
+	const uint16_t *name;       /* not NUL-terminated; name_len chars */
+	size_t name_len;
+	vv_guid guid;
+	uint32_t attributes;        /* as passed, APPEND included */
+	const uint8_t *data;        /* data_size bytes; may be NULL if 0 */
+	uint64_t data_size;
+	enum vv_caller caller;
+};
+
+/*
+ * SetVariable: the checks of formats §8.2 in edk2's order, then the update.
+ * The full list of statuses and the row each comes from is in
+ * docs/variable-rules.md.  An NV change is durable before this returns
+ * EFI_SUCCESS; if the backend fails, memory and disk are unchanged and the
+ * result is EFI_DEVICE_ERROR.
+ */
+vv_status vv_store_set(struct vv_store *s, const struct vv_set_request *req);
+
+/*
+ * QueryVariableInfo (formats §8.9, edk2 VariableServiceQueryVariableInfo):
+ * figures for the class the attributes select (HR, NV or volatile).
+ */
+vv_status vv_store_query(struct vv_store *s, uint32_t attributes, uint64_t *max_storage,
+			 uint64_t *remaining, uint64_t *max_variable_size);
+
+/*
+ * Storage reservations for state that is not a variable but must not grow
+ * without bound (variable-policy entries).  Counted against the volatile
+ * class, released on RESET by their owner.  EFI_OUT_OF_RESOURCES if full.
+ */
+vv_status vv_store_reserve(struct vv_store *s, uint64_t bytes);
+void vv_store_release(struct vv_store *s, uint64_t bytes);
+
+/* ---- Hooks: how policy, VarCheck properties, auth and MOR plug in ---- */
+
+/* The write under consideration, as hooks see it. */
+struct vv_write {
+	const struct vv_set_request *req;
+	const struct vv_variable *existing; /* regardless of phase; NULL if none */
+	bool is_delete;             /* (DataSize 0 and no APPEND) or no BS/RT */
+	/* The value after the EFI_VARIABLE_AUTHENTICATION_2 descriptor (for AT
+	 * writes), else req->data.  An auth hook may replace it (e.g. with a
+	 * de-duplicated signature-list append); the store frees `owned`. */
+	const uint8_t *payload;
+	uint64_t payload_size;
+	uint8_t *owned;
+	/* Set by the auth hook for AT writes. */
+	bool has_time;
+	vv_efi_time time;
+	size_t digest_size;
+	uint8_t digest[64];
+	/* Set by a hook that fully handled the request (e.g. MORLock, whose
+	 * state is not an ordinary write): the store returns the hook's status
+	 * without writing anything. */
+	bool handled;
+};
+
+enum vv_hook_stage {
+	/* formats §8.2 row 12: special variables (MOR/MORLock), any phase. */
+	VV_HOOK_SPECIAL = 0,
+	/* rows 13-17: VarCheck handlers; called only after EndOfDxe, and an
+	 * EFI_WRITE_PROTECTED result is ignored for VV_CALLER_HOST. */
+	VV_HOOK_VARCHECK = 1,
+	/* rows 21-24: authenticated-variable processing.  With no hook in this
+	 * stage the store has no authenticated-variable support: AT writes are
+	 * EFI_INVALID_PARAMETER (row 6) and QueryVariableInfo(AT) is
+	 * EFI_UNSUPPORTED. */
+	VV_HOOK_AUTH = 2,
+};
+#define VV_HOOK_STAGES 3
+
+typedef vv_status (*vv_hook_fn)(void *ctx, struct vv_store *s, struct vv_write *w);
+int vv_store_add_hook(struct vv_store *s, enum vv_hook_stage stage, vv_hook_fn fn, void *ctx);
+
+/*
+ * VarCheck variable properties (edk2 VarCheck.h, SMM functions 9/10).
+ * A property applies after EndOfDxe: READ_ONLY gives EFI_WRITE_PROTECTED to
+ * the guest; for a non-delete, attributes != property attributes (ignoring
+ * APPEND, when the property's are non-zero) or a non-zero payload size
+ * outside [min_size, max_size] give EFI_INVALID_PARAMETER.
+ */
+#define VV_VAR_CHECK_PROPERTY_REVISION  0x0001
+#define VV_VAR_CHECK_PROPERTY_READ_ONLY 0x0001
+struct vv_var_property {
+	uint16_t revision;
+	uint16_t property;
+	uint32_t attributes;
+	uint64_t min_size;
+	uint64_t max_size;
+};
+/* Set (only before EndOfDxe: else EFI_ACCESS_DENIED); EFI_INVALID_PARAMETER
+ * for an empty name or a wrong revision; EFI_OUT_OF_RESOURCES if full. */
+vv_status vv_store_property_set(struct vv_store *s, const uint16_t *name, size_t name_len,
+				const vv_guid *guid, const struct vv_var_property *p);
+/* Registered property first, then the built-in UEFI table (Boot#### etc.);
+ * EFI_NOT_FOUND if neither has one; EFI_INVALID_PARAMETER for an empty name. */
+vv_status vv_store_property_get(struct vv_store *s, const uint16_t *name, size_t name_len,
+				const vv_guid *guid, struct vv_var_property *p);
+
+/*
+ * Host-side insertion used by format loaders: no phase or VarCheck rules,
+ * but the structural ones (non-empty valid name, BS set, RT only with BS, no
+ * APPEND, unique, quotas).  Does not persist.  Returns 0 or -1 with err set.
+ */
+int vv_store_insert_loaded(struct vv_store *s, const struct vv_variable *v, struct vv_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VMVARS_STORE_H */

@@ -1,0 +1,27 @@
+/*
+ * vmvars/vmvars.h -- everything libvmvars offers, in one include.
+ *
+ * Layers, each depending only on those above it:
+ *   efi.h, error.h, ucs2.h   vocabulary
+ *   store.h                  variables and the UEFI rules
+ *   backend.h, json_v2.h     persistence and formats
+ *   policy.h                 edk2 variable policy
+ *   mm.h                     the edk2 MM-communicate protocol
+ *   uefi_vars_device.h       QEMU's uefi-vars register block
+ */
+#ifndef VMVARS_VMVARS_H
+#define VMVARS_VMVARS_H
+
+#include <vmvars/efi.h>
+#include <vmvars/error.h>
+#include <vmvars/ucs2.h>
+#include <vmvars/store.h>
+#include <vmvars/backend.h>
+#include <vmvars/json_v2.h>
+#include <vmvars/policy.h>
+#include <vmvars/mm.h>
+#include <vmvars/uefi_vars_device.h>
+
+#define VMVARS_VERSION "0.1.0"
+
+#endif /* VMVARS_VMVARS_H */

@@ -15,6 +15,9 @@ struct vv_mm {
 	 * page 0 snapshots the table, pages 1..n read from the snapshot). */
 	uint8_t *dump_cache;
 	size_t dump_cache_size;
+	/* Scratch for names decoded from the wire into host-order UCS-2, so
+	 * that no request allocates (a name fits the 64 KiB buffer). */
+	uint16_t name_scratch[VV_MM_MAX_BUFFER / 2];
 };
 
 /*

@@ -1,0 +1,1103 @@
+/*
+ * src/core/store.c -- the variable store and the UEFI variable-service
+ * rules: GetVariable, GetNextVariableName, SetVariable, QueryVariableInfo.
+ *
+ * Data structure: a chained hash table keyed by (GUID, name) for lookups,
+ * threaded on a doubly linked list in creation order for enumeration.  So
+ * GetVariable is one probe, and GetNextVariableName is one probe plus one
+ * step (plus the variables it must skip at runtime).  See the invariants in
+ * include/vmvars/store.h.
+ *
+ * SetVariable applies the checks of varstore-formats §8.2 in edk2's order;
+ * each check below cites its row ("row N").  A write is applied in memory
+ * with an undo record, then persisted (NV only); if persisting fails the
+ * undo restores the old state exactly, and the guest gets EFI_DEVICE_ERROR.
+ *
+ * Deliberate differences from edk2 (docs/variable-rules.md explains each):
+ *  - the service-owned status variables (built-in READ_ONLY property:
+ *    SetupMode, SecureBoot, ...) are read-only to the guest in every
+ *    phase, not only after EndOfDxe: the host owns them (CVE-2026-16288);
+ *  - counter-based authentication (0x10) is always EFI_UNSUPPORTED: edk2
+ *    keeps a physical-presence delete for variables no store here can hold;
+ *  - the PlatformLang/Lang automatic synchronisation is not done (the
+ *    runtime write protection of the *Codes variables is).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <vmvars/backend.h>
+#include <vmvars/store.h>
+#include <vmvars/ucs2.h>
+
+#include "core/name_hash.h"
+#include "core/var_property.h"
+#include "core/varcheck_uefi.h"
+
+#define MAX_HOOKS_PER_STAGE 8
+#define MAX_LISTENERS       8
+#define MIN_BUCKETS         64
+
+/* Offsets in EFI_VARIABLE_AUTHENTICATION_2 (device-abi §10.2). */
+#define AUTH2_CERT_OFFSET   16u   /* TimeStamp, then WIN_CERTIFICATE */
+#define AUTH2_CERTDATA_OFF  40u   /* 16 + WIN_CERTIFICATE_UEFI_GUID header (24) */
+#define WIN_CERT_UEFI_HDR   24u
+
+struct hook {
+	vv_hook_fn fn;
+	void *ctx;
+};
+
+struct listener {
+	vv_event_fn fn;
+	void *ctx;
+};
+
+struct vv_store {
+	struct vv_limits limits;
+
+	/* The table: buckets[hash & (nbuckets - 1)], nbuckets a power of 2. */
+	struct vv_variable **buckets;
+	size_t nbuckets;
+	size_t count;
+	struct vv_variable *head, *tail;    /* creation order */
+
+	/* Used bytes per class (invariant 4). */
+	uint64_t used_nv;                   /* NV, not HR */
+	uint64_t used_hwerr;                /* NV + HR */
+	uint64_t used_volatile;
+	uint64_t reserved;                  /* vv_store_reserve, volatile class */
+
+	bool end_of_dxe;
+	bool ready_to_boot;
+	bool at_runtime;
+
+	struct vv_backend *backend;
+	char io_error[sizeof(((struct vv_error *)0)->msg)];
+
+	struct hook hooks[VV_HOOK_STAGES][MAX_HOOKS_PER_STAGE];
+	size_t nhooks[VV_HOOK_STAGES];
+	struct listener listeners[MAX_LISTENERS];
+	size_t nlisteners;
+
+	struct vv_property_table *properties;
+};
+
+/* ------------------------------------------------------------------ */
+/* Limits and accounting                                              */
+/* ------------------------------------------------------------------ */
+
+void
+vv_limits_default(struct vv_limits *l)
+{
+	l->nv_storage = 262144;
+	l->hwerr_storage = 4096;
+	l->volatile_storage = 262144;
+	l->max_variable_size = 65536;
+	l->max_auth_variable_size = 65536;
+	l->max_volatile_variable_size = 65536;
+	l->max_hwerr_variable_size = 32768;
+	l->variable_overhead = 60;
+}
+
+/* Bytes a variable occupies in its class (invariant 4). */
+static uint64_t
+var_cost(const struct vv_store *s, uint64_t name_size, uint64_t data_size)
+{
+	/* Cannot overflow: name and data sizes are bounded by the maximum
+	 * variable sizes, checked before anything is stored. */
+	return s->limits.variable_overhead + name_size + data_size;
+}
+
+/* The per-variable maximum (header included) for a set of attributes,
+ * edk2 VariableServiceSetVariable (formats §8.2 row 11). */
+static uint64_t
+class_max_variable_size(const struct vv_store *s, uint32_t attr)
+{
+	if (attr & VV_ATTR_HR)
+		return s->limits.max_hwerr_variable_size;
+	if (attr & (VV_ATTR_AT | VV_ATTR_AW))
+		return s->limits.max_auth_variable_size;
+	if (attr & VV_ATTR_NV)
+		return s->limits.max_variable_size;
+	return s->limits.max_volatile_variable_size;
+}
+
+static uint64_t *
+class_used(struct vv_store *s, uint32_t attr)
+{
+	if (!(attr & VV_ATTR_NV))
+		return &s->used_volatile;
+	return (attr & VV_ATTR_HR) ? &s->used_hwerr : &s->used_nv;
+}
+
+/* Capacity of the class; the volatile class also holds reservations. */
+static uint64_t
+class_capacity(const struct vv_store *s, uint32_t attr)
+{
+	if (!(attr & VV_ATTR_NV))
+		return s->limits.volatile_storage;
+	if (attr & VV_ATTR_HR)
+		return s->limits.hwerr_storage;
+	return s->limits.nv_storage - s->limits.hwerr_storage;
+}
+
+static uint64_t
+class_in_use(const struct vv_store *s, uint32_t attr)
+{
+	if (!(attr & VV_ATTR_NV))
+		return s->used_volatile + s->reserved;
+	return (attr & VV_ATTR_HR) ? s->used_hwerr : s->used_nv;
+}
+
+/* True if the class can take `add` more bytes once `release` is freed. */
+static bool
+class_has_room(const struct vv_store *s, uint32_t attr, uint64_t add, uint64_t release)
+{
+	uint64_t in_use = class_in_use(s, attr) - release;
+	uint64_t total;
+
+	if (vv_add_overflow(in_use, add, &total))
+		return false;
+	return total <= class_capacity(s, attr);
+}
+
+/* ------------------------------------------------------------------ */
+/* Table                                                              */
+/* ------------------------------------------------------------------ */
+
+struct vv_store *
+vv_store_new(const struct vv_limits *limits)
+{
+	struct vv_store *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	if (limits != NULL)
+		s->limits = *limits;
+	else
+		vv_limits_default(&s->limits);
+	if (s->limits.hwerr_storage > s->limits.nv_storage) {
+		free(s);
+		return NULL;
+	}
+	s->nbuckets = MIN_BUCKETS;
+	s->buckets = calloc(s->nbuckets, sizeof(*s->buckets));
+	s->properties = vv_property_table_new();
+	if (s->buckets == NULL || s->properties == NULL) {
+		vv_store_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void
+var_free(struct vv_variable *v)
+{
+	if (v == NULL)
+		return;
+	free(v->name);
+	free(v->data);
+	free(v);
+}
+
+void
+vv_store_free(struct vv_store *s)
+{
+	struct vv_variable *v, *next;
+
+	if (s == NULL)
+		return;
+	for (v = s->head; v != NULL; v = next) {
+		next = v->next;
+		var_free(v);
+	}
+	if (s->backend != NULL && s->backend->ops->destroy != NULL)
+		s->backend->ops->destroy(s->backend);
+	vv_property_table_free(s->properties);
+	free(s->buckets);
+	free(s);
+}
+
+const struct vv_limits *
+vv_store_limits(const struct vv_store *s)
+{
+	return &s->limits;
+}
+
+static struct vv_variable *
+table_find(const struct vv_store *s, const uint16_t *name, size_t name_len, const vv_guid *guid)
+{
+	uint64_t h = vv_name_hash(guid, name, name_len);
+	struct vv_variable *v;
+
+	for (v = s->buckets[h & (s->nbuckets - 1)]; v != NULL; v = v->hash_next)
+		if (v->hash == h && vv_guid_equal(&v->guid, guid) &&
+		    vv_ucs2_equal(v->name, v->name_len, name, name_len))
+			return v;
+	return NULL;
+}
+
+/* Doubles the bucket array when the load factor passes 1.  Failure to grow
+ * is harmless: chains just get longer. */
+static void
+table_maybe_grow(struct vv_store *s)
+{
+	struct vv_variable **nb, *v;
+	size_t n;
+
+	if (s->count < s->nbuckets)
+		return;
+	n = s->nbuckets * 2;
+	nb = calloc(n, sizeof(*nb));
+	if (nb == NULL)
+		return;
+	for (v = s->head; v != NULL; v = v->next) {
+		v->hash_next = nb[v->hash & (n - 1)];
+		nb[v->hash & (n - 1)] = v;
+	}
+	free(s->buckets);
+	s->buckets = nb;
+	s->nbuckets = n;
+}
+
+static void
+hash_unlink(struct vv_store *s, struct vv_variable *v)
+{
+	struct vv_variable **pp = &s->buckets[v->hash & (s->nbuckets - 1)];
+
+	while (*pp != v)
+		pp = &(*pp)->hash_next;
+	*pp = v->hash_next;
+	v->hash_next = NULL;
+}
+
+static void
+hash_link(struct vv_store *s, struct vv_variable *v)
+{
+	struct vv_variable **head = &s->buckets[v->hash & (s->nbuckets - 1)];
+
+	v->hash_next = *head;
+	*head = v;
+}
+
+/* Appends v (hash already set) at the end of the enumeration order. */
+static void
+table_append(struct vv_store *s, struct vv_variable *v)
+{
+	hash_link(s, v);
+	v->prev = s->tail;
+	v->next = NULL;
+	if (s->tail != NULL)
+		s->tail->next = v;
+	else
+		s->head = v;
+	s->tail = v;
+	s->count++;
+	*class_used(s, v->attributes) += var_cost(s, vv_var_name_size(v), v->data_size);
+	table_maybe_grow(s);
+}
+
+/* Unlinks v but keeps v->prev/v->next so that table_relink can undo. */
+static void
+table_unlink(struct vv_store *s, struct vv_variable *v)
+{
+	hash_unlink(s, v);
+	if (v->prev != NULL)
+		v->prev->next = v->next;
+	else
+		s->head = v->next;
+	if (v->next != NULL)
+		v->next->prev = v->prev;
+	else
+		s->tail = v->prev;
+	s->count--;
+	*class_used(s, v->attributes) -= var_cost(s, vv_var_name_size(v), v->data_size);
+}
+
+/* Undoes table_unlink(v) when nothing else changed in between. */
+static void
+table_relink(struct vv_store *s, struct vv_variable *v)
+{
+	hash_link(s, v);
+	if (v->prev != NULL)
+		v->prev->next = v;
+	else
+		s->head = v;
+	if (v->next != NULL)
+		v->next->prev = v;
+	else
+		s->tail = v;
+	s->count++;
+	*class_used(s, v->attributes) += var_cost(s, vv_var_name_size(v), v->data_size);
+}
+
+/* A new variable with copies of name and data; NULL if out of memory. */
+static struct vv_variable *
+var_new(const uint16_t *name, size_t name_len, const vv_guid *guid, uint32_t attr,
+	const uint8_t *data, size_t data_size)
+{
+	struct vv_variable *v = calloc(1, sizeof(*v));
+
+	if (v == NULL)
+		return NULL;
+	v->name = calloc(name_len + 1, sizeof(uint16_t));
+	v->data = malloc(data_size ? data_size : 1);
+	if (v->name == NULL || v->data == NULL) {
+		var_free(v);
+		return NULL;
+	}
+	memcpy(v->name, name, name_len * sizeof(uint16_t));
+	if (data_size)
+		memcpy(v->data, data, data_size);
+	v->name_len = name_len;
+	v->data_size = data_size;
+	v->guid = *guid;
+	v->attributes = attr;
+	v->hash = vv_name_hash(guid, name, name_len);
+	return v;
+}
+
+const struct vv_variable *
+vv_store_find(const struct vv_store *s, const uint16_t *name, size_t name_len, const vv_guid *guid)
+{
+	return table_find(s, name, name_len, guid);
+}
+
+const struct vv_variable *
+vv_store_first(const struct vv_store *s)
+{
+	return s->head;
+}
+
+const struct vv_variable *
+vv_store_next(const struct vv_variable *v)
+{
+	return v->next;
+}
+
+size_t
+vv_store_count(const struct vv_store *s)
+{
+	return s->count;
+}
+
+/* ------------------------------------------------------------------ */
+/* Phase, hooks, listeners                                            */
+/* ------------------------------------------------------------------ */
+
+static void
+drop_volatile(struct vv_store *s)
+{
+	struct vv_variable *v, *next;
+
+	for (v = s->head; v != NULL; v = next) {
+		next = v->next;
+		if (!(v->attributes & VV_ATTR_NV)) {
+			table_unlink(s, v);
+			var_free(v);
+		}
+	}
+}
+
+void
+vv_store_signal(struct vv_store *s, enum vv_event ev)
+{
+	switch (ev) {
+	case VV_EVENT_END_OF_DXE:
+		s->end_of_dxe = true;
+		break;
+	case VV_EVENT_READY_TO_BOOT:
+		/* edk2 VariableSmm.c: ReadyToBoot performs the EndOfDxe work
+		 * if EndOfDxe was never signalled. */
+		s->end_of_dxe = true;
+		s->ready_to_boot = true;
+		break;
+	case VV_EVENT_EXIT_BOOT_SERVICES:
+		s->at_runtime = true;
+		break;
+	case VV_EVENT_RESET:
+		drop_volatile(s);
+		vv_property_table_clear(s->properties);
+		s->end_of_dxe = s->ready_to_boot = s->at_runtime = false;
+		break;
+	}
+	for (size_t i = 0; i < s->nlisteners; i++)
+		s->listeners[i].fn(s->listeners[i].ctx, s, ev);
+}
+
+bool vv_store_end_of_dxe(const struct vv_store *s) { return s->end_of_dxe; }
+bool vv_store_ready_to_boot(const struct vv_store *s) { return s->ready_to_boot; }
+bool vv_store_at_runtime(const struct vv_store *s) { return s->at_runtime; }
+
+int
+vv_store_add_listener(struct vv_store *s, vv_event_fn fn, void *ctx)
+{
+	if (s->nlisteners == MAX_LISTENERS)
+		return -1;
+	s->listeners[s->nlisteners++] = (struct listener){ fn, ctx };
+	return 0;
+}
+
+int
+vv_store_add_hook(struct vv_store *s, enum vv_hook_stage stage, vv_hook_fn fn, void *ctx)
+{
+	if ((unsigned)stage >= VV_HOOK_STAGES || s->nhooks[stage] == MAX_HOOKS_PER_STAGE)
+		return -1;
+	s->hooks[stage][s->nhooks[stage]++] = (struct hook){ fn, ctx };
+	return 0;
+}
+
+static bool
+auth_supported(const struct vv_store *s)
+{
+	return s->nhooks[VV_HOOK_AUTH] > 0;
+}
+
+vv_status
+vv_store_reserve(struct vv_store *s, uint64_t bytes)
+{
+	if (!class_has_room(s, 0, bytes, 0))
+		return VV_EFI_OUT_OF_RESOURCES;
+	s->reserved += bytes;
+	return VV_EFI_SUCCESS;
+}
+
+void
+vv_store_release(struct vv_store *s, uint64_t bytes)
+{
+	s->reserved = bytes > s->reserved ? 0 : s->reserved - bytes;
+}
+
+/* ------------------------------------------------------------------ */
+/* GetVariable, GetNextVariableName, QueryVariableInfo                */
+/* ------------------------------------------------------------------ */
+
+/* After ExitBootServices only RT variables exist for the caller
+ * (formats §8.7, §8.8; edk2 FindVariableEx). */
+static bool
+accessible(const struct vv_store *s, const struct vv_variable *v)
+{
+	return !s->at_runtime || (v->attributes & VV_ATTR_RT);
+}
+
+vv_status
+vv_store_get(struct vv_store *s, const uint16_t *name, size_t name_len, const vv_guid *guid,
+	     uint32_t *attributes, void *data, uint64_t *data_size)
+{
+	const struct vv_variable *v;
+
+	if (name_len == 0)
+		return VV_EFI_NOT_FOUND;            /* edk2: empty name */
+	v = table_find(s, name, name_len, guid);
+	if (v == NULL || !accessible(s, v))
+		return VV_EFI_NOT_FOUND;
+	if (attributes != NULL)                     /* also on BUFFER_TOO_SMALL */
+		*attributes = v->attributes;
+	if (*data_size < v->data_size) {
+		*data_size = v->data_size;
+		return VV_EFI_BUFFER_TOO_SMALL;
+	}
+	if (data == NULL && v->data_size != 0)
+		return VV_EFI_INVALID_PARAMETER;
+	if (v->data_size)
+		memcpy(data, v->data, v->data_size);
+	*data_size = v->data_size;
+	return VV_EFI_SUCCESS;
+}
+
+vv_status
+vv_store_get_next(struct vv_store *s, const uint16_t *name, size_t name_len, const vv_guid *guid,
+		  const struct vv_variable **next)
+{
+	const struct vv_variable *v;
+
+	if (name_len == 0) {
+		v = s->head;
+	} else {
+		v = table_find(s, name, name_len, guid);
+		/* An input the caller could not have been given is
+		 * "not an existing variable" (formats §8.8). */
+		if (v == NULL || !accessible(s, v))
+			return VV_EFI_INVALID_PARAMETER;
+		v = v->next;
+	}
+	while (v != NULL && !accessible(s, v))
+		v = v->next;
+	if (v == NULL)
+		return VV_EFI_NOT_FOUND;
+	*next = v;
+	return VV_EFI_SUCCESS;
+}
+
+vv_status
+vv_store_query(struct vv_store *s, uint32_t attr, uint64_t *max_storage, uint64_t *remaining,
+	       uint64_t *max_variable_size)
+{
+	uint64_t max, used, maxvar, overhead = s->limits.variable_overhead;
+
+	/* Checks in edk2 VariableServiceQueryVariableInfo order (formats §8.9). */
+	if (attr == 0)
+		return VV_EFI_INVALID_PARAMETER;
+	if (attr & VV_ATTR_AW)
+		return VV_EFI_UNSUPPORTED;
+	if ((attr & VV_ATTR_MASK) == 0)
+		return VV_EFI_UNSUPPORTED;
+	if ((attr & (VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT)) == VV_ATTR_NV)
+		return VV_EFI_INVALID_PARAMETER;
+	if ((attr & (VV_ATTR_BS | VV_ATTR_RT)) == VV_ATTR_RT)
+		return VV_EFI_INVALID_PARAMETER;
+	if (s->at_runtime && !(attr & VV_ATTR_RT))
+		return VV_EFI_INVALID_PARAMETER;
+	if ((attr & (VV_ATTR_NV | VV_ATTR_HR)) == VV_ATTR_HR)
+		return VV_EFI_INVALID_PARAMETER;
+	if ((attr & VV_ATTR_AT) && !auth_supported(s))
+		return VV_EFI_UNSUPPORTED;
+	if ((attr & VV_ATTR_HR) && s->limits.hwerr_storage == 0)
+		return VV_EFI_UNSUPPORTED;
+
+	max = class_capacity(s, attr);
+	used = class_in_use(s, attr);
+	maxvar = class_max_variable_size(s, attr);
+	maxvar = maxvar > overhead ? maxvar - overhead : 0;
+	*max_storage = max;
+	*remaining = used < max ? max - used : 0;
+	if (*remaining < overhead)
+		maxvar = 0;
+	else if (*remaining - overhead < maxvar)
+		maxvar = *remaining - overhead;
+	*max_variable_size = maxvar;
+	return VV_EFI_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ */
+/* VarCheck properties                                                */
+/* ------------------------------------------------------------------ */
+
+vv_status
+vv_store_property_set(struct vv_store *s, const uint16_t *name, size_t name_len,
+		      const vv_guid *guid, const struct vv_var_property *p)
+{
+	/* edk2 VarCheckLibVariablePropertySet. */
+	if (name_len == 0 || !vv_ucs2_valid(name, name_len))
+		return VV_EFI_INVALID_PARAMETER;
+	if (p->revision != VV_VAR_CHECK_PROPERTY_REVISION)
+		return VV_EFI_INVALID_PARAMETER;
+	if (s->end_of_dxe)
+		return VV_EFI_ACCESS_DENIED;
+	return vv_property_table_set(s->properties, name, name_len, guid, p);
+}
+
+static const struct vv_var_property *
+property_lookup(const struct vv_store *s, const uint16_t *name, size_t name_len,
+		const vv_guid *guid)
+{
+	const struct vv_var_property *p;
+
+	p = vv_property_table_get(s->properties, name, name_len, guid);
+	return p != NULL ? p : vv_uefi_var_property(name, name_len, guid);
+}
+
+vv_status
+vv_store_property_get(struct vv_store *s, const uint16_t *name, size_t name_len,
+		      const vv_guid *guid, struct vv_var_property *out)
+{
+	const struct vv_var_property *p;
+
+	if (name_len == 0)
+		return VV_EFI_INVALID_PARAMETER;
+	p = property_lookup(s, name, name_len, guid);
+	if (p == NULL)
+		return VV_EFI_NOT_FOUND;
+	*out = *p;
+	return VV_EFI_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ */
+/* SetVariable: the checks                                            */
+/* ------------------------------------------------------------------ */
+
+/* Rows 1-11: everything that depends only on the request. */
+static vv_status
+check_request(struct vv_store *s, const struct vv_set_request *req, struct vv_write *w)
+{
+	uint32_t attr = req->attributes;
+	uint64_t name_size, total, limit;
+
+	if (req->name_len == 0 || !vv_ucs2_valid(req->name, req->name_len))
+		return VV_EFI_INVALID_PARAMETER;                        /* row 1 */
+	if (req->data_size != 0 && req->data == NULL)
+		return VV_EFI_INVALID_PARAMETER;                        /* row 2 */
+	if (attr & ~(uint32_t)(VV_ATTR_MASK | VV_ATTR_AW))
+		return VV_EFI_INVALID_PARAMETER;                        /* row 3 */
+	/* Rows 4-7 are one else-if chain in edk2. */
+	if ((attr & (VV_ATTR_RT | VV_ATTR_BS)) == VV_ATTR_RT) {
+		return (attr & VV_ATTR_AW) ? VV_EFI_UNSUPPORTED : VV_EFI_INVALID_PARAMETER;
+	} else if ((attr & VV_ATTR_MASK) == VV_ATTR_NV) {
+		return (attr & VV_ATTR_AW) ? VV_EFI_UNSUPPORTED : VV_EFI_INVALID_PARAMETER;
+	} else if (attr & (VV_ATTR_AT | VV_ATTR_AW)) {
+		if (!auth_supported(s))
+			return VV_EFI_INVALID_PARAMETER;                /* row 6 */
+	} else if (attr & VV_ATTR_HR) {
+		if (s->limits.hwerr_storage == 0)
+			return VV_EFI_INVALID_PARAMETER;                /* row 7 */
+	}
+	if ((attr & VV_ATTR_AT) && (attr & VV_ATTR_AW))
+		return VV_EFI_UNSUPPORTED;                              /* row 8 */
+	if (attr & VV_ATTR_AW)
+		return VV_EFI_UNSUPPORTED;                              /* row 9 */
+
+	w->payload = req->data;
+	w->payload_size = req->data_size;
+	if (attr & VV_ATTR_AT) {                                        /* row 10 */
+		uint32_t cert_len;
+
+		if (req->data_size < AUTH2_CERTDATA_OFF)
+			return VV_EFI_SECURITY_VIOLATION;
+		cert_len = vv_le32(req->data + AUTH2_CERT_OFFSET);
+		if (cert_len < WIN_CERT_UEFI_HDR ||
+		    cert_len > req->data_size - AUTH2_CERT_OFFSET)
+			return VV_EFI_SECURITY_VIOLATION;
+		w->payload = req->data + AUTH2_CERT_OFFSET + cert_len;
+		w->payload_size = req->data_size - AUTH2_CERT_OFFSET - cert_len;
+	}
+
+	/* Row 11: name + payload within the class maximum minus the header. */
+	name_size = ((uint64_t)req->name_len + 1) * 2;
+	limit = class_max_variable_size(s, attr);
+	limit = limit > s->limits.variable_overhead ? limit - s->limits.variable_overhead : 0;
+	if (vv_add_overflow(name_size, w->payload_size, &total) || total > limit)
+		return VV_EFI_INVALID_PARAMETER;
+
+	/* VarCheck's notion of a delete (edk2 VarCheckLibSetVariableCheck). */
+	w->is_delete = ((attr & VV_ATTR_APPEND) == 0 && w->payload_size == 0) || attr == 0;
+	return VV_EFI_SUCCESS;
+}
+
+static vv_status
+run_hooks(struct vv_store *s, enum vv_hook_stage stage, struct vv_write *w)
+{
+	for (size_t i = 0; i < s->nhooks[stage]; i++) {
+		vv_status st = s->hooks[stage][i].fn(s->hooks[stage][i].ctx, s, w);
+
+		/* edk2: VarCheck handlers' WRITE_PROTECTED is ignored for
+		 * trusted callers. */
+		if (st == VV_EFI_WRITE_PROTECTED && stage == VV_HOOK_VARCHECK &&
+		    w->req->caller == VV_CALLER_HOST)
+			continue;
+		if (st != VV_EFI_SUCCESS || w->handled)
+			return st;
+	}
+	return VV_EFI_SUCCESS;
+}
+
+/* Rows 13-17: VarCheck.  Properties and the UEFI-defined-variable rules,
+ * then the registered handlers (variable policy). */
+static vv_status
+check_varcheck(struct vv_store *s, struct vv_write *w)
+{
+	const struct vv_set_request *req = w->req;
+	const struct vv_var_property *p;
+	uint32_t attr = req->attributes;
+	vv_status st;
+
+	p = property_lookup(s, req->name, req->name_len, &req->guid);
+	if (p != NULL && (p->property & VV_VAR_CHECK_PROPERTY_READ_ONLY) &&
+	    req->caller == VV_CALLER_GUEST)
+		return VV_EFI_WRITE_PROTECTED;                          /* row 13 */
+	if (!w->is_delete) {
+		if (p != NULL) {                                        /* row 14 */
+			if (p->attributes != 0 && (attr & ~VV_ATTR_APPEND) != p->attributes)
+				return VV_EFI_INVALID_PARAMETER;
+			if (w->payload_size != 0 &&
+			    (w->payload_size < p->min_size || w->payload_size > p->max_size))
+				return VV_EFI_INVALID_PARAMETER;
+		}
+		st = vv_varcheck_uefi(req->name, req->name_len, &req->guid, attr, w->payload,
+				      w->payload_size);                 /* rows 15-16 */
+		if (st != VV_EFI_SUCCESS)
+			return st;
+	}
+	return run_hooks(s, VV_HOOK_VARCHECK, w);                       /* row 17 */
+}
+
+static bool
+name_is(const struct vv_set_request *req, const char *ascii)
+{
+	size_t n = strlen(ascii);
+
+	if (req->name_len != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (req->name[i] != (uint16_t)(unsigned char)ascii[i])
+			return false;
+	return true;
+}
+
+/* Everything before UpdateVariable: rows 12-24. */
+static vv_status
+check_write(struct vv_store *s, struct vv_write *w)
+{
+	const struct vv_set_request *req = w->req;
+	const struct vv_variable *old = w->existing;
+	uint32_t attr = req->attributes;
+	const struct vv_var_property *builtin;
+	vv_status st;
+
+	/* vmvars: service-owned status variables are never the guest's to
+	 * write, in any phase (CVE-2026-16288; see the file comment). */
+	builtin = vv_uefi_var_property(req->name, req->name_len, &req->guid);
+	if (req->caller == VV_CALLER_GUEST && builtin != NULL &&
+	    (builtin->property & VV_VAR_CHECK_PROPERTY_READ_ONLY))
+		return VV_EFI_WRITE_PROTECTED;
+
+	st = run_hooks(s, VV_HOOK_SPECIAL, w);                          /* row 12 */
+	if (st != VV_EFI_SUCCESS || w->handled)
+		return st;
+	if (s->end_of_dxe) {                                            /* rows 13-17 */
+		st = check_varcheck(s, w);
+		if (st != VV_EFI_SUCCESS || w->handled)
+			return st;
+	}
+	if (old != NULL) {
+		if (s->at_runtime && !(old->attributes & VV_ATTR_RT))
+			return VV_EFI_WRITE_PROTECTED;                  /* row 18 */
+		if (attr != 0 && (attr & ~VV_ATTR_APPEND) != old->attributes)
+			return VV_EFI_INVALID_PARAMETER;                /* row 19 */
+	}
+	if (s->at_runtime && (name_is(req, "PlatformLangCodes") || name_is(req, "LangCodes")))
+		return VV_EFI_WRITE_PROTECTED;                          /* row 20 */
+	if (auth_supported(s))
+		return run_hooks(s, VV_HOOK_AUTH, w);                   /* rows 21-23 */
+	if (old != NULL && (old->attributes & (VV_ATTR_AT | VV_ATTR_AW)) && !(attr & VV_ATTR_AT))
+		return VV_EFI_WRITE_PROTECTED;                          /* row 24 */
+	return VV_EFI_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ */
+/* SetVariable: the update                                            */
+/* ------------------------------------------------------------------ */
+
+/* What to do to the table, with enough kept to undo it. */
+struct update {
+	enum { UPD_NONE, UPD_CREATE, UPD_REPLACE, UPD_DELETE } kind;
+	struct vv_variable *var;        /* the variable in the table / unlinked */
+	/* UPD_REPLACE: the old contents, restored by undo. */
+	uint8_t *old_data;
+	size_t old_data_size;
+	bool old_has_time;
+	vv_efi_time old_time;
+	size_t old_digest_size;
+	uint8_t old_digest[64];
+};
+
+static void
+replace_contents(struct vv_store *s, struct vv_variable *v, uint8_t *data, size_t size,
+		 const struct vv_write *w)
+{
+	uint64_t *used = class_used(s, v->attributes);
+
+	*used -= var_cost(s, vv_var_name_size(v), v->data_size);
+	v->data = data;
+	v->data_size = size;
+	*used += var_cost(s, vv_var_name_size(v), v->data_size);
+	if (w->has_time) {
+		v->has_time = true;
+		v->time = w->time;
+	}
+	if (w->digest_size) {
+		v->digest_size = w->digest_size;
+		memcpy(v->digest, w->digest, w->digest_size);
+	}
+}
+
+static void
+undo_update(struct vv_store *s, struct update *u)
+{
+	struct vv_variable *v = u->var;
+	uint64_t *used;
+
+	switch (u->kind) {
+	case UPD_CREATE:
+		table_unlink(s, v);
+		var_free(v);
+		break;
+	case UPD_REPLACE:
+		used = class_used(s, v->attributes);
+		*used -= var_cost(s, vv_var_name_size(v), v->data_size);
+		free(v->data);
+		v->data = u->old_data;
+		v->data_size = u->old_data_size;
+		*used += var_cost(s, vv_var_name_size(v), v->data_size);
+		v->has_time = u->old_has_time;
+		v->time = u->old_time;
+		v->digest_size = u->old_digest_size;
+		memcpy(v->digest, u->old_digest, sizeof(v->digest));
+		break;
+	case UPD_DELETE:
+		table_relink(s, v);
+		break;
+	case UPD_NONE:
+		break;
+	}
+	u->kind = UPD_NONE;
+}
+
+static void
+finish_update(struct update *u)
+{
+	if (u->kind == UPD_REPLACE)
+		free(u->old_data);
+	else if (u->kind == UPD_DELETE)
+		var_free(u->var);
+}
+
+/* Builds the new value: payload alone, or old ‖ payload for APPEND. */
+static uint8_t *
+new_value(const struct vv_variable *old, const struct vv_write *w, bool append, size_t *size)
+{
+	size_t base = append ? old->data_size : 0;
+	uint8_t *buf;
+
+	*size = base + (size_t)w->payload_size;
+	buf = malloc(*size ? *size : 1);
+	if (buf == NULL)
+		return NULL;
+	if (base)
+		memcpy(buf, old->data, base);
+	if (w->payload_size)
+		memcpy(buf + base, w->payload, w->payload_size);
+	return buf;
+}
+
+/* Rows 25-29 for an existing variable; fills u or returns a status.
+ * *done is set when the request succeeds without any change. */
+static vv_status
+plan_existing(struct vv_store *s, struct vv_write *w, struct update *u, bool *done)
+{
+	struct vv_variable *old = (struct vv_variable *)w->existing;
+	uint32_t attr = w->req->attributes;
+	bool append = (attr & VV_ATTR_APPEND) != 0;
+	uint64_t merged, limit, name_size = vv_var_name_size(old);
+	size_t size;
+	uint8_t *data;
+
+	if (s->at_runtime) {
+		if (!(old->attributes & VV_ATTR_NV))
+			return VV_EFI_WRITE_PROTECTED;                  /* row 25 */
+		if (!(old->attributes & VV_ATTR_RT))
+			return VV_EFI_INVALID_PARAMETER;                /* row 26 */
+	}
+	if ((!append && w->payload_size == 0) || (attr & (VV_ATTR_BS | VV_ATTR_RT)) == 0) {
+		u->kind = UPD_DELETE;
+		u->var = old;
+		return VV_EFI_SUCCESS;
+	}
+	if (!append && !w->has_time && old->data_size == w->payload_size &&
+	    (w->payload_size == 0 || memcmp(old->data, w->payload, w->payload_size) == 0)) {
+		*done = true;                                           /* row 27 */
+		return VV_EFI_SUCCESS;
+	}
+	if (append) {                                                   /* row 28 */
+		limit = class_max_variable_size(s, attr);
+		if (vv_add_overflow(old->data_size, w->payload_size, &merged) ||
+		    vv_add_overflow(merged, name_size + s->limits.variable_overhead, &merged) ||
+		    merged > limit)
+			return VV_EFI_INVALID_PARAMETER;
+	}
+	data = new_value(old, w, append, &size);
+	if (data == NULL)
+		return VV_EFI_OUT_OF_RESOURCES;
+	if (!class_has_room(s, old->attributes, var_cost(s, name_size, size),
+			    var_cost(s, name_size, old->data_size))) {
+		free(data);
+		return VV_EFI_OUT_OF_RESOURCES;                         /* row 32 */
+	}
+	u->kind = UPD_REPLACE;
+	u->var = old;
+	u->old_data = old->data;
+	u->old_data_size = old->data_size;
+	u->old_has_time = old->has_time;
+	u->old_time = old->time;
+	u->old_digest_size = old->digest_size;
+	memcpy(u->old_digest, old->digest, sizeof(old->digest));
+	replace_contents(s, old, data, size, w);
+	return VV_EFI_SUCCESS;
+}
+
+/* Rows 29-32 for a missing variable. */
+static vv_status
+plan_create(struct vv_store *s, struct vv_write *w, struct update *u, bool *done)
+{
+	const struct vv_set_request *req = w->req;
+	uint32_t attr = req->attributes;
+	struct vv_variable *v;
+	uint32_t stored_attr = attr & ~VV_ATTR_APPEND;
+
+	if (w->payload_size == 0 && (attr & VV_ATTR_APPEND)) {
+		*done = true;                                           /* row 29 */
+		return VV_EFI_SUCCESS;
+	}
+	if (w->payload_size == 0 || (attr & (VV_ATTR_BS | VV_ATTR_RT)) == 0)
+		return VV_EFI_NOT_FOUND;                                /* row 30 */
+	if (s->at_runtime && (!(attr & VV_ATTR_RT) || !(attr & VV_ATTR_NV)))
+		return VV_EFI_INVALID_PARAMETER;                        /* row 31 */
+	if (!class_has_room(s, stored_attr,
+			    var_cost(s, ((uint64_t)req->name_len + 1) * 2, w->payload_size), 0))
+		return VV_EFI_OUT_OF_RESOURCES;                         /* row 32 */
+	v = var_new(req->name, req->name_len, &req->guid, stored_attr, w->payload,
+		    (size_t)w->payload_size);
+	if (v == NULL)
+		return VV_EFI_OUT_OF_RESOURCES;
+	v->has_time = w->has_time;
+	v->time = w->time;
+	v->digest_size = w->digest_size;
+	memcpy(v->digest, w->digest, sizeof(v->digest));
+	table_append(s, v);
+	u->kind = UPD_CREATE;
+	u->var = v;
+	return VV_EFI_SUCCESS;
+}
+
+/* Makes an applied update durable; on failure undoes it. */
+static vv_status
+persist_update(struct vv_store *s, struct update *u)
+{
+	struct vv_change change;
+	struct vv_error err = { { 0 } };
+
+	if (u->kind == UPD_DELETE)
+		table_unlink(s, u->var);
+	if (!(u->var->attributes & VV_ATTR_NV) || s->backend == NULL)
+		return VV_EFI_SUCCESS;
+	change.kind = u->kind == UPD_DELETE ? VV_CHANGE_DELETE : VV_CHANGE_PUT;
+	change.var = u->var;
+	if (s->backend->ops->commit(s->backend, s, &change, &err) != 0) {
+		memcpy(s->io_error, err.msg, sizeof(s->io_error));
+		undo_update(s, u);
+		return VV_EFI_DEVICE_ERROR;
+	}
+	return VV_EFI_SUCCESS;
+}
+
+vv_status
+vv_store_set(struct vv_store *s, const struct vv_set_request *req)
+{
+	struct vv_write w;
+	struct update u = { .kind = UPD_NONE };
+	bool done = false;
+	vv_status st;
+
+	memset(&w, 0, sizeof(w));
+	w.req = req;
+	st = check_request(s, req, &w);
+	if (st != VV_EFI_SUCCESS)
+		return st;
+	w.existing = table_find(s, req->name, req->name_len, &req->guid);
+	st = check_write(s, &w);
+	if (st == VV_EFI_SUCCESS && !w.handled) {
+		if (w.existing != NULL)
+			st = plan_existing(s, &w, &u, &done);
+		else
+			st = plan_create(s, &w, &u, &done);
+		if (st == VV_EFI_SUCCESS && !done) {
+			st = persist_update(s, &u);
+			if (st == VV_EFI_SUCCESS)
+				finish_update(&u);
+		}
+	}
+	free(w.owned);
+	return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* Loading and persistence                                            */
+/* ------------------------------------------------------------------ */
+
+int
+vv_store_insert_loaded(struct vv_store *s, const struct vv_variable *in, struct vv_error *err)
+{
+	uint32_t attr = in->attributes;
+	uint64_t cost, name_size;
+	struct vv_variable *v;
+
+	if (in->name_len == 0 || !vv_ucs2_valid(in->name, in->name_len))
+		return vv_error_set(err, "name is empty or not valid UCS-2");
+	if (attr & ~(uint32_t)(VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT | VV_ATTR_HR | VV_ATTR_AT))
+		return vv_error_set(err, "attributes 0x%x have unsupported bits", attr);
+	if (!(attr & VV_ATTR_BS))
+		return vv_error_set(err, "attributes 0x%x lack BOOTSERVICE_ACCESS", attr);
+	if ((attr & VV_ATTR_HR) && !(attr & VV_ATTR_NV))
+		return vv_error_set(err, "attributes 0x%x: HR without NV", attr);
+	if (in->digest_size > sizeof(in->digest))
+		return vv_error_set(err, "digest of %zu bytes is too long", in->digest_size);
+	if (table_find(s, in->name, in->name_len, &in->guid) != NULL)
+		return vv_error_set(err, "duplicate variable");
+	name_size = ((uint64_t)in->name_len + 1) * 2;
+	cost = s->limits.variable_overhead + name_size + in->data_size;
+	if (cost > class_max_variable_size(s, attr))
+		return vv_error_set(err, "%zu bytes of data exceed the maximum variable size",
+				    in->data_size);
+	if (!class_has_room(s, attr, cost, 0))
+		return vv_error_set(err, "store quota exceeded (%llu bytes in use of %llu)",
+				    (unsigned long long)class_in_use(s, attr),
+				    (unsigned long long)class_capacity(s, attr));
+	v = var_new(in->name, in->name_len, &in->guid, attr, in->data, in->data_size);
+	if (v == NULL)
+		return vv_error_set(err, "out of memory");
+	v->has_time = in->has_time;
+	v->time = in->time;
+	v->digest_size = in->digest_size;
+	memcpy(v->digest, in->digest, in->digest_size);
+	table_append(s, v);
+	return 0;
+}
+
+void
+vv_store_set_backend(struct vv_store *s, struct vv_backend *b)
+{
+	if (s->backend != NULL && s->backend->ops->destroy != NULL)
+		s->backend->ops->destroy(s->backend);
+	s->backend = b;
+}
+
+static void
+drop_all(struct vv_store *s)
+{
+	struct vv_variable *v, *next;
+
+	for (v = s->head; v != NULL; v = next) {
+		next = v->next;
+		table_unlink(s, v);
+		var_free(v);
+	}
+}
+
+int
+vv_store_load(struct vv_store *s, struct vv_error *err)
+{
+	if (s->count != 0)
+		return vv_error_set(err, "store is not empty");
+	if (s->backend == NULL)
+		return 0;
+	if (s->backend->ops->load(s->backend, s, err) != 0) {
+		drop_all(s);
+		return -1;
+	}
+	return 0;
+}
+
+int
+vv_store_flush(struct vv_store *s, struct vv_error *err)
+{
+	struct vv_change all = { VV_CHANGE_ALL, NULL };
+
+	if (s->backend == NULL)
+		return 0;
+	return s->backend->ops->commit(s->backend, s, &all, err);
+}
+
+const char *
+vv_store_last_io_error(const struct vv_store *s)
+{
+	return s->io_error;
+}

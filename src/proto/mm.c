@@ -1,0 +1,92 @@
+/*
+ * src/proto/mm.c -- the edk2 MM-communicate endpoint: frame checks and
+ * dispatch by HeaderGuid (device-abi §4, §6).
+ *
+ * Every request is parsed from the caller's private copy of the buffer
+ * (the device model copies guest memory once), so nothing here can be
+ * changed by the guest while it is being parsed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/mm_internal.h"
+
+struct vv_mm *
+vv_mm_new(struct vv_store *s, struct vv_policy *p)
+{
+	struct vv_mm *mm = calloc(1, sizeof(*mm));
+
+	if (mm == NULL)
+		return NULL;
+	mm->store = s;
+	mm->policy = p;
+	return mm;
+}
+
+void
+vv_mm_free(struct vv_mm *mm)
+{
+	if (mm == NULL)
+		return;
+	free(mm->dump_cache);
+	free(mm);
+}
+
+const struct vv_mm_stats *
+vv_mm_stats(const struct vv_mm *mm)
+{
+	return &mm->stats;
+}
+
+/* The event messages of device-abi §5.3: HeaderGuid = event group,
+ * MessageLength 1, one zero byte.  Only the GUID matters. */
+static bool
+handle_event(struct vv_mm *mm, const vv_guid *g)
+{
+	enum vv_event ev;
+
+	if (vv_guid_equal(g, &VV_GUID_END_OF_DXE))
+		ev = VV_EVENT_END_OF_DXE;
+	else if (vv_guid_equal(g, &VV_GUID_READY_TO_BOOT))
+		ev = VV_EVENT_READY_TO_BOOT;
+	else if (vv_guid_equal(g, &VV_GUID_EXIT_BOOT_SERVICES))
+		ev = VV_EVENT_EXIT_BOOT_SERVICES;
+	else
+		return false;
+	mm->stats.events++;
+	vv_store_signal(mm->store, ev);
+	return true;
+}
+
+uint16_t
+vv_mm_handle(struct vv_mm *mm, uint8_t *buf, size_t buf_size)
+{
+	vv_guid guid;
+	uint64_t msg_len, total;
+	uint16_t sts;
+
+	/* device-abi §3.2 status 0x12: buffer too small for the header, or
+	 * 24 + MessageLength overflows or exceeds the buffer. */
+	if (buf_size < VV_MM_HEADER_SIZE) {
+		mm->stats.transport_errors++;
+		return VV_STS_ERR_BAD_BUFFER_SIZE;
+	}
+	memcpy(guid.b, buf, sizeof(guid.b));
+	msg_len = vv_le64(buf + 16);
+	if (vv_add_overflow(VV_MM_HEADER_SIZE, msg_len, &total) || total > buf_size) {
+		mm->stats.transport_errors++;
+		return VV_STS_ERR_BAD_BUFFER_SIZE;
+	}
+	mm->stats.requests++;
+	if (vv_guid_equal(&guid, &VV_GUID_SMM_VARIABLE))
+		sts = vv_mm_variable_handle(mm, buf + VV_MM_HEADER_SIZE, msg_len, buf_size);
+	else if (vv_guid_equal(&guid, &VV_GUID_VAR_CHECK_POLICY_MMI))
+		sts = vv_mm_policy_handle(mm, buf + VV_MM_HEADER_SIZE, msg_len);
+	else if (handle_event(mm, &guid))
+		sts = VV_STS_SUCCESS;
+	else
+		sts = VV_STS_ERR_NOT_SUPPORTED;
+	if (sts != VV_STS_SUCCESS)
+		mm->stats.transport_errors++;
+	return sts;
+}

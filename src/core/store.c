@@ -14,8 +14,8 @@
  * undo restores the old state exactly, and the guest gets EFI_DEVICE_ERROR.
  *
  * Deliberate differences from edk2 (docs/variable-rules.md explains each):
- *  - the service-owned status variables (built-in READ_ONLY property:
- *    SetupMode, SecureBoot, ...) are read-only to the guest in every
+ *  - the service-owned status variables (SetupMode, SecureBoot,
+ *    VendorKeys, SignatureSupport) are read-only to the guest in every
  *    phase, not only after EndOfDxe: the host owns them (CVE-2026-16288);
  *  - counter-based authentication (0x10) is always EFI_UNSUPPORTED: edk2
  *    keeps a physical-presence delete for variables no store here can hold;
@@ -733,6 +733,21 @@ name_is(const struct vv_set_request *req, const char *ascii)
 	return true;
 }
 
+/*
+ * SetupMode, SecureBoot, VendorKeys and SignatureSupport describe the
+ * service's own state (formats §8.5).  AuditMode/DeployedMode have their
+ * own transition rules (the Secure Boot module), and the *Default
+ * variables are firmware-provided defaults that edk2 protects only after
+ * EndOfDxe (VarCheck property, row 13).
+ */
+static bool
+is_service_owned(const struct vv_set_request *req)
+{
+	return vv_guid_equal(&req->guid, &VV_GUID_GLOBAL_VARIABLE) &&
+	       (name_is(req, "SetupMode") || name_is(req, "SecureBoot") ||
+		name_is(req, "VendorKeys") || name_is(req, "SignatureSupport"));
+}
+
 /* Everything before UpdateVariable: rows 12-24. */
 static vv_status
 check_write(struct vv_store *s, struct vv_write *w)
@@ -740,14 +755,11 @@ check_write(struct vv_store *s, struct vv_write *w)
 	const struct vv_set_request *req = w->req;
 	const struct vv_variable *old = w->existing;
 	uint32_t attr = req->attributes;
-	const struct vv_var_property *builtin;
 	vv_status st;
 
-	/* vmvars: service-owned status variables are never the guest's to
+	/* vmvars: the service-owned status variables are never the guest's to
 	 * write, in any phase (CVE-2026-16288; see the file comment). */
-	builtin = vv_uefi_var_property(req->name, req->name_len, &req->guid);
-	if (req->caller == VV_CALLER_GUEST && builtin != NULL &&
-	    (builtin->property & VV_VAR_CHECK_PROPERTY_READ_ONLY))
+	if (req->caller == VV_CALLER_GUEST && is_service_owned(req))
 		return VV_EFI_WRITE_PROTECTED;
 
 	st = run_hooks(s, VV_HOOK_SPECIAL, w);                          /* row 12 */

@@ -25,8 +25,8 @@ const struct vv_var_property *vv_uefi_var_property(const uint16_t *name, size_t 
  *  - the GUID is EFI_GLOBAL_VARIABLE, EFI_IMAGE_SECURITY_DATABASE or
  *    EFI_HARDWARE_ERROR_VARIABLE and the specification does not define the
  *    name;
- *  - the payload breaks the variable's format (load options, key options,
- *    device paths, ASCII language strings, UINT16 arrays, fixed sizes).
+ * *  - the payload breaks the variable's format (load options, key options,
+ *    device paths, ASCII language strings, UINT16 arrays).
  * Else EFI_SUCCESS.  payload excludes any authentication descriptor.
  */
 vv_status vv_varcheck_uefi(const uint16_t *name, size_t name_len, const vv_guid *guid,

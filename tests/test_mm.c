@@ -1,0 +1,494 @@
+/*
+ * tests/test_mm.c -- the MM protocol byte for byte: requests are built at
+ * the offsets of device-abi §6-§7 in a zeroed 64 KiB buffer and handed to
+ * vv_mm_handle, the way the device hands over its private copy.
+ */
+#include "harness.h"
+#include "store_util.h"
+
+#define BUF 65536u
+
+static uint8_t buf[BUF];
+static struct vv_store *store;
+static struct vv_policy *policy;
+static struct vv_mm *mm;
+
+static void
+teardown(void)
+{
+	vv_mm_free(mm);
+	vv_policy_free(policy);
+	vv_store_free(store);
+	mm = NULL;
+	policy = NULL;
+	store = NULL;
+}
+
+static void
+setup(void)
+{
+	static bool registered;
+
+	if (!registered)
+		registered = atexit(teardown) == 0;
+	vv_mm_free(mm);
+	vv_policy_free(policy);
+	vv_store_free(store);
+	store = vv_store_new(NULL);
+	policy = vv_policy_new(store, NULL);
+	mm = vv_mm_new(store, policy);
+	REQUIRE(store != NULL && policy != NULL && mm != NULL);
+}
+
+/* Header + SMM variable sub-header; returns the payload (offset 40). */
+static uint8_t *
+var_msg(uint64_t function, uint64_t payload_len)
+{
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, VV_GUID_SMM_VARIABLE.b, 16);
+	vv_put_le64(buf + 16, 16 + payload_len);
+	vv_put_le64(buf + 24, function);
+	vv_put_le64(buf + 32, 0xafafafafafafafafULL);   /* stale status */
+	return buf + 40;
+}
+
+static vv_status
+status(void)
+{
+	return vv_le64(buf + 32);
+}
+
+/* An ACCESS_VARIABLE payload at buf + 40; returns its length. */
+static uint64_t
+access_payload(const vv_guid *g, const char *name, uint32_t attr, const void *data,
+	       uint64_t data_size)
+{
+	uint8_t *p = buf + 40;
+	uint64_t ns = (strlen(name) + 1) * 2;
+
+	memcpy(p, g->b, 16);
+	vv_put_le64(p + 16, data_size);
+	vv_put_le64(p + 24, ns);
+	vv_put_le32(p + 32, attr);
+	for (size_t i = 0; i <= strlen(name); i++)
+		vv_put_le16(p + 36 + 2 * i, (uint8_t)name[i]);
+	if (data != NULL && data_size)
+		memcpy(p + 36 + ns, data, data_size);
+	return 36 + ns + data_size;
+}
+
+static vv_status
+mm_set(const vv_guid *g, const char *name, uint32_t attr, const void *data, uint64_t size)
+{
+	uint64_t len;
+
+	var_msg(VV_MM_SET_VARIABLE, 0);
+	len = access_payload(g, name, attr, data, size);
+	vv_put_le64(buf + 16, 16 + len);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	return status();
+}
+
+static void
+test_transport_framing(void)
+{
+	setup();
+	/* buffer smaller than the header */
+	CHECK_EQ(vv_mm_handle(mm, buf, 23), VV_STS_ERR_BAD_BUFFER_SIZE);
+	/* MessageLength overflowing, or beyond the buffer */
+	var_msg(VV_MM_GET_PAYLOAD_SIZE, 8);
+	vv_put_le64(buf + 16, UINT64_MAX);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_ERR_BAD_BUFFER_SIZE);
+	vv_put_le64(buf + 16, UINT64_MAX - 23);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_ERR_BAD_BUFFER_SIZE);
+	vv_put_le64(buf + 16, BUF - 24 + 1);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_ERR_BAD_BUFFER_SIZE);
+	CHECK_EQ(vv_le64(buf + 32), 0xafafafafafafafafULL);   /* nothing written */
+	vv_put_le64(buf + 16, BUF - 24);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	/* no room for the 16-byte sub-header */
+	var_msg(VV_MM_GET_PAYLOAD_SIZE, 0);
+	vv_put_le64(buf + 16, 15);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_ERR_BAD_BUFFER_SIZE);
+	/* unknown HeaderGuid */
+	memset(buf, 0, 64);
+	memcpy(buf, TEST_GUID.b, 16);
+	vv_put_le64(buf + 16, 8);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_ERR_NOT_SUPPORTED);
+	CHECK(vv_mm_stats(mm)->transport_errors >= 6);
+}
+
+static void
+test_payload_size_and_unsupported_functions(void)
+{
+	static const uint64_t unsupported[] = { 0, 7, 12, 13, 14, 15, 99, UINT64_MAX };
+
+	setup();
+	var_msg(VV_MM_GET_PAYLOAD_SIZE, 8);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_SUCCESS);
+	CHECK_EQ(vv_le64(buf + 40), BUF - 40);
+	/* with a smaller device buffer */
+	var_msg(VV_MM_GET_PAYLOAD_SIZE, 8);
+	CHECK_EQ(vv_mm_handle(mm, buf, 4096), VV_STS_SUCCESS);
+	CHECK_EQ(vv_le64(buf + 40), 4096 - 40);
+	var_msg(VV_MM_GET_PAYLOAD_SIZE, 7);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_ACCESS_DENIED);
+	for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++) {
+		var_msg(unsupported[i], 64);
+		CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+		CHECK_STATUS(status(), VV_EFI_UNSUPPORTED);
+	}
+}
+
+static void
+test_set_and_get_byte_for_byte(void)
+{
+	uint8_t *p;
+	uint64_t len;
+
+	setup();
+	CHECK_STATUS(mm_set(&TEST_GUID, "Var", NV_BS_RT, "hello", 5), VV_EFI_SUCCESS);
+	/* GetVariable with room for 8 bytes */
+	p = var_msg(VV_MM_GET_VARIABLE, 0);
+	len = access_payload(&TEST_GUID, "Var", 0, NULL, 8);
+	vv_put_le64(buf + 16, 16 + len);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_SUCCESS);
+	CHECK_EQ(vv_le64(p + 16), 5);                  /* DataSize */
+	CHECK_EQ(vv_le32(p + 32), NV_BS_RT);           /* Attributes */
+	CHECK_MEM(p + 36 + 8, "hello", 5);             /* after the 8-byte name */
+	CHECK_EQ(vv_le64(buf + 16), 16 + len);         /* MessageLength unchanged */
+	/* too small: size and attributes, no data */
+	p = var_msg(VV_MM_GET_VARIABLE, 0);
+	len = access_payload(&TEST_GUID, "Var", 0, NULL, 3);
+	vv_put_le64(buf + 16, 16 + len);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_BUFFER_TOO_SMALL);
+	CHECK_EQ(vv_le64(p + 16), 5);
+	CHECK_EQ(vv_le32(p + 32), NV_BS_RT);
+	CHECK_EQ(p[36 + 8], 0);
+	/* not found */
+	var_msg(VV_MM_GET_VARIABLE, 0);
+	len = access_payload(&TEST_GUID, "Nope", 0, NULL, 8);
+	vv_put_le64(buf + 16, 16 + len);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_NOT_FOUND);
+}
+
+static void
+test_access_variable_framing(void)
+{
+	uint8_t *p;
+	uint64_t len;
+
+	setup();
+	/* payload shorter than the 36-byte fixed part */
+	for (uint64_t fn = 1; fn <= 3; fn += 2) {
+		var_msg(fn, 35);
+		CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+		CHECK_STATUS(status(), VV_EFI_ACCESS_DENIED);
+	}
+	/* NameSize beyond the message, and overflowing with DataSize */
+	p = var_msg(VV_MM_SET_VARIABLE, 0);
+	len = access_payload(&TEST_GUID, "Var", NV_BS_RT, "x", 1);
+	vv_put_le64(buf + 16, 16 + len);
+	vv_put_le64(p + 24, len);                              /* NameSize too big */
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_ACCESS_DENIED);
+	vv_put_le64(p + 24, 8);
+	vv_put_le64(p + 16, UINT64_MAX - 20);                  /* DataSize overflow */
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_ACCESS_DENIED);
+	vv_put_le64(p + 16, 2);                                /* data past the end */
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_ACCESS_DENIED);
+	/* names: zero, odd, not NUL-terminated */
+	vv_put_le64(p + 16, 1);
+	vv_put_le64(p + 24, 0);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_ACCESS_DENIED);
+	vv_put_le64(p + 24, 7);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_ACCESS_DENIED);
+	vv_put_le64(p + 24, 6);                                /* "Var" without NUL */
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_ACCESS_DENIED);
+	/* empty name "\0": rules of the store (row 1) */
+	vv_put_le64(p + 24, 2);
+	memset(p + 36, 0, 2);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_INVALID_PARAMETER);
+	CHECK_EQ(vv_store_count(store), 0);
+	/* a name with a NUL inside: the name ends there ("A") */
+	p = var_msg(VV_MM_SET_VARIABLE, 0);
+	len = access_payload(&TEST_GUID, "ABC", NV_BS_RT, "x", 1);
+	vv_put_le16(p + 36 + 2, 0);
+	vv_put_le64(buf + 16, 16 + len);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_SUCCESS);
+	CHECK(vv_store_find(store, U("A"), &TEST_GUID) != NULL);
+}
+
+/* A GetNext request: name in a name area of name_size bytes. */
+static uint8_t *
+getnext_msg(const vv_guid *g, const char *name, uint64_t name_size)
+{
+	uint8_t *p = var_msg(VV_MM_GET_NEXT_VARIABLE_NAME, 24 + name_size);
+
+	memcpy(p, g->b, 16);
+	vv_put_le64(p + 16, name_size);
+	for (size_t i = 0; name[i]; i++)
+		vv_put_le16(p + 24 + 2 * i, (uint8_t)name[i]);
+	return p;
+}
+
+static void
+test_get_next_variable_name(void)
+{
+	uint8_t *p;
+
+	setup();
+	CHECK_STATUS(mm_set(&TEST_GUID, "First", NV_BS_RT, "1", 1), VV_EFI_SUCCESS);
+	CHECK_STATUS(mm_set(&VV_GUID_GLOBAL_VARIABLE, "Timeout", NV_BS_RT, "\1\0", 2),
+		     VV_EFI_SUCCESS);
+	/* start, enough room */
+	p = getnext_msg(&VV_GUID_GLOBAL_VARIABLE, "", 64);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_SUCCESS);
+	CHECK_MEM(p, TEST_GUID.b, 16);
+	CHECK_EQ(vv_le64(p + 16), 12);
+	CHECK_EQ(vv_le16(p + 24), 'F');
+	CHECK_EQ(vv_le16(p + 24 + 10), 0);
+	/* next, with a too-small buffer: needed size, input name untouched */
+	p = getnext_msg(&TEST_GUID, "First", 12);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_BUFFER_TOO_SMALL);
+	CHECK_EQ(vv_le64(p + 16), 16);
+	CHECK_EQ(vv_le16(p + 24), 'F');
+	CHECK_MEM(p, TEST_GUID.b, 16);
+	p = getnext_msg(&TEST_GUID, "First", 16);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_SUCCESS);
+	CHECK_EQ(vv_le16(p + 24), 'T');
+	CHECK_MEM(p, VV_GUID_GLOBAL_VARIABLE.b, 16);
+	/* end of the list */
+	getnext_msg(&VV_GUID_GLOBAL_VARIABLE, "Timeout", 16);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_NOT_FOUND);
+	/* unknown starting point */
+	getnext_msg(&TEST_GUID, "Timeout", 16);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_INVALID_PARAMETER);
+	/* no NUL within NameSize (the area itself ends in NUL) */
+	getnext_msg(&TEST_GUID, "First", 16);
+	vv_put_le64(buf + 40 + 16, 10);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_INVALID_PARAMETER);
+	getnext_msg(&TEST_GUID, "", 16);
+	vv_put_le64(buf + 40 + 16, 0);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_INVALID_PARAMETER);
+	/* NameSize beyond the message; area not NUL-terminated; too short */
+	getnext_msg(&TEST_GUID, "First", 16);
+	vv_put_le64(buf + 40 + 16, 17);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_ACCESS_DENIED);
+	getnext_msg(&TEST_GUID, "Firstxxx", 16);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_ACCESS_DENIED);
+	var_msg(VV_MM_GET_NEXT_VARIABLE_NAME, 23);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_ACCESS_DENIED);
+}
+
+static void
+test_query_variable_info(void)
+{
+	uint8_t *p;
+
+	setup();
+	/* edk2's unpacked 32-byte structure */
+	p = var_msg(VV_MM_QUERY_VARIABLE_INFO, 32);
+	vv_put_le32(p + 24, NV_BS_RT);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_SUCCESS);
+	CHECK_EQ(vv_le64(p), 262144 - 4096);
+	CHECK_EQ(vv_le64(p + 8), 262144 - 4096);
+	CHECK_EQ(vv_le64(p + 16), 65536 - 60);
+	/* QEMU's packed 28 bytes are enough; 27 are not */
+	p = var_msg(VV_MM_QUERY_VARIABLE_INFO, 28);
+	vv_put_le32(p + 24, VV_ATTR_NV);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_INVALID_PARAMETER);
+	CHECK_EQ(vv_le64(p), 0);
+	var_msg(VV_MM_QUERY_VARIABLE_INFO, 27);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_ACCESS_DENIED);
+}
+
+static void
+test_events_and_phase_functions(void)
+{
+	static const vv_guid *events[] = { &VV_GUID_END_OF_DXE, &VV_GUID_READY_TO_BOOT,
+					   &VV_GUID_EXIT_BOOT_SERVICES };
+
+	setup();
+	for (size_t i = 0; i < 3; i++) {
+		memset(buf, 0, 32);
+		memcpy(buf, events[i]->b, 16);
+		vv_put_le64(buf + 16, 1);
+		CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+		CHECK_EQ(vv_le64(buf + 16), 1);
+	}
+	CHECK(vv_store_end_of_dxe(store) && vv_store_ready_to_boot(store) &&
+	      vv_store_at_runtime(store));
+	var_msg(VV_MM_READY_TO_BOOT, 0);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_UNSUPPORTED);
+	setup();
+	var_msg(VV_MM_READY_TO_BOOT, 0);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_SUCCESS);
+	CHECK(vv_store_end_of_dxe(store) && vv_store_ready_to_boot(store));
+	CHECK(vv_policy_locked(policy));                /* EndOfDxe work done */
+	var_msg(VV_MM_EXIT_BOOT_SERVICE, 0);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_SUCCESS);
+	CHECK(vv_store_at_runtime(store));
+}
+
+static uint8_t *
+lock_msg(const vv_guid *g, const char *name)
+{
+	uint64_t ns = (strlen(name) + 1) * 2;
+	uint8_t *p = var_msg(VV_MM_LOCK_VARIABLE, 24 + ns);
+
+	memcpy(p, g->b, 16);
+	vv_put_le64(p + 16, ns);
+	for (size_t i = 0; name[i]; i++)
+		vv_put_le16(p + 24 + 2 * i, (uint8_t)name[i]);
+	return p;
+}
+
+static void
+test_lock_variable(void)
+{
+	setup();
+	CHECK_STATUS(mm_set(&TEST_GUID, "Locked", NV_BS_RT, "1", 1), VV_EFI_SUCCESS);
+	lock_msg(&TEST_GUID, "Locked");
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_SUCCESS);
+	lock_msg(&TEST_GUID, "Locked");                 /* again: still fine */
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_SUCCESS);
+	lock_msg(&TEST_GUID, "Locked");
+	vv_put_le64(buf + 40 + 16, 1000);               /* NameSize past the end */
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_ACCESS_DENIED);
+	/* locks bite after EndOfDxe */
+	CHECK_STATUS(mm_set(&TEST_GUID, "Locked", NV_BS_RT, "2", 1), VV_EFI_SUCCESS);
+	vv_store_signal(store, VV_EVENT_END_OF_DXE);
+	CHECK_STATUS(mm_set(&TEST_GUID, "Locked", NV_BS_RT, "3", 1), VV_EFI_WRITE_PROTECTED);
+	CHECK_STATUS(mm_set(&TEST_GUID, "Locked", NV_BS_RT, NULL, 0), VV_EFI_WRITE_PROTECTED);
+	CHECK_EQ(vv_store_find(store, U("Locked"), &TEST_GUID)->data[0], '2');
+	lock_msg(&TEST_GUID, "Other");
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_ACCESS_DENIED);
+	/* without a policy engine */
+	vv_mm_free(mm);
+	mm = vv_mm_new(store, NULL);
+	lock_msg(&TEST_GUID, "Other");
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_UNSUPPORTED);
+}
+
+static uint8_t *
+property_msg(uint64_t fn, const vv_guid *g, const char *name, uint16_t rev, uint16_t prop,
+	     uint32_t attr, uint64_t min, uint64_t max)
+{
+	uint64_t ns = (strlen(name) + 1) * 2;
+	uint8_t *p = var_msg(fn, 48 + ns);
+
+	memcpy(p, g->b, 16);
+	vv_put_le64(p + 16, ns);
+	vv_put_le16(p + 24, rev);
+	vv_put_le16(p + 26, prop);
+	vv_put_le32(p + 28, attr);
+	vv_put_le64(p + 32, min);
+	vv_put_le64(p + 40, max);
+	for (size_t i = 0; name[i]; i++)
+		vv_put_le16(p + 48 + 2 * i, (uint8_t)name[i]);
+	return p;
+}
+
+static void
+test_var_check_properties(void)
+{
+	uint8_t *p;
+
+	setup();
+	property_msg(VV_MM_VAR_CHECK_PROPERTY_SET, &TEST_GUID, "Prop", 1,
+		     VV_VAR_CHECK_PROPERTY_READ_ONLY, BS_RT, 1, 4);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_SUCCESS);
+	property_msg(VV_MM_VAR_CHECK_PROPERTY_SET, &TEST_GUID, "Prop2", 7, 0, 0, 0, 0);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_INVALID_PARAMETER);
+	p = property_msg(VV_MM_VAR_CHECK_PROPERTY_GET, &TEST_GUID, "Prop", 0, 0, 0, 0, 0);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_SUCCESS);
+	CHECK_EQ(vv_le16(p + 24), 1);
+	CHECK_EQ(vv_le16(p + 26), VV_VAR_CHECK_PROPERTY_READ_ONLY);
+	CHECK_EQ(vv_le32(p + 28), BS_RT);
+	CHECK_EQ(vv_le64(p + 32), 1);
+	CHECK_EQ(vv_le64(p + 40), 4);
+	property_msg(VV_MM_VAR_CHECK_PROPERTY_GET, &TEST_GUID, "None", 0, 0, 0, 0, 0);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_NOT_FOUND);
+	var_msg(VV_MM_VAR_CHECK_PROPERTY_GET, 47);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_ACCESS_DENIED);
+	vv_store_signal(store, VV_EVENT_END_OF_DXE);
+	CHECK_STATUS(mm_set(&TEST_GUID, "Prop", BS_RT, "x", 1), VV_EFI_WRITE_PROTECTED);
+	property_msg(VV_MM_VAR_CHECK_PROPERTY_SET, &TEST_GUID, "Late", 1, 0, 0, 0, 0);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_ACCESS_DENIED);
+}
+
+static void
+test_guest_cannot_write_past_message(void)
+{
+	uint8_t *p;
+	uint64_t len;
+
+	/* A GetVariable whose DataSize claims more room than the message
+	 * has: refused, and nothing beyond MessageLength is touched. */
+	setup();
+	CHECK_STATUS(mm_set(&TEST_GUID, "Var", NV_BS_RT, "0123456789", 10), VV_EFI_SUCCESS);
+	p = var_msg(VV_MM_GET_VARIABLE, 0);
+	len = access_payload(&TEST_GUID, "Var", 0, NULL, 10);
+	vv_put_le64(buf + 16, 16 + len - 5);           /* message ends mid-data */
+	memset(buf + 24 + 16 + len - 5, 0x5a, 5);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_STATUS(status(), VV_EFI_ACCESS_DENIED);
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ(buf[24 + 16 + len - 5 + i], 0x5a);
+	(void)p;
+}
+
+static const struct vv_test tests[] = {
+	TEST(test_transport_framing),
+	TEST(test_payload_size_and_unsupported_functions),
+	TEST(test_set_and_get_byte_for_byte),
+	TEST(test_access_variable_framing),
+	TEST(test_get_next_variable_name),
+	TEST(test_query_variable_info),
+	TEST(test_events_and_phase_functions),
+	TEST(test_lock_variable),
+	TEST(test_var_check_properties),
+	TEST(test_guest_cannot_write_past_message),
+};
+
+VV_TEST_MAIN(tests)

@@ -1,0 +1,28 @@
+/*
+ * src/backend/file_backend.h -- test-only fault injection for the JSON
+ * file backend (not public API).
+ *
+ * A test arms one step of the next commit to fail with a given errno, as if
+ * the system call had returned it; the step is then disarmed.  This is how
+ * tests reach failures that cannot be produced for root (ENOSPC on fsync,
+ * EIO on rename) without touching the environment.
+ */
+#ifndef VMVARS_FILE_BACKEND_H
+#define VMVARS_FILE_BACKEND_H
+
+#include <vmvars/backend.h>
+
+enum vv_file_step {
+	VV_FILE_STEP_NONE = 0,
+	VV_FILE_STEP_OPEN,      /* creating <path>.tmp.<pid> */
+	VV_FILE_STEP_WRITE,     /* writing it */
+	VV_FILE_STEP_FSYNC,     /* fsync of the temporary file */
+	VV_FILE_STEP_CLOSE,     /* close of the temporary file */
+	VV_FILE_STEP_RENAME,    /* rename over <path> */
+	VV_FILE_STEP_DIRSYNC,   /* fsync of the directory */
+};
+
+/* b must come from vv_json_file_backend_new(). */
+void vv_file_backend_fail_next(struct vv_backend *b, enum vv_file_step step, int err_no);
+
+#endif

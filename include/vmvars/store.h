@@ -132,7 +132,11 @@ bool vv_store_ready_to_boot(const struct vv_store *s);
 bool vv_store_at_runtime(const struct vv_store *s);
 
 typedef void (*vv_event_fn)(void *ctx, struct vv_store *s, enum vv_event ev);
+/* At most 8 listeners; -1 when full.  Objects that listen (policy engine,
+ * MM endpoint) remove themselves when freed, so free them before the
+ * store. */
 int vv_store_add_listener(struct vv_store *s, vv_event_fn fn, void *ctx);
+void vv_store_remove_listener(struct vv_store *s, vv_event_fn fn, void *ctx);
 
 /*
  * Lookup without access rules (host view): NULL if absent.
@@ -242,7 +246,9 @@ enum vv_hook_stage {
 #define VV_HOOK_STAGES 3
 
 typedef vv_status (*vv_hook_fn)(void *ctx, struct vv_store *s, struct vv_write *w);
+/* At most 8 hooks per stage, run in registration order; -1 when full. */
 int vv_store_add_hook(struct vv_store *s, enum vv_hook_stage stage, vv_hook_fn fn, void *ctx);
+void vv_store_remove_hook(struct vv_store *s, enum vv_hook_stage stage, vv_hook_fn fn, void *ctx);
 
 /*
  * VarCheck variable properties (edk2 VarCheck.h, SMM functions 9/10).

@@ -438,6 +438,36 @@ vv_store_add_listener(struct vv_store *s, vv_event_fn fn, void *ctx)
 	return 0;
 }
 
+void
+vv_store_remove_listener(struct vv_store *s, vv_event_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < s->nlisteners; i++) {
+		if (s->listeners[i].fn == fn && s->listeners[i].ctx == ctx) {
+			memmove(&s->listeners[i], &s->listeners[i + 1],
+				(s->nlisteners - i - 1) * sizeof(s->listeners[0]));
+			s->nlisteners--;
+			return;
+		}
+	}
+}
+
+void
+vv_store_remove_hook(struct vv_store *s, enum vv_hook_stage stage, vv_hook_fn fn, void *ctx)
+{
+	struct hook *h;
+
+	if ((unsigned)stage >= VV_HOOK_STAGES)
+		return;
+	h = s->hooks[stage];
+	for (size_t i = 0; i < s->nhooks[stage]; i++) {
+		if (h[i].fn == fn && h[i].ctx == ctx) {
+			memmove(&h[i], &h[i + 1], (s->nhooks[stage] - i - 1) * sizeof(h[0]));
+			s->nhooks[stage]--;
+			return;
+		}
+	}
+}
+
 int
 vv_store_add_hook(struct vv_store *s, enum vv_hook_stage stage, vv_hook_fn fn, void *ctx)
 {

@@ -11,6 +11,21 @@
 
 #include "proto/mm_internal.h"
 
+/* A VM reset drops the policy DUMP pagination snapshot with the rest of
+ * the volatile state. */
+static void
+on_store_event(void *ctx, struct vv_store *s, enum vv_event ev)
+{
+	struct vv_mm *mm = ctx;
+
+	(void)s;
+	if (ev != VV_EVENT_RESET)
+		return;
+	free(mm->dump_cache);
+	mm->dump_cache = NULL;
+	mm->dump_cache_size = 0;
+}
+
 struct vv_mm *
 vv_mm_new(struct vv_store *s, struct vv_policy *p)
 {
@@ -20,6 +35,10 @@ vv_mm_new(struct vv_store *s, struct vv_policy *p)
 		return NULL;
 	mm->store = s;
 	mm->policy = p;
+	if (vv_store_add_listener(s, on_store_event, mm) != 0) {
+		free(mm);
+		return NULL;
+	}
 	return mm;
 }
 
@@ -28,6 +47,7 @@ vv_mm_free(struct vv_mm *mm)
 {
 	if (mm == NULL)
 		return;
+	vv_store_remove_listener(mm->store, on_store_event, mm);
 	free(mm->dump_cache);
 	free(mm);
 }

@@ -8,7 +8,7 @@
 int
 vv_test_run(const struct vv_test *tests, size_t n)
 {
-	int failed = 0;
+	volatile int failed = 0;
 
 	printf("TAP version 13\n1..%zu\n", n);
 	for (size_t i = 0; i < n; i++) {

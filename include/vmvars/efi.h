@@ -31,6 +31,7 @@ typedef uint64_t vv_status;
 #define VV_EFI_DEVICE_ERROR         (VV_EFI_ERROR_BIT | 7)
 #define VV_EFI_WRITE_PROTECTED      (VV_EFI_ERROR_BIT | 8)
 #define VV_EFI_OUT_OF_RESOURCES     (VV_EFI_ERROR_BIT | 9)
+#define VV_EFI_TIMEOUT              (VV_EFI_ERROR_BIT | 18)
 #define VV_EFI_NOT_FOUND            (VV_EFI_ERROR_BIT | 14)
 #define VV_EFI_ACCESS_DENIED        (VV_EFI_ERROR_BIT | 15)
 #define VV_EFI_ALREADY_STARTED      (VV_EFI_ERROR_BIT | 20)

@@ -118,6 +118,48 @@ test_transport_framing(void)
 	CHECK(vv_mm_stats(mm)->transport_errors >= 6);
 }
 
+/*
+ * Review fix: a caller whose buffer is larger than the transport's 64 KiB
+ * (device-abi §3 BUFFER_SIZE) used to let a GetVariable name of more than
+ * 32768 units overflow mm->name_scratch on the host heap.  vv_mm_handle now
+ * treats such a buffer as 64 KiB: the long message is 0x12 with nothing
+ * written, a message inside 64 KiB still works, and GetPayloadSize reports
+ * 65536 - 40.
+ */
+static void
+test_buffer_larger_than_transport(void)
+{
+	const size_t big = 4 * BUF;
+	const uint64_t name_size = 2 * BUF;            /* 65536 units */
+	uint8_t *b = calloc(1, big), *copy = malloc(big);
+	uint8_t *p;
+
+	setup();
+	REQUIRE(b != NULL && copy != NULL);
+	memcpy(b, VV_GUID_SMM_VARIABLE.b, 16);
+	vv_put_le64(b + 16, 16 + 36 + name_size);
+	vv_put_le64(b + 24, VV_MM_GET_VARIABLE);
+	vv_put_le64(b + 32, 0xafafafafafafafafULL);
+	p = b + 40;
+	memcpy(p, TEST_GUID.b, 16);
+	vv_put_le64(p + 24, name_size);
+	for (uint64_t i = 0; i + 2 < name_size; i += 2)
+		vv_put_le16(p + 36 + i, 'A');          /* last unit stays NUL */
+	memcpy(copy, b, big);
+	CHECK_EQ(vv_mm_handle(mm, b, big), VV_STS_ERR_BAD_BUFFER_SIZE);
+	CHECK_MEM(b, copy, big);                        /* nothing written */
+	/* a request inside 64 KiB is served from the big buffer */
+	memset(b, 0, big);
+	memcpy(b, VV_GUID_SMM_VARIABLE.b, 16);
+	vv_put_le64(b + 16, 16 + 8);
+	vv_put_le64(b + 24, VV_MM_GET_PAYLOAD_SIZE);
+	CHECK_EQ(vv_mm_handle(mm, b, big), VV_STS_SUCCESS);
+	CHECK_STATUS(vv_le64(b + 32), VV_EFI_SUCCESS);
+	CHECK_EQ(vv_le64(b + 40), BUF - 40);
+	free(copy);
+	free(b);
+}
+
 static void
 test_payload_size_and_unsupported_functions(void)
 {
@@ -480,6 +522,7 @@ test_guest_cannot_write_past_message(void)
 
 static const struct vv_test tests[] = {
 	TEST(test_transport_framing),
+	TEST(test_buffer_larger_than_transport),
 	TEST(test_payload_size_and_unsupported_functions),
 	TEST(test_set_and_get_byte_for_byte),
 	TEST(test_access_variable_framing),

@@ -502,6 +502,56 @@ test_registered_properties(void)
 	vv_store_free(s);
 }
 
+/*
+ * Review fix: registered VarCheck properties are charged against the
+ * volatile quota (overhead + name size) and released on RESET.  Before, a
+ * guest could park 1024 names of up to 64 KiB each (64 MiB) on the host
+ * outside every quota.  A refused registration changes nothing.
+ */
+static void
+test_property_quota(void)
+{
+	struct vv_limits l;
+	struct vv_store *s;
+	struct vv_var_property p = { VV_VAR_CHECK_PROPERTY_REVISION, 0, 0, 0, UINT64_MAX }, q;
+	uint64_t max, rem, maxvar;
+
+	vv_limits_default(&l);
+	l.volatile_storage = 200;
+	s = vv_store_new(&l);
+	REQUIRE(s != NULL);
+	/* "Prop1" costs 60 + 12 = 72 bytes of the volatile class */
+	CHECK_STATUS(vv_store_property_set(s, U("Prop1"), &TEST_GUID, &p), VV_EFI_SUCCESS);
+	CHECK_STATUS(vv_store_query(s, BS_RT, &max, &rem, &maxvar), VV_EFI_SUCCESS);
+	CHECK_EQ(rem, 200 - 72);
+	/* replacing an existing property costs nothing more */
+	p.min_size = 1;
+	CHECK_STATUS(vv_store_property_set(s, U("Prop1"), &TEST_GUID, &p), VV_EFI_SUCCESS);
+	CHECK_STATUS(vv_store_query(s, BS_RT, &max, &rem, &maxvar), VV_EFI_SUCCESS);
+	CHECK_EQ(rem, 200 - 72);
+	CHECK_STATUS(vv_store_property_set(s, U("Prop2"), &TEST_GUID, &p), VV_EFI_SUCCESS);
+	CHECK_STATUS(vv_store_query(s, BS_RT, &max, &rem, &maxvar), VV_EFI_SUCCESS);
+	CHECK_EQ(rem, 200 - 144);
+	/* a third would need 72 of the 56 left: refused, nothing recorded */
+	CHECK_STATUS(vv_store_property_set(s, U("Prop3"), &TEST_GUID, &p),
+		     VV_EFI_OUT_OF_RESOURCES);
+	CHECK_STATUS(vv_store_property_get(s, U("Prop3"), &TEST_GUID, &q), VV_EFI_NOT_FOUND);
+	CHECK_STATUS(vv_store_query(s, BS_RT, &max, &rem, &maxvar), VV_EFI_SUCCESS);
+	CHECK_EQ(rem, 200 - 144);
+	/* variables and properties share the class */
+	CHECK_STATUS(set_var(s, U("V"), &TEST_GUID, BS_RT, "0123456789", 10),
+		     VV_EFI_OUT_OF_RESOURCES);
+	/* RESET clears the table and gives the space back exactly */
+	vv_store_signal(s, VV_EVENT_RESET);
+	CHECK_STATUS(vv_store_property_get(s, U("Prop1"), &TEST_GUID, &q), VV_EFI_NOT_FOUND);
+	CHECK_STATUS(vv_store_query(s, BS_RT, &max, &rem, &maxvar), VV_EFI_SUCCESS);
+	CHECK_EQ(rem, 200);
+	CHECK_STATUS(vv_store_property_set(s, U("Prop3"), &TEST_GUID, &p), VV_EFI_SUCCESS);
+	CHECK_STATUS(vv_store_query(s, BS_RT, &max, &rem, &maxvar), VV_EFI_SUCCESS);
+	CHECK_EQ(rem, 200 - 72);
+	vv_store_free(s);
+}
+
 static void
 test_quota_and_query(void)
 {
@@ -560,6 +610,18 @@ test_query_attribute_rules(void)
 	CHECK_STATUS(vv_store_query(s, 0, &a, &b, &c), VV_EFI_INVALID_PARAMETER);
 	CHECK_STATUS(vv_store_query(s, NV_BS_RT | VV_ATTR_AW, &a, &b, &c), VV_EFI_UNSUPPORTED);
 	CHECK_STATUS(vv_store_query(s, VV_ATTR_EA, &a, &b, &c), VV_EFI_UNSUPPORTED);
+	/* Review fix: APPEND_WRITE selects no class; edk2's mask is
+	 * NV|BS|RT|HR|AT|AW, so it is UNSUPPORTED and no figures are written
+	 * (was EFI_SUCCESS with the volatile figures). */
+	a = b = c = 0xabcdef;
+	CHECK_STATUS(vv_store_query(s, VV_ATTR_APPEND, &a, &b, &c), VV_EFI_UNSUPPORTED);
+	CHECK_STATUS(vv_store_query(s, VV_ATTR_APPEND | VV_ATTR_EA, &a, &b, &c),
+		     VV_EFI_UNSUPPORTED);
+	CHECK_EQ(a, 0xabcdef);
+	CHECK_EQ(b, 0xabcdef);
+	CHECK_EQ(c, 0xabcdef);
+	CHECK_STATUS(vv_store_query(s, VV_ATTR_APPEND | BS_RT, &a, &b, &c), VV_EFI_SUCCESS);
+	CHECK_EQ(a, 262144);
 	CHECK_STATUS(vv_store_query(s, VV_ATTR_NV, &a, &b, &c), VV_EFI_INVALID_PARAMETER);
 	CHECK_STATUS(vv_store_query(s, VV_ATTR_RT, &a, &b, &c), VV_EFI_INVALID_PARAMETER);
 	CHECK_STATUS(vv_store_query(s, BS_RT | VV_ATTR_HR, &a, &b, &c), VV_EFI_INVALID_PARAMETER);
@@ -692,6 +754,7 @@ static const struct vv_test tests[] = {
 	TEST(test_varcheck_after_end_of_dxe),
 	TEST(test_read_only_status_variables),
 	TEST(test_registered_properties),
+	TEST(test_property_quota),
 	TEST(test_quota_and_query),
 	TEST(test_query_attribute_rules),
 	TEST(test_failed_save_changes_nothing),

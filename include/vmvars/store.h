@@ -242,8 +242,12 @@ enum vv_hook_stage {
 	 * EFI_INVALID_PARAMETER (row 6) and QueryVariableInfo(AT) is
 	 * EFI_UNSUPPORTED. */
 	VV_HOOK_AUTH = 2,
+	/* After a write is applied and durable (not for writes that changed
+	 * nothing).  The result is ignored.  w->existing is then the variable
+	 * as it is now, or NULL after a delete. */
+	VV_HOOK_COMMITTED = 3,
 };
-#define VV_HOOK_STAGES 3
+#define VV_HOOK_STAGES 4
 
 typedef vv_status (*vv_hook_fn)(void *ctx, struct vv_store *s, struct vv_write *w);
 /* At most 8 hooks per stage, run in registration order; -1 when full. */
@@ -274,6 +278,17 @@ vv_status vv_store_property_set(struct vv_store *s, const uint16_t *name, size_t
  * EFI_NOT_FOUND if neither has one; EFI_INVALID_PARAMETER for an empty name. */
 vv_status vv_store_property_get(struct vv_store *s, const uint16_t *name, size_t name_len,
 				const vv_guid *guid, struct vv_var_property *p);
+
+/*
+ * The service's own writes (mode variables, MOR state): sets or, with
+ * size 0, deletes a variable with no rule applied except the quotas, in
+ * any phase; persisted like any write when NV.  time may be NULL.
+ * EFI_NOT_FOUND (delete of a missing variable), EFI_OUT_OF_RESOURCES,
+ * EFI_DEVICE_ERROR (nothing changed) or EFI_SUCCESS.
+ */
+vv_status vv_store_put(struct vv_store *s, const uint16_t *name, size_t name_len,
+		       const vv_guid *guid, uint32_t attributes, const void *data, size_t size,
+		       const vv_efi_time *time);
 
 /*
  * Host-side insertion used by format loaders: no phase or VarCheck rules,

@@ -66,6 +66,7 @@ struct vv_store {
 	uint64_t used_hwerr;                /* NV + HR */
 	uint64_t used_volatile;
 	uint64_t reserved;                  /* vv_store_reserve, volatile class */
+	uint64_t property_reserved;         /* part of reserved: VarCheck properties */
 
 	bool end_of_dxe;
 	bool ready_to_boot;
@@ -418,6 +419,8 @@ vv_store_signal(struct vv_store *s, enum vv_event ev)
 	case VV_EVENT_RESET:
 		drop_volatile(s);
 		vv_property_table_clear(s->properties);
+		vv_store_release(s, s->property_reserved);
+		s->property_reserved = 0;
 		s->end_of_dxe = s->ready_to_boot = s->at_runtime = false;
 		break;
 	}
@@ -570,7 +573,10 @@ vv_store_query(struct vv_store *s, uint32_t attr, uint64_t *max_storage, uint64_
 		return VV_EFI_INVALID_PARAMETER;
 	if (attr & VV_ATTR_AW)
 		return VV_EFI_UNSUPPORTED;
-	if ((attr & VV_ATTR_MASK) == 0)
+	/* edk2's mask here is VARIABLE_ATTRIBUTE_NV_BS_RT_AT_HR_AW: APPEND_WRITE
+	 * (and EA) alone select no storage class, so they are EFI_UNSUPPORTED
+	 * (formats §8.9), not the volatile figures. */
+	if ((attr & (VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT | VV_ATTR_HR | VV_ATTR_AT)) == 0)
 		return VV_EFI_UNSUPPORTED;
 	if ((attr & (VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT)) == VV_ATTR_NV)
 		return VV_EFI_INVALID_PARAMETER;
@@ -603,6 +609,34 @@ vv_store_query(struct vv_store *s, uint32_t attr, uint64_t *max_storage, uint64_
 /* VarCheck properties                                                */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Adds or replaces a registered property.  A new entry is charged against
+ * the volatile quota like a variable (overhead + name size), released on
+ * RESET: without that a guest could make the host keep MAX_PROPERTIES names
+ * of up to 64 KiB each (64 MiB) per boot, outside every quota (the same DoS
+ * as QEMU's unbounded policy registration, device-abi §18).  A failed add
+ * changes nothing.
+ */
+static vv_status
+property_add(struct vv_store *s, const uint16_t *name, size_t name_len, const vv_guid *guid,
+	     const struct vv_var_property *p)
+{
+	uint64_t cost = 0;
+	vv_status st;
+
+	if (vv_property_table_get(s->properties, name, name_len, guid) == NULL) {
+		cost = var_cost(s, ((uint64_t)name_len + 1) * 2, 0);
+		if (vv_store_reserve(s, cost) != VV_EFI_SUCCESS)
+			return VV_EFI_OUT_OF_RESOURCES;
+	}
+	st = vv_property_table_set(s->properties, name, name_len, guid, p);
+	if (st != VV_EFI_SUCCESS)
+		vv_store_release(s, cost);
+	else
+		s->property_reserved += cost;
+	return st;
+}
+
 vv_status
 vv_store_property_set(struct vv_store *s, const uint16_t *name, size_t name_len,
 		      const vv_guid *guid, const struct vv_var_property *p)
@@ -614,7 +648,7 @@ vv_store_property_set(struct vv_store *s, const uint16_t *name, size_t name_len,
 		return VV_EFI_INVALID_PARAMETER;
 	if (s->end_of_dxe)
 		return VV_EFI_ACCESS_DENIED;
-	return vv_property_table_set(s->properties, name, name_len, guid, p);
+	return property_add(s, name, name_len, guid, p);
 }
 
 static const struct vv_var_property *
@@ -966,14 +1000,13 @@ plan_existing(struct vv_store *s, struct vv_write *w, struct update *u, bool *do
 	return VV_EFI_SUCCESS;
 }
 
+static vv_status plan_create_unchecked(struct vv_store *s, struct vv_write *w, struct update *u);
+
 /* Rows 29-32 for a missing variable. */
 static vv_status
 plan_create(struct vv_store *s, struct vv_write *w, struct update *u, bool *done)
 {
-	const struct vv_set_request *req = w->req;
-	uint32_t attr = req->attributes;
-	struct vv_variable *v;
-	uint32_t stored_attr = attr & ~VV_ATTR_APPEND;
+	uint32_t attr = w->req->attributes;
 
 	if (w->payload_size == 0 && (attr & VV_ATTR_APPEND)) {
 		*done = true;                                           /* row 29 */
@@ -983,6 +1016,17 @@ plan_create(struct vv_store *s, struct vv_write *w, struct update *u, bool *done
 		return VV_EFI_NOT_FOUND;                                /* row 30 */
 	if (s->at_runtime && (!(attr & VV_ATTR_RT) || !(attr & VV_ATTR_NV)))
 		return VV_EFI_INVALID_PARAMETER;                        /* row 31 */
+	return plan_create_unchecked(s, w, u);
+}
+
+/* Creates the variable of w (quota checked) and records it in u. */
+static vv_status
+plan_create_unchecked(struct vv_store *s, struct vv_write *w, struct update *u)
+{
+	const struct vv_set_request *req = w->req;
+	uint32_t stored_attr = req->attributes & ~VV_ATTR_APPEND;
+	struct vv_variable *v;
+
 	if (!class_has_room(s, stored_attr,
 			    var_cost(s, ((uint64_t)req->name_len + 1) * 2, w->payload_size), 0))
 		return VV_EFI_OUT_OF_RESOURCES;                         /* row 32 */
@@ -1043,11 +1087,75 @@ vv_store_set(struct vv_store *s, const struct vv_set_request *req)
 			st = plan_create(s, &w, &u, &done);
 		if (st == VV_EFI_SUCCESS && !done) {
 			st = persist_update(s, &u);
-			if (st == VV_EFI_SUCCESS)
+			if (st == VV_EFI_SUCCESS) {
 				finish_update(&u);
+				w.existing = table_find(s, req->name, req->name_len, &req->guid);
+				run_hooks(s, VV_HOOK_COMMITTED, &w);
+			}
 		}
 	}
 	free(w.owned);
+	return st;
+}
+
+vv_status
+vv_store_put(struct vv_store *s, const uint16_t *name, size_t name_len, const vv_guid *guid,
+	     uint32_t attributes, const void *data, size_t size, const vv_efi_time *time)
+{
+	struct vv_set_request req = { name, name_len, *guid, attributes, data, size,
+				      VV_CALLER_HOST };
+	struct vv_write w;
+	struct update u = { .kind = UPD_NONE };
+	struct vv_variable *old = table_find(s, name, name_len, guid);
+	uint64_t name_size = ((uint64_t)name_len + 1) * 2;
+	vv_status st;
+
+	memset(&w, 0, sizeof(w));
+	w.req = &req;
+	w.payload = data;
+	w.payload_size = size;
+	if (time != NULL) {
+		w.has_time = true;
+		w.time = *time;
+	}
+	if (size == 0) {
+		if (old == NULL)
+			return VV_EFI_NOT_FOUND;
+		u.kind = UPD_DELETE;
+		u.var = old;
+	} else if (old != NULL && old->attributes == attributes) {
+		uint8_t *copy = malloc(size);
+
+		if (copy == NULL)
+			return VV_EFI_OUT_OF_RESOURCES;
+		if (!class_has_room(s, attributes, var_cost(s, name_size, size),
+				    var_cost(s, name_size, old->data_size))) {
+			free(copy);
+			return VV_EFI_OUT_OF_RESOURCES;
+		}
+		memcpy(copy, data, size);
+		u.kind = UPD_REPLACE;
+		u.var = old;
+		u.old_data = old->data;
+		u.old_data_size = old->data_size;
+		u.old_has_time = old->has_time;
+		u.old_time = old->time;
+		u.old_digest_size = old->digest_size;
+		memcpy(u.old_digest, old->digest, sizeof(old->digest));
+		replace_contents(s, old, copy, size, &w);
+	} else {
+		/* A changed attribute set is a delete and a create: callers
+		 * (mode variables) never change them. */
+		if (old != NULL)
+			return VV_EFI_INVALID_PARAMETER;
+		w.existing = NULL;
+		st = plan_create_unchecked(s, &w, &u);
+		if (st != VV_EFI_SUCCESS)
+			return st;
+	}
+	st = persist_update(s, &u);
+	if (st == VV_EFI_SUCCESS)
+		finish_update(&u);
 	return st;
 }
 

@@ -91,6 +91,12 @@ vv_mm_handle(struct vv_mm *mm, uint8_t *buf, size_t buf_size)
 		mm->stats.transport_errors++;
 		return VV_STS_ERR_BAD_BUFFER_SIZE;
 	}
+	/* The transport never has more than MAX_BUFFER_SIZE (device-abi §3
+	 * BUFFER_SIZE), and the handlers size mm->name_scratch by it: a
+	 * caller with a larger buffer gets the 64 KiB view of it, so a
+	 * longer message is 0x12 instead of a name_scratch overflow. */
+	if (buf_size > VV_MM_MAX_BUFFER)
+		buf_size = VV_MM_MAX_BUFFER;
 	memcpy(guid.b, buf, sizeof(guid.b));
 	msg_len = vv_le64(buf + 16);
 	if (vv_add_overflow(VV_MM_HEADER_SIZE, msg_len, &total) || total > buf_size) {

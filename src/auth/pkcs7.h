@@ -1,0 +1,61 @@
+/*
+ * src/auth/pkcs7.h -- PKCS#7 SignedData verification for authenticated
+ * variables, with OpenSSL 3 (no hand-written ASN.1).
+ *
+ * edk2's Pkcs7Verify semantics: the blob may be a bare SignedData or a
+ * ContentInfo; the content is detached (the caller passes the signed
+ * bytes); signed attributes may be present or not; the signer's digest is
+ * SHA-256, SHA-384 or SHA-512; the signer certificate must chain (using the
+ * certificates inside the blob) to one of the trust anchors, with no time
+ * checks and no purpose checks, and an anchor need not be self-signed
+ * (partial chains).  RSA 2048-4096 and ECDSA P-256/P-384 signers.
+ */
+#ifndef VMVARS_PKCS7_H
+#define VMVARS_PKCS7_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vv_pkcs7;
+
+/* Parses a DER blob; NULL if it is not a PKCS#7 SignedData with at least
+ * one signer. */
+struct vv_pkcs7 *vv_pkcs7_parse(const uint8_t *der, size_t size);
+void vv_pkcs7_free(struct vv_pkcs7 *p);
+
+/* A trust anchor: one DER X.509 certificate. */
+struct vv_cert_ref {
+	const uint8_t *der;
+	size_t size;
+};
+
+/* True only if every check in the header comment holds for at least one
+ * anchor. */
+bool vv_pkcs7_verify(const struct vv_pkcs7 *p, const uint8_t *data, size_t size,
+		     const struct vv_cert_ref *anchors, size_t nanchors);
+
+/*
+ * The signer identity a private authenticated variable is bound to
+ * (UEFI 2.9 §8.2.2; edk2 certdb): SHA-256 over the signer certificate's
+ * subject CN (UTF-8, as encoded) || the DER tbsCertificate of the top-level
+ * certificate of the signer's chain inside the blob (the last certificate of
+ * that chain; the signer itself when it carries no chain).  0 or -1.
+ */
+int vv_pkcs7_signer_digest(const struct vv_pkcs7 *p, uint8_t out[32]);
+
+/* The DER certificates embedded in the blob (for self-signed PK
+ * enrollment, where the new PK's own certificate is the anchor). */
+size_t vv_pkcs7_cert_count(const struct vv_pkcs7 *p);
+/* The i-th embedded certificate, DER-encoded; valid until vv_pkcs7_free.
+ * NULL if i is out of range or it cannot be encoded. */
+const uint8_t *vv_pkcs7_cert_der(struct vv_pkcs7 *p, size_t i, size_t *size);
+
+/* True if every signer certificate is byte for byte one of the anchors
+ * (for PK: signed by PK itself, no chaining). */
+bool vv_pkcs7_signers_are(const struct vv_pkcs7 *p, const struct vv_cert_ref *anchors, size_t n);
+
+/* True if der parses as one X.509 certificate with nothing after it. */
+bool vv_x509_valid(const uint8_t *der, size_t size);
+
+#endif

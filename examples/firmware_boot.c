@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <uchar.h>
 
+#include <vmvars/mor.h>
+#include <vmvars/secureboot.h>
 #include <vmvars/vmvars.h>
 
 #include "guest_firmware.h"
@@ -131,6 +133,10 @@ boot(struct fw_guest *g, int boot_no, bool empty_store)
 
 	say("\n== boot %d: DXE phase\n", boot_no);
 	size = sizeof(buf);
+	step("GetVariable(SetupMode)", fw_get_variable(g, U("SetupMode"), global, &attr, buf, &size),
+	     VV_EFI_SUCCESS);
+	say("    SetupMode = %u (no PK enrolled)\n", buf[0]);
+	size = sizeof(buf);
 	step("GetVariable(BootOrder)", fw_get_variable(g, U("BootOrder"), global, &attr, buf, &size),
 	     empty_store ? VV_EFI_NOT_FOUND : VV_EFI_SUCCESS);
 	/* Policies: lock the platform's language codes once written. */
@@ -212,10 +218,12 @@ main(int argc, char **argv)
 {
 	const char *dir = NULL;
 	char path[4200], why[128];
-	bool pio = false;
+	bool pio = false, empty;
 	struct vv_error err = { { 0 } };
 	struct vv_store *store;
 	struct vv_policy *policy;
+	struct vv_secureboot *sb;
+	struct vv_mor *mor;
 	struct vv_mm *mm;
 	struct vv_uefi_vars_device *dev;
 	struct vv_backend *backend;
@@ -255,10 +263,16 @@ main(int argc, char **argv)
 	}
 	printf("vmvars %s: store %s (%zu variables loaded), %s mode\n", VMVARS_VERSION, path,
 	       vv_store_count(store), pio ? "PIO" : "DMA");
+	empty = vv_store_find(store, U("BootOrder"), &VV_GUID_GLOBAL_VARIABLE) == NULL;
 	policy = vv_policy_new(store, NULL);
+	sb = vv_secureboot_new(store, NULL);
+	mor = vv_mor_new(store, true);
 	mm = vv_mm_new(store, policy);
-	if (policy == NULL || mm == NULL || fw_guest_alloc(&g, pio) != 0)
+	if (policy == NULL || sb == NULL || mor == NULL || mm == NULL ||
+	    fw_guest_alloc(&g, pio) != 0)
 		return 1;
+	printf("Secure Boot: %s mode, %s at next boot\n", vv_sb_mode_name(vv_secureboot_mode(sb)),
+	       vv_secureboot_enforcing(sb) ? "enforced" : "not enforced");
 	dev = vv_uefi_vars_device_new(mm, fw_guest_memory(&g), pio);
 	if (dev == NULL)
 		return 1;
@@ -271,7 +285,7 @@ main(int argc, char **argv)
 	}
 	say("  magic 0x%04x, buffer 64 KiB, %s, payload size %llu\n", VV_UEFI_VARS_MAGIC,
 	    g.pio ? "PIO" : "DMA", (unsigned long long)g.payload_size);
-	boot(&g, 1, vv_store_count(store) == 0);
+	boot(&g, 1, empty);
 
 	say("\n== reboot\n");
 	vv_uefi_vars_device_reset(dev);
@@ -283,6 +297,8 @@ main(int argc, char **argv)
 	       "NV ones persisted in %s\n", g.requests, failures, vv_store_count(store), path);
 	vv_uefi_vars_device_free(dev);
 	vv_mm_free(mm);
+	vv_mor_free(mor);
+	vv_secureboot_free(sb);
 	vv_policy_free(policy);
 	vv_store_free(store);
 	fw_guest_release(&g);

@@ -2,7 +2,8 @@
  * tests/test_ovmf_replay.c -- replays every MM request a real OVMF
  * (edk2-stable202605, QEMU_PV_VARS + SECURE_BOOT_ENABLE) sent during one
  * boot (shared/data/ovmf-boot, see its README) through the uefi-vars device
- * in DMA mode, exactly as recorded.
+ * in DMA mode, exactly as recorded, against the product's configuration:
+ * store + variable policy + Secure Boot + MOR.
  *
  * Expected statuses come from an independent shadow model kept by this
  * test: a plain list of (GUID, name) -> value updated by the recorded
@@ -16,6 +17,9 @@
 
 #include "guest_firmware.h"
 #include "harness.h"
+
+#include <vmvars/mor.h>
+#include <vmvars/secureboot.h>
 
 #define MAX_SHADOW 512
 
@@ -50,6 +54,8 @@ shadow_find(const uint8_t *guid, const uint8_t *name, size_t name_size, bool cre
 struct replay {
 	struct vv_store *store;
 	struct vv_policy *policy;
+	struct vv_secureboot *sb;
+	struct vv_mor *mor;
 	struct vv_mm *mm;
 	struct vv_uefi_vars_device *dev;
 	struct fw_guest g;
@@ -165,6 +171,9 @@ check_get_next(struct replay *r, const uint8_t *req, const uint8_t *rep)
 	}
 }
 
+static int shadow_service_variable(struct replay *r, const uint16_t *name, size_t len,
+				   const vv_guid *g);
+
 /* Sends one recorded request through the device; checks it. */
 static void
 replay_one(struct replay *r, const uint8_t *req, size_t len)
@@ -203,71 +212,54 @@ replay_one(struct replay *r, const uint8_t *req, size_t len)
 		CHECK_STATUS(vv_le64(rep + 24 + 12), VV_EFI_SUCCESS);
 	} else {
 		r->events++;
+		/* At EndOfDxe the MOR module writes MORLock = 0 (edk2
+		 * TcgMorLockSmm does the same): a service variable too. */
+		if (memcmp(req, VV_GUID_END_OF_DXE.b, 16) == 0)
+			REQUIRE(shadow_service_variable(r, (const uint16_t *)
+				u"MemoryOverwriteRequestControlLock", 33, &VV_GUID_MOR_LOCK) == 0);
 	}
 }
 
 /*
- * The Secure Boot state a host service creates by itself at power-on in
- * setup mode (formats §8.6; the recording's service created these, the
- * README says).  Here it stands in for the Secure Boot module: seeded as
- * the host, and entered in the shadow.
+ * The variables the service creates by itself (Secure Boot state: the
+ * recording's README says these are not listed) enter the shadow as they
+ * are before the first request.
  */
 static int
-seed(struct replay *r, const vv_guid *g, const char *name, uint32_t attr, const void *data,
-     size_t size)
+shadow_add(const struct vv_variable *v)
 {
-	struct vv_variable v;
-	struct vv_error err;
-	uint16_t uname[64];
-	uint8_t wire[130];
-	size_t len = strlen(name);
+	uint8_t wire[256];
 	struct shadow_var *sv;
 
-	memset(&v, 0, sizeof(v));
-	for (size_t i = 0; i <= len; i++) {
-		uname[i] = (uint8_t)name[i];
-		vv_put_le16(wire + 2 * i, uname[i]);
-	}
-	v.name = uname;
-	v.name_len = len;
-	v.guid = *g;
-	v.attributes = attr;
-	v.data = (uint8_t *)data;
-	v.data_size = size;
-	if (vv_store_insert_loaded(r->store, &v, &err) != 0)
+	if (v->name_len + 1 > sizeof(wire) / 2 || v->data_size > sizeof(sv->data))
 		return -1;
-	sv = shadow_find(g->b, wire, (len + 1) * 2, true);
+	for (size_t i = 0; i <= v->name_len; i++)
+		vv_put_le16(wire + 2 * i, v->name[i]);
+	sv = shadow_find(v->guid.b, wire, vv_var_name_size(v), true);
 	if (sv == NULL)
 		return -1;
-	memcpy(sv->data, data, size);
-	sv->data_size = size;
-	sv->attr = attr;
+	memcpy(sv->data, v->data, v->data_size);
+	sv->data_size = v->data_size;
+	sv->attr = v->attributes;
 	sv->present = true;
 	return 0;
 }
 
 static int
-seed_secure_boot_state(struct replay *r)
+shadow_service_variables(struct replay *r)
 {
-	static const char *const sig_types[] = {
-		"c1c41626-504c-4092-aca9-41f936934328", "ff3e5307-9fd0-48c9-85f1-8ad56c701e01",
-		"093e0fae-a6c4-4f50-9f1b-d41e2b89c19a", "3c5766e8-269c-4e34-aa14-ed776e85b3b6",
-		"a5c059a1-94e4-4aa7-87b5-ab155c2bf072",
-	};
-	uint8_t support[5 * 16], one = 1, zero = 0;
-	const vv_guid *gv = &VV_GUID_GLOBAL_VARIABLE;
-	uint32_t bs_rt = VV_ATTR_BS | VV_ATTR_RT;
-
-	for (size_t i = 0; i < 5; i++)
-		if (vv_guid_parse(sig_types[i], (vv_guid *)(support + 16 * i)) != 0)
+	for (const struct vv_variable *v = vv_store_first(r->store); v; v = vv_store_next(v))
+		if (shadow_add(v) != 0)
 			return -1;
-	return seed(r, gv, "SetupMode", bs_rt, &one, 1) |
-	       seed(r, gv, "SignatureSupport", bs_rt, support, sizeof(support)) |
-	       seed(r, gv, "SecureBoot", bs_rt, &zero, 1) |
-	       seed(r, &VV_GUID_CUSTOM_MODE, "CustomMode", VV_ATTR_NV | VV_ATTR_BS, &zero, 1) |
-	       seed(r, &VV_GUID_VENDOR_KEYS_NV, "VendorKeysNv",
-		    VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_AT, &zero, 1) |
-	       seed(r, gv, "VendorKeys", bs_rt, &zero, 1);
+	return 0;
+}
+
+static int
+shadow_service_variable(struct replay *r, const uint16_t *name, size_t len, const vv_guid *g)
+{
+	const struct vv_variable *v = vv_store_find(r->store, name, len, g);
+
+	return v != NULL ? shadow_add(v) : -1;
 }
 
 static int
@@ -277,11 +269,14 @@ replay_setup(struct replay *r)
 	nshadow = 0;
 	r->store = vv_store_new(NULL);
 	r->policy = vv_policy_new(r->store, NULL);
+	r->sb = vv_secureboot_new(r->store, NULL);
+	r->mor = vv_mor_new(r->store, true);
 	r->mm = vv_mm_new(r->store, r->policy);
-	if (r->store == NULL || r->policy == NULL || r->mm == NULL || fw_guest_alloc(&r->g, false))
+	if (r->store == NULL || r->policy == NULL || r->sb == NULL || r->mor == NULL ||
+	    r->mm == NULL || fw_guest_alloc(&r->g, false))
 		return -1;
 	r->dev = vv_uefi_vars_device_new(r->mm, fw_guest_memory(&r->g), false);
-	if (r->dev == NULL || seed_secure_boot_state(r) != 0)
+	if (r->dev == NULL || shadow_service_variables(r) != 0)
 		return -1;
 	vv_uefi_vars_device_write(r->dev, VV_REG_CMD_STS, VV_CMD_RESET, 2);
 	vv_uefi_vars_device_write(r->dev, VV_REG_BUFFER_SIZE, VV_MM_MAX_BUFFER, 4);
@@ -295,6 +290,8 @@ replay_teardown(struct replay *r)
 {
 	vv_uefi_vars_device_free(r->dev);
 	vv_mm_free(r->mm);
+	vv_mor_free(r->mor);
+	vv_secureboot_free(r->sb);
 	vv_policy_free(r->policy);
 	vv_store_free(r->store);
 	fw_guest_release(&r->g);

@@ -1,0 +1,746 @@
+/*
+ * src/auth/secureboot.c -- Secure Boot rules on top of the store: which
+ * authenticated writes are allowed (the key hierarchy, timestamps, private
+ * authenticated variables), and the mode variables (setup / user / audit /
+ * deployed).  See include/vmvars/secureboot.h for the mode table.
+ *
+ * Facts: varstore-formats §8.2 rows 21-24, §8.3 (APPEND), §8.4 (time-based
+ * authentication), §8.5 (read-only variables), §8.6 (modes).  Where QEMU
+ * and edk2 differ we follow edk2 and the specification, with these
+ * choices (docs/secure-boot.md):
+ *  - enrolling PK in setup or audit mode needs a self-signed PK (QEMU;
+ *    edk2's PcdRequireSelfSignedPk), so a guest cannot install a PK it
+ *    does not hold the key of;
+ *  - a timestamp must be strictly later than the stored one unless APPEND
+ *    (edk2); with APPEND the stored time becomes the later of the two;
+ *  - PK cannot be appended to (it holds one signature) and cannot be
+ *    deleted by the guest in deployed mode;
+ *  - SignatureSupport is edk2's list (SHA-1, SHA-256/384/512, RSA2048,
+ *    X.509): it describes what the guest firmware's image verification
+ *    supports.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <vmvars/secureboot.h>
+#include <vmvars/ucs2.h>
+
+#include "auth/auth2.h"
+#include "auth/pkcs7.h"
+#include "auth/siglist.h"
+
+#define ATTR_SB_DB  (VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT | VV_ATTR_AT)   /* 0x27 */
+#define ATTR_BS_RT  (VV_ATTR_BS | VV_ATTR_RT)
+#define ATTR_NV_BS  (VV_ATTR_NV | VV_ATTR_BS)
+#define MAX_ANCHORS 256
+
+/* vmvars's own namespace: the persisted Audit/Deployed state. */
+static const vv_guid VMVARS_STATE_GUID = { {
+	0xc4, 0xc6, 0xa3, 0xd6, 0x5e, 0x5b, 0x63, 0x4d,
+	0x9a, 0x3c, 0x7f, 0x1e, 0x0d, 0x4e, 0x2a, 0x10 } };  /* d6a3c6c4-5b5e-4d63-9a3c-7f1e0d4e2a10 */
+
+struct vv_secureboot {
+	struct vv_store *store;
+	struct vv_secureboot_config cfg;
+	enum vv_sb_mode mode;
+};
+
+/* Which rules a variable falls under. */
+enum var_kind {
+	KIND_OTHER,          /* ordinary, or a private authenticated variable */
+	KIND_PK,
+	KIND_KEK,
+	KIND_DB,             /* db, dbx, dbt, dbr */
+};
+
+struct name {
+	const uint16_t *s;
+	size_t len;
+};
+
+#define NAME(lit) ((struct name){ (const uint16_t *)u"" lit, sizeof(u"" lit) / 2 - 1 })
+
+static bool
+name_eq(const uint16_t *n, size_t len, struct name want)
+{
+	return vv_ucs2_equal(n, len, want.s, want.len);
+}
+
+static enum var_kind
+classify(const uint16_t *n, size_t len, const vv_guid *g)
+{
+	if (vv_guid_equal(g, &VV_GUID_GLOBAL_VARIABLE)) {
+		if (name_eq(n, len, NAME("PK")))
+			return KIND_PK;
+		if (name_eq(n, len, NAME("KEK")))
+			return KIND_KEK;
+	} else if (vv_guid_equal(g, &VV_GUID_IMAGE_SECURITY_DB)) {
+		if (name_eq(n, len, NAME("db")) || name_eq(n, len, NAME("dbx")) ||
+		    name_eq(n, len, NAME("dbt")) || name_eq(n, len, NAME("dbr")))
+			return KIND_DB;
+	}
+	return KIND_OTHER;
+}
+
+/* ------------------------------------------------------------------ */
+/* Small store helpers                                                */
+/* ------------------------------------------------------------------ */
+
+static const struct vv_variable *
+find(const struct vv_secureboot *sb, struct name n, const vv_guid *g)
+{
+	return vv_store_find(sb->store, n.s, n.len, g);
+}
+
+/* A 1-byte variable's value, or -1 when absent or not 1 byte. */
+static int
+byte_value(const struct vv_secureboot *sb, struct name n, const vv_guid *g)
+{
+	const struct vv_variable *v = find(sb, n, g);
+
+	return v != NULL && v->data_size == 1 ? v->data[0] : -1;
+}
+
+/* Sets a 1-byte service variable unless it already holds that value. */
+static void
+put_byte(struct vv_secureboot *sb, struct name n, const vv_guid *g, uint32_t attr, uint8_t val)
+{
+	const struct vv_variable *v = find(sb, n, g);
+
+	if (v != NULL && v->attributes == attr && v->data_size == 1 && v->data[0] == val)
+		return;
+	if (v != NULL && v->attributes != attr)
+		vv_store_put(sb->store, n.s, n.len, g, v->attributes, NULL, 0, NULL);
+	vv_store_put(sb->store, n.s, n.len, g, attr, &val, 1, NULL);
+}
+
+static void
+efi_time_now(vv_efi_time *t)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	memset(t, 0, sizeof(*t));
+	gmtime_r(&now, &tm);
+	vv_put_le16(t->b, (uint16_t)(tm.tm_year + 1900));
+	t->b[2] = (uint8_t)(tm.tm_mon + 1);
+	t->b[3] = (uint8_t)tm.tm_mday;
+	t->b[4] = (uint8_t)tm.tm_hour;
+	t->b[5] = (uint8_t)tm.tm_min;
+	t->b[6] = (uint8_t)tm.tm_sec;
+}
+
+/* ------------------------------------------------------------------ */
+/* Modes                                                              */
+/* ------------------------------------------------------------------ */
+
+static bool
+state_flag(const struct vv_secureboot *sb, struct name n)
+{
+	return byte_value(sb, n, &VMVARS_STATE_GUID) == 1;
+}
+
+static void
+set_state_flag(struct vv_secureboot *sb, struct name n, bool on)
+{
+	if (on)
+		put_byte(sb, n, &VMVARS_STATE_GUID, ATTR_NV_BS, 1);
+	else if (find(sb, n, &VMVARS_STATE_GUID) != NULL)
+		vv_store_put(sb->store, n.s, n.len, &VMVARS_STATE_GUID, ATTR_NV_BS, NULL, 0, NULL);
+}
+
+static enum vv_sb_mode
+derive_mode(const struct vv_secureboot *sb)
+{
+	bool pk = find(sb, NAME("PK"), &VV_GUID_GLOBAL_VARIABLE) != NULL;
+
+	if (!pk)
+		return state_flag(sb, NAME("AuditMode")) ? VV_SB_AUDIT : VV_SB_SETUP;
+	return state_flag(sb, NAME("DeployedMode")) ? VV_SB_DEPLOYED : VV_SB_USER;
+}
+
+/* SecureBootEnable, 1 when forced or absent (edk2 defaults it to 1 once a
+ * PK exists). */
+static int
+secure_boot_enable(const struct vv_secureboot *sb)
+{
+	int v;
+
+	if (sb->cfg.force_secure_boot)
+		return 1;
+	v = byte_value(sb, NAME("SecureBootEnable"), &VV_GUID_SECURE_BOOT_ENABLE);
+	return v < 0 ? 1 : v;
+}
+
+/* Publishes the mode variables (BS|RT, read-only to the guest) for the
+ * current mode.  SecureBoot describes this boot: it is only rebuilt at a
+ * reset (edk2 AuthVariableLibInitialize) and by PK changes. */
+static void
+publish_mode(struct vv_secureboot *sb)
+{
+	const vv_guid *gv = &VV_GUID_GLOBAL_VARIABLE;
+	enum vv_sb_mode m = derive_mode(sb);
+	bool secure;
+
+	sb->mode = m;
+	secure = m == VV_SB_DEPLOYED || (m == VV_SB_USER && secure_boot_enable(sb) == 1);
+	put_byte(sb, NAME("SetupMode"), gv, ATTR_BS_RT, m == VV_SB_SETUP || m == VV_SB_AUDIT);
+	put_byte(sb, NAME("AuditMode"), gv, ATTR_BS_RT, m == VV_SB_AUDIT);
+	put_byte(sb, NAME("DeployedMode"), gv, ATTR_BS_RT, m == VV_SB_DEPLOYED);
+	put_byte(sb, NAME("SecureBoot"), gv, ATTR_BS_RT, secure);
+}
+
+/* Power-on work (edk2 AuthVariableLibInitialize, formats §8.6). */
+static void
+initialise(struct vv_secureboot *sb)
+{
+	static const char *const support[] = {
+		"826ca512-cf10-4ac9-b187-be01496631bd", "c1c41626-504c-4092-aca9-41f936934328",
+		"ff3e5307-9fd0-48c9-85f1-8ad56c701e01", "093e0fae-a6c4-4f50-9f1b-d41e2b89c19a",
+		"3c5766e8-269c-4e34-aa14-ed776e85b3b6", "a5c059a1-94e4-4aa7-87b5-ab155c2bf072",
+	};
+	uint8_t list[sizeof(support) / sizeof(support[0]) * 16];
+	const vv_guid *gv = &VV_GUID_GLOBAL_VARIABLE;
+	struct name ss = NAME("SignatureSupport");
+	int vendor;
+
+	for (size_t i = 0; i < sizeof(support) / sizeof(support[0]); i++)
+		vv_guid_parse(support[i], (vv_guid *)(list + 16 * i));
+	if (find(sb, ss, gv) == NULL)
+		vv_store_put(sb->store, ss.s, ss.len, gv, ATTR_BS_RT, list, sizeof(list), NULL);
+	if (sb->cfg.force_secure_boot ||
+	    (find(sb, NAME("PK"), gv) != NULL &&
+	     find(sb, NAME("SecureBootEnable"), &VV_GUID_SECURE_BOOT_ENABLE) == NULL))
+		put_byte(sb, NAME("SecureBootEnable"), &VV_GUID_SECURE_BOOT_ENABLE, ATTR_NV_BS, 1);
+	put_byte(sb, NAME("CustomMode"), &VV_GUID_CUSTOM_MODE, ATTR_NV_BS, 0);
+	vendor = byte_value(sb, NAME("VendorKeysNv"), &VV_GUID_VENDOR_KEYS_NV);
+	if (vendor < 0) {
+		vendor = 1;
+		put_byte(sb, NAME("VendorKeysNv"), &VV_GUID_VENDOR_KEYS_NV, ATTR_NV_BS, 1);
+	}
+	put_byte(sb, NAME("VendorKeys"), gv, ATTR_BS_RT, (uint8_t)vendor);
+	publish_mode(sb);
+}
+
+/* ------------------------------------------------------------------ */
+/* Trust anchors                                                      */
+/* ------------------------------------------------------------------ */
+
+struct anchors {
+	struct vv_cert_ref certs[MAX_ANCHORS];
+	size_t n;
+};
+
+static int
+add_anchor(void *ctx, const uint8_t *der, size_t size)
+{
+	struct anchors *a = ctx;
+
+	if (a->n < MAX_ANCHORS)
+		a->certs[a->n++] = (struct vv_cert_ref){ der, size };
+	return 0;
+}
+
+static void
+anchors_from(struct anchors *a, const struct vv_variable *v)
+{
+	if (v != NULL)
+		vv_siglist_for_each_x509(v->data, v->data_size, add_anchor, a);
+}
+
+/* ------------------------------------------------------------------ */
+/* The AUTH hook                                                      */
+/* ------------------------------------------------------------------ */
+
+static bool
+custom_mode(const struct vv_secureboot *sb)
+{
+	return !sb->cfg.disable_custom_mode &&
+	       byte_value(sb, NAME("CustomMode"), &VV_GUID_CUSTOM_MODE) == 1;
+}
+
+/* Verifies the write's signature against the anchors; with exact_signer
+ * the signer must be one of the anchors itself (PK: no chaining). */
+static vv_status
+verify(const struct vv_write *w, const struct vv_auth2 *a, const struct anchors *anchors,
+       bool exact_signer, struct vv_pkcs7 **out)
+{
+	const struct vv_set_request *req = w->req;
+	struct vv_pkcs7 *p7 = vv_pkcs7_parse(a->pkcs7, a->pkcs7_size);
+	uint8_t *signed_data;
+	size_t signed_size;
+	bool ok;
+
+	if (p7 == NULL)
+		return VV_EFI_SECURITY_VIOLATION;
+	signed_data = vv_auth2_signed_data(req->name, req->name_len, &req->guid, req->attributes,
+					   &a->time, a->payload, a->payload_size, &signed_size);
+	if (signed_data == NULL) {
+		vv_pkcs7_free(p7);
+		return VV_EFI_OUT_OF_RESOURCES;
+	}
+	ok = vv_pkcs7_verify(p7, signed_data, signed_size, anchors->certs, anchors->n) &&
+	     (!exact_signer || vv_pkcs7_signers_are(p7, anchors->certs, anchors->n));
+	free(signed_data);
+	if (!ok) {
+		vv_pkcs7_free(p7);
+		return VV_EFI_SECURITY_VIOLATION;
+	}
+	if (out != NULL)
+		*out = p7;
+	else
+		vv_pkcs7_free(p7);
+	return VV_EFI_SUCCESS;
+}
+
+/* Strictly later, except APPEND, which keeps the later of the two. */
+static vv_status
+check_time(struct vv_write *w, const struct vv_auth2 *a)
+{
+	const struct vv_variable *old = w->existing;
+	bool append = (w->req->attributes & VV_ATTR_APPEND) != 0;
+
+	w->has_time = true;
+	w->time = a->time;
+	if (old == NULL || !old->has_time)
+		return VV_EFI_SUCCESS;
+	if (append) {
+		if (vv_efi_time_compare(&old->time, &a->time) > 0)
+			w->time = old->time;
+		return VV_EFI_SUCCESS;
+	}
+	return vv_efi_time_compare(&a->time, &old->time) > 0 ? VV_EFI_SUCCESS
+							     : VV_EFI_SECURITY_VIOLATION;
+}
+
+/* Who may sign a write to a Secure Boot database (formats §8.4). */
+static vv_status
+authorize_db_write(struct vv_secureboot *sb, enum var_kind kind, const struct vv_write *w,
+		   const struct vv_auth2 *a)
+{
+	const vv_guid *gv = &VV_GUID_GLOBAL_VARIABLE;
+	bool setup = sb->mode == VV_SB_SETUP || sb->mode == VV_SB_AUDIT;
+	struct anchors *anchors;
+	struct vv_variable self;
+	vv_status st;
+
+	if (custom_mode(sb))
+		return VV_EFI_SUCCESS;
+	if (setup && kind != KIND_PK)
+		return VV_EFI_SUCCESS;
+	anchors = calloc(1, sizeof(*anchors));
+	if (anchors == NULL)
+		return VV_EFI_OUT_OF_RESOURCES;
+	if (kind == KIND_PK && setup) {
+		/* enrollment: self-signed by the certificate it installs */
+		memset(&self, 0, sizeof(self));
+		self.data = (uint8_t *)a->payload;
+		self.data_size = a->payload_size;
+		anchors_from(anchors, &self);
+	} else {
+		anchors_from(anchors, find(sb, NAME("PK"), gv));
+		if (kind == KIND_DB)
+			anchors_from(anchors, find(sb, NAME("KEK"), gv));
+	}
+	st = anchors->n == 0 ? VV_EFI_SECURITY_VIOLATION
+			     : verify(w, a, anchors, kind == KIND_PK, NULL);
+	free(anchors);
+	return st;
+}
+
+static vv_status
+dedup_append(struct vv_write *w, const struct vv_auth2 *a)
+{
+	uint8_t *out;
+	size_t out_size;
+	vv_status st;
+
+	st = vv_siglist_filter_append(w->existing->data, w->existing->data_size, a->payload,
+				      a->payload_size, &out, &out_size);
+	if (st != VV_EFI_SUCCESS)
+		return st;
+	w->owned = out;
+	w->payload = out;
+	w->payload_size = out_size;
+	return VV_EFI_SUCCESS;
+}
+
+static vv_status
+auth_db(struct vv_secureboot *sb, enum var_kind kind, struct vv_write *w)
+{
+	uint32_t attr = w->req->attributes;
+	bool append = (attr & VV_ATTR_APPEND) != 0;
+	struct vv_auth2 a;
+	vv_status st;
+
+	if ((attr & ~VV_ATTR_APPEND) != ATTR_SB_DB)
+		return VV_EFI_INVALID_PARAMETER;                        /* row 21 */
+	if (kind == KIND_PK && append)
+		return VV_EFI_INVALID_PARAMETER;                /* PK: one signature */
+	st = vv_auth2_parse(w->req->data, w->req->data_size, &a);
+	if (st != VV_EFI_SUCCESS)
+		return st;
+	if (a.payload_size != 0 &&
+	    vv_siglist_validate(a.payload, a.payload_size, kind == KIND_PK ? 1 : 0) != VV_EFI_SUCCESS)
+		return VV_EFI_INVALID_PARAMETER;
+	if (kind == KIND_PK && a.payload_size == 0 && sb->mode == VV_SB_DEPLOYED)
+		return VV_EFI_WRITE_PROTECTED;
+	st = check_time(w, &a);
+	if (st != VV_EFI_SUCCESS)
+		return st;
+	st = authorize_db_write(sb, kind, w, &a);
+	if (st != VV_EFI_SUCCESS)
+		return st;
+	if (append && w->existing != NULL && a.payload_size != 0)
+		return dedup_append(w, &a);
+	return VV_EFI_SUCCESS;
+}
+
+/* Private authenticated variables (UEFI 2.9 §8.2.2): bound to their first
+ * signer, every later write and delete must come from the same one. */
+static vv_status
+auth_private(struct vv_write *w)
+{
+	struct vv_pkcs7 *p7 = NULL, *embedded;
+	struct vv_auth2 a;
+	struct anchors *anchors;
+	uint8_t digest[32];
+	vv_status st;
+
+	st = vv_auth2_parse(w->req->data, w->req->data_size, &a);
+	if (st != VV_EFI_SUCCESS)
+		return st;
+	st = check_time(w, &a);
+	if (st != VV_EFI_SUCCESS)
+		return st;
+	anchors = calloc(1, sizeof(*anchors));
+	if (anchors == NULL)
+		return VV_EFI_OUT_OF_RESOURCES;
+	/* The blob's own certificates are the anchors: what binds the
+	 * variable is the signer digest below.  `embedded` owns the DER the
+	 * anchors point into until verification is done. */
+	embedded = vv_pkcs7_parse(a.pkcs7, a.pkcs7_size);
+	for (size_t i = 0; i < vv_pkcs7_cert_count(embedded) && anchors->n < MAX_ANCHORS; i++) {
+		struct vv_cert_ref *c = &anchors->certs[anchors->n];
+
+		c->der = vv_pkcs7_cert_der(embedded, i, &c->size);
+		anchors->n += c->der != NULL;
+	}
+	st = anchors->n == 0 ? VV_EFI_SECURITY_VIOLATION : verify(w, &a, anchors, false, &p7);
+	vv_pkcs7_free(embedded);
+	free(anchors);
+	if (st != VV_EFI_SUCCESS)
+		return st;
+	st = vv_pkcs7_signer_digest(p7, digest) == 0 ? VV_EFI_SUCCESS : VV_EFI_SECURITY_VIOLATION;
+	vv_pkcs7_free(p7);
+	if (st != VV_EFI_SUCCESS)
+		return st;
+	if (w->existing != NULL && w->existing->digest_size != 0 &&
+	    (w->existing->digest_size != sizeof(digest) ||
+	     memcmp(w->existing->digest, digest, sizeof(digest)) != 0))
+		return VV_EFI_SECURITY_VIOLATION;
+	w->digest_size = sizeof(digest);
+	memcpy(w->digest, digest, sizeof(digest));
+	return VV_EFI_SUCCESS;
+}
+
+static vv_status
+sb_auth_hook(void *ctx, struct vv_store *s, struct vv_write *w)
+{
+	struct vv_secureboot *sb = ctx;
+	const struct vv_set_request *req = w->req;
+	enum var_kind kind = classify(req->name, req->name_len, &req->guid);
+
+	(void)s;
+	if (kind != KIND_OTHER)
+		return auth_db(sb, kind, w);
+	if (!(req->attributes & VV_ATTR_AT)) {
+		/* row 24: an authenticated variable needs an authenticated write */
+		if (w->existing != NULL && (w->existing->attributes & VV_ATTR_AT))
+			return VV_EFI_WRITE_PROTECTED;
+		return VV_EFI_SUCCESS;
+	}
+	return auth_private(w);
+}
+
+/* ------------------------------------------------------------------ */
+/* The SPECIAL hook: mode variables and switches                      */
+/* ------------------------------------------------------------------ */
+
+/* A guest write of AuditMode / DeployedMode: 1 byte, BS|RT, boot time. */
+static vv_status
+mode_write(struct vv_secureboot *sb, struct vv_write *w, bool audit)
+{
+	const struct vv_set_request *req = w->req;
+	uint8_t want;
+
+	w->handled = true;
+	if (vv_store_at_runtime(sb->store) || w->is_delete)
+		return VV_EFI_WRITE_PROTECTED;
+	if (req->attributes != ATTR_BS_RT || req->data_size != 1)
+		return VV_EFI_INVALID_PARAMETER;
+	want = req->data[0];
+	if (audit) {
+		if (want == (sb->mode == VV_SB_AUDIT))
+			return VV_EFI_SUCCESS;
+		if (want != 1 || sb->mode == VV_SB_DEPLOYED)
+			return VV_EFI_WRITE_PROTECTED;
+		/* Setup -> Audit; User -> Audit clears PK */
+		if (sb->mode == VV_SB_USER)
+			vv_store_put(sb->store, NAME("PK").s, 2, &VV_GUID_GLOBAL_VARIABLE, ATTR_SB_DB,
+				     NULL, 0, NULL);
+		set_state_flag(sb, NAME("AuditMode"), true);
+	} else {
+		if (want == (sb->mode == VV_SB_DEPLOYED))
+			return VV_EFI_SUCCESS;
+		if (want != 1 || sb->mode != VV_SB_USER)
+			return VV_EFI_WRITE_PROTECTED;
+		set_state_flag(sb, NAME("DeployedMode"), true);        /* User -> Deployed */
+	}
+	publish_mode(sb);
+	return VV_EFI_SUCCESS;
+}
+
+static vv_status
+sb_special_hook(void *ctx, struct vv_store *s, struct vv_write *w)
+{
+	struct vv_secureboot *sb = ctx;
+	const struct vv_set_request *req = w->req;
+	const uint16_t *n = req->name;
+	size_t len = req->name_len;
+	bool guest = req->caller == VV_CALLER_GUEST;
+
+	(void)s;
+	if (!guest)
+		return VV_EFI_SUCCESS;
+	if (vv_guid_equal(&req->guid, &VV_GUID_GLOBAL_VARIABLE)) {
+		if (name_eq(n, len, NAME("AuditMode")))
+			return mode_write(sb, w, true);
+		if (name_eq(n, len, NAME("DeployedMode")))
+			return mode_write(sb, w, false);
+	} else if (vv_guid_equal(&req->guid, &VMVARS_STATE_GUID) ||
+		   vv_guid_equal(&req->guid, &VV_GUID_VENDOR_KEYS_NV) ||
+		   vv_guid_equal(&req->guid, &VV_GUID_CERT_DB)) {
+		return VV_EFI_WRITE_PROTECTED;
+	} else if (vv_guid_equal(&req->guid, &VV_GUID_SECURE_BOOT_ENABLE) &&
+		   name_eq(n, len, NAME("SecureBootEnable"))) {
+		if (sb->cfg.force_secure_boot &&
+		    (w->is_delete || req->data_size != 1 || req->data[0] != 1))
+			return VV_EFI_WRITE_PROTECTED;
+	} else if (vv_guid_equal(&req->guid, &VV_GUID_CUSTOM_MODE) &&
+		   name_eq(n, len, NAME("CustomMode"))) {
+		if (sb->cfg.disable_custom_mode &&
+		    !(req->data_size == 1 && req->data[0] == 0))
+			return VV_EFI_WRITE_PROTECTED;
+	}
+	return VV_EFI_SUCCESS;
+}
+
+/* After a write: PK changes move the mode; guest changes to the key
+ * databases mean the keys are no longer the vendor's. */
+static vv_status
+sb_committed_hook(void *ctx, struct vv_store *s, struct vv_write *w)
+{
+	struct vv_secureboot *sb = ctx;
+	const struct vv_set_request *req = w->req;
+	enum var_kind kind = classify(req->name, req->name_len, &req->guid);
+
+	(void)s;
+	if (kind == KIND_OTHER)
+		return VV_EFI_SUCCESS;
+	if (req->caller == VV_CALLER_GUEST) {
+		put_byte(sb, NAME("VendorKeysNv"), &VV_GUID_VENDOR_KEYS_NV, ATTR_NV_BS, 0);
+		put_byte(sb, NAME("VendorKeys"), &VV_GUID_GLOBAL_VARIABLE, ATTR_BS_RT, 0);
+	}
+	if (kind == KIND_PK) {
+		bool pk = w->existing != NULL;
+
+		if (pk && sb->mode == VV_SB_AUDIT) {            /* Audit -> Deployed */
+			set_state_flag(sb, NAME("AuditMode"), false);
+			set_state_flag(sb, NAME("DeployedMode"), true);
+		} else if (!pk) {                               /* User -> Setup */
+			set_state_flag(sb, NAME("DeployedMode"), false);
+		}
+		publish_mode(sb);
+	}
+	return VV_EFI_SUCCESS;
+}
+
+static void
+sb_on_event(void *ctx, struct vv_store *s, enum vv_event ev)
+{
+	(void)s;
+	if (ev == VV_EVENT_RESET)
+		initialise(ctx);
+}
+
+/* ------------------------------------------------------------------ */
+/* Public API                                                         */
+/* ------------------------------------------------------------------ */
+
+static void
+detach(struct vv_secureboot *sb)
+{
+	vv_store_remove_hook(sb->store, VV_HOOK_SPECIAL, sb_special_hook, sb);
+	vv_store_remove_hook(sb->store, VV_HOOK_AUTH, sb_auth_hook, sb);
+	vv_store_remove_hook(sb->store, VV_HOOK_COMMITTED, sb_committed_hook, sb);
+	vv_store_remove_listener(sb->store, sb_on_event, sb);
+}
+
+struct vv_secureboot *
+vv_secureboot_new(struct vv_store *s, const struct vv_secureboot_config *cfg)
+{
+	struct vv_secureboot *sb = calloc(1, sizeof(*sb));
+
+	if (sb == NULL)
+		return NULL;
+	sb->store = s;
+	if (cfg != NULL)
+		sb->cfg = *cfg;
+	if (vv_store_add_hook(s, VV_HOOK_SPECIAL, sb_special_hook, sb) != 0 ||
+	    vv_store_add_hook(s, VV_HOOK_AUTH, sb_auth_hook, sb) != 0 ||
+	    vv_store_add_hook(s, VV_HOOK_COMMITTED, sb_committed_hook, sb) != 0 ||
+	    vv_store_add_listener(s, sb_on_event, sb) != 0) {
+		detach(sb);
+		free(sb);
+		return NULL;
+	}
+	initialise(sb);
+	return sb;
+}
+
+void
+vv_secureboot_free(struct vv_secureboot *sb)
+{
+	if (sb == NULL)
+		return;
+	detach(sb);
+	free(sb);
+}
+
+enum vv_sb_mode
+vv_secureboot_mode(const struct vv_secureboot *sb)
+{
+	return derive_mode(sb);
+}
+
+const char *
+vv_sb_mode_name(enum vv_sb_mode m)
+{
+	switch (m) {
+	case VV_SB_SETUP: return "setup";
+	case VV_SB_USER: return "user";
+	case VV_SB_AUDIT: return "audit";
+	case VV_SB_DEPLOYED: return "deployed";
+	}
+	return "unknown";
+}
+
+bool
+vv_secureboot_enforcing(const struct vv_secureboot *sb)
+{
+	enum vv_sb_mode m = derive_mode(sb);
+
+	return m == VV_SB_DEPLOYED || (m == VV_SB_USER && secure_boot_enable(sb) == 1);
+}
+
+static const struct {
+	const char *ascii;
+	struct name name;
+	const vv_guid *guid;
+	enum var_kind kind;
+} databases[] = {
+	[VV_SB_PK] = { "PK", { (const uint16_t *)u"PK", 2 }, &VV_GUID_GLOBAL_VARIABLE, KIND_PK },
+	[VV_SB_KEK] = { "KEK", { (const uint16_t *)u"KEK", 3 }, &VV_GUID_GLOBAL_VARIABLE, KIND_KEK },
+	[VV_SB_DB] = { "db", { (const uint16_t *)u"db", 2 }, &VV_GUID_IMAGE_SECURITY_DB, KIND_DB },
+	[VV_SB_DBX] = { "dbx", { (const uint16_t *)u"dbx", 3 }, &VV_GUID_IMAGE_SECURITY_DB, KIND_DB },
+	[VV_SB_DBT] = { "dbt", { (const uint16_t *)u"dbt", 3 }, &VV_GUID_IMAGE_SECURITY_DB, KIND_DB },
+	[VV_SB_DBR] = { "dbr", { (const uint16_t *)u"dbr", 3 }, &VV_GUID_IMAGE_SECURITY_DB, KIND_DB },
+};
+
+vv_status
+vv_secureboot_enroll(struct vv_secureboot *sb, enum vv_sb_db which, const uint8_t *esl,
+		     size_t size, bool append)
+{
+	const struct vv_variable *old;
+	uint8_t *merged = NULL, *filtered = NULL;
+	size_t merged_size = 0, filtered_size = 0;
+	enum vv_sb_mode before = derive_mode(sb);
+	vv_efi_time now;
+	vv_status st;
+
+	if ((unsigned)which > VV_SB_DBR)
+		return VV_EFI_INVALID_PARAMETER;
+	if (size != 0 && vv_siglist_validate(esl, size, which == VV_SB_PK ? 1 : 0) != VV_EFI_SUCCESS)
+		return VV_EFI_INVALID_PARAMETER;
+	if (which == VV_SB_PK && append)
+		return VV_EFI_INVALID_PARAMETER;
+	old = vv_store_find(sb->store, databases[which].name.s, databases[which].name.len,
+			    databases[which].guid);
+	efi_time_now(&now);
+	if (append && old != NULL && size != 0) {
+		st = vv_siglist_filter_append(old->data, old->data_size, esl, size, &filtered,
+					      &filtered_size);
+		if (st != VV_EFI_SUCCESS)
+			return st;
+		merged_size = old->data_size + filtered_size;
+		merged = malloc(merged_size ? merged_size : 1);
+		if (merged == NULL) {
+			free(filtered);
+			return VV_EFI_OUT_OF_RESOURCES;
+		}
+		memcpy(merged, old->data, old->data_size);
+		if (filtered_size)
+			memcpy(merged + old->data_size, filtered, filtered_size);
+		esl = merged;
+		size = merged_size;
+	} else if (append && size == 0) {
+		return VV_EFI_SUCCESS;
+	}
+	if (size == 0 && old == NULL)
+		st = VV_EFI_SUCCESS;
+	else
+		st = vv_store_put(sb->store, databases[which].name.s, databases[which].name.len,
+				  databases[which].guid, ATTR_SB_DB, esl, size, &now);
+	free(merged);
+	free(filtered);
+	if (st == VV_EFI_SUCCESS && which == VV_SB_PK) {
+		if (size != 0 && before == VV_SB_AUDIT) {
+			set_state_flag(sb, NAME("AuditMode"), false);
+			set_state_flag(sb, NAME("DeployedMode"), true);
+		} else if (size == 0) {
+			set_state_flag(sb, NAME("DeployedMode"), false);
+		}
+		publish_mode(sb);
+	}
+	return st;
+}
+
+vv_status
+vv_secureboot_set_mode(struct vv_secureboot *sb, enum vv_sb_mode m)
+{
+	bool pk = find(sb, NAME("PK"), &VV_GUID_GLOBAL_VARIABLE) != NULL;
+
+	switch (m) {
+	case VV_SB_SETUP:
+	case VV_SB_AUDIT:
+		if (pk)
+			vv_store_put(sb->store, NAME("PK").s, 2, &VV_GUID_GLOBAL_VARIABLE, ATTR_SB_DB,
+				     NULL, 0, NULL);
+		set_state_flag(sb, NAME("DeployedMode"), false);
+		set_state_flag(sb, NAME("AuditMode"), m == VV_SB_AUDIT);
+		break;
+	case VV_SB_USER:
+	case VV_SB_DEPLOYED:
+		if (!pk)
+			return VV_EFI_INVALID_PARAMETER;
+		set_state_flag(sb, NAME("AuditMode"), false);
+		set_state_flag(sb, NAME("DeployedMode"), m == VV_SB_DEPLOYED);
+		break;
+	default:
+		return VV_EFI_INVALID_PARAMETER;
+	}
+	publish_mode(sb);
+	return VV_EFI_SUCCESS;
+}

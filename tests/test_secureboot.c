@@ -1,0 +1,470 @@
+/*
+ * tests/test_secureboot.c -- Secure Boot as the guest sees it through the
+ * MM protocol, with keys, signature lists and signed updates made by
+ * openssl and efitools (sb_tools.h): enrollment, the key hierarchy,
+ * timestamps, tampering, appends with de-duplication, every mode
+ * transition (observed with GetVariable of the mode variables), private
+ * authenticated variables, and the host owner's enrollment API.
+ */
+#include "harness.h"
+#include "sb_tools.h"
+#include "store_util.h"
+
+#include <vmvars/secureboot.h>
+
+#define BUF 65536u
+#define SB_ATTR 0x27u
+#define OWNER "11111111-2222-3333-4444-555555555555"
+
+static uint8_t buf[BUF];
+
+struct sbenv {
+	struct vv_store *s;
+	struct vv_policy *p;
+	struct vv_mm *mm;
+	struct vv_secureboot *sb;
+};
+
+static void
+env_open(struct sbenv *e, const struct vv_secureboot_config *cfg)
+{
+	e->s = vv_store_new(NULL);
+	e->p = vv_policy_new(e->s, NULL);
+	e->mm = vv_mm_new(e->s, e->p);
+	e->sb = vv_secureboot_new(e->s, cfg);
+	REQUIRE(e->s && e->p && e->mm && e->sb);
+}
+
+static void
+env_close(struct sbenv *e)
+{
+	vv_secureboot_free(e->sb);
+	vv_mm_free(e->mm);
+	vv_policy_free(e->p);
+	vv_store_free(e->s);
+}
+
+/* SetVariable through the MM protocol. */
+static vv_status
+mm_set(struct sbenv *e, const vv_guid *g, const char *name, uint32_t attr, const void *data,
+       size_t size)
+{
+	uint8_t *p = buf + 40;
+	size_t ns = (strlen(name) + 1) * 2;
+
+	memset(buf, 0, 40 + 36 + ns + size);
+	memcpy(buf, VV_GUID_SMM_VARIABLE.b, 16);
+	vv_put_le64(buf + 16, 16 + 36 + ns + size);
+	vv_put_le64(buf + 24, VV_MM_SET_VARIABLE);
+	memcpy(p, g->b, 16);
+	vv_put_le64(p + 16, size);
+	vv_put_le64(p + 24, ns);
+	vv_put_le32(p + 32, attr);
+	for (size_t i = 0; name[i]; i++)
+		vv_put_le16(p + 36 + 2 * i, (uint8_t)name[i]);
+	if (size)
+		memcpy(p + 36 + ns, data, size);
+	if (vv_mm_handle(e->mm, buf, BUF) != VV_STS_SUCCESS)
+		return VV_EFI_DEVICE_ERROR;
+	return vv_le64(buf + 32);
+}
+
+/* GetVariable through the MM protocol; the first byte, or -1 if absent. */
+static int
+mm_get_byte(struct sbenv *e, const vv_guid *g, const char *name)
+{
+	uint8_t *p = buf + 40;
+	size_t ns = (strlen(name) + 1) * 2;
+
+	memset(buf, 0, 40 + 36 + ns + 16);
+	memcpy(buf, VV_GUID_SMM_VARIABLE.b, 16);
+	vv_put_le64(buf + 16, 16 + 36 + ns + 16);
+	vv_put_le64(buf + 24, VV_MM_GET_VARIABLE);
+	memcpy(p, g->b, 16);
+	vv_put_le64(p + 16, 16);
+	vv_put_le64(p + 24, ns);
+	for (size_t i = 0; name[i]; i++)
+		vv_put_le16(p + 36 + 2 * i, (uint8_t)name[i]);
+	if (vv_mm_handle(e->mm, buf, BUF) != VV_STS_SUCCESS || vv_le64(buf + 32) != 0)
+		return -1;
+	return p[36 + ns];
+}
+
+/* Sends an .auth file made by sign-efi-sig-list. */
+static vv_status
+send_auth(struct sbenv *e, const vv_guid *g, const char *var, uint32_t attr, const char *file)
+{
+	size_t size;
+	uint8_t *data = sb_read(file, &size);
+	vv_status st;
+
+	REQUIRE(data != NULL);
+	st = mm_set(e, g, var, attr, data, size);
+	free(data);
+	return st;
+}
+
+#define GV (&VV_GUID_GLOBAL_VARIABLE)
+#define DBG (&VV_GUID_IMAGE_SECURITY_DB)
+
+/* The mode variables as the guest reads them. */
+static void
+check_mode(struct sbenv *e, int setup, int secure, int audit, int deployed)
+{
+	CHECK_EQ(mm_get_byte(e, GV, "SetupMode"), setup);
+	CHECK_EQ(mm_get_byte(e, GV, "SecureBoot"), secure);
+	CHECK_EQ(mm_get_byte(e, GV, "AuditMode"), audit);
+	CHECK_EQ(mm_get_byte(e, GV, "DeployedMode"), deployed);
+}
+
+static bool tools_ready;
+
+static void
+test_make_keys(void)
+{
+	if (!sb_tools_init())
+		SKIP("openssl/efitools not installed (./dev deps installs them)");
+	REQUIRE(sb_make_key("PK", "rsa:2048") == 0);
+	REQUIRE(sb_make_key("KEK", "rsa:4096") == 0);
+	REQUIRE(sb_make_key("DB", "ec") == 0);
+	REQUIRE(sb_make_key("ROGUE", "rsa:2048") == 0);
+	REQUIRE(sb_make_key("PRIV2", "rsa:2048") == 0);
+	REQUIRE(sb_make_esl("PK", OWNER) == 0 && sb_make_esl("KEK", OWNER) == 0);
+	REQUIRE(sb_make_esl("DB", OWNER) == 0 && sb_make_esl("ROGUE", OWNER) == 0);
+	REQUIRE(sb_sh("cat DB.esl ROGUE.esl > DB2.esl && : > empty.esl") == 0);
+	/* enrollment payloads */
+	REQUIRE(sb_sign("PK", "PK.esl", "PK", "2025-01-01 00:00:00", "", "PK.auth") == 0);
+	REQUIRE(sb_sign("PK", "PK.esl", "ROGUE", "2025-01-01 00:00:00", "", "PK-rogue.auth") == 0);
+	REQUIRE(sb_sign("KEK", "KEK.esl", "PK", "2025-01-02 00:00:00", "", "KEK.auth") == 0);
+	REQUIRE(sb_sign("KEK", "KEK.esl", "ROGUE", "2025-01-02 00:00:00", "", "KEK-rogue.auth") == 0);
+	REQUIRE(sb_sign("db", "DB.esl", "KEK", "2025-01-03 00:00:00", "", "db.auth") == 0);
+	REQUIRE(sb_sign("db", "DB.esl", "KEK", "2025-01-02 00:00:00", "", "db-older.auth") == 0);
+	REQUIRE(sb_sign("db", "DB.esl", "KEK", "2025-01-03 00:00:00", "", "db-same.auth") == 0);
+	REQUIRE(sb_sign("db", "DB2.esl", "KEK", "2025-01-04 00:00:00", "-a", "db-append.auth") == 0);
+	REQUIRE(sb_sign("db", "DB.esl", "PK", "2025-01-05 00:00:00", "", "db-by-pk.auth") == 0);
+	REQUIRE(sb_sign("dbx", "ROGUE.esl", "KEK", "2025-01-03 00:00:00", "", "dbx.auth") == 0);
+	REQUIRE(sb_sign("PK", "empty.esl", "PK", "2025-02-01 00:00:00", "", "PK-delete.auth") == 0);
+	tools_ready = true;
+}
+
+#define NEED_TOOLS() do { if (!tools_ready) SKIP("keys were not made (see test_make_keys)"); } while (0)
+
+static void
+test_initial_setup_mode(void)
+{
+	struct sbenv e;
+	uint8_t zero = 0;
+
+	env_open(&e, NULL);
+	check_mode(&e, 1, 0, 0, 0);
+	CHECK_EQ(mm_get_byte(&e, GV, "VendorKeys"), 1);
+	CHECK(vv_store_find(e.s, U("SignatureSupport"), GV)->data_size == 6 * 16);
+	CHECK_EQ(vv_secureboot_mode(e.sb), VV_SB_SETUP);
+	/* the mode variables are the service's */
+	CHECK_STATUS(mm_set(&e, GV, "SetupMode", BS_RT, &zero, 1), VV_EFI_WRITE_PROTECTED);
+	CHECK_STATUS(mm_set(&e, GV, "SecureBoot", BS_RT, &zero, 1), VV_EFI_WRITE_PROTECTED);
+	CHECK_STATUS(mm_set(&e, &VV_GUID_VENDOR_KEYS_NV, "VendorKeysNv", NV_BS_RT, &zero, 1),
+		     VV_EFI_WRITE_PROTECTED);
+	/* unauthenticated writes of the databases */
+	CHECK_STATUS(mm_set(&e, GV, "PK", NV_BS_RT, "x", 1), VV_EFI_INVALID_PARAMETER);
+	{
+		uint8_t desc[40] = { 0 };
+
+		vv_put_le32(desc + 16, 24);            /* an empty PKCS#7: row 10 passes */
+		vv_put_le16(desc + 22, 0x0ef1);
+		CHECK_STATUS(mm_set(&e, DBG, "db", NV_BS_RT | VV_ATTR_AT | VV_ATTR_HR, desc, 40),
+			     VV_EFI_INVALID_PARAMETER);   /* row 21: not exactly 0x27 */
+	}
+	CHECK_STATUS(mm_set(&e, GV, "KEK", SB_ATTR, "short", 5), VV_EFI_SECURITY_VIOLATION);
+	check_mode(&e, 1, 0, 0, 0);
+	env_close(&e);
+}
+
+static void
+test_enroll_and_hierarchy(void)
+{
+	struct sbenv e;
+	size_t n;
+	uint8_t *data;
+	const struct vv_variable *v;
+
+	NEED_TOOLS();
+	env_open(&e, NULL);
+	/* setup mode: PK must be self-signed */
+	CHECK_STATUS(send_auth(&e, GV, "PK", SB_ATTR, "PK-rogue.auth"), VV_EFI_SECURITY_VIOLATION);
+	check_mode(&e, 1, 0, 0, 0);
+	CHECK_STATUS(send_auth(&e, GV, "PK", SB_ATTR, "PK.auth"), VV_EFI_SUCCESS);
+	check_mode(&e, 0, 1, 0, 0);
+	CHECK_EQ(vv_secureboot_mode(e.sb), VV_SB_USER);
+	CHECK_EQ(mm_get_byte(&e, GV, "VendorKeys"), 0);
+	/* KEK: signed by PK only */
+	CHECK_STATUS(send_auth(&e, GV, "KEK", SB_ATTR, "KEK-rogue.auth"), VV_EFI_SECURITY_VIOLATION);
+	CHECK(vv_store_find(e.s, U("KEK"), GV) == NULL);
+	CHECK_STATUS(send_auth(&e, GV, "KEK", SB_ATTR, "KEK.auth"), VV_EFI_SUCCESS);
+	/* db: by KEK (or PK) */
+	CHECK_STATUS(send_auth(&e, DBG, "db", SB_ATTR, "db.auth"), VV_EFI_SUCCESS);
+	CHECK_STATUS(send_auth(&e, DBG, "dbx", SB_ATTR, "dbx.auth"), VV_EFI_SUCCESS);
+	/* replays: older and equal timestamps */
+	CHECK_STATUS(send_auth(&e, DBG, "db", SB_ATTR, "db-older.auth"), VV_EFI_SECURITY_VIOLATION);
+	CHECK_STATUS(send_auth(&e, DBG, "db", SB_ATTR, "db-same.auth"), VV_EFI_SECURITY_VIOLATION);
+	/* attributes other than the signed ones: the signature no longer matches */
+	CHECK_STATUS(send_auth(&e, DBG, "db", SB_ATTR, "db-append.auth"), VV_EFI_SECURITY_VIOLATION);
+	/* tampered payload */
+	data = sb_read("db-by-pk.auth", &n);
+	REQUIRE(data != NULL);
+	data[n - 1] ^= 1;
+	CHECK_STATUS(mm_set(&e, DBG, "db", SB_ATTR, data, n), VV_EFI_SECURITY_VIOLATION);
+	data[n - 1] ^= 1;
+	/* db may also be signed by PK */
+	CHECK_STATUS(mm_set(&e, DBG, "db", SB_ATTR, data, n), VV_EFI_SUCCESS);
+	free(data);
+	/* append with overlap: the DB certificate is stored once */
+	v = vv_store_find(e.s, U("db"), DBG);
+	REQUIRE(v != NULL);
+	n = v->data_size;
+	CHECK_STATUS(send_auth(&e, DBG, "db", SB_ATTR | VV_ATTR_APPEND, "db-append.auth"),
+		     VV_EFI_SUCCESS);
+	v = vv_store_find(e.s, U("db"), DBG);
+	data = sb_read("DB2.esl", &n);
+	REQUIRE(data != NULL);
+	CHECK_EQ(v->data_size, n);                     /* DB once + ROGUE */
+	free(data);
+	CHECK_EQ(v->attributes, SB_ATTR);
+	/* delete by clearing attributes is refused */
+	CHECK_STATUS(mm_set(&e, DBG, "db", 0, NULL, 0), VV_EFI_INVALID_PARAMETER);
+	CHECK(vv_store_find(e.s, U("db"), DBG) != NULL);
+	/* PK delete, signed by PK: back to setup mode */
+	CHECK_STATUS(send_auth(&e, GV, "PK", SB_ATTR, "PK-delete.auth"), VV_EFI_SUCCESS);
+	CHECK(vv_store_find(e.s, U("PK"), GV) == NULL);
+	check_mode(&e, 1, 0, 0, 0);
+	env_close(&e);
+}
+
+static void
+test_modes_audit_and_deployed(void)
+{
+	struct sbenv e;
+	uint8_t one = 1, zero = 0;
+
+	NEED_TOOLS();
+	env_open(&e, NULL);
+	/* Setup -> Audit */
+	CHECK_STATUS(mm_set(&e, GV, "AuditMode", BS_RT, &one, 1), VV_EFI_SUCCESS);
+	check_mode(&e, 1, 0, 1, 0);
+	CHECK_EQ(vv_secureboot_mode(e.sb), VV_SB_AUDIT);
+	CHECK_STATUS(mm_set(&e, GV, "AuditMode", BS_RT, &zero, 1), VV_EFI_WRITE_PROTECTED);
+	CHECK_STATUS(mm_set(&e, GV, "DeployedMode", BS_RT, &one, 1), VV_EFI_WRITE_PROTECTED);
+	/* Audit -> Deployed by enrolling PK */
+	CHECK_STATUS(send_auth(&e, GV, "PK", SB_ATTR, "PK.auth"), VV_EFI_SUCCESS);
+	check_mode(&e, 0, 1, 0, 1);
+	CHECK_EQ(vv_secureboot_mode(e.sb), VV_SB_DEPLOYED);
+	/* deployed is sticky: survives a reset, PK cannot be deleted */
+	vv_store_signal(e.s, VV_EVENT_RESET);
+	check_mode(&e, 0, 1, 0, 1);
+	CHECK_STATUS(send_auth(&e, GV, "PK", SB_ATTR, "PK-delete.auth"), VV_EFI_WRITE_PROTECTED);
+	CHECK_STATUS(mm_set(&e, GV, "DeployedMode", BS_RT, &zero, 1), VV_EFI_WRITE_PROTECTED);
+	CHECK_STATUS(mm_set(&e, GV, "AuditMode", BS_RT, &one, 1), VV_EFI_WRITE_PROTECTED);
+	/* Deployed -> User: the host owner only */
+	CHECK_STATUS(vv_secureboot_set_mode(e.sb, VV_SB_USER), VV_EFI_SUCCESS);
+	check_mode(&e, 0, 1, 0, 0);
+	/* User -> Deployed by the guest */
+	CHECK_STATUS(mm_set(&e, GV, "DeployedMode", BS_RT, &one, 1), VV_EFI_SUCCESS);
+	check_mode(&e, 0, 1, 0, 1);
+	CHECK_STATUS(vv_secureboot_set_mode(e.sb, VV_SB_USER), VV_EFI_SUCCESS);
+	/* User -> Audit clears PK */
+	CHECK_STATUS(mm_set(&e, GV, "AuditMode", BS_RT, &one, 1), VV_EFI_SUCCESS);
+	check_mode(&e, 1, 0, 1, 0);
+	CHECK(vv_store_find(e.s, U("PK"), GV) == NULL);
+	/* mode variables cannot be written at runtime */
+	vv_store_signal(e.s, VV_EVENT_EXIT_BOOT_SERVICES);
+	CHECK_STATUS(mm_set(&e, GV, "DeployedMode", BS_RT, &one, 1), VV_EFI_WRITE_PROTECTED);
+	env_close(&e);
+}
+
+static void
+test_secure_boot_enable_and_custom_mode_switches(void)
+{
+	struct sbenv e;
+	struct vv_secureboot_config cfg = { true, true };
+	uint8_t zero = 0, one = 1;
+
+	env_open(&e, &cfg);
+	CHECK_STATUS(mm_set(&e, &VV_GUID_SECURE_BOOT_ENABLE, "SecureBootEnable",
+			    VV_ATTR_NV | VV_ATTR_BS, &zero, 1), VV_EFI_WRITE_PROTECTED);
+	CHECK_STATUS(mm_set(&e, &VV_GUID_CUSTOM_MODE, "CustomMode", VV_ATTR_NV | VV_ATTR_BS, &one, 1),
+		     VV_EFI_WRITE_PROTECTED);
+	CHECK_EQ(vv_store_find(e.s, U("SecureBootEnable"), &VV_GUID_SECURE_BOOT_ENABLE)->data[0], 1);
+	env_close(&e);
+	env_open(&e, NULL);
+	CHECK_STATUS(mm_set(&e, &VV_GUID_SECURE_BOOT_ENABLE, "SecureBootEnable",
+			    VV_ATTR_NV | VV_ATTR_BS, &zero, 1), VV_EFI_SUCCESS);
+	env_close(&e);
+}
+
+static void
+test_custom_mode_skips_signatures(void)
+{
+	struct sbenv e;
+	uint8_t one = 1;
+
+	NEED_TOOLS();
+	env_open(&e, NULL);
+	CHECK_STATUS(send_auth(&e, GV, "PK", SB_ATTR, "PK.auth"), VV_EFI_SUCCESS);
+	CHECK_STATUS(send_auth(&e, GV, "KEK", SB_ATTR, "KEK-rogue.auth"), VV_EFI_SECURITY_VIOLATION);
+	CHECK_STATUS(mm_set(&e, &VV_GUID_CUSTOM_MODE, "CustomMode", VV_ATTR_NV | VV_ATTR_BS, &one, 1),
+		     VV_EFI_SUCCESS);
+	CHECK_STATUS(send_auth(&e, GV, "KEK", SB_ATTR, "KEK-rogue.auth"), VV_EFI_SUCCESS);
+	/* a reset turns custom mode off again */
+	vv_store_signal(e.s, VV_EVENT_RESET);
+	CHECK_EQ(vv_store_find(e.s, U("CustomMode"), &VV_GUID_CUSTOM_MODE)->data[0], 0);
+	env_close(&e);
+}
+
+/* A private authenticated variable signed with openssl cms over the
+ * signed data built here: name || guid || attributes || time || value. */
+static int
+make_private_auth(const char *signer, const char *name, const vv_guid *g, uint32_t attr,
+		  const char *ts16hex, const char *value, const char *out)
+{
+	uint8_t sd[512], hdr[40], t[16];
+	size_t n = 0, vlen = strlen(value), sig_size, total;
+	uint8_t *sig, *auth;
+	int rc;
+
+	for (size_t i = 0; i < 16; i++) {
+		unsigned x;
+
+		sscanf(ts16hex + 2 * i, "%2x", &x);
+		t[i] = (uint8_t)x;
+	}
+	for (size_t i = 0; name[i]; i++) {
+		sd[n++] = (uint8_t)name[i];
+		sd[n++] = 0;
+	}
+	memcpy(sd + n, g->b, 16);
+	n += 16;
+	vv_put_le32(sd + n, attr);
+	n += 4;
+	memcpy(sd + n, t, 16);
+	n += 16;
+	memcpy(sd + n, value, vlen);
+	n += vlen;
+	if (sb_write("sd.bin", sd, n) != 0 ||
+	    sb_sh("openssl cms -sign -binary -noattr -md sha256 -outform DER -in sd.bin "
+		  "-signer %s.crt -inkey %s.key -out sig.der", signer, signer) != 0)
+		return -1;
+	sig = sb_read("sig.der", &sig_size);
+	if (sig == NULL)
+		return -1;
+	total = 40 + sig_size + vlen;
+	auth = malloc(total);
+	memcpy(hdr, t, 16);
+	vv_put_le32(hdr + 16, (uint32_t)(24 + sig_size));
+	vv_put_le16(hdr + 20, 0x0200);
+	vv_put_le16(hdr + 22, 0x0ef1);
+	vv_guid_parse("4aafd29d-68df-49ee-8aa9-347d375665a7", (vv_guid *)(hdr + 24));
+	memcpy(auth, hdr, 40);
+	memcpy(auth + 40, sig, sig_size);
+	memcpy(auth + 40 + sig_size, value, vlen);
+	rc = sb_write(out, auth, total);
+	free(sig);
+	free(auth);
+	return rc;
+}
+
+static void
+test_private_authenticated_variable(void)
+{
+	struct sbenv e;
+	uint32_t at = NV_BS_RT | VV_ATTR_AT;
+	const struct vv_variable *v;
+
+	NEED_TOOLS();
+	REQUIRE(make_private_auth("DB", "Priv", &TEST_GUID, at, "e9070101000000000000000000000000",
+				  "first", "p1.auth") == 0);
+	REQUIRE(make_private_auth("PRIV2", "Priv", &TEST_GUID, at, "e9070102000000000000000000000000",
+				  "other", "p2.auth") == 0);
+	REQUIRE(make_private_auth("DB", "Priv", &TEST_GUID, at, "e9070103000000000000000000000000",
+				  "second", "p3.auth") == 0);
+	REQUIRE(make_private_auth("DB", "Priv", &TEST_GUID, at, "e9070104000000000000000000000000",
+				  "", "p4.auth") == 0);
+	env_open(&e, NULL);
+	CHECK_STATUS(send_auth(&e, &TEST_GUID, "Priv", at, "p1.auth"), VV_EFI_SUCCESS);
+	v = vv_store_find(e.s, U("Priv"), &TEST_GUID);
+	REQUIRE(v != NULL);
+	CHECK_EQ(v->data_size, 5);
+	CHECK_EQ(v->digest_size, 32);
+	CHECK(v->has_time);
+	/* another signer is refused; the bound one may update */
+	CHECK_STATUS(send_auth(&e, &TEST_GUID, "Priv", at, "p2.auth"), VV_EFI_SECURITY_VIOLATION);
+	CHECK_STATUS(send_auth(&e, &TEST_GUID, "Priv", at, "p3.auth"), VV_EFI_SUCCESS);
+	CHECK_EQ(vv_store_find(e.s, U("Priv"), &TEST_GUID)->data_size, 6);
+	/* replay of the first write: older */
+	CHECK_STATUS(send_auth(&e, &TEST_GUID, "Priv", at, "p1.auth"), VV_EFI_SECURITY_VIOLATION);
+	/* no delete by clearing attributes, nor by an unauthenticated write */
+	CHECK_STATUS(mm_set(&e, &TEST_GUID, "Priv", 0, NULL, 0), VV_EFI_WRITE_PROTECTED);
+	CHECK_STATUS(mm_set(&e, &TEST_GUID, "Priv", NV_BS_RT, "x", 1), VV_EFI_INVALID_PARAMETER);
+	/* the bound signer deletes with an empty payload */
+	CHECK_STATUS(send_auth(&e, &TEST_GUID, "Priv", at, "p4.auth"), VV_EFI_SUCCESS);
+	CHECK(vv_store_find(e.s, U("Priv"), &TEST_GUID) == NULL);
+	env_close(&e);
+}
+
+static void
+test_host_enrollment(void)
+{
+	struct sbenv e;
+	uint8_t *pk, *kek, *db;
+	size_t npk, nkek, ndb;
+
+	NEED_TOOLS();
+	pk = sb_read("PK.esl", &npk);
+	kek = sb_read("KEK.esl", &nkek);
+	db = sb_read("DB2.esl", &ndb);
+	REQUIRE(pk && kek && db);
+	env_open(&e, NULL);
+	CHECK(!vv_secureboot_enforcing(e.sb));
+	CHECK_STATUS(vv_secureboot_enroll(e.sb, VV_SB_PK, db, ndb, false), VV_EFI_INVALID_PARAMETER);
+	CHECK_STATUS(vv_secureboot_enroll(e.sb, VV_SB_KEK, kek, nkek, false), VV_EFI_SUCCESS);
+	CHECK_STATUS(vv_secureboot_enroll(e.sb, VV_SB_DB, db, ndb, false), VV_EFI_SUCCESS);
+	CHECK_STATUS(vv_secureboot_enroll(e.sb, VV_SB_DB, db, ndb, true), VV_EFI_SUCCESS);
+	CHECK_EQ(vv_store_find(e.s, U("db"), DBG)->data_size, ndb);   /* nothing new */
+	CHECK_EQ(vv_secureboot_mode(e.sb), VV_SB_SETUP);
+	CHECK_STATUS(vv_secureboot_enroll(e.sb, VV_SB_PK, pk, npk, false), VV_EFI_SUCCESS);
+	CHECK_EQ(vv_secureboot_mode(e.sb), VV_SB_USER);
+	CHECK(vv_secureboot_enforcing(e.sb));
+	check_mode(&e, 0, 1, 0, 0);
+	CHECK_EQ(mm_get_byte(&e, GV, "VendorKeys"), 1);   /* the owner's keys */
+	CHECK_STATUS(vv_secureboot_set_mode(e.sb, VV_SB_DEPLOYED), VV_EFI_SUCCESS);
+	CHECK_EQ(vv_secureboot_mode(e.sb), VV_SB_DEPLOYED);
+	CHECK_STATUS(vv_secureboot_set_mode(e.sb, VV_SB_SETUP), VV_EFI_SUCCESS);
+	CHECK(vv_store_find(e.s, U("PK"), GV) == NULL);
+	CHECK_STATUS(vv_secureboot_set_mode(e.sb, VV_SB_USER), VV_EFI_INVALID_PARAMETER);
+	env_close(&e);
+	free(pk);
+	free(kek);
+	free(db);
+}
+
+static void
+test_cleanup(void)
+{
+	if (getenv("VMVARS_KEEP_SB") == NULL)
+		sb_tools_cleanup();
+	else
+		printf("# kept %s\n", sb_dir);
+}
+
+static const struct vv_test tests[] = {
+	TEST(test_make_keys),
+	TEST(test_initial_setup_mode),
+	TEST(test_enroll_and_hierarchy),
+	TEST(test_modes_audit_and_deployed),
+	TEST(test_secure_boot_enable_and_custom_mode_switches),
+	TEST(test_custom_mode_skips_signatures),
+	TEST(test_private_authenticated_variable),
+	TEST(test_host_enrollment),
+	TEST(test_cleanup),
+};
+
+VV_TEST_MAIN(tests)

@@ -1,0 +1,109 @@
+/*
+ * src/cli/main.c -- the `vmvars` executable: dispatches to a subcommand of
+ * the table below and provides --help, --version and `help <cmd>`.
+ *
+ * Exit codes (cli.h): 0 success, 1 the operation failed, 2 usage error.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <vmvars/vmvars.h>
+
+#include "cli/cli.h"
+
+const char *vv_cli_progname = "vmvars";
+
+const struct vv_cli_command vv_cli_commands[] = {
+	{ "firmware", "find, select and instantiate firmware from QEMU firmware descriptors",
+	  vv_cmd_firmware, vv_cmd_firmware_help },
+	{ NULL, NULL, NULL, NULL },
+};
+
+int
+vv_cli_fail(int code, const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", vv_cli_progname);
+	if (cmd != NULL)
+		fprintf(stderr, "%s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+static void
+usage(FILE *out)
+{
+	const struct vv_cli_command *c;
+
+	fprintf(out,
+		"usage: vmvars <command> [options] [arguments]\n"
+		"       vmvars help <command>\n"
+		"       vmvars --help | --version\n"
+		"\n"
+		"vmvars manages UEFI variable stores and firmware for virtual machines.\n"
+		"\n"
+		"Commands:\n");
+	for (c = vv_cli_commands; c->name != NULL; c++)
+		fprintf(out, "  %-12s %s\n", c->name, c->summary);
+	fprintf(out,
+		"\n"
+		"Exit status: 0 success, 1 the operation failed, 2 usage error.\n"
+		"Run `vmvars help <command>` for a command's options.\n");
+}
+
+static const struct vv_cli_command *
+find_command(const char *name)
+{
+	const struct vv_cli_command *c;
+
+	for (c = vv_cli_commands; c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+static int
+help_command(int argc, char **argv)
+{
+	const struct vv_cli_command *c;
+
+	if (argc < 2) {
+		usage(stdout);
+		return VV_EXIT_OK;
+	}
+	if ((c = find_command(argv[1])) == NULL)
+		return vv_cli_fail(VV_EXIT_USAGE, "help", "unknown command '%s' (see vmvars --help)",
+				   argv[1]);
+	c->help(stdout);
+	return VV_EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct vv_cli_command *c;
+
+	if (argc < 2) {
+		usage(stderr);
+		return VV_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return VV_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("vmvars %s\n", VMVARS_VERSION);
+		return VV_EXIT_OK;
+	}
+	if (strcmp(argv[1], "help") == 0)
+		return help_command(argc - 1, argv + 1);
+	if ((c = find_command(argv[1])) == NULL)
+		return vv_cli_fail(VV_EXIT_USAGE, NULL, "unknown command '%s' (see vmvars --help)",
+				   argv[1]);
+	return c->run(argc - 1, argv + 1);
+}

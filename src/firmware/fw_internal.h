@@ -1,0 +1,35 @@
+/*
+ * src/firmware/fw_internal.h -- helpers shared by the firmware descriptor
+ * modules (descriptor, discovery, select, instantiate) and their tests.
+ */
+#ifndef VMVARS_FW_INTERNAL_H
+#define VMVARS_FW_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <vmvars/error.h>
+
+/* Reads a whole regular file of at most max bytes into a malloc'd,
+ * NUL-terminated buffer.  0, or -1 with err naming the file. */
+int vv_fw_read_file(const char *path, size_t max, char **out, size_t *out_len,
+		    struct vv_error *err);
+
+/* GLib's g_pattern_match_simple, which libvirt uses for machine globs
+ * (§4.2 step 3): `*` matches any run of characters, `?` exactly one;
+ * nothing else is special.  Iterative, O(len(pattern) * len(text)). */
+bool vv_fw_glob_match(const char *pattern, const char *text);
+
+/*
+ * Publishes a new file at target atomically: the bytes come from fill(),
+ * which writes them to the open temporary file (fd) created next to target.
+ * The temporary file is fsynced, then linked to target (refusing an
+ * existing target) or, with replace, renamed over it, and the directory is
+ * fsynced.  On any failure the temporary file is removed and target is
+ * untouched.  0 or -1 with err.
+ */
+typedef int (*vv_fw_fill_fn)(void *ctx, int fd, const char *tmp_path, struct vv_error *err);
+int vv_fw_publish_file(const char *target, bool replace, vv_fw_fill_fn fill, void *ctx,
+		       struct vv_error *err);
+
+#endif

@@ -1,7 +1,8 @@
 /*
  * fuzz/fuzz_mm.c -- libFuzzer target for the MM request path: one MM
  * communicate buffer (24-byte header + message) per input, run against a
- * small populated store in each boot phase, with the device's 64 KiB
+ * small populated store (with variable policy, Secure Boot and MOR
+ * attached, as the product runs) in each boot phase, with the device's 64 KiB
  * buffer and with a buffer exactly as long as the input.
  *
  * Oracles besides the sanitizers: the reply never changes MessageLength,
@@ -12,6 +13,8 @@
 #include <string.h>
 #include <uchar.h>
 
+#include <vmvars/mor.h>
+#include <vmvars/secureboot.h>
 #include <vmvars/vmvars.h>
 
 #define BUF 65536u
@@ -86,14 +89,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const enum vv_event phases[] = { VV_EVENT_END_OF_DXE, VV_EVENT_EXIT_BOOT_SERVICES };
 	struct vv_store *s;
 	struct vv_policy *p;
+	struct vv_secureboot *sb;
+	struct vv_mor *mor;
 	struct vv_mm *mm;
 
 	if (size > BUF)
 		return 0;
 	s = vv_store_new(NULL);
 	p = vv_policy_new(s, NULL);
+	sb = vv_secureboot_new(s, NULL);
+	mor = vv_mor_new(s, true);
 	mm = vv_mm_new(s, p);
-	if (s == NULL || p == NULL || mm == NULL)
+	if (s == NULL || p == NULL || sb == NULL || mor == NULL || mm == NULL)
 		abort();
 	populate(s, p);
 	run_one(mm, data, size, BUF);
@@ -105,6 +112,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vv_store_signal(s, VV_EVENT_RESET);
 	run_one(mm, data, size, BUF);
 	vv_mm_free(mm);
+	vv_mor_free(mor);
+	vv_secureboot_free(sb);
 	vv_policy_free(p);
 	vv_store_free(s);
 	return 0;

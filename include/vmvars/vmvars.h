@@ -21,6 +21,9 @@
 #include <vmvars/policy.h>
 #include <vmvars/mm.h>
 #include <vmvars/uefi_vars_device.h>
+#include <vmvars/fw_cfg.h>
+#include <vmvars/vmfwupdate.h>
+#include <vmvars/firmware.h>
 
 #define VMVARS_VERSION "0.1.0"
 

@@ -24,6 +24,8 @@
 #include <vmvars/fw_cfg.h>
 #include <vmvars/vmfwupdate.h>
 #include <vmvars/firmware.h>
+#include <vmvars/secureboot.h>
+#include <vmvars/mor.h>
 
 #define VMVARS_VERSION "0.1.0"
 

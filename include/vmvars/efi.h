@@ -113,6 +113,19 @@ static inline void vv_put_le32(uint8_t *p, uint32_t v)
 }
 static inline void vv_put_le64(uint8_t *p, uint64_t v) { vv_put_le32(p, (uint32_t)v); vv_put_le32(p + 4, (uint32_t)(v >> 32)); }
 
+/* Value of one hex digit (either case), or -1. */
+static inline int
+vv_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /*
  * Overflow-safe size arithmetic: the one helper every length check uses.
  * Returns true when a + b overflowed (and *out is then unspecified).

@@ -96,28 +96,15 @@ static const struct guid_name guid_names[] = {
 	{ "4aafd29d-68df-49ee-8aa9-347d375665a7", "EfiCertPkcs7" },
 };
 
-/* Value of one hex digit, or -1. */
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Parses two hex digits at p into *out; -1 if either is not hex. */
 static int
 parse_byte(const char *p, uint8_t *out)
 {
-	int hi = hex_value(p[0]), lo;
+	int hi = vv_hex_digit(p[0]), lo;
 
 	if (hi < 0)
 		return -1;
-	lo = hex_value(p[1]);
+	lo = vv_hex_digit(p[1]);
 	if (lo < 0)
 		return -1;
 	*out = (uint8_t)(hi << 4 | lo);

@@ -62,18 +62,6 @@ all_space(const char *text, size_t len)
 	return true;
 }
 
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decodes hex text of len characters into out (len / 2 bytes).  Returns
  * 0, or -1 with the reason in err (prefixed by the caller's field).
@@ -87,7 +75,7 @@ hex_decode(const struct json_where *w, const char *field, const char *text, size
 	if (len % 2 != 0)
 		return field_error(w, field, "odd number of hex digits");
 	for (size_t i = 0; i < len; i += 2) {
-		int hi = hex_digit(text[i]), lo = hex_digit(text[i + 1]);
+		int hi = vv_hex_digit(text[i]), lo = vv_hex_digit(text[i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			snprintf(why, sizeof(why), "not a hex digit at position %zu",

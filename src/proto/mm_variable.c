@@ -184,11 +184,30 @@ query_variable_info(struct vv_mm *mm, struct payload *pl)
 	return st;
 }
 
+/*
+ * The common head of LOCK_VARIABLE and the VarCheck property functions:
+ * Guid at 0, NameSize at 16, the name right after a fixed part of `fixed`
+ * bytes.  EFI_ACCESS_DENIED for any framing error (edk2 VariableSmm.c).
+ */
+static vv_status
+guid_and_name(struct vv_mm *mm, const struct payload *pl, uint64_t fixed, vv_guid *guid,
+	      size_t *len)
+{
+	uint64_t name_size;
+
+	if (pl->size < fixed)
+		return VV_EFI_ACCESS_DENIED;
+	memcpy(guid->b, pl->p, 16);
+	name_size = vv_le64(pl->p + 16);
+	if (!fits(pl, fixed, name_size, 0))
+		return VV_EFI_ACCESS_DENIED;
+	return decode_name(mm, pl->p + fixed, name_size, len);
+}
+
 static vv_status
 lock_variable(struct vv_mm *mm, struct payload *pl)
 {
 	vv_guid guid;
-	uint64_t name_size;
 	size_t len;
 	vv_status st;
 
@@ -197,13 +216,7 @@ lock_variable(struct vv_mm *mm, struct payload *pl)
 	/* edk2 VariableSmm.c refuses VariableLock after EndOfDxe first. */
 	if (vv_store_end_of_dxe(mm->store))
 		return VV_EFI_ACCESS_DENIED;
-	if (pl->size < GETNEXT_FIXED)
-		return VV_EFI_ACCESS_DENIED;
-	memcpy(guid.b, pl->p, 16);
-	name_size = vv_le64(pl->p + 16);
-	if (!fits(pl, GETNEXT_FIXED, name_size, 0))
-		return VV_EFI_ACCESS_DENIED;
-	st = decode_name(mm, pl->p + GETNEXT_FIXED, name_size, &len);
+	st = guid_and_name(mm, pl, GETNEXT_FIXED, &guid, &len);
 	if (st != VV_EFI_SUCCESS)
 		return st;
 	return vv_policy_lock_variable(mm->policy, mm->name_scratch, len, &guid);
@@ -215,17 +228,10 @@ variable_property(struct vv_mm *mm, struct payload *pl, bool set)
 {
 	struct vv_var_property prop;
 	vv_guid guid;
-	uint64_t name_size;
 	size_t len;
 	vv_status st;
 
-	if (pl->size < PROPERTY_FIXED)
-		return VV_EFI_ACCESS_DENIED;
-	memcpy(guid.b, pl->p, 16);
-	name_size = vv_le64(pl->p + 16);
-	if (!fits(pl, PROPERTY_FIXED, name_size, 0))
-		return VV_EFI_ACCESS_DENIED;
-	st = decode_name(mm, pl->p + PROPERTY_FIXED, name_size, &len);
+	st = guid_and_name(mm, pl, PROPERTY_FIXED, &guid, &len);
 	if (st != VV_EFI_SUCCESS)
 		return st;
 	if (set) {

@@ -448,12 +448,12 @@ test_read_only_status_variables(void)
 	CHECK_STATUS(set_var(s, U("SecureBoot"), g, BS_RT, &one, 1), VV_EFI_WRITE_PROTECTED);
 	CHECK_STATUS(set_var(s, U("SignatureSupport"), g, BS_RT, "0123456789abcdef", 16),
 		     VV_EFI_WRITE_PROTECTED);
-	CHECK_STATUS(set_var(s, U("dbDefault"), g, BS_RT, &zero, 1), VV_EFI_SUCCESS);
+	CHECK_STATUS(set_var(s, U("dbDefault"), g, BS_RT, &zero, 1), VV_EFI_WRITE_PROTECTED);
+	CHECK_STATUS(set_as(s, VV_CALLER_HOST, U("dbDefault"), g, BS_RT, &zero, 1), VV_EFI_SUCCESS);
 	vv_store_signal(s, VV_EVENT_END_OF_DXE);
 	CHECK_STATUS(set_var(s, U("SetupMode"), g, BS_RT, &zero, 1), VV_EFI_WRITE_PROTECTED);
 	CHECK_STATUS(set_var(s, U("VendorKeys"), g, BS_RT, &zero, 1), VV_EFI_WRITE_PROTECTED);
-	/* *Default: firmware-provided, read-only after EndOfDxe only (row 13) */
-	CHECK_STATUS(set_var(s, U("dbDefault"), g, BS_RT, &zero, 1), VV_EFI_WRITE_PROTECTED);
+	CHECK_STATUS(set_var(s, U("KEKDefault"), g, BS_RT, &zero, 1), VV_EFI_WRITE_PROTECTED);
 	CHECK_EQ(vv_store_find(s, U("SetupMode"), g)->data[0], 1);
 	vv_store_free(s);
 }

@@ -14,8 +14,8 @@
  * undo restores the old state exactly, and the guest gets EFI_DEVICE_ERROR.
  *
  * Deliberate differences from edk2 (docs/variable-rules.md explains each):
- *  - the service-owned status variables (SetupMode, SecureBoot,
- *    VendorKeys, SignatureSupport) are read-only to the guest in every
+ *  - the service-owned variables (SetupMode, SecureBoot, VendorKeys,
+ *    SignatureSupport, *Default) are read-only to the guest in every
  *    phase, not only after EndOfDxe: the host owns them (CVE-2026-16288);
  *  - counter-based authentication (0x10) is always EFI_UNSUPPORTED: edk2
  *    keeps a physical-presence delete for variables no store here can hold;
@@ -798,18 +798,28 @@ name_is(const struct vv_set_request *req, const char *ascii)
 }
 
 /*
- * SetupMode, SecureBoot, VendorKeys and SignatureSupport describe the
- * service's own state (formats §8.5).  AuditMode/DeployedMode have their
- * own transition rules (the Secure Boot module), and the *Default
- * variables are firmware-provided defaults that edk2 protects only after
- * EndOfDxe (VarCheck property, row 13).
+ * Variables that describe the service's own state or that only the host
+ * owner provides (formats §8.5, issue #3): SetupMode, SecureBoot,
+ * VendorKeys, SignatureSupport and the *Default key databases.  edk2
+ * protects them only after EndOfDxe (VarCheck, row 13); with the store on
+ * the host nothing in the guest has a reason to write them, so they are
+ * read-only to the guest in every phase.  AuditMode and DeployedMode have
+ * transition rules of their own (the Secure Boot module).
  */
 static bool
 is_service_owned(const struct vv_set_request *req)
 {
-	return vv_guid_equal(&req->guid, &VV_GUID_GLOBAL_VARIABLE) &&
-	       (name_is(req, "SetupMode") || name_is(req, "SecureBoot") ||
-		name_is(req, "VendorKeys") || name_is(req, "SignatureSupport"));
+	static const char *const names[] = {
+		"SetupMode", "SecureBoot", "VendorKeys", "SignatureSupport", "PKDefault",
+		"KEKDefault", "dbDefault", "dbxDefault", "dbtDefault", "dbrDefault", "devdbDefault",
+	};
+
+	if (!vv_guid_equal(&req->guid, &VV_GUID_GLOBAL_VARIABLE))
+		return false;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (name_is(req, names[i]))
+			return true;
+	return false;
 }
 
 /* Everything before UpdateVariable: rows 12-24. */

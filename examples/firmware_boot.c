@@ -7,7 +7,8 @@
  *
  *   firmware-boot [--store DIR] [--pio] [--quiet]
  *
- * The store file is DIR/vars.json (QEMU's jsonfile= format).  Run it twice:
+ * The store is DIR/vars.json (QEMU's jsonfile= format) plus its journal
+ * DIR/vars.json.journal, folded in at exit.  Run it twice:
  * the second boot finds the variables the first one wrote.
  */
 #include <errno.h>
@@ -251,7 +252,7 @@ main(int argc, char **argv)
 
 	/* --- the VMM's side: store, persistence, policy, MM, device --- */
 	store = vv_store_new(NULL);
-	backend = vv_json_file_backend_new(path, &err);
+	backend = vv_json_journal_backend_new(path, &err);
 	if (store == NULL || backend == NULL) {
 		fprintf(stderr, "firmware-boot: %s\n", err.msg[0] ? err.msg : "out of memory");
 		return 1;

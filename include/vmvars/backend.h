@@ -56,6 +56,21 @@ struct vv_backend {
  */
 struct vv_backend *vv_json_file_backend_new(const char *path, struct vv_error *err);
 
+/*
+ * The journaled JSON v2 backend (issue #8): <path> is a JSON v2 snapshot,
+ * exactly what vv_json_file_backend_new writes, and <path>.journal
+ * holds one CRC-32C-framed record per change since it.  A durable write
+ * costs one small append and one fdatasync, whatever the store's size.
+ * The journal is folded into the snapshot (atomically, as the file
+ * backend writes it) when it outgrows max(64 KiB, the snapshot), on
+ * vv_store_flush and when the store is freed; until then <path> alone may
+ * lag the acknowledged state.  Load replays the journal; a torn last
+ * record (never acknowledged) is dropped, any other bad record is an
+ * error naming the journal and the byte offset.  docs/architecture.md,
+ * "Persistence", has the crash-safety argument.
+ */
+struct vv_backend *vv_json_journal_backend_new(const char *path, struct vv_error *err);
+
 /* A backend that keeps nothing (stateless VMs, tests). */
 struct vv_backend *vv_null_backend_new(void);
 

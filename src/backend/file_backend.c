@@ -68,8 +68,8 @@ injected(struct file_backend *fb, enum vv_file_step step)
 /* ---- load ---- */
 
 /* Reads all of fd into a malloc'd buffer; -1 with errno on failure. */
-static int
-read_all(int fd, char **out, size_t *out_len)
+int
+vv_file_read_all(int fd, char **out, size_t *out_len)
 {
 	size_t cap = 4096, len = 0;
 	char *buf = malloc(cap), *bigger;
@@ -136,7 +136,7 @@ file_load(struct vv_backend *b, struct vv_store *s, struct vv_error *err)
 		close(fd);
 		return rc;
 	}
-	if (read_all(fd, &text, &len) != 0) {
+	if (vv_file_read_all(fd, &text, &len) != 0) {
 		rc = vv_error_set(err, "%s: read: %s", fb->path, strerror(errno));
 		close(fd);
 		return rc;
@@ -188,27 +188,36 @@ parent_dir(const char *path)
 	return dir;
 }
 
-/* fsync of the directory, so the rename itself is durable. */
-static int
-sync_dir(struct file_backend *fb, struct vv_error *err)
+int
+vv_file_sync_parent(const char *path, int fail_errno, struct vv_error *err)
 {
-	char *dir = parent_dir(fb->path);
+	char *dir = parent_dir(path);
 	int fd, rc = 0;
 
 	if (dir == NULL)
-		return vv_error_set(err, "%s: out of memory", fb->path);
+		return vv_error_set(err, "%s: out of memory", path);
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		rc = vv_error_set(err, "%s: open directory %s: %s", fb->path, dir,
-				  strerror(errno));
+		rc = vv_error_set(err, "%s: open directory %s: %s", path, dir, strerror(errno));
 	} else {
-		if (injected(fb, VV_FILE_STEP_DIRSYNC) || fsync(fd) != 0)
-			rc = vv_error_set(err, "%s: fsync directory %s: %s", fb->path, dir,
+		if (fail_errno != 0)
+			errno = fail_errno;
+		if (fail_errno != 0 || fsync(fd) != 0)
+			rc = vv_error_set(err, "%s: fsync directory %s: %s", path, dir,
 					  strerror(errno));
 		close(fd);
 	}
 	free(dir);
 	return rc;
+}
+
+/* fsync of the directory, so the rename itself is durable. */
+static int
+sync_dir(struct file_backend *fb, struct vv_error *err)
+{
+	int fail_errno = injected(fb, VV_FILE_STEP_DIRSYNC) ? errno : 0;
+
+	return vv_file_sync_parent(fb->path, fail_errno, err);
 }
 
 /*

@@ -1,6 +1,7 @@
 /*
  * src/backend/file_backend.h -- test-only fault injection for the JSON
- * file backend (not public API).
+ * file backend, and the two file helpers the journal backend shares with
+ * it (not public API).
  *
  * A test arms one step of the next commit to fail with a given errno, as if
  * the system call had returned it; the step is then disarmed.  This is how
@@ -24,5 +25,14 @@ enum vv_file_step {
 
 /* b must come from vv_json_file_backend_new(). */
 void vv_file_backend_fail_next(struct vv_backend *b, enum vv_file_step step, int err_no);
+
+/* Reads all of fd (at most 256 MiB) into a malloc'd buffer; 0, or -1 with
+ * errno. */
+int vv_file_read_all(int fd, char **out, size_t *out_len);
+
+/* fsyncs the directory holding path, so a rename or create in it is
+ * durable.  fail_errno != 0 makes the fsync fail with it (fault
+ * injection).  0, or -1 with err naming path and the directory. */
+int vv_file_sync_parent(const char *path, int fail_errno, struct vv_error *err);
 
 #endif

@@ -31,20 +31,38 @@
 #include <vmvars/json_v2.h>
 #include <vmvars/ucs2.h>
 
+#include "format/json_v2_internal.h"
+
 #define JSON_V2_VERSION 2
 
-/* Where an error is: the origin and, once inside a variable, its index. */
+/* Where an error is: the origin and, once inside a variable, its index.
+ * A single object (a journal record, json_v2_internal.h) has no index:
+ * messages then read "origin: field: what". */
 struct json_where {
 	const char *origin;
 	size_t index;
 	struct vv_error *err;
+	bool single;                /* one object, not variables[index] */
+	const char *extra_key;      /* a key the caller handles ("op"), or NULL */
+	bool key_only;              /* only guid and name (a delete record) */
 };
 
 static int
 field_error(const struct json_where *w, const char *field, const char *what)
 {
+	if (w->single)
+		return vv_error_set(w->err, "%s: %s: %s", w->origin, field, what);
 	return vv_error_set(w->err, "%s: variables[%zu].%s: %s", w->origin, w->index, field,
 			    what);
+}
+
+/* An error about the variable object as a whole. */
+static int
+object_error(const struct json_where *w, const char *what)
+{
+	if (w->single)
+		return vv_error_set(w->err, "%s: %s", w->origin, what);
+	return vv_error_set(w->err, "%s: variables[%zu]: %s", w->origin, w->index, what);
 }
 
 static bool
@@ -152,16 +170,20 @@ collect_members(const struct json_where *w, struct json_object *obj,
 			/* QEMU and virt-firmware say `time`, python-uefivars
 			 * `timestamp` (formats §3.2); one of them at most. */
 			if (m->time_key != NULL)
-				return vv_error_set(w->err, "%s: variables[%zu]: both \"time\" and "
-						    "\"timestamp\"", w->origin, w->index);
+				return object_error(w, "both \"time\" and \"timestamp\"");
 			m->time_key = strcmp(key, "time") == 0 ? "time" : "timestamp";
 			slot = &m->time;
 			bit = MEMBER_TIME;
+		} else if (w->extra_key != NULL && strcmp(key, w->extra_key) == 0) {
+			continue;
 		} else {
 			/* QEMU refuses unknown keys too (device-abi §12). */
 			snprintf(why, sizeof(why), "unknown key \"%.100s\"", key);
-			return vv_error_set(w->err, "%s: variables[%zu]: %s", w->origin, w->index,
-					    why);
+			return object_error(w, why);
+		}
+		if (w->key_only && bit != MEMBER_GUID && bit != MEMBER_NAME) {
+			snprintf(why, sizeof(why), "unexpected key \"%.100s\"", key);
+			return object_error(w, why);
 		}
 		*slot = val;
 		m->seen |= bit;
@@ -170,6 +192,8 @@ collect_members(const struct json_where *w, struct json_object *obj,
 		return field_error(w, "guid", "missing");
 	if (!(m->seen & MEMBER_NAME))
 		return field_error(w, "name", "missing");
+	if (w->key_only)
+		return 0;
 	if (!(m->seen & MEMBER_ATTR))
 		return field_error(w, "attr", "missing");
 	if (!(m->seen & MEMBER_DATA))
@@ -300,6 +324,31 @@ convert_variable(const struct json_where *w, const struct json_var_members *m,
 	return 0;
 }
 
+int
+vv_json_v2_var_from_object(struct json_object *obj, const char *origin, const char *extra_key,
+			   bool key_only, struct vv_variable *v, struct vv_error *err)
+{
+	struct json_where w = { origin, 0, err, true, extra_key, key_only };
+	struct json_var_members m;
+
+	memset(v, 0, sizeof(*v));
+	if (!json_object_is_type(obj, json_type_object))
+		return vv_error_set(err, "%s: not an object", origin);
+	if (collect_members(&w, obj, &m) != 0)
+		return -1;
+	if (key_only) {
+		if (parse_guid(&w, m.guid, &v->guid) == 0 && parse_name(&w, m.name, v) == 0)
+			return 0;
+	} else if (convert_variable(&w, &m, v) == 0) {
+		return 0;
+	}
+	free(v->name);
+	free(v->data);
+	v->name = NULL;
+	v->data = NULL;
+	return -1;
+}
+
 static int
 load_variable(struct vv_store *s, const struct json_where *w, struct json_object *obj)
 {
@@ -332,7 +381,7 @@ static int
 load_variables(struct vv_store *s, const char *origin, struct json_object *array,
 	       struct vv_error *err)
 {
-	struct json_where w = { origin, 0, err };
+	struct json_where w = { origin, 0, err, false, NULL, false };
 	size_t n = json_object_array_length(array);
 
 	for (w.index = 0; w.index < n; w.index++)
@@ -383,8 +432,8 @@ load_document(struct vv_store *s, const char *origin, struct json_object *root,
 }
 
 /* Parses the whole text as one JSON value; NULL with err on a syntax error. */
-static struct json_object *
-tokenize(const char *text, size_t len, const char *origin, struct vv_error *err)
+struct json_object *
+vv_json_v2_tokenize(const char *text, size_t len, const char *origin, struct vv_error *err)
 {
 	struct json_tokener *tok;
 	struct json_object *root;
@@ -454,7 +503,7 @@ vv_json_v2_parse(struct vv_store *s, const char *text, size_t len, const char *o
 	/* A 0-byte file is an empty store (device-abi §12); so is a blank one. */
 	if (len == 0 || all_space(text, len))
 		return 0;
-	root = tokenize(text, len, origin, err);
+	root = vv_json_v2_tokenize(text, len, origin, err);
 	if (root == NULL)
 		return -1;
 	rc = load_document(s, origin, root, err);
@@ -473,6 +522,7 @@ struct out_buf {
 	char *p;
 	size_t len, cap;
 	bool failed;                /* an allocation failed: p is garbage */
+	bool compact;               /* one line, no spaces (journal records) */
 };
 
 static void
@@ -517,9 +567,9 @@ out_hex_member(struct out_buf *o, const char *key, const uint8_t *bytes, size_t 
 	static const char digits[] = "0123456789abcdef";
 	char pair[2];
 
-	out_str(o, ",\n            \"");
+	out_str(o, o->compact ? ",\"" : ",\n            \"");
 	out_str(o, key);
-	out_str(o, "\": \"");
+	out_str(o, o->compact ? "\":\"" : "\": \"");
 	for (size_t i = 0; i < n; i++) {
 		pair[0] = digits[bytes[i] >> 4];
 		pair[1] = digits[bytes[i] & 0xf];
@@ -546,18 +596,27 @@ out_name(struct out_buf *o, const struct vv_variable *v)
 	free(utf8);
 }
 
-/* One variable in QEMU's key order guid, name, attr, data, time, digest. */
+/* The members guid and name (pretty or compact). */
 static void
-out_variable(struct out_buf *o, const struct vv_variable *v)
+out_key_members(struct out_buf *o, const struct vv_variable *v)
 {
-	char guid[VV_GUID_TEXT_LEN + 1], attr[32];
+	char guid[VV_GUID_TEXT_LEN + 1];
 
 	vv_guid_format(&v->guid, guid);
-	out_str(o, "        {\n            \"guid\": \"");
+	out_str(o, o->compact ? "\"guid\":\"" : "\"guid\": \"");
 	out_str(o, guid);
-	out_str(o, "\",\n            \"name\": ");
+	out_str(o, o->compact ? "\",\"name\":" : "\",\n            \"name\": ");
 	out_name(o, v);
-	snprintf(attr, sizeof(attr), ",\n            \"attr\": %" PRIu32, v->attributes);
+}
+
+/* The members after guid and name: attr, data, time, digest. */
+static void
+out_value_members(struct out_buf *o, const struct vv_variable *v)
+{
+	char attr[32];
+
+	snprintf(attr, sizeof(attr), o->compact ? ",\"attr\":%" PRIu32
+		 : ",\n            \"attr\": %" PRIu32, v->attributes);
 	out_str(o, attr);
 	out_hex_member(o, "data", v->data, v->data_size);
 	/* `time` only for AT variables (device-abi §12). */
@@ -567,13 +626,41 @@ out_variable(struct out_buf *o, const struct vv_variable *v)
 		out_hex_member(o, "digest", v->digest,
 			       v->digest_size < sizeof(v->digest) ? v->digest_size
 								  : sizeof(v->digest));
+}
+
+/* One variable in QEMU's key order guid, name, attr, data, time, digest. */
+static void
+out_variable(struct out_buf *o, const struct vv_variable *v)
+{
+	out_str(o, "        {\n            ");
+	out_key_members(o, v);
+	out_value_members(o, v);
 	out_str(o, "\n        }");
+}
+
+char *
+vv_json_v2_var_members(const char *prefix, const struct vv_variable *v, bool key_only,
+		       const char *suffix, size_t *len)
+{
+	struct out_buf o = { NULL, 0, 0, false, true };
+
+	out_str(&o, prefix);
+	out_key_members(&o, v);
+	if (!key_only)
+		out_value_members(&o, v);
+	out_str(&o, suffix);
+	if (o.failed) {
+		free(o.p);
+		return NULL;
+	}
+	*len = o.len;
+	return o.p;
 }
 
 char *
 vv_json_v2_serialize(const struct vv_store *s, size_t *len)
 {
-	struct out_buf o = { NULL, 0, 0, false };
+	struct out_buf o = { NULL, 0, 0, false, false };
 	const struct vv_variable *v;
 	bool first = true;
 

@@ -307,6 +307,40 @@ test_enumeration_order(void)
 	vv_store_free(s);
 }
 
+/* GetNext remembers the variable it returned last (a cursor that saves the
+ * hash probe): deleting or re-creating that variable must not confuse it. */
+static void
+test_get_next_cursor(void)
+{
+	struct vv_store *s = fresh();
+	const struct vv_variable *v = NULL, *w = NULL;
+
+	set_var(s, U("A"), &TEST_GUID, NV_BS_RT, "1", 1);
+	set_var(s, U("B"), &TEST_GUID, NV_BS_RT, "1", 1);
+	set_var(s, U("C"), &TEST_GUID, NV_BS_RT, "1", 1);
+	CHECK_STATUS(vv_store_get_next(s, NULL, 0, &TEST_GUID, &v), VV_EFI_SUCCESS);
+	CHECK_STATUS(vv_store_get_next(s, U("A"), &TEST_GUID, &v), VV_EFI_SUCCESS);
+	CHECK(v->name[0] == 'B');
+	/* the cursor (B) goes away: it is no longer a valid starting point */
+	CHECK_STATUS(set_var(s, U("B"), &TEST_GUID, NV_BS_RT, NULL, 0), VV_EFI_SUCCESS);
+	CHECK_STATUS(vv_store_get_next(s, U("B"), &TEST_GUID, &w), VV_EFI_INVALID_PARAMETER);
+	/* re-created at the end: the next after it is the end */
+	CHECK_STATUS(set_var(s, U("B"), &TEST_GUID, NV_BS_RT, "2", 1), VV_EFI_SUCCESS);
+	CHECK_STATUS(vv_store_get_next(s, U("B"), &TEST_GUID, &w), VV_EFI_NOT_FOUND);
+	/* same name, other GUID, is not the cursor */
+	CHECK_STATUS(vv_store_get_next(s, U("A"), &TEST_GUID, &w), VV_EFI_SUCCESS);
+	CHECK(w->name[0] == 'C');
+	CHECK_STATUS(vv_store_get_next(s, U("C"), &VV_GUID_GLOBAL_VARIABLE, &w),
+		     VV_EFI_INVALID_PARAMETER);
+	/* a reset drops volatile variables, the cursor among them */
+	set_var(s, U("V"), &TEST_GUID, BS_RT, "1", 1);
+	CHECK_STATUS(vv_store_get_next(s, U("B"), &TEST_GUID, &w), VV_EFI_SUCCESS);
+	CHECK(w->name[0] == 'V');
+	vv_store_signal(s, VV_EVENT_RESET);
+	CHECK_STATUS(vv_store_get_next(s, U("V"), &TEST_GUID, &w), VV_EFI_INVALID_PARAMETER);
+	vv_store_free(s);
+}
+
 static void
 test_many_variables_hash_growth(void)
 {
@@ -749,6 +783,7 @@ static const struct vv_test tests[] = {
 	TEST(test_append_over_maximum_row_28),
 	TEST(test_same_data_writes_nothing_row_27),
 	TEST(test_enumeration_order),
+	TEST(test_get_next_cursor),
 	TEST(test_many_variables_hash_growth),
 	TEST(test_runtime_rules),
 	TEST(test_varcheck_after_end_of_dxe),

@@ -60,6 +60,10 @@ struct vv_store {
 	size_t nbuckets;
 	size_t count;
 	struct vv_variable *head, *tail;    /* creation order */
+	/* The variable GetNextVariableName returned last: the next call
+	 * usually starts from it, which then needs no hash probe.  Cleared
+	 * whenever that variable leaves the table. */
+	const struct vv_variable *cursor;
 
 	/* Used bytes per class (invariant 4). */
 	uint64_t used_nv;                   /* NV, not HR */
@@ -191,12 +195,12 @@ vv_store_new(const struct vv_limits *limits)
 	return s;
 }
 
+/* The name lives in the same allocation as the variable (var_new). */
 static void
 var_free(struct vv_variable *v)
 {
 	if (v == NULL)
 		return;
-	free(v->name);
 	free(v->data);
 	free(v);
 }
@@ -302,6 +306,8 @@ table_append(struct vv_store *s, struct vv_variable *v)
 static void
 table_unlink(struct vv_store *s, struct vv_variable *v)
 {
+	if (s->cursor == v)
+		s->cursor = NULL;
 	hash_unlink(s, v);
 	if (v->prev != NULL)
 		v->prev->next = v->next;
@@ -337,13 +343,16 @@ static struct vv_variable *
 var_new(const uint16_t *name, size_t name_len, const vv_guid *guid, uint32_t attr,
 	const uint8_t *data, size_t data_size)
 {
-	struct vv_variable *v = calloc(1, sizeof(*v));
+	struct vv_variable *v;
 
+	/* One block for the node and its name: enumeration touches both, and
+	 * keeping them together halves its cache misses on large stores. */
+	v = calloc(1, sizeof(*v) + (name_len + 1) * sizeof(uint16_t));
 	if (v == NULL)
 		return NULL;
-	v->name = calloc(name_len + 1, sizeof(uint16_t));
+	v->name = (uint16_t *)(v + 1);
 	v->data = malloc(data_size ? data_size : 1);
-	if (v->name == NULL || v->data == NULL) {
+	if (v->data == NULL) {
 		var_free(v);
 		return NULL;
 	}
@@ -547,7 +556,10 @@ vv_store_get_next(struct vv_store *s, const uint16_t *name, size_t name_len, con
 	if (name_len == 0) {
 		v = s->head;
 	} else {
-		v = table_find(s, name, name_len, guid);
+		v = s->cursor;
+		if (v == NULL || !vv_guid_equal(&v->guid, guid) ||
+		    !vv_ucs2_equal(v->name, v->name_len, name, name_len))
+			v = table_find(s, name, name_len, guid);
 		/* An input the caller could not have been given is
 		 * "not an existing variable" (formats §8.8). */
 		if (v == NULL || !accessible(s, v))
@@ -559,6 +571,7 @@ vv_store_get_next(struct vv_store *s, const uint16_t *name, size_t name_len, con
 	if (v == NULL)
 		return VV_EFI_NOT_FOUND;
 	*next = v;
+	s->cursor = v;
 	return VV_EFI_SUCCESS;
 }
 

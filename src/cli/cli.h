@@ -19,6 +19,7 @@
 #define VV_EXIT_OK     0   /* the operation succeeded */
 #define VV_EXIT_FAIL   1   /* the operation failed (message on stderr) */
 #define VV_EXIT_USAGE  2   /* bad command line (message and hint on stderr) */
+#define VV_EXIT_NOT_SECURE 3 /* sb-state --require-secure-boot: Secure Boot would not be enforced */
 
 struct vv_cli_command {
 	const char *name;
@@ -39,5 +40,31 @@ int vv_cli_fail(int code, const char *cmd, const char *fmt, ...)
 /* Subcommands. */
 int vv_cmd_firmware(int argc, char **argv);
 void vv_cmd_firmware_help(FILE *out);
+int vv_cmd_list(int argc, char **argv);
+void vv_cmd_list_help(FILE *out);
+int vv_cmd_get(int argc, char **argv);
+void vv_cmd_get_help(FILE *out);
+int vv_cmd_set(int argc, char **argv);
+void vv_cmd_set_help(FILE *out);
+int vv_cmd_append(int argc, char **argv);
+void vv_cmd_append_help(FILE *out);
+int vv_cmd_delete(int argc, char **argv);
+void vv_cmd_delete_help(FILE *out);
+int vv_cmd_boot(int argc, char **argv);
+void vv_cmd_boot_help(FILE *out);
+int vv_cmd_enroll(int argc, char **argv);
+void vv_cmd_enroll_help(FILE *out);
+int vv_cmd_apply(int argc, char **argv);
+void vv_cmd_apply_help(FILE *out);
+int vv_cmd_sign(int argc, char **argv);
+void vv_cmd_sign_help(FILE *out);
+int vv_cmd_sb_state(int argc, char **argv);
+void vv_cmd_sb_state_help(FILE *out);
+int vv_cmd_sb_mode(int argc, char **argv);
+void vv_cmd_sb_mode_help(FILE *out);
+int vv_cmd_convert(int argc, char **argv);
+void vv_cmd_convert_help(FILE *out);
+int vv_cmd_create(int argc, char **argv);
+void vv_cmd_create_help(FILE *out);
 
 #endif

@@ -2,7 +2,8 @@
  * src/cli/main.c -- the `vmvars` executable: dispatches to a subcommand of
  * the table below and provides --help, --version and `help <cmd>`.
  *
- * Exit codes (cli.h): 0 success, 1 the operation failed, 2 usage error.
+ * Exit codes (cli.h): 0 success, 1 the operation failed, 2 usage error,
+ * 3 sb-state --require-secure-boot found Secure Boot not enforced.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +18,23 @@ const char *vv_cli_progname = "vmvars";
 const struct vv_cli_command vv_cli_commands[] = {
 	{ "firmware", "find, select and instantiate firmware from QEMU firmware descriptors",
 	  vv_cmd_firmware, vv_cmd_firmware_help },
+	{ "list", "list the variables of a store file", vv_cmd_list, vv_cmd_list_help },
+	{ "get", "print one variable, raw, hex or decoded", vv_cmd_get, vv_cmd_get_help },
+	{ "set", "create or replace a variable", vv_cmd_set, vv_cmd_set_help },
+	{ "append", "append to a variable (APPEND_WRITE)", vv_cmd_append, vv_cmd_append_help },
+	{ "delete", "delete a variable", vv_cmd_delete, vv_cmd_delete_help },
+	{ "boot", "boot entries: list, add, remove, order, next", vv_cmd_boot, vv_cmd_boot_help },
+	{ "enroll", "enroll PK/KEK/db/dbx from certificates, lists or .auth files",
+	  vv_cmd_enroll, vv_cmd_enroll_help },
+	{ "apply", "apply a signed .auth update as the guest would", vv_cmd_apply, vv_cmd_apply_help },
+	{ "sign", "make a signed .auth update from a signature list", vv_cmd_sign, vv_cmd_sign_help },
+	{ "sb-state", "the true Secure Boot state, keys and certificate validity",
+	  vv_cmd_sb_state, vv_cmd_sb_state_help },
+	{ "sb-mode", "change the Secure Boot mode as the platform owner",
+	  vv_cmd_sb_mode, vv_cmd_sb_mode_help },
+	{ "convert", "convert a store file to another format", vv_cmd_convert, vv_cmd_convert_help },
+	{ "create", "create a new store file, empty or from a template",
+	  vv_cmd_create, vv_cmd_create_help },
 	{ NULL, NULL, NULL, NULL },
 };
 
@@ -52,7 +70,8 @@ usage(FILE *out)
 		fprintf(out, "  %-12s %s\n", c->name, c->summary);
 	fprintf(out,
 		"\n"
-		"Exit status: 0 success, 1 the operation failed, 2 usage error.\n"
+		"Exit status: 0 success, 1 the operation failed, 2 usage error,\n"
+		"3 Secure Boot not enforced (sb-state --require-secure-boot).\n"
 		"Run `vmvars help <command>` for a command's options.\n");
 }
 

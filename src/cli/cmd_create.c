@@ -1,0 +1,114 @@
+/*
+ * src/cli/cmd_create.c -- `vmvars create OUT`: a new store file, empty or
+ * with the variables of a template (e.g. Debian's OVMF_VARS_4M.fd), in any
+ * writable format; an fd template's geometry is kept.  An existing OUT is
+ * never replaced without --force.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/store_file.h"
+
+#define CMD "create"
+
+void
+vv_cmd_create_help(FILE *out)
+{
+	fputs(
+"NAME\n"
+"    vmvars create - create a new store file\n"
+"\n"
+"SYNOPSIS\n"
+"    vmvars create OUT [--format FMT] [--template FILE] [--force]\n"
+"\n"
+"DESCRIPTION\n"
+"    Writes an empty store, or a copy of the variables of --template (any\n"
+"    readable format), to OUT in FMT (json, fd, aws, xen; default: from OUT's\n"
+"    extension, else the template's format, else json).  With an fd template\n"
+"    and fd output the template's geometry is kept; an fd made from scratch\n"
+"    has the 4 MiB-build layout (what OVMF_CODE_4M.fd expects).  Then use\n"
+"    vmvars set, boot, enroll to fill it.\n"
+"\n"
+"    --force   replace OUT if it exists\n"
+"\n"
+"EXIT STATUS\n"
+"    0 created, 1 failure (OUT exists, template unreadable), 2 usage error.\n", out);
+}
+
+static enum vv_format
+format_of_name(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	if (dot == NULL)
+		return VV_FORMAT_UNKNOWN;
+	if (strcmp(dot, ".json") == 0)
+		return VV_FORMAT_JSON;
+	if (strcmp(dot, ".fd") == 0 || strcmp(dot, ".raw") == 0)
+		return VV_FORMAT_OVMF_FD;
+	if (strcmp(dot, ".aws") == 0)
+		return VV_FORMAT_AWS;
+	if (strcmp(dot, ".xen") == 0)
+		return VV_FORMAT_XEN;
+	return VV_FORMAT_UNKNOWN;
+}
+
+int
+vv_cmd_create(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'F' },
+		{ "template", required_argument, NULL, 'T' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum vv_format fmt = VV_FORMAT_UNKNOWN;
+	const char *tmpl = NULL, *out;
+	bool force = false;
+	struct vv_store_file sf;
+	struct vv_error err = { "" };
+	int c, rc = VV_EXIT_OK;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "F:T:fh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'F':
+			if (vv_cli_parse_format(optarg, &fmt) != 0)
+				return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown format '%s'", optarg);
+			break;
+		case 'T': tmpl = optarg; break;
+		case 'f': force = true; break;
+		case 'h': vv_cmd_create_help(stdout); return VV_EXIT_OK;
+		default:
+			return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown option '%s' (see vmvars create --help)",
+					   argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 1)
+		return vv_cli_fail(VV_EXIT_USAGE, CMD, "expected OUT");
+	out = argv[optind];
+	if (!force && access(out, F_OK) == 0)
+		return vv_cli_fail(VV_EXIT_FAIL, CMD, "%s exists (use --force to replace it)", out);
+	if (fmt == VV_FORMAT_UNKNOWN)
+		fmt = format_of_name(out);
+	if (tmpl != NULL) {
+		if (vv_store_file_open(&sf, tmpl, VV_FORMAT_UNKNOWN, false, &err) != 0)
+			return vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);
+		if (fmt == VV_FORMAT_UNKNOWN)
+			fmt = sf.format == VV_FORMAT_EFIVARFS ? VV_FORMAT_JSON : sf.format;
+	} else {
+		if (vv_store_file_empty(&sf, false, &err) != 0)
+			return vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);
+		if (fmt == VV_FORMAT_UNKNOWN)
+			fmt = VV_FORMAT_JSON;
+	}
+	if (vv_store_file_save(&sf, out, fmt, NULL, 0, &err) != 0)
+		rc = vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);
+	vv_store_file_close(&sf);
+	return rc;
+}

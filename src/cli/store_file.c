@@ -1,0 +1,476 @@
+/*
+ * src/cli/store_file.c -- opening a store file of any format into a store,
+ * saving it back atomically, and the command-line value parsers every
+ * store subcommand shares (store_file.h).
+ *
+ * The store gets the default limits (store.h: what QEMU's uefi-vars gives a
+ * guest), so an offline edit is held to the same quotas as the guest's own
+ * writes.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <vmvars/ucs2.h>
+
+#include "cli/cli.h"
+#include "cli/store_file.h"
+
+#define MAX_FILE_SIZE (64u << 20)
+
+int
+vv_read_file(const char *path, uint8_t **data, size_t *size, struct vv_error *err)
+{
+	FILE *f;
+	struct stat st;
+	uint8_t *buf;
+	size_t n;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return vv_error_set(err, "%s: %s", path, strerror(errno));
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		fclose(f);
+		return vv_error_set(err, "%s: not a regular file", path);
+	}
+	if ((uint64_t)st.st_size > MAX_FILE_SIZE) {
+		fclose(f);
+		return vv_error_set(err, "%s: larger than %u bytes", path, MAX_FILE_SIZE);
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL) {
+		fclose(f);
+		return vv_error_set(err, "%s: out of memory", path);
+	}
+	n = fread(buf, 1, (size_t)st.st_size, f);
+	if (n != (size_t)st.st_size || ferror(f)) {
+		free(buf);
+		fclose(f);
+		return vv_error_set(err, "%s: read error", path);
+	}
+	fclose(f);
+	buf[n] = 0;     /* convenience for text formats; not counted */
+	*data = buf;
+	*size = n;
+	return 0;
+}
+
+static int
+attach_secure_boot(struct vv_store_file *sf, struct vv_error *err)
+{
+	sf->sb = vv_secureboot_new(sf->store, NULL);
+	if (sf->sb == NULL)
+		return vv_error_set(err, "cannot attach Secure Boot (out of memory)");
+	return 0;
+}
+
+/*
+ * Edits are judged as at the end of DXE: the VarCheck properties of
+ * UEFI-defined variables (BootNext is 2 bytes, Boot#### a load option, ...;
+ * store.h "VarCheck variable properties") apply only from then on, and an
+ * offline edit must obey them.  Read-only properties still do not bind the
+ * host owner.
+ */
+static void
+mark_end_of_dxe(struct vv_store_file *sf)
+{
+	vv_store_signal(sf->store, VV_EVENT_END_OF_DXE);
+}
+
+int
+vv_store_file_empty(struct vv_store_file *sf, bool secure_boot, struct vv_error *err)
+{
+	memset(sf, 0, sizeof(*sf));
+	if ((sf->store = vv_store_new(NULL)) == NULL)
+		return vv_error_set(err, "out of memory");
+	if (secure_boot && attach_secure_boot(sf, err) != 0) {
+		vv_store_file_close(sf);
+		return -1;
+	}
+	mark_end_of_dxe(sf);
+	return 0;
+}
+
+int
+vv_store_file_open(struct vv_store_file *sf, const char *path, enum vv_format f,
+		   bool secure_boot, struct vv_error *err)
+{
+	struct stat st;
+
+	if (vv_store_file_empty(sf, false, err) != 0)
+		return -1;
+	if ((sf->path = strdup(path)) == NULL) {
+		vv_store_file_close(sf);
+		return vv_error_set(err, "out of memory");
+	}
+	if (stat(path, &st) != 0) {
+		vv_error_set(err, "%s: %s", path, strerror(errno));
+		vv_store_file_close(sf);
+		return -1;
+	}
+	/* The raw bytes are kept as the geometry template for fd saves. */
+	if (S_ISREG(st.st_mode) && vv_read_file(path, &sf->raw, &sf->raw_size, err) != 0) {
+		vv_store_file_close(sf);
+		return -1;
+	}
+	if (vv_format_load_path(path, f, sf->store, &sf->format, err) != 0) {
+		vv_store_file_close(sf);
+		return -1;
+	}
+	if (secure_boot && attach_secure_boot(sf, err) != 0) {
+		vv_store_file_close(sf);
+		return -1;
+	}
+	mark_end_of_dxe(sf);
+	return 0;
+}
+
+/*
+ * The volatile variables the Secure Boot service publishes at every power-on
+ * (SetupMode, SecureBoot, ...; secureboot.h) are rebuilt by the firmware
+ * side, so a format not storing them loses nothing: no warning for them.
+ */
+static bool
+service_volatile(const struct vv_store_file *sf, const char *line)
+{
+	static const char *const names[] = {
+		"SignatureSupport-", "VendorKeys-", "SetupMode-", "AuditMode-", "DeployedMode-",
+		"SecureBoot-",
+	};
+
+	if (sf->sb == NULL || strstr(line, "8be4df61-93ca-11d2-aa0d-00e098032b8c: volatile") == NULL)
+		return false;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strncmp(line, names[i], strlen(names[i])) == 0)
+			return true;
+	return false;
+}
+
+int
+vv_store_file_save(struct vv_store_file *sf, const char *out_path, enum vv_format f,
+		   const uint8_t *tmpl, size_t tmpl_size, struct vv_error *err)
+{
+	struct vv_format_report rep = { NULL, 0 };
+	uint8_t *out = NULL;
+	size_t out_size = 0;
+	int rc;
+
+	if (f == VV_FORMAT_UNKNOWN)
+		f = sf->format;
+	if (out_path == NULL)
+		out_path = sf->path;
+	if (f == VV_FORMAT_UNKNOWN || f == VV_FORMAT_EFIVARFS)
+		return vv_error_set(err, "%s: cannot write format %s", out_path,
+				    f == VV_FORMAT_EFIVARFS ? "efivarfs (import only)" : "unknown");
+	if (tmpl == NULL && f == VV_FORMAT_OVMF_FD && sf->format == VV_FORMAT_OVMF_FD) {
+		tmpl = sf->raw;
+		tmpl_size = sf->raw_size;
+	}
+	if (vv_format_save(f, sf->store, tmpl, tmpl_size, &out, &out_size, &rep, err) != 0) {
+		vv_error_prefix(err, "%s", out_path);
+		vv_format_report_free(&rep);
+		return -1;
+	}
+	for (size_t i = 0; i < rep.count; i++)
+		if (!service_volatile(sf, rep.lines[i]))
+			fprintf(stderr, "%s: warning: %s: %s\n", vv_cli_progname, out_path, rep.lines[i]);
+	vv_format_report_free(&rep);
+	rc = vv_write_file_atomic(out_path, out, out_size, err);
+	free(out);
+	return rc;
+}
+
+void
+vv_store_file_close(struct vv_store_file *sf)
+{
+	/* Secure Boot detaches from the store, so it goes first. */
+	vv_secureboot_free(sf->sb);
+	vv_store_free(sf->store);
+	free(sf->path);
+	free(sf->raw);
+	memset(sf, 0, sizeof(*sf));
+}
+
+/* ---- command-line values ---------------------------------------------- */
+
+static const struct {
+	const char *alias;
+	const char *guid;
+} guid_aliases[] = {
+	/* varstore-formats §7.6 and §10.1 */
+	{ "global", "8be4df61-93ca-11d2-aa0d-00e098032b8c" },
+	{ "EfiGlobalVariable", "8be4df61-93ca-11d2-aa0d-00e098032b8c" },
+	{ "security", "d719b2cb-3d3a-4596-a3bc-dad00e67656f" },
+	{ "EfiImageSecurityDatabase", "d719b2cb-3d3a-4596-a3bc-dad00e67656f" },
+	{ "SecureBootEnable", "f0a30bc7-af08-4556-99c4-001009c93a44" },
+	{ "EfiSecureBootEnableDisable", "f0a30bc7-af08-4556-99c4-001009c93a44" },
+	{ "CustomMode", "c076ec0c-7028-4399-a072-71ee5c448b9f" },
+	{ "EfiCustomModeEnable", "c076ec0c-7028-4399-a072-71ee5c448b9f" },
+	{ "shim", "605dab50-e046-4300-abb6-3dd810dd8b23" },
+	{ "Shim", "605dab50-e046-4300-abb6-3dd810dd8b23" },
+	{ "ms", "77fa9abd-0359-4d32-bd60-28f4e78f784b" },
+	{ "microsoft", "77fa9abd-0359-4d32-bd60-28f4e78f784b" },
+	{ "MicrosoftVendor", "77fa9abd-0359-4d32-bd60-28f4e78f784b" },
+	{ "OvmfEnrollDefaultKeys", "a0baa8a3-041d-48a8-bc87-c36d121b5e3d" },
+	{ "redhat", "a0baa8a3-041d-48a8-bc87-c36d121b5e3d" },
+	{ "EfiCertDb", "d9bee56e-75dc-49d9-b4d7-b534210f637a" },
+	{ "MtcVendor", "eb704011-1402-11d3-8e77-00a0c969723b" },
+	{ "EfiMemoryTypeInformation", "4c19049f-4137-4dd3-9c10-8b97a83ffdfa" },
+	{ "VarErrorFlag", "04b37fe8-f6ae-480b-bdd5-37d98c5e89aa" },
+	{ "hwerr", "414e6bdd-e47b-47cc-b244-bb61020cf516" },
+	{ "zero", "00000000-0000-0000-0000-000000000000" },
+};
+
+int
+vv_cli_parse_guid(const char *text, vv_guid *out)
+{
+	if (vv_guid_parse(text, out) == 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(guid_aliases) / sizeof(guid_aliases[0]); i++)
+		if (strcasecmp(text, guid_aliases[i].alias) == 0)
+			return vv_guid_parse(guid_aliases[i].guid, out);
+	return -1;
+}
+
+const char *
+vv_cli_guid_text(const vv_guid *g, char *out, size_t cap)
+{
+	const char *n = vv_guid_name(g);
+	char t[VV_GUID_TEXT_LEN + 1];
+
+	if (n == NULL) {
+		vv_guid_format(g, t);
+		n = t;
+	}
+	snprintf(out, cap, "%s", n);
+	return out;
+}
+
+static const struct {
+	const char *shorts;
+	const char *longs;
+	uint32_t bit;
+} attr_names[] = {
+	/* varstore-formats §8.1 */
+	{ "NV", "NON_VOLATILE", VV_ATTR_NV },
+	{ "BS", "BOOTSERVICE_ACCESS", VV_ATTR_BS },
+	{ "RT", "RUNTIME_ACCESS", VV_ATTR_RT },
+	{ "HR", "HARDWARE_ERROR_RECORD", VV_ATTR_HR },
+	{ "AW", "AUTHENTICATED_WRITE_ACCESS", VV_ATTR_AW },
+	{ "AT", "TIME_BASED_AUTHENTICATED_WRITE_ACCESS", VV_ATTR_AT },
+	{ "AP", "APPEND_WRITE", VV_ATTR_APPEND },
+	{ "EA", "ENHANCED_AUTHENTICATED_ACCESS", VV_ATTR_EA },
+};
+
+int
+vv_cli_parse_attr(const char *text, uint32_t *out)
+{
+	char buf[256], *tok, *save = NULL, *end;
+	unsigned long n;
+	uint32_t a = 0;
+
+	if (isdigit((unsigned char)text[0])) {
+		errno = 0;
+		n = strtoul(text, &end, 0);
+		if (errno != 0 || *end != '\0' || n > 0xFFFFFFFFul)
+			return -1;
+		*out = (uint32_t)n;
+		return 0;
+	}
+	if (strlen(text) >= sizeof(buf))
+		return -1;
+	strcpy(buf, text);
+	for (tok = strtok_r(buf, "|,+ ", &save); tok != NULL; tok = strtok_r(NULL, "|,+ ", &save)) {
+		size_t i;
+
+		if (strncasecmp(tok, "EFI_VARIABLE_", 13) == 0)
+			tok += 13;
+		for (i = 0; i < sizeof(attr_names) / sizeof(attr_names[0]); i++)
+			if (strcasecmp(tok, attr_names[i].shorts) == 0 ||
+			    strcasecmp(tok, attr_names[i].longs) == 0)
+				break;
+		if (i == sizeof(attr_names) / sizeof(attr_names[0]))
+			return -1;
+		a |= attr_names[i].bit;
+	}
+	*out = a;
+	return 0;
+}
+
+void
+vv_cli_default_var(const char *name, vv_guid *guid, uint32_t *attr)
+{
+	/* varstore-formats §7.4 (virt-firmware efivar_defaults). */
+	static const char *const shim_vars[] = {
+		"MokList", "MokListX", "MokListTrusted", "SbatLevel", "SHIM_DEBUG",
+		"SHIM_VERBOSE", "FALLBACK_VERBOSE",
+	};
+
+	*guid = VV_GUID_GLOBAL_VARIABLE;
+	*attr = VV_ATTR_NV | VV_ATTR_BS;
+	if (strcmp(name, "SecureBoot") == 0) {
+		*attr = VV_ATTR_BS | VV_ATTR_RT;
+	} else if (strcmp(name, "SecureBootEnable") == 0) {
+		*guid = VV_GUID_SECURE_BOOT_ENABLE;
+	} else if (strcmp(name, "CustomMode") == 0) {
+		*guid = VV_GUID_CUSTOM_MODE;
+	} else if (strcmp(name, "PK") == 0 || strcmp(name, "KEK") == 0) {
+		*attr = VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT | VV_ATTR_AT;
+	} else if (strcmp(name, "db") == 0 || strcmp(name, "dbx") == 0 ||
+		   strcmp(name, "dbt") == 0 || strcmp(name, "dbr") == 0) {
+		*guid = VV_GUID_IMAGE_SECURITY_DB;
+		*attr = VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT | VV_ATTR_AT;
+	} else if (strcmp(name, "FB_NO_REBOOT") == 0) {
+		vv_cli_parse_guid("shim", guid);
+		*attr = VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT;
+	} else if (strncmp(name, "Boot", 4) == 0 || strncmp(name, "Driver", 6) == 0 ||
+		   strcmp(name, "Timeout") == 0 || strcmp(name, "ConIn") == 0 ||
+		   strcmp(name, "ConOut") == 0 || strcmp(name, "ErrOut") == 0 ||
+		   strcmp(name, "PlatformLang") == 0 || strcmp(name, "Lang") == 0 ||
+		   strcmp(name, "OsIndications") == 0) {
+		/* §7.4 gives Boot* 0x07; the other UEFI-defined NV variables of
+		 * §10.2 need NV|BS|RT too, or VarCheck refuses them. */
+		*attr = VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT;
+	} else {
+		for (size_t i = 0; i < sizeof(shim_vars) / sizeof(shim_vars[0]); i++)
+			if (strcmp(name, shim_vars[i]) == 0)
+				vv_cli_parse_guid("shim", guid);
+	}
+}
+
+static int
+hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+vv_cli_parse_hex(const char *text, uint8_t **out, size_t *size)
+{
+	size_t len = strlen(text), n = 0;
+	uint8_t *buf = malloc(len / 2 + 1);
+	int hi = -1;
+
+	if (buf == NULL)
+		return -1;
+	if (strncmp(text, "0x", 2) == 0 || strncmp(text, "0X", 2) == 0)
+		text += 2;
+	for (; *text != '\0'; text++) {
+		int d;
+
+		if (*text == ' ' || *text == ':' || *text == '\n' || *text == '\t')
+			continue;
+		if ((d = hex_digit((unsigned char)*text)) < 0) {
+			free(buf);
+			return -1;
+		}
+		if (hi < 0) {
+			hi = d;
+		} else {
+			buf[n++] = (uint8_t)(hi << 4 | d);
+			hi = -1;
+		}
+	}
+	if (hi >= 0) {      /* odd number of digits */
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*size = n;
+	return 0;
+}
+
+uint16_t *
+vv_cli_name(const char *utf8, size_t *len)
+{
+	uint16_t *n = vv_ucs2_from_utf8(utf8, strlen(utf8), len);
+
+	if (n != NULL && *len == 0) {
+		free(n);
+		return NULL;
+	}
+	return n;
+}
+
+const struct vv_variable *
+vv_cli_find(const struct vv_store *s, const char *name, const vv_guid *guid, bool *ambiguous)
+{
+	const struct vv_variable *v, *found = NULL;
+	uint16_t *n;
+	size_t len, matches = 0;
+	vv_guid def;
+	uint32_t attr;
+
+	*ambiguous = false;
+	if ((n = vv_cli_name(name, &len)) == NULL)
+		return NULL;
+	if (guid != NULL) {
+		v = vv_store_find(s, n, len, guid);
+		free(n);
+		return v;
+	}
+	for (v = vv_store_first(s); v != NULL; v = vv_store_next(v)) {
+		if (vv_ucs2_equal(v->name, v->name_len, n, len)) {
+			if (found == NULL)
+				found = v;
+			matches++;
+		}
+	}
+	if (matches > 1) {
+		/* Several namespaces: the default one wins if it is among them. */
+		vv_cli_default_var(name, &def, &attr);
+		found = vv_store_find(s, n, len, &def);
+		if (found == NULL)
+			*ambiguous = true;
+	}
+	free(n);
+	return found;
+}
+
+void
+vv_cli_time_text(const vv_efi_time *t, char *out, size_t cap)
+{
+	snprintf(out, cap, "%04u-%02u-%02u %02u:%02u:%02u", vv_le16(t->b), t->b[2], t->b[3],
+		 t->b[4], t->b[5], t->b[6]);
+}
+
+char *
+vv_cli_hex(const uint8_t *data, size_t size)
+{
+	static const char digits[] = "0123456789abcdef";
+	char *s = malloc(size * 2 + 1);
+
+	if (s == NULL)
+		return NULL;
+	for (size_t i = 0; i < size; i++) {
+		s[2 * i] = digits[data[i] >> 4];
+		s[2 * i + 1] = digits[data[i] & 15];
+	}
+	s[size * 2] = '\0';
+	return s;
+}
+
+void
+vv_cli_print_json(struct json_object *doc)
+{
+	puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+					    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(doc);
+}
+
+int
+vv_cli_parse_format(const char *name, enum vv_format *f)
+{
+	if (strcmp(name, "ovmf") == 0 || strcmp(name, "edk2") == 0 || strcmp(name, "raw") == 0)
+		name = "fd";
+	*f = vv_format_from_name(name);
+	return *f == VV_FORMAT_UNKNOWN ? -1 : 0;
+}

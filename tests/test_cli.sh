@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# tests/test_cli.sh -- the vmvars command-line tool end to end, as a person
+# uses it: list/get/set/append/delete on JSON stores with exact exit codes
+# and outputs, boot entries, Secure Boot enrollment from openssl and
+# efitools inputs, .auth updates made by sign-efi-sig-list (accepted) and
+# tampered (refused, file unchanged byte for byte), `vmvars sign` compared
+# with sign-efi-sig-list, sb-state in each mode, --json parsed by python3,
+# format conversion and bad input.  Prints TAP.
+#
+# VMVARS is the binary (meson passes it).  Cases needing efitools SKIP when
+# it is missing (./dev deps installs it, so CI runs them).
+set -u
+
+VMVARS=${VMVARS:?VMVARS must name the vmvars binary}
+T=$(mktemp -d /tmp/vmvars-cli-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+
+n=0
+fails=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+# check DESC CONDITION-COMMAND...
+check() { local d=$1; shift; if "$@"; then ok "$d"; else notok "$d"; fi; }
+# checkx DESC 'EXPRESSION': a compound condition, evaluated as one
+checkx() { if eval "$2"; then ok "$1"; else notok "$1"; fi; }
+# run CMD...: sets $out, $err, $rc
+run() { "$@" >out.txt 2>err.txt; rc=$?; out=$(cat out.txt); err=$(cat err.txt); }
+json_get() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
+
+have_efitools=false
+command -v sign-efi-sig-list >/dev/null && command -v cert-to-efi-sig-list >/dev/null &&
+	command -v openssl >/dev/null && have_efitools=true
+
+echo "1..63"
+
+# ---- create, set, get, list, delete -----------------------------------------
+run "$VMVARS" create s.json
+check "create: exit 0, empty JSON v2 store" test "$rc" = 0 -a "$(json_get s.json "len(d['variables'])")" = 0
+run "$VMVARS" create s.json
+check "create: refuses to replace an existing file (exit 1)" test "$rc" = 1
+run "$VMVARS" set s.json PlatformLang --string en
+check "set PlatformLang: exit 0, nothing on stdout" test "$rc" = 0 -a -z "$out"
+run "$VMVARS" get s.json PlatformLang --hex
+check "get --hex: exact bytes 656e00" test "$rc" = 0 -a "$out" = 656e00
+run "$VMVARS" get s.json PlatformLang
+check "get decoded: attributes NV|BS|RT and ascii text" \
+	test "$out" = $'PlatformLang EfiGlobalVariable NV|BS|RT size=3\n  ascii: "en"'
+run "$VMVARS" set s.json Answer --u32 42 --guid 11111111-2222-3333-4444-555555555555 --attr NV,BS,RT
+check "set with --guid and --attr: exit 0" test "$rc" = 0
+run "$VMVARS" get s.json Answer --json
+echo "$out" > get.json
+check "get --json parses: attr 7, data 2a000000, decoded 42" \
+	test "$(json_get get.json "d['attr'], d['data'], d['decoded']")" = "7 2a000000 42"
+run "$VMVARS" append s.json Answer --data "01 02" --guid 11111111-2222-3333-4444-555555555555
+run "$VMVARS" get s.json Answer --hex --guid 11111111-2222-3333-4444-555555555555
+check "append: data concatenated" test "$out" = 2a0000000102
+run "$VMVARS" list s.json --json
+echo "$out" > list.json
+check "list --json: two variables, names and attributes" \
+	test "$(json_get list.json "[(v['name'], v['attributes'], v['size']) for v in d]")" = \
+	"[('PlatformLang', 'NV|BS|RT', 3), ('Answer', 'NV|BS|RT', 6)]"
+run "$VMVARS" list s.json
+check "list text: one line per variable" test "$(echo "$out" | wc -l)" = 2
+run "$VMVARS" get s.json Missing
+check "get of a missing variable: exit 1, message names file and variable" \
+	test "$rc" = 1 -a "$err" = "vmvars: get: s.json: no variable 'Missing'"
+cp s.json before.json
+run "$VMVARS" set s.json BootOrder --data 010
+checkx "set with odd-length hex: exit 2 (usage), file unchanged" 'test "$rc" = 2 && cmp -s s.json before.json'
+run "$VMVARS" set s.json BootNext --data 000102
+checkx "set BootNext with 3 bytes: VarCheck refuses (exit 1, EFI_INVALID_PARAMETER), file unchanged" 'test "$rc" = 1 && cmp -s s.json before.json && [[ $err == *EFI_INVALID_PARAMETER* ]]'
+run "$VMVARS" delete s.json Answer --guid 11111111-2222-3333-4444-555555555555
+check "delete: exit 0" test "$rc" = 0 -a "$(json_get s.json "len(d['variables'])")" = 1
+run "$VMVARS" delete s.json Answer --guid 11111111-2222-3333-4444-555555555555
+checkx "delete again: exit 1, EFI_NOT_FOUND" 'test "$rc" = 1 && [[ $err == *EFI_NOT_FOUND* ]]'
+run "$VMVARS" set s.json Foo
+check "set without a value: exit 2" test "$rc" = 2
+run "$VMVARS" nosuchcommand
+check "unknown command: exit 2" test "$rc" = 2
+cp s.json before.json
+run "$VMVARS" set s.json Foo --u8 1 --guid 11111111-2222-3333-4444-555555555555 -o other.json
+checkx "-o writes elsewhere, input unchanged" 'test "$rc" = 0 -a -f other.json && cmp -s s.json before.json'
+
+# ---- --help on every subcommand ----------------------------------------------
+helps_ok=true
+for c in list get set append delete boot enroll apply sign sb-state sb-mode convert create; do
+	"$VMVARS" "$c" --help >h.txt 2>&1 && grep -q "vmvars $c" h.txt || { helps_ok=false; echo "# --help failed: $c"; }
+done
+check "--help on every subcommand: exit 0 with its name" $helps_ok
+
+# ---- boot entries -----------------------------------------------------------
+"$VMVARS" create b.json
+run "$VMVARS" boot add b.json --title "file shimx64.efi" --path /EFI/debian/shimx64.efi --optdata quiet
+check "boot add: prints Boot0000" test "$rc" = 0 -a "$out" = Boot0000
+run "$VMVARS" boot add b.json --title netboot --path http://example.org/boot.iso --next
+check "boot add URI --next: Boot0001" test "$rc" = 0 -a "$out" = Boot0001
+run "$VMVARS" get b.json Boot0000 --hex
+check "load option bytes: ACTIVE, FilePath node with \\EFI\\debian\\shimx64.efi, UCS-2 optdata" \
+	test "$out" = "010000003800660069006c00650020007300680069006d007800360034002e006500660069000000040434005c004500460049005c00640065006200690061006e005c007300680069006d007800360034002e0065006600690000007fff0400710075006900650074000000"
+run "$VMVARS" boot list b.json --json
+echo "$out" > boot.json
+check "boot list --json: order, next, edk2 device-path text" \
+	test "$(json_get boot.json "d['boot_order'], d['boot_next'], [e['devpath'] for e in d['entries']]")" = \
+	"[0, 1] 1 ['\\\\EFI\\\\debian\\\\shimx64.efi', 'Uri(http://example.org/boot.iso)']"
+run "$VMVARS" boot order b.json 1,0
+check "boot order 1,0: BootOrder bytes 01000000" test "$rc" = 0 -a "$("$VMVARS" get b.json BootOrder --hex)" = 01000000
+cp b.json bb.json
+run "$VMVARS" boot order b.json 1,7
+checkx "boot order naming a missing entry: exit 1, unchanged" 'test "$rc" = 1 && cmp -s b.json bb.json'
+run "$VMVARS" boot next b.json 0
+check "boot next 0: BootNext 0000" test "$rc" = 0 -a "$("$VMVARS" get b.json BootNext --hex)" = 0000
+run "$VMVARS" boot remove b.json 0
+checkx "boot remove 0: entry, BootOrder slot and BootNext gone" 'test "$rc" = 0 -a "$("$VMVARS" get b.json BootOrder --hex)" = 0100 && ! "$VMVARS" get b.json BootNext >/dev/null 2>&1'
+run "$VMVARS" boot list b.json
+check "boot list text" test "$out" = $'Boot0001 *A netboot                          Uri(http://example.org/boot.iso)\nBootOrder: 0001\nBootNext: (none)'
+# A real OVMF boot entry (varstore-formats §10.4): PciRoot/Pci/Sata.
+# ACTIVE, FilePathListLength 32, "A", ACPI PNP0A03 uid 0, PCI 1f.2, SATA 0/FFFF/0, End.
+"$VMVARS" set b.json Boot0005 --data "01000000 2000 41000000 02010c00d041030a00000000 0101060002 1f 03120a000000ffff0000 7fff0400" >/dev/null 2>&1
+run "$VMVARS" get b.json Boot0005 --json
+echo "$out" > b5.json
+check "device path decoded as PciRoot(0x0)/Pci(0x1F,0x2)/Sata(0x0,0xFFFF,0x0)" \
+	test "$(json_get b5.json "d['decoded']['devpath']")" = "PciRoot(0x0)/Pci(0x1F,0x2)/Sata(0x0,0xFFFF,0x0)"
+
+# ---- Secure Boot ------------------------------------------------------------
+if $have_efitools; then
+	for k in PK KEK db; do
+		openssl req -new -x509 -newkey rsa:2048 -nodes -subj "/CN=vmvars test $k/" \
+			-keyout $k.key -out $k.crt -days 3650 -sha256 >/dev/null 2>&1
+	done
+	openssl x509 -in KEK.crt -outform DER -out KEK.der
+	cert-to-efi-sig-list -g 11111111-2222-3333-4444-555555555555 KEK.crt KEK.esl >/dev/null
+	cert-to-efi-sig-list -g 11111111-2222-3333-4444-555555555555 db.crt db.esl >/dev/null
+	"$VMVARS" create sb.json
+	run "$VMVARS" sb-state sb.json --json
+	echo "$out" > st.json
+	check "sb-state of an empty store: setup, not enforced" \
+		test "$(json_get st.json "d['mode'], d['enforced'], d['keys']['PK']")" = "setup False 0"
+	run "$VMVARS" sb-state sb.json --require-secure-boot
+	check "--require-secure-boot in setup mode: exit 3" test "$rc" = 3
+	run "$VMVARS" enroll sb.json PK PK.crt PK.crt
+	check "enroll two certificates into PK: refused (exit 1), nothing written" test "$rc" = 1 -a "$(json_get sb.json "len(d['variables'])")" = 0
+	run "$VMVARS" enroll sb.json PK PK.crt --owner redhat
+	check "enroll PK from PEM (openssl): exit 0" test "$rc" = 0
+	run "$VMVARS" get sb.json PK --json
+	echo "$out" > pk.json
+	check "PK: one X.509 entry, owner OvmfEnrollDefaultKeys, subject from the certificate" \
+		test "$(json_get pk.json "len(d['decoded']), d['decoded'][0]['owner'], d['decoded'][0]['cn']")" = \
+		"1 a0baa8a3-041d-48a8-bc87-c36d121b5e3d vmvars test PK"
+	run "$VMVARS" enroll sb.json KEK KEK.esl
+	check "enroll KEK from an ESL made by cert-to-efi-sig-list: exit 0, bytes equal the ESL" \
+		test "$rc" = 0 -a "$("$VMVARS" get sb.json KEK --hex)" = "$(od -An -tx1 -v KEK.esl | tr -d ' \n')"
+	run "$VMVARS" enroll sb.json KEK KEK.der --owner 11111111-2222-3333-4444-555555555555
+	check "enroll the same KEK from DER (append): duplicate skipped, still 1 entry" \
+		test "$rc" = 0 -a "$("$VMVARS" get sb.json KEK --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["decoded"]))')" = 1
+	run "$VMVARS" sb-state sb.json --json --require-secure-boot
+	echo "$out" > st.json
+	check "sb-state after PK: user, enforced, exit 0" \
+		test "$rc" = 0 -a "$(json_get st.json "d['mode'], d['enforced'], d['keys']")" = "user True {'PK': 1, 'KEK': 1, 'db': 0, 'dbx': 0}"
+	check "sb-state certificate facts: status ok, sha256 of the DER" \
+		test "$(json_get st.json "[c['status'] for c in d['certificates']], d['certificates'][1]['sha256']")" = \
+		"['ok', 'ok'] $(sha256sum KEK.der | cut -d' ' -f1)"
+	sign-efi-sig-list -t "2030-01-01 00:00:00" -k KEK.key -c KEK.crt db db.esl db.auth >/dev/null 2>&1
+	cp sb.json pre.json
+	cp db.auth bad.auth
+	printf '\xff' | dd of=bad.auth bs=1 seek=$(( $(stat -c %s db.auth) - 100 )) conv=notrunc 2>/dev/null
+	run "$VMVARS" apply sb.json bad.auth --var db
+	checkx "apply a tampered .auth: exit 1, EFI_SECURITY_VIOLATION" 'test "$rc" = 1 && [[ $err == *EFI_SECURITY_VIOLATION* ]]'
+	check "tampered .auth: store file unchanged byte for byte" cmp -s sb.json pre.json
+	run "$VMVARS" apply sb.json db.auth --var db
+	check "apply the .auth made by sign-efi-sig-list: exit 0" test "$rc" = 0
+	check "db now holds the ESL with the .auth's timestamp" \
+		test "$("$VMVARS" get sb.json db --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["time"], d["decoded"][0]["cn"])')" = "2030-01-01 00:00:00 vmvars test db"
+	cp sb.json pre.json
+	run "$VMVARS" apply sb.json db.auth --var db
+	checkx "replaying the same .auth: refused (timestamp not newer), unchanged" 'test "$rc" = 1 && cmp -s sb.json pre.json'
+	run "$VMVARS" sign --key KEK.key --cert KEK.crt --time "2030-01-01 00:00:00" db db.esl mine.auth
+	check "vmvars sign: byte for byte what sign-efi-sig-list wrote" cmp -s mine.auth db.auth
+	sign-efi-sig-list -a -t "2031-01-01 00:00:00" -k KEK.key -c KEK.crt db KEK.esl theirs_a.auth >/dev/null 2>&1
+	run "$VMVARS" sign --append --key KEK.key --cert KEK.crt --time "2031-01-01 00:00:00" db KEK.esl mine_a.auth
+	check "vmvars sign --append equals sign-efi-sig-list -a" cmp -s mine_a.auth theirs_a.auth
+	run "$VMVARS" apply sb.json mine_a.auth --var db --append
+	check "vmvars sign output accepted by the library (append to db)" \
+		test "$rc" = 0 -a "$("$VMVARS" get sb.json db --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["decoded"]))')" = 2
+	run "$VMVARS" sign --key db.key --cert db.crt --time "2032-01-01 00:00:00" db db.esl wrong.auth
+	cp sb.json pre.json
+	run "$VMVARS" apply sb.json wrong.auth --var db
+	checkx "a .auth signed by a key not in KEK: refused, unchanged" 'test "$rc" = 1 && cmp -s sb.json pre.json'
+	run "$VMVARS" sb-mode sb.json deployed
+	run "$VMVARS" sb-state sb.json --json
+	echo "$out" > st.json
+	check "sb-mode deployed: sb-state says deployed, enforced" test "$(json_get st.json "d['mode'], d['enforced']")" = "deployed True"
+	"$VMVARS" sb-mode sb.json user >/dev/null
+	"$VMVARS" set sb.json SecureBootEnable --false >/dev/null 2>&1
+	run "$VMVARS" sb-state sb.json --json --require-secure-boot
+	echo "$out" > st.json
+	check "user mode with SecureBootEnable=0: not enforced, exit 3" \
+		test "$rc" = 3 -a "$(json_get st.json "d['mode'], d['enforced'], d['reason']")" = "user False SecureBootEnable is 0"
+	"$VMVARS" create au.json
+	run "$VMVARS" sb-mode au.json audit
+	run "$VMVARS" sb-state au.json --json
+	echo "$out" > st.json
+	check "audit mode: sb-state says audit, not enforced" test "$(json_get st.json "d['mode'], d['enforced']")" = "audit False"
+	run "$VMVARS" sb-mode au.json user
+	check "sb-mode user without PK: refused (exit 1)" test "$rc" = 1
+	openssl req -new -x509 -newkey rsa:2048 -nodes -subj "/CN=Microsoft Corporation KEK CA 2011/" \
+		-keyout ms.key -out ms.crt -days 30 >/dev/null 2>&1
+	"$VMVARS" enroll sb.json KEK ms.crt --owner ms >/dev/null 2>&1
+	run "$VMVARS" sb-state sb.json --json
+	echo "$out" > st.json
+	check "sb-state: a 2011 Microsoft CA named, expiring, and the 2023 CAs missing warned" \
+		test "$(json_get st.json "d['microsoft_2011_cas'], d['microsoft_2023_cas'], [c['status'] for c in d['certificates'] if 'Microsoft' in c['cn']], any('2023' in w for w in d['warnings'])")" = \
+		"['Microsoft Corporation KEK CA 2011'] [] ['expiring'] True"
+	run "$VMVARS" enroll sb.json db --hash e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 --replace
+	check "enroll --hash --replace: one SHA-256 entry" \
+		test "$rc" = 0 -a "$("$VMVARS" get sb.json db --json | python3 -c 'import json,sys; e=json.load(sys.stdin)["decoded"]; print(len(e), e[0]["type"])')" = "1 sha256"
+	run "$VMVARS" enroll sb.json db nonexistent.pem
+	checkx "enroll from a missing file: exit 1, error names it" 'test "$rc" = 1 && [[ $err == *nonexistent.pem* ]]'
+else
+	for i in $(seq 1 25); do skip "Secure Boot case $i" "openssl/efitools not installed"; done
+fi
+
+# ---- convert ----------------------------------------------------------------
+run "$VMVARS" convert s.json s.fd
+if [ "$rc" = 0 ]; then
+	check "convert JSON -> fd: a flash image of the 4 MiB layout (the size of OVMF_VARS_4M.fd, 540672)" test "$(stat -c %s s.fd)" = 540672
+	run "$VMVARS" convert s.fd back.json
+	check "convert fd -> JSON: exit 0" test "$rc" = 0
+	check "JSON -> fd -> JSON: variables identical" \
+		test "$(json_get back.json "d['variables']")" = "$(json_get s.json "d['variables']")"
+	run "$VMVARS" get s.fd PlatformLang --hex
+	check "get reads the fd image directly" test "$out" = 656e00
+else
+	for i in 1 2 3 4; do skip "convert case $i" "fd format not available: $err"; done
+fi
+
+# ---- bad input ----------------------------------------------------------------
+run "$VMVARS" list missing.json
+checkx "missing file: exit 1, error names the file" 'test "$rc" = 1 && [[ $err == *missing.json* ]]'
+printf '{"version": 2, "variables": [ {"guid": "x"' > corrupt.json
+cp corrupt.json corrupt.orig
+run "$VMVARS" set corrupt.json Foo --u8 1
+checkx "corrupt JSON: exit 1, error names the file, nothing written" 'test "$rc" = 1 && [[ $err == *corrupt.json* ]] && cmp -s corrupt.json corrupt.orig'
+head -c 4096 /dev/urandom > junk.bin
+run "$VMVARS" list junk.bin
+checkx "unrecognised bytes: exit 1, error names the file" 'test "$rc" = 1 && [[ $err == *junk.bin* ]]'
+run "$VMVARS" list s.json --bogus
+check "unknown option: exit 2" test "$rc" = 2
+run "$VMVARS" get s.json
+check "missing argument: exit 2" test "$rc" = 2
+
+echo "# $fails failed of $n"
+[ "$n" = 63 ] || echo "# plan mismatch: ran $n"
+exit 0

@@ -1372,13 +1372,13 @@ test_instantiate_host_vars(void)
 	vv_fw_instance_free(inst);
 	vv_fw_descriptor_free(d);
 
-	/* --host-vars on split flash: a raw template needs issue #5's reader */
+	/* --host-vars on split flash with a raw template that is no flash image */
 	write_bytes(tpl, "_FVH", 4);
 	REQUIRE((d = desc_from(flash_json(NULL, "/c.fd", "raw", tpl, "raw", Q35, ""))) != NULL);
 	o.vm_name = "vm4";
 	o.host_vars = true;
 	CHECK(vv_fw_instantiate(d, &o, &err) == NULL);
-	CHECK(has_text(err.msg, "OVMF_VARS.fd reader"));
+	CHECK(has_text(err.msg, "neither a JSON v2 store nor an OVMF_VARS.fd image"));
 	vv_fw_descriptor_free(d);
 	/* --host-vars on combined firmware: refused */
 	REQUIRE((d = desc_from(flash_json("combined", "/c.fd", "raw", NULL, NULL, Q35, ""))) != NULL);
@@ -1452,6 +1452,31 @@ test_debian_ovmf(void)
 				&err) == 0);
 	CHECK(file_equals(target, tpl, tpl_len));
 	free(tpl);
+	vv_fw_instance_free(inst);
+
+	/* the same firmware with host-side variables: Debian's enrolled
+	 * OVMF_VARS_4M.ms.fd becomes a vmvars JSON store with the same keys */
+	o.vm_name = "debhost";
+	o.host_vars = true;
+	inst = vv_fw_instantiate(e->desc, &o, &err);
+	if (inst == NULL)
+		printf("# %s\n", err.msg);
+	REQUIRE(inst != NULL);
+	snprintf(target, sizeof(target), "%s/debhost_VARS.json", vm);
+	CHECK(strcmp(inst->created, target) == 0);
+	{
+		struct vv_store *s = vv_store_new(NULL);
+		struct vv_error e2;
+		const uint16_t pk[] = { 'P', 'K', 0 }, kek[] = { 'K', 'E', 'K', 0 }, db[] = { 'd', 'b', 0 };
+
+		vv_store_set_backend(s, vv_json_file_backend_new(target, &e2));
+		REQUIRE(vv_store_load(s, &e2) == 0);
+		CHECK(vv_store_find(s, pk, 2, &VV_GUID_GLOBAL_VARIABLE) != NULL);
+		CHECK(vv_store_find(s, kek, 3, &VV_GUID_GLOBAL_VARIABLE) != NULL);
+		CHECK(vv_store_find(s, db, 2, &VV_GUID_IMAGE_SECURITY_DB) != NULL);
+		CHECK_EQ(vv_store_count(s), inst->n_variables);
+		vv_store_free(s);
+	}
 	vv_fw_instance_free(inst);
 	vv_fw_list_free(l);
 }

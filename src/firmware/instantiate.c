@@ -20,9 +20,9 @@
  * (--force), fsync of the directory.  An existing target is refused unless
  * forced; a failure leaves neither a partial target nor a temporary file.
  *
- * Converting a raw OVMF_VARS.fd template into a vmvars store needs an
- * OVMF_VARS.fd reader, which is issue #5's; until then such a conversion is
- * refused with a message saying so.
+ * A raw OVMF_VARS.fd template becomes a vmvars store through the format
+ * layer (vmvars/formats.h): the same reader the CLI uses, so Debian's
+ * OVMF_VARS_4M.ms.fd gives a store with the same keys.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +36,7 @@
 
 #include <vmvars/backend.h>
 #include <vmvars/firmware.h>
+#include <vmvars/formats.h>
 #include <vmvars/json_v2.h>
 #include <vmvars/store.h>
 
@@ -435,8 +436,8 @@ copy_file(const char *src, enum vv_fw_format fmt, const char *target, bool force
 	return r;
 }
 
-/* Fills s from the template file at path (JSON v2; a raw OVMF_VARS.fd
- * needs issue #5's reader). */
+/* Fills s from the template file at path: JSON v2, or an OVMF_VARS.fd
+ * image read by the format layer. */
 static int
 load_template(struct vv_store *s, const char *path, bool must_be_json, struct vv_error *err)
 {
@@ -446,16 +447,16 @@ load_template(struct vv_store *s, const char *path, bool must_be_json, struct vv
 
 	if (vv_fw_read_file(path, TEMPLATE_MAX, &text, &len, err) != 0)
 		return -1;
-	if (!looks_like_json(text, len)) {
-		free(text);
-		if (must_be_json)
-			return vv_error_set(err, "%s: descriptor says format json, but the file is "
-					    "not a JSON document", path);
-		return vv_error_set(err, "%s: not a JSON v2 store; converting an OVMF_VARS.fd "
-				    "template into a vmvars store needs the OVMF_VARS.fd reader "
-				    "(issue #5), not available yet", path);
+	if (looks_like_json(text, len)) {
+		r = vv_json_v2_parse(s, text, len, path, err);
+	} else if (must_be_json) {
+		r = vv_error_set(err, "%s: descriptor says format json, but the file is not a "
+				 "JSON document", path);
+	} else if (vv_format_detect((const uint8_t *)text, len) == VV_FORMAT_OVMF_FD) {
+		r = vv_format_load(VV_FORMAT_OVMF_FD, (const uint8_t *)text, len, path, s, err);
+	} else {
+		r = vv_error_set(err, "%s: neither a JSON v2 store nor an OVMF_VARS.fd image", path);
 	}
-	r = vv_json_v2_parse(s, text, len, path, err);
 	free(text);
 	return r;
 }

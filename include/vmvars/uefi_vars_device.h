@@ -68,6 +68,28 @@ struct vv_uefi_vars_device *vv_uefi_vars_device_new(struct vv_mm *mm,
 						    bool use_pio);
 void vv_uefi_vars_device_free(struct vv_uefi_vars_device *d);
 
+/*
+ * Where the device sends each MM request, for a VMM whose variable service
+ * is not in-process (vmvars/client.h forwards to vmvarsd).  handle() has
+ * exactly the contract of vv_mm_handle() (vmvars/mm.h): buf holds buf_size
+ * bytes, the request at offset 0, the rest zero; it returns a VV_STS_*
+ * value and, on SUCCESS and ERR_NOT_SUPPORTED, leaves the 24 +
+ * MessageLength reply bytes at offset 0.  reset() (may be NULL) is the
+ * store side of a VM reset (VV_EVENT_RESET).
+ */
+struct vv_mm_handler {
+	uint16_t (*handle)(void *opaque, uint8_t *buf, size_t buf_size);
+	void (*reset)(void *opaque);
+	void *opaque;
+};
+
+/* Like vv_uefi_vars_device_new() with requests going to h (copied) rather
+ * than to an in-process vv_mm.  Transport errors the device produces
+ * itself are then not counted anywhere.  NULL if h->handle is NULL. */
+struct vv_uefi_vars_device *vv_uefi_vars_device_new_handler(const struct vv_mm_handler *h,
+							    const struct vv_guest_memory *mem,
+							    bool use_pio);
+
 /* MMIO/PIO accesses at offset within the 0x20-byte block; size 1, 2, 4 or 8.
  * Sizes behave as QEMU's memory core makes them (device-abi §3 access
  * sizes): 1 is widened to 2, 8 is split into two 4-byte accesses. */

@@ -8,6 +8,7 @@
  *   policy.h                 edk2 variable policy
  *   mm.h                     the edk2 MM-communicate protocol
  *   uefi_vars_device.h       QEMU's uefi-vars register block
+ *   vmm_protocol.h, client.h the VMM socket of vmvarsd, and its client
  */
 #ifndef VMVARS_VMVARS_H
 #define VMVARS_VMVARS_H
@@ -26,6 +27,8 @@
 #include <vmvars/firmware.h>
 #include <vmvars/secureboot.h>
 #include <vmvars/mor.h>
+#include <vmvars/vmm_protocol.h>
+#include <vmvars/client.h>
 
 #define VMVARS_VERSION "0.1.0"
 

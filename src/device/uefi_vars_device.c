@@ -34,7 +34,8 @@
 #include "proto/mm_internal.h"
 
 struct vv_uefi_vars_device {
-	struct vv_mm *mm;
+	struct vv_mm *mm;               /* NULL for vv_uefi_vars_device_new_handler */
+	struct vv_mm_handler handler;   /* where requests go: mm, or the VMM's */
 	struct vv_guest_memory mem;     /* callbacks may be NULL (PIO only) */
 	bool use_pio;                   /* FLAGS bit 0; fixed at creation */
 
@@ -122,7 +123,8 @@ guest_write(struct vv_uefi_vars_device *d, uint64_t gpa, const void *buf, uint64
 static uint16_t
 transport_error(struct vv_uefi_vars_device *d, uint16_t sts)
 {
-	d->mm->stats.transport_errors++;
+	if (d->mm != NULL)
+		d->mm->stats.transport_errors++;
 	return sts;
 }
 
@@ -190,7 +192,7 @@ cmd_dma_mm(struct vv_uefi_vars_device *d)
 	if (guest_read(d, gpa + VV_MM_HEADER_SIZE, d->mm_buf + VV_MM_HEADER_SIZE,
 		       total - VV_MM_HEADER_SIZE) != 0)
 		return transport_error(d, VV_STS_ERR_UNKNOWN);
-	sts = vv_mm_handle(d->mm, d->mm_buf, d->buf_size);
+	sts = d->handler.handle(d->handler.opaque, d->mm_buf, d->buf_size);
 	if (!reply_expected(sts))
 		return sts;
 	if (guest_write(d, gpa, d->mm_buf, total) != 0) {
@@ -217,7 +219,7 @@ cmd_pio_mm(struct vv_uefi_vars_device *d)
 		return transport_error(d, VV_STS_ERR_BAD_BUFFER_SIZE);
 	memcpy(d->mm_buf + VV_MM_HEADER_SIZE, d->pio_buf + VV_MM_HEADER_SIZE,
 	       (size_t)(total - VV_MM_HEADER_SIZE));
-	sts = vv_mm_handle(d->mm, d->mm_buf, d->buf_size);
+	sts = d->handler.handle(d->handler.opaque, d->mm_buf, d->buf_size);
 	if (reply_expected(sts))
 		memcpy(d->pio_buf, d->mm_buf, (size_t)total);
 	return sts;
@@ -423,20 +425,50 @@ vv_uefi_vars_device_write(struct vv_uefi_vars_device *d, uint64_t offset, uint64
 
 /* ---- life cycle ---- */
 
+/* The in-process handler: the endpoint itself. */
+static uint16_t
+local_handle(void *opaque, uint8_t *buf, size_t buf_size)
+{
+	return vv_mm_handle(opaque, buf, buf_size);
+}
+
+static void
+local_reset(void *opaque)
+{
+	struct vv_mm *mm = opaque;
+
+	vv_store_signal(mm->store, VV_EVENT_RESET);
+}
+
 struct vv_uefi_vars_device *
-vv_uefi_vars_device_new(struct vv_mm *mm, const struct vv_guest_memory *mem, bool use_pio)
+vv_uefi_vars_device_new_handler(const struct vv_mm_handler *h, const struct vv_guest_memory *mem,
+				bool use_pio)
 {
 	struct vv_uefi_vars_device *d;
 
-	if (mm == NULL)
+	if (h == NULL || h->handle == NULL)
 		return NULL;
 	d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		return NULL;
-	d->mm = mm;
+	d->handler = *h;
 	if (mem != NULL)
 		d->mem = *mem;
 	d->use_pio = use_pio;
+	return d;
+}
+
+struct vv_uefi_vars_device *
+vv_uefi_vars_device_new(struct vv_mm *mm, const struct vv_guest_memory *mem, bool use_pio)
+{
+	struct vv_mm_handler h = { local_handle, local_reset, mm };
+	struct vv_uefi_vars_device *d;
+
+	if (mm == NULL)
+		return NULL;
+	d = vv_uefi_vars_device_new_handler(&h, mem, use_pio);
+	if (d != NULL)
+		d->mm = mm;
 	return d;
 }
 
@@ -462,5 +494,6 @@ vv_uefi_vars_device_reset(struct vv_uefi_vars_device *d)
 	d->dma_addr_lo = 0;
 	d->dma_addr_hi = 0;
 	d->pio_offset = 0;
-	vv_store_signal(d->mm->store, VV_EVENT_RESET);
+	if (d->handler.reset != NULL)
+		d->handler.reset(d->handler.opaque);
 }

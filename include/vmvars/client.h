@@ -1,0 +1,74 @@
+/*
+ * vmvars/client.h -- the VMM's side of vmvarsd: a connection to one VM's
+ * daemon over the VMM socket (docs/protocol.md), with the same shape as the
+ * in-process endpoint, so a VMM swaps vv_mm_handle() for vv_client_mm():
+ *
+ *   struct vv_client *c = vv_client_connect("/run/vmvars/vm1/vmm.sock", &err);
+ *   struct vv_mm_handler h;
+ *   vv_client_mm_handler(c, &h);
+ *   dev = vv_uefi_vars_device_new_handler(&h, &guest_memory, false);
+ *   ... MMIO exits -> vv_uefi_vars_device_read/write(dev, ...) as before;
+ *   ... VM reset   -> vv_uefi_vars_device_reset(dev) (sends VM_RESET).
+ *
+ * Reconnection: when a request fails because the connection broke (the
+ * daemon restarted), the client reconnects, redoes the handshake and sends
+ * the request once more; if that fails too the request gets
+ * VV_STS_ERR_UNKNOWN (the guest sees EFI_DEVICE_ERROR).  A request that
+ * reached a daemon which died before replying may thus run twice;
+ * every variable service call is idempotent except an APPEND_WRITE
+ * SetVariable, whose second run appends nothing new for signature lists
+ * (de-duplicated) but would for a plain append.  Volatile variables and
+ * the boot phase live in the daemon: after a daemon restart they are gone
+ * and the store is "at boot" again (docs/protocol.md "Daemon restart").
+ *
+ * A client is not thread-safe; the VMM serialises calls as it does for
+ * the device.
+ */
+#ifndef VMVARS_CLIENT_H
+#define VMVARS_CLIENT_H
+
+#include <vmvars/error.h>
+#include <vmvars/uefi_vars_device.h>
+#include <vmvars/vmm_protocol.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vv_client;
+
+/* Connects to the VMM socket at path and does the handshake.  NULL with
+ * err set (the daemon's ERROR text when it refused, e.g. BUSY). */
+struct vv_client *vv_client_connect(const char *path, struct vv_error *err);
+void vv_client_free(struct vv_client *c);
+
+/*
+ * One MM request, with the contract of vv_mm_handle() (vmvars/mm.h): buf
+ * holds buf_size bytes, the request at offset 0.  Returns the daemon's
+ * transport status (reply in place on 0x00 and 0x11), VV_STS_ERR_BAD_
+ * BUFFER_SIZE without contacting the daemon when 24 + MessageLength does
+ * not fit buf_size, or VV_STS_ERR_UNKNOWN when the daemon could not be
+ * reached (buf then unchanged; vv_client_last_error() says why).
+ */
+uint16_t vv_client_mm(struct vv_client *c, uint8_t *buf, size_t buf_size);
+
+/* VM reset (VM_RESET -> ACK).  0, or -1 with vv_client_last_error(). */
+int vv_client_vm_reset(struct vv_client *c);
+
+/* The features the daemon granted in its HELLO_REPLY. */
+uint64_t vv_client_features(const struct vv_client *c);
+/* How many times the client has reconnected since vv_client_connect(). */
+unsigned vv_client_reconnects(const struct vv_client *c);
+const char *vv_client_last_error(const struct vv_client *c);
+
+/* Fills h so that vv_uefi_vars_device_new_handler() forwards to c. */
+void vv_client_mm_handler(struct vv_client *c, struct vv_mm_handler *h);
+
+/* Sets the timeout for each read and write on the socket (default 30000
+ * ms); a daemon that does not answer in time counts as unreachable. */
+void vv_client_set_timeout(struct vv_client *c, int ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VMVARS_CLIENT_H */

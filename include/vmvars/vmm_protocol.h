@@ -1,0 +1,81 @@
+/*
+ * vmvars/vmm_protocol.h -- the VMM socket protocol between a VMM's
+ * uefi-vars device front-end and vmvarsd, as constants.  docs/protocol.md
+ * is the normative description, byte for byte; this header only names the
+ * numbers it defines.  Message numbers and feature bits are only ever
+ * appended.
+ *
+ * Byte order: every integer is little-endian (like the MM buffer it
+ * carries, device-abi §6.1).
+ *
+ * Frame (both directions):
+ *   off size field
+ *     0    4 type     (VV_VMM_MSG_*)
+ *     4    4 length   payload bytes that follow (not counting these 8)
+ *     8    . payload
+ *
+ * HELLO / HELLO_REPLY payload, exactly 24 bytes:
+ *     0    4 magic        VV_VMM_MAGIC ("VMVR" on the wire)
+ *     4    4 version      VV_VMM_VERSION
+ *     8    8 features     VV_VMM_FEATURE_* bitmap
+ *    16    4 max_payload  largest payload the sender accepts
+ *    20    4 reserved     0
+ *
+ * MM_REQUEST payload: buffer_size u32, then the communicate buffer
+ *   (24-byte EFI_MM_COMMUNICATE_HEADER + MessageLength bytes), exactly.
+ * MM_REPLY payload: status u16 (VV_STS_*), then 24 + MessageLength reply
+ *   bytes when status is 0x00 or 0x11, nothing otherwise.
+ * VM_RESET payload: empty.  ACK payload: acknowledged type u32.
+ * ERROR payload: code u32 (VV_VMM_ERR_*), then 0..200 bytes of UTF-8
+ *   text; the sender closes the connection after it.
+ */
+#ifndef VMVARS_VMM_PROTOCOL_H
+#define VMVARS_VMM_PROTOCOL_H
+
+#include <vmvars/mm.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VV_VMM_MAGIC             0x52564D56u  /* bytes 'V' 'M' 'V' 'R' */
+#define VV_VMM_VERSION           1u
+#define VV_VMM_FRAME_HEADER_SIZE 8u
+#define VV_VMM_HELLO_SIZE        24u
+#define VV_VMM_MM_REQUEST_MIN    (4u + VV_MM_HEADER_SIZE)
+/* The largest payload either side ever needs: an MM_REQUEST of a full
+ * 64 KiB buffer (4 + 65536). */
+#define VV_VMM_MAX_PAYLOAD       (4u + VV_MM_MAX_BUFFER)
+/* What a client must accept at least: an MM_REPLY of a full buffer. */
+#define VV_VMM_MIN_CLIENT_PAYLOAD (2u + VV_MM_MAX_BUFFER)
+#define VV_VMM_ERROR_TEXT_MAX    200u
+
+enum vv_vmm_msg {
+	VV_VMM_MSG_HELLO = 1,        /* VMM -> daemon, first frame */
+	VV_VMM_MSG_HELLO_REPLY = 2,  /* daemon -> VMM */
+	VV_VMM_MSG_MM_REQUEST = 3,   /* VMM -> daemon */
+	VV_VMM_MSG_MM_REPLY = 4,     /* daemon -> VMM */
+	VV_VMM_MSG_VM_RESET = 5,     /* VMM -> daemon */
+	VV_VMM_MSG_ACK = 6,          /* daemon -> VMM */
+	VV_VMM_MSG_ERROR = 7,        /* daemon -> VMM, then close */
+};
+
+/* Feature bits (HELLO features; the reply holds the intersection). */
+#define VV_VMM_FEATURE_VM_RESET  (1ull << 0)
+#define VV_VMM_FEATURES_KNOWN    VV_VMM_FEATURE_VM_RESET
+
+enum vv_vmm_error {
+	VV_VMM_ERR_MALFORMED = 1,    /* a frame broke a length or field rule */
+	VV_VMM_ERR_VERSION = 2,      /* bad magic or unsupported version */
+	VV_VMM_ERR_BUSY = 3,         /* another VMM is connected */
+	VV_VMM_ERR_TOO_LARGE = 4,    /* length > the daemon's max_payload */
+	VV_VMM_ERR_UNKNOWN_TYPE = 5, /* type not sent by a VMM */
+	VV_VMM_ERR_HANDSHAKE = 6,    /* first frame not HELLO, or HELLO again */
+	VV_VMM_ERR_TIMEOUT = 7,      /* a frame was not completed in time */
+	VV_VMM_ERR_SHUTDOWN = 8,     /* the daemon is exiting */
+};
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VMVARS_VMM_PROTOCOL_H */

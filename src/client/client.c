@@ -1,0 +1,356 @@
+/*
+ * src/client/client.c -- the VMM's end of the vmvarsd socket
+ * (docs/protocol.md, vmvars/client.h).  Every frame from the daemon is
+ * validated like the daemon validates ours: type expected for the request
+ * in flight, exact lengths, status-consistent reply size.  A violation or
+ * an I/O error drops the connection; the next request reconnects.
+ *
+ * States: CONNECTED (fd >= 0, handshake done) <-> DISCONNECTED (fd -1).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <vmvars/client.h>
+
+struct vv_client {
+	char *path;
+	int fd;                         /* -1 while disconnected */
+	int timeout_ms;
+	uint64_t features;              /* granted by the daemon */
+	unsigned reconnects;
+	bool ever_connected;
+	uint8_t *frame;                 /* header + VV_VMM_MAX_PAYLOAD */
+	char error[256];
+};
+
+static void
+set_error(struct vv_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+set_error(struct vv_client *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->error, sizeof(c->error), fmt, ap);
+	va_end(ap);
+}
+
+static void
+disconnect(struct vv_client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+/* ---- bytes ---- */
+
+static int
+write_all(struct vv_client *c, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			set_error(c, "send to %s: %s", c->path, n < 0 ? strerror(errno) : "closed");
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+read_all(struct vv_client *c, uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = recv(c->fd, p, len, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			set_error(c, "receive from %s: %s", c->path,
+				  n < 0 ? strerror(errno) : "connection closed by vmvarsd");
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* ---- frames ---- */
+
+static int
+send_frame(struct vv_client *c, uint32_t type, const uint8_t *payload, size_t len)
+{
+	uint8_t hdr[VV_VMM_FRAME_HEADER_SIZE];
+
+	vv_put_le32(hdr, type);
+	vv_put_le32(hdr + 4, (uint32_t)len);
+	if (write_all(c, hdr, sizeof(hdr)) != 0)
+		return -1;
+	return len > 0 ? write_all(c, payload, len) : 0;
+}
+
+/*
+ * Receives one frame into c->frame + 8.  An ERROR frame is turned into
+ * c->error and -1; so is a frame longer than we ever accept.
+ */
+static int
+recv_frame(struct vv_client *c, uint32_t *type, uint32_t *len)
+{
+	uint8_t *p = c->frame + VV_VMM_FRAME_HEADER_SIZE;
+
+	if (read_all(c, c->frame, VV_VMM_FRAME_HEADER_SIZE) != 0)
+		return -1;
+	*type = vv_le32(c->frame);
+	*len = vv_le32(c->frame + 4);
+	if (*len > VV_VMM_MAX_PAYLOAD) {
+		set_error(c, "vmvarsd sent a %u-byte frame (protocol error)", *len);
+		return -1;
+	}
+	if (read_all(c, p, *len) != 0)
+		return -1;
+	if (*type == VV_VMM_MSG_ERROR) {
+		uint32_t code = *len >= 4 ? vv_le32(p) : 0;
+		int textlen = *len > 4 ? (int)(*len - 4 > VV_VMM_ERROR_TEXT_MAX ?
+					  VV_VMM_ERROR_TEXT_MAX : *len - 4) : 0;
+
+		set_error(c, "vmvarsd refused (error %u): %.*s", code, textlen, (const char *)p + 4);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- connection ---- */
+
+static void
+apply_timeout(struct vv_client *c)
+{
+	struct timeval tv = { c->timeout_ms / 1000, (c->timeout_ms % 1000) * 1000 };
+
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* Connects and does the handshake (protocol.md "Handshake"). */
+static int
+establish(struct vv_client *c)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	uint8_t hello[VV_VMM_HELLO_SIZE];
+	const uint8_t *p = c->frame + VV_VMM_FRAME_HEADER_SIZE;
+	uint32_t type, len;
+	int sent;
+
+	disconnect(c);
+	if (strlen(c->path) >= sizeof(sun.sun_path)) {
+		set_error(c, "%s: socket path too long", c->path);
+		return -1;
+	}
+	strcpy(sun.sun_path, c->path);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		set_error(c, "connect %s: %s", c->path, strerror(errno));
+		disconnect(c);
+		return -1;
+	}
+	apply_timeout(c);
+	vv_put_le32(hello, VV_VMM_MAGIC);
+	vv_put_le32(hello + 4, VV_VMM_VERSION);
+	vv_put_le64(hello + 8, VV_VMM_FEATURES_KNOWN);
+	vv_put_le32(hello + 16, VV_VMM_MAX_PAYLOAD);
+	vv_put_le32(hello + 20, 0);
+	/* A daemon that refuses us (BUSY) may close before our HELLO is
+	 * sent: its ERROR frame is still there to read, so read even when
+	 * the send failed. */
+	sent = send_frame(c, VV_VMM_MSG_HELLO, hello, sizeof(hello));
+	if (recv_frame(c, &type, &len) != 0 || sent != 0)
+		goto fail;
+	if (type != VV_VMM_MSG_HELLO_REPLY || len != VV_VMM_HELLO_SIZE ||
+	    vv_le32(p) != VV_VMM_MAGIC || vv_le32(p + 4) != VV_VMM_VERSION ||
+	    vv_le32(p + 16) < VV_VMM_MAX_PAYLOAD) {
+		set_error(c, "%s: not a vmvarsd protocol 1 HELLO_REPLY", c->path);
+		goto fail;
+	}
+	c->features = vv_le64(p + 8);
+	if (c->ever_connected)
+		c->reconnects++;
+	c->ever_connected = true;
+	return 0;
+fail:
+	disconnect(c);
+	return -1;
+}
+
+struct vv_client *
+vv_client_connect(const char *path, struct vv_error *err)
+{
+	struct vv_client *c = calloc(1, sizeof(*c));
+
+	if (c == NULL || (c->path = strdup(path)) == NULL ||
+	    (c->frame = malloc(VV_VMM_FRAME_HEADER_SIZE + VV_VMM_MAX_PAYLOAD)) == NULL) {
+		vv_client_free(c);
+		vv_error_set(err, "out of memory");
+		return NULL;
+	}
+	c->fd = -1;
+	c->timeout_ms = 30000;
+	if (establish(c) != 0) {
+		vv_error_set(err, "%s", c->error);
+		vv_client_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+vv_client_free(struct vv_client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->path);
+	free(c->frame);
+	free(c);
+}
+
+/*
+ * Sends one request frame and receives its reply, reconnecting once if
+ * the connection is (or turns out to be) broken.  0 with the reply in
+ * c->frame, or -1.
+ */
+static int
+exchange(struct vv_client *c, uint32_t type, const uint8_t *payload, size_t len,
+	 uint32_t *rtype, uint32_t *rlen)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (c->fd < 0 && establish(c) != 0)
+			continue;
+		if (send_frame(c, type, payload, len) == 0 && recv_frame(c, rtype, rlen) == 0)
+			return 0;
+		disconnect(c);
+	}
+	return -1;
+}
+
+uint16_t
+vv_client_mm(struct vv_client *c, uint8_t *buf, size_t buf_size)
+{
+	const uint8_t *p = c->frame + VV_VMM_FRAME_HEADER_SIZE;
+	uint64_t total;
+	uint32_t rtype, rlen;
+	uint8_t *req;
+	uint16_t sts;
+
+	/* The checks of vv_mm_handle(), before anything is sent. */
+	if (buf_size > VV_MM_MAX_BUFFER)
+		buf_size = VV_MM_MAX_BUFFER;
+	if (buf_size < VV_MM_HEADER_SIZE ||
+	    vv_add_overflow(VV_MM_HEADER_SIZE, vv_le64(buf + 16), &total) || total > buf_size)
+		return VV_STS_ERR_BAD_BUFFER_SIZE;
+	req = malloc(4 + (size_t)total);
+	if (req == NULL) {
+		set_error(c, "out of memory");
+		return VV_STS_ERR_UNKNOWN;
+	}
+	vv_put_le32(req, (uint32_t)buf_size);
+	memcpy(req + 4, buf, (size_t)total);
+	if (exchange(c, VV_VMM_MSG_MM_REQUEST, req, 4 + (size_t)total, &rtype, &rlen) != 0) {
+		free(req);
+		return VV_STS_ERR_UNKNOWN;
+	}
+	free(req);
+	if (rtype != VV_VMM_MSG_MM_REPLY || rlen < 2)
+		goto protocol_error;
+	sts = vv_le16(p);
+	if (sts == VV_STS_SUCCESS || sts == VV_STS_ERR_NOT_SUPPORTED) {
+		if (rlen != 2 + total)
+			goto protocol_error;
+		memcpy(buf, p + 2, (size_t)total);
+	} else if (rlen != 2) {
+		goto protocol_error;
+	}
+	return sts;
+protocol_error:
+	set_error(c, "vmvarsd sent a malformed MM_REPLY (type %u, %u bytes)", rtype, rlen);
+	disconnect(c);
+	return VV_STS_ERR_UNKNOWN;
+}
+
+int
+vv_client_vm_reset(struct vv_client *c)
+{
+	uint32_t rtype, rlen;
+
+	if (exchange(c, VV_VMM_MSG_VM_RESET, NULL, 0, &rtype, &rlen) != 0)
+		return -1;
+	if (rtype != VV_VMM_MSG_ACK || rlen != 4 ||
+	    vv_le32(c->frame + VV_VMM_FRAME_HEADER_SIZE) != VV_VMM_MSG_VM_RESET) {
+		set_error(c, "vmvarsd sent a malformed ACK");
+		disconnect(c);
+		return -1;
+	}
+	return 0;
+}
+
+uint64_t
+vv_client_features(const struct vv_client *c)
+{
+	return c->features;
+}
+
+unsigned
+vv_client_reconnects(const struct vv_client *c)
+{
+	return c->reconnects;
+}
+
+const char *
+vv_client_last_error(const struct vv_client *c)
+{
+	return c->error;
+}
+
+void
+vv_client_set_timeout(struct vv_client *c, int ms)
+{
+	c->timeout_ms = ms > 0 ? ms : 30000;
+	if (c->fd >= 0)
+		apply_timeout(c);
+}
+
+static uint16_t
+handler_mm(void *opaque, uint8_t *buf, size_t buf_size)
+{
+	return vv_client_mm(opaque, buf, buf_size);
+}
+
+/* The device has no way to report a failed reset; the next request
+ * reconnects anyway, and a new daemon starts at boot phase. */
+static void
+handler_reset(void *opaque)
+{
+	(void)vv_client_vm_reset(opaque);
+}
+
+void
+vv_client_mm_handler(struct vv_client *c, struct vv_mm_handler *h)
+{
+	h->handle = handler_mm;
+	h->reset = handler_reset;
+	h->opaque = c;
+}

@@ -1,0 +1,136 @@
+/*
+ * src/daemon/daemon.h -- what the files of vmvarsd share: the per-VM state,
+ * connections and their buffers, and the prototypes of each file, grouped
+ * under the name of the file that defines them (as OpenBSD ntpd.h does).
+ *
+ * vmvarsd is one single-threaded process per VM.  Its life:
+ *   SETUP    main.c parses options, log.c starts, vm.c opens the store,
+ *            server.c binds or inherits the sockets;
+ *   CONFINED sandbox.c drops everything it can (after this nothing new is
+ *            opened outside the state directory);
+ *   SERVING  server.c polls: one VMM connection (vmm_conn.c, the binary
+ *            protocol of docs/protocol.md) and several management
+ *            connections (mgmt.c, JSON lines of docs/management.md);
+ *   EXITING  SIGTERM / quit: the store is flushed, exit 0.
+ */
+#ifndef VMVARSD_DAEMON_H
+#define VMVARSD_DAEMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vmvars/vmvars.h>
+
+/* ---- log.c ---- */
+enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+void log_init(enum log_level level);
+int log_level_parse(const char *text, enum log_level *out);
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* ---- vm.c: the one VM's variable service ---- */
+struct vm_config {
+	const char *state_dir;
+	struct vv_limits limits;
+	bool force_secure_boot;
+	bool no_custom_mode;
+	bool tpm;
+};
+
+struct vm {
+	struct vv_store *store;
+	struct vv_policy *policy;
+	struct vv_secureboot *sb;
+	struct vv_mor *mor;
+	struct vv_mm *mm;
+	uint8_t *mm_buf;                /* VV_MM_MAX_BUFFER private bytes */
+	/* Daemon counters (the MM endpoint keeps its own, vv_mm_stats). */
+	uint64_t vmm_connections;
+	uint64_t vmm_refused;
+	uint64_t vmm_protocol_errors;
+	uint64_t vmm_bytes_in;
+	uint64_t vmm_bytes_out;
+	uint64_t vm_resets;
+	uint64_t mgmt_requests;
+	uint64_t mgmt_errors;
+};
+
+/* Opens DIR/vars.json (relative to the current directory, which main.c has
+ * made the state directory) and attaches policy, Secure Boot and MOR.
+ * 0, or -1 with err. */
+int vm_open(struct vm *vm, const struct vm_config *cfg, struct vv_error *err);
+void vm_close(struct vm *vm);
+/* One MM request: req[0, len) is 24 + MessageLength bytes, already
+ * validated against buffer_size.  Leaves the reply in vm->mm_buf. */
+uint16_t vm_mm_request(struct vm *vm, const uint8_t *req, size_t len, uint32_t buffer_size);
+void vm_reset(struct vm *vm);
+
+/* ---- conn.c: connection buffers ---- */
+enum conn_kind { CONN_VMM, CONN_MGMT };
+
+struct conn {
+	int fd;
+	enum conn_kind kind;
+	uint8_t *in;                    /* received, not yet consumed */
+	size_t in_len, in_cap;
+	uint8_t *out;                   /* to send: out[out_off, out_len) */
+	size_t out_off, out_len, out_cap;
+	bool close_after_flush;         /* stop reading; close once out is sent */
+	bool handshaken;                /* VMM: HELLO accepted */
+	int64_t partial_since_ms;       /* first byte of an incomplete frame; -1 */
+	unsigned id;
+	struct conn *next;
+};
+
+struct conn *conn_new(int fd, enum conn_kind kind, size_t in_cap, unsigned id);
+void conn_free(struct conn *c);
+/* Appends to the output queue; -1 (and the connection is to be closed)
+ * on allocation failure. */
+int conn_queue(struct conn *c, const void *data, size_t len);
+/* Drops the first n bytes of the input buffer. */
+void conn_consume(struct conn *c, size_t n);
+bool conn_out_pending(const struct conn *c);
+
+/* ---- vmm_conn.c: the VMM frame protocol (docs/protocol.md) ---- */
+/* Handles every complete frame in c->in.  Returns 0 (connection stays) or
+ * -1 after having logged why and queued an ERROR frame; the caller then
+ * closes once the output is flushed. */
+int vmm_conn_process(struct vm *vm, struct conn *c);
+/* Queues an ERROR frame with code and text (close follows). */
+void vmm_conn_error(struct conn *c, uint32_t code, const char *text);
+
+/* ---- mgmt.c: the management API (docs/management.md) ---- */
+/* Handles every complete line in c->in.  -1: close (oversized line). */
+int mgmt_conn_process(struct vm *vm, struct conn *c, bool *quit);
+
+/* ---- server.c: sockets and the poll loop ---- */
+struct server_config {
+	const char *vmm_socket;         /* path, or NULL when inherited */
+	const char *mgmt_socket;
+	int vmm_fd;                     /* inherited (socket activation) or -1 */
+	int mgmt_fd;
+	int frame_timeout_ms;
+};
+/* Binds (or takes) the listening sockets; 0 or -1 (logged). */
+int server_listen(struct server_config *cfg);
+/* Runs until SIGTERM/SIGINT or a management quit. */
+void server_run(struct vm *vm, const struct server_config *cfg);
+int64_t now_ms(void);
+
+/* ---- sandbox.c ---- */
+struct sandbox_config {
+	bool enabled;
+	const char *user;               /* switch to this user when root */
+	const char *state_dir;          /* the current directory: the confinement root */
+};
+/* Confines the process; 0 or -1 (logged).  After it, only the syscalls of
+ * sandbox.c's allowlist work; anything else kills the process (SIGSYS). */
+int sandbox_enter(const struct sandbox_config *cfg);
+
+#endif /* VMVARSD_DAEMON_H */

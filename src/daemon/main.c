@@ -1,0 +1,282 @@
+/*
+ * src/daemon/main.c -- vmvarsd: options, then the setup sequence, read top
+ * to bottom (code-models §6 item 7):
+ *   parse options -> log -> sockets (bound or inherited from systemd)
+ *   -> chdir to the state directory -> open the store -> READY=1
+ *   -> sandbox -> serve -> flush -> exit 0.
+ * Exit codes: 0 clean shutdown, 1 setup failure, 2 bad usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "daemon.h"
+
+struct options {
+	struct vm_config vm;
+	struct server_config server;
+	struct sandbox_config sandbox;
+	enum log_level log_level;
+	bool check_only;
+	bool test_forbidden_syscall;
+	char vmm_default[PATH_MAX], mgmt_default[PATH_MAX];
+};
+
+enum {
+	OPT_STATE_DIR = 256, OPT_VMM_SOCKET, OPT_MGMT_SOCKET, OPT_FORCE_SB, OPT_NO_CUSTOM,
+	OPT_TPM, OPT_NV, OPT_VOLATILE, OPT_HWERR, OPT_MAXVAR, OPT_MAXAUTH, OPT_LOG,
+	OPT_USER, OPT_NO_SANDBOX, OPT_TIMEOUT, OPT_CHECK, OPT_TEST_SYSCALL, OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "vmm-socket", required_argument, NULL, OPT_VMM_SOCKET },
+	{ "mgmt-socket", required_argument, NULL, OPT_MGMT_SOCKET },
+	{ "force-secure-boot", no_argument, NULL, OPT_FORCE_SB },
+	{ "no-custom-mode", no_argument, NULL, OPT_NO_CUSTOM },
+	{ "tpm", no_argument, NULL, OPT_TPM },
+	{ "nv-storage", required_argument, NULL, OPT_NV },
+	{ "volatile-storage", required_argument, NULL, OPT_VOLATILE },
+	{ "hwerr-storage", required_argument, NULL, OPT_HWERR },
+	{ "max-variable-size", required_argument, NULL, OPT_MAXVAR },
+	{ "max-auth-variable-size", required_argument, NULL, OPT_MAXAUTH },
+	{ "frame-timeout-ms", required_argument, NULL, OPT_TIMEOUT },
+	{ "log-level", required_argument, NULL, OPT_LOG },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "test-forbidden-syscall", no_argument, NULL, OPT_TEST_SYSCALL },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: vmvarsd --state-dir DIR [options]\n"
+"\n"
+"The UEFI variable service of one VM (docs/protocol.md, docs/management.md).\n"
+"\n"
+"  --state-dir DIR          the VM's directory; the store is DIR/vars.json\n"
+"  --vmm-socket PATH        VMM socket (default DIR/vmm.sock; mode 0660)\n"
+"  --mgmt-socket PATH       management socket (default DIR/mgmt.sock; mode 0600)\n"
+"  --force-secure-boot      SecureBootEnable is 1 and stays 1\n"
+"  --no-custom-mode         the guest cannot set CustomMode\n"
+"  --tpm                    the VM has a TPM: MOR/MORLock are served\n"
+"  --nv-storage BYTES       NV storage (default 262144)\n"
+"  --volatile-storage BYTES volatile storage (default 262144)\n"
+"  --hwerr-storage BYTES    HwErrRec reserve inside NV storage (default 4096)\n"
+"  --max-variable-size BYTES        largest NV/volatile variable (default 65536)\n"
+"  --max-auth-variable-size BYTES   largest authenticated variable (default 65536)\n"
+"  --frame-timeout-ms MS    a started message must complete within MS (default 10000)\n"
+"  --log-level LEVEL        error, warn, info (default) or debug\n"
+"  --user NAME              when started as root: run as NAME after setup\n"
+"  --no-sandbox             DEBUGGING ONLY: no chroot, seccomp or privilege drop\n"
+"  --check                  open the store, report it, exit (0 if it loads)\n"
+"  --version, --help\n"
+"\n"
+"Under systemd, the VMM and management sockets may be passed by socket\n"
+"activation (FileDescriptorName=vmm / mgmt); see contrib/systemd/.\n");
+}
+
+static int
+parse_size(const char *text, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(text, &end, 0);
+	if (errno != 0 || end == text || *end != '\0' || text[0] == '-')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	uint64_t v;
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	vv_limits_default(&o->vm.limits);
+	o->log_level = LOG_LVL_INFO;
+	o->sandbox.enabled = true;
+	o->server.vmm_fd = o->server.mgmt_fd = -1;
+	o->server.frame_timeout_ms = 10000;
+	while ((ch = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+		switch (ch) {
+		case OPT_STATE_DIR: o->vm.state_dir = optarg; break;
+		case OPT_VMM_SOCKET: o->server.vmm_socket = optarg; break;
+		case OPT_MGMT_SOCKET: o->server.mgmt_socket = optarg; break;
+		case OPT_FORCE_SB: o->vm.force_secure_boot = true; break;
+		case OPT_NO_CUSTOM: o->vm.no_custom_mode = true; break;
+		case OPT_TPM: o->vm.tpm = true; break;
+		case OPT_USER: o->sandbox.user = optarg; break;
+		case OPT_NO_SANDBOX: o->sandbox.enabled = false; break;
+		case OPT_CHECK: o->check_only = true; break;
+		case OPT_TEST_SYSCALL: o->test_forbidden_syscall = true; break;
+		case OPT_VERSION: printf("vmvarsd %s, protocol 1\n", VMVARS_VERSION); exit(0);
+		case 'h': usage(stdout); exit(0);
+		case OPT_LOG:
+			if (log_level_parse(optarg, &o->log_level) != 0) {
+				fprintf(stderr, "vmvarsd: bad --log-level %s\n", optarg);
+				return -1;
+			}
+			break;
+		case OPT_NV: case OPT_VOLATILE: case OPT_HWERR: case OPT_MAXVAR: case OPT_MAXAUTH:
+		case OPT_TIMEOUT:
+			if (parse_size(optarg, &v) != 0) {
+				fprintf(stderr, "vmvarsd: bad number %s\n", optarg);
+				return -1;
+			}
+			if (ch == OPT_NV) o->vm.limits.nv_storage = v;
+			if (ch == OPT_VOLATILE) o->vm.limits.volatile_storage = v;
+			if (ch == OPT_HWERR) o->vm.limits.hwerr_storage = v;
+			if (ch == OPT_MAXVAR)
+				o->vm.limits.max_variable_size = o->vm.limits.max_volatile_variable_size = v;
+			if (ch == OPT_MAXAUTH) o->vm.limits.max_auth_variable_size = v;
+			if (ch == OPT_TIMEOUT) {
+				if (v == 0 || v > 3600000) {
+					fprintf(stderr, "vmvarsd: --frame-timeout-ms out of range\n");
+					return -1;
+				}
+				o->server.frame_timeout_ms = (int)v;
+			}
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (optind != argc || o->vm.state_dir == NULL) {
+		fprintf(stderr, "vmvarsd: %s\n", optind != argc ? "unexpected argument"
+							     : "--state-dir is required");
+		return -1;
+	}
+	o->sandbox.state_dir = o->vm.state_dir;
+	return 0;
+}
+
+/* Socket activation: descriptors named "vmm" / "mgmt" (or, unnamed, the
+ * first is the VMM socket and the second the management one). */
+static void
+inherit_sockets(struct options *o)
+{
+#ifdef HAVE_LIBSYSTEMD
+	char **names = NULL;
+	int n = sd_listen_fds_with_names(1, &names);
+
+	for (int i = 0; i < n; i++) {
+		int fd = SD_LISTEN_FDS_START + i;
+		const char *name = names != NULL ? names[i] : "";
+
+		if (strcmp(name, "mgmt") == 0 || (strcmp(name, "vmm") != 0 && o->server.vmm_fd >= 0))
+			o->server.mgmt_fd = fd;
+		else
+			o->server.vmm_fd = fd;
+	}
+	for (int i = 0; names != NULL && i < n; i++)
+		free(names[i]);
+	free(names);
+	if (n > 0)
+		log_info("socket activation: %d descriptor(s)", n);
+#else
+	(void)o;
+#endif
+}
+
+static void
+notify_ready(void)
+{
+#ifdef HAVE_LIBSYSTEMD
+	/* Before the sandbox: sd_notify needs socket(), which it forbids.
+	 * Connections made from here on wait in the listen backlog. */
+	sd_notify(0, "READY=1");
+#endif
+}
+
+/* Default socket paths inside the state directory, made absolute before
+ * the chdir. */
+static void
+default_sockets(struct options *o)
+{
+	if (o->server.vmm_socket == NULL && o->server.vmm_fd < 0) {
+		snprintf(o->vmm_default, sizeof(o->vmm_default), "%s/vmm.sock", o->vm.state_dir);
+		o->server.vmm_socket = o->vmm_default;
+	}
+	if (o->server.mgmt_socket == NULL && o->server.mgmt_fd < 0) {
+		snprintf(o->mgmt_default, sizeof(o->mgmt_default), "%s/mgmt.sock", o->vm.state_dir);
+		o->server.mgmt_socket = o->mgmt_default;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct vv_error err = { { 0 } };
+	struct vm vm;
+	struct stat st;
+
+	if (parse_options(argc, argv, &o) != 0) {
+		usage(stderr);
+		return 2;
+	}
+	log_init(o.log_level);
+	if (stat(o.vm.state_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		fatal("%s: not a directory", o.vm.state_dir);
+	if (!o.check_only) {
+		inherit_sockets(&o);
+		default_sockets(&o);
+		if (server_listen(&o.server) != 0)
+			return 1;
+	}
+	if (chdir(o.vm.state_dir) != 0)
+		fatal("%s: %s", o.vm.state_dir, strerror(errno));
+	if (vm_open(&vm, &o.vm, &err) != 0)
+		fatal("%s/%s", o.vm.state_dir, err.msg);
+	log_info("store %s/vars.json: %zu variables; Secure Boot %s mode%s", o.vm.state_dir,
+		 vv_store_count(vm.store), vv_sb_mode_name(vv_secureboot_mode(vm.sb)),
+		 vv_secureboot_enforcing(vm.sb) ? ", enforcing" : "");
+	if (o.check_only) {
+		printf("%s/vars.json: OK, %zu variables\n", o.vm.state_dir, vv_store_count(vm.store));
+		vm_close(&vm);
+		return 0;
+	}
+	/* Everything the sandbox forbids happens before it. */
+	OPENSSL_init_crypto(0, NULL);
+	notify_ready();
+	if (sandbox_enter(&o.sandbox) != 0)
+		fatal("cannot enter the sandbox (use --no-sandbox only to debug)");
+	if (o.test_forbidden_syscall) {
+		/* tests/test_daemon.c: a syscall outside the allowlist must kill
+		 * the process with SIGSYS; without the sandbox this execs. */
+		char *args[] = { "/bin/true", NULL };
+
+		execve(args[0], args, environ);
+		return 3;
+	}
+	server_run(&vm, &o.server);
+	if (vv_store_flush(vm.store, &err) != 0) {
+		log_error("final flush failed: %s", err.msg);
+		vm_close(&vm);
+		return 1;
+	}
+	log_info("store flushed; exiting");
+	vm_close(&vm);
+	return 0;
+}

@@ -1,0 +1,309 @@
+/*
+ * src/daemon/server.c -- the listening sockets and the single-threaded
+ * poll() loop: one VMM connection at a time (a second one gets an ERROR
+ * BUSY frame and is closed, docs/protocol.md "Connections"), any number of
+ * management connections up to MAX_MGMT, SIGTERM/SIGINT through a
+ * signalfd.  Knows no protocol: it moves bytes between sockets and the
+ * conn buffers and calls vmm_conn_process() / mgmt_conn_process().
+ *
+ * Backpressure: a connection with unsent output is not read from, so a
+ * peer that does not read its replies cannot make the daemon buffer more
+ * than one reply (VMM) or one reply per line already received (mgmt).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vmvars/vmm_protocol.h>
+
+#include "daemon.h"
+
+#define MAX_MGMT        16
+#define MGMT_LINE_MAX   (1u << 20)      /* docs/management.md "Framing" */
+
+static int vmm_listen_fd = -1, mgmt_listen_fd = -1, signal_listen_fd = -1;
+
+int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A listening UNIX stream socket at path with mode (stale socket file
+ * replaced).  -1 on failure, logged. */
+static int
+listen_unix(const char *path, mode_t mode)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_error("%s: socket path too long", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_error("socket: %s", strerror(errno));
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 || chmod(path, mode) != 0 ||
+	    listen(fd, 8) != 0) {
+		log_error("%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int signal_fd(void);
+
+int
+server_listen(struct server_config *cfg)
+{
+	/* Before the sandbox: signalfd4 and rt_sigaction are not allowed. */
+	signal_listen_fd = signal_fd();
+	if (signal_listen_fd < 0) {
+		log_error("signalfd: %s", strerror(errno));
+		return -1;
+	}
+	/* The VMM socket is for the VMM's group; management is owner-only
+	 * (issue #4: separate permissions). */
+	vmm_listen_fd = cfg->vmm_fd >= 0 ? cfg->vmm_fd : listen_unix(cfg->vmm_socket, 0660);
+	if (vmm_listen_fd < 0)
+		return -1;
+	if (cfg->mgmt_fd >= 0)
+		mgmt_listen_fd = cfg->mgmt_fd;
+	else if (cfg->mgmt_socket != NULL && (mgmt_listen_fd = listen_unix(cfg->mgmt_socket, 0600)) < 0)
+		return -1;
+	return 0;
+}
+
+/* ---- the loop ---- */
+
+struct loop {
+	struct vm *vm;
+	const struct server_config *cfg;
+	struct conn *conns;             /* VMM and management, one list */
+	struct conn *vmm;               /* the active VMM connection or NULL */
+	unsigned next_id;
+	unsigned nmgmt;
+	bool quit;
+};
+
+static void
+drop(struct loop *l, struct conn *c)
+{
+	struct conn **pp;
+
+	for (pp = &l->conns; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	if (l->vmm == c) {
+		l->vmm = NULL;
+		log_info("vmm connection %u closed", c->id);
+	}
+	if (c->kind == CONN_MGMT)
+		l->nmgmt--;
+	conn_free(c);
+}
+
+static void
+accept_one(struct loop *l, int lfd, enum conn_kind kind)
+{
+	struct conn *c;
+	size_t cap;
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	cap = kind == CONN_VMM ? VV_VMM_FRAME_HEADER_SIZE + VV_VMM_MAX_PAYLOAD : MGMT_LINE_MAX;
+	if (kind == CONN_MGMT && l->nmgmt >= MAX_MGMT) {
+		log_warn("management connection refused: %u already open", l->nmgmt);
+		close(fd);
+		return;
+	}
+	c = conn_new(fd, kind, kind == CONN_VMM && l->vmm != NULL ? 64 : cap, ++l->next_id);
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->next = l->conns;
+	l->conns = c;
+	if (kind == CONN_MGMT) {
+		l->nmgmt++;
+		log_debug("management connection %u opened", c->id);
+		return;
+	}
+	if (l->vmm != NULL) {
+		/* protocol.md "Connections": one VMM per VM. */
+		l->vm->vmm_refused++;
+		log_warn("vmm connection %u refused: connection %u is active", c->id, l->vmm->id);
+		vmm_conn_error(c, VV_VMM_ERR_BUSY, "another VMM is connected to this VM");
+		return;
+	}
+	l->vmm = c;
+	l->vm->vmm_connections++;
+	log_info("vmm connection %u opened", c->id);
+}
+
+/* Reads what is there and lets the protocol consume it.  -1: drop now. */
+static int
+read_conn(struct loop *l, struct conn *c)
+{
+	ssize_t n;
+
+	if (c->in_len == c->in_cap) {
+		/* Only a management line can fill its buffer without being a
+		 * complete message; mgmt_conn_process has refused it. */
+		return -1;
+	}
+	n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (n == 0) {
+		if (c->in_len > 0 && c->kind == CONN_VMM)
+			log_warn("vmm connection %u: peer closed in the middle of a frame "
+				 "(%zu bytes unprocessed)", c->id, c->in_len);
+		return -1;
+	}
+	c->in_len += (size_t)n;
+	if (c->kind == CONN_VMM) {
+		l->vm->vmm_bytes_in += (uint64_t)n;
+		if (l->vmm != c) {
+			/* A refused VMM: its bytes are not looked at. */
+			c->in_len = 0;
+			return 0;
+		}
+		(void)vmm_conn_process(l->vm, c);
+	} else {
+		(void)mgmt_conn_process(l->vm, c, &l->quit);
+	}
+	c->partial_since_ms = c->in_len > 0 ? (c->partial_since_ms >= 0 ? c->partial_since_ms
+							     : now_ms()) : -1;
+	return 0;
+}
+
+static int
+write_conn(struct loop *l, struct conn *c)
+{
+	ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	c->out_off += (size_t)n;
+	if (c->kind == CONN_VMM)
+		l->vm->vmm_bytes_out += (uint64_t)n;
+	return 0;
+}
+
+/* A VMM frame left incomplete for longer than the timeout ends the
+ * connection (protocol.md "Errors"); management lines likewise. */
+static void
+check_deadlines(struct loop *l, int64_t now)
+{
+	for (struct conn *c = l->conns; c != NULL; c = c->next) {
+		if (c->partial_since_ms < 0 || c->close_after_flush ||
+		    now - c->partial_since_ms < l->cfg->frame_timeout_ms)
+			continue;
+		log_warn("%s connection %u: message incomplete after %d ms; closing it",
+			 c->kind == CONN_VMM ? "vmm" : "management", c->id, l->cfg->frame_timeout_ms);
+		if (c->kind == CONN_VMM)
+			vmm_conn_error(c, VV_VMM_ERR_TIMEOUT, "frame not completed in time");
+		c->close_after_flush = true;
+		c->partial_since_ms = -1;
+	}
+}
+
+static int
+signal_fd(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+void
+server_run(struct vm *vm, const struct server_config *cfg)
+{
+	struct loop l = { .vm = vm, .cfg = cfg };
+	struct pollfd pfd[3 + MAX_MGMT + 8];
+	struct conn *who[3 + MAX_MGMT + 8];
+	int sfd = signal_listen_fd;
+
+	while (!l.quit) {
+		nfds_t n = 0;
+		int rc;
+
+		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = vmm_listen_fd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = mgmt_listen_fd, .events = POLLIN };
+		for (struct conn *c = l.conns; c != NULL && n < sizeof(pfd) / sizeof(pfd[0]);
+		     c = c->next) {
+			short ev = conn_out_pending(c) ? POLLOUT : (c->close_after_flush ? 0 : POLLIN);
+
+			who[n] = c;
+			pfd[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
+		}
+		rc = poll(pfd, n, 1000);
+		if (rc < 0 && errno != EINTR)
+			fatal("poll: %s", strerror(errno));
+		if (rc > 0 && (pfd[0].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				log_info("signal %u: shutting down", si.ssi_signo);
+				break;
+			}
+		}
+		if (rc > 0 && (pfd[1].revents & POLLIN))
+			accept_one(&l, vmm_listen_fd, CONN_VMM);
+		if (rc > 0 && mgmt_listen_fd >= 0 && (pfd[2].revents & POLLIN))
+			accept_one(&l, mgmt_listen_fd, CONN_MGMT);
+		for (nfds_t i = 3; i < n; i++) {
+			struct conn *c = who[i];
+			int bad = 0;
+
+			if (rc <= 0)
+				pfd[i].revents = 0;
+
+			if (pfd[i].revents & POLLOUT)
+				bad = write_conn(&l, c);
+			else if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+				bad = read_conn(&l, c);
+			if (bad != 0 || (c->close_after_flush && !conn_out_pending(c)))
+				drop(&l, c);
+		}
+		check_deadlines(&l, now_ms());
+	}
+	while (l.conns != NULL) {
+		if (l.conns == l.vmm)
+			vmm_conn_error(l.conns, VV_VMM_ERR_SHUTDOWN, "vmvarsd is exiting");
+		if (conn_out_pending(l.conns))
+			(void)write_conn(&l, l.conns);
+		drop(&l, l.conns);
+	}
+	close(sfd);
+}

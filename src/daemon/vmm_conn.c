@@ -1,0 +1,194 @@
+/*
+ * src/daemon/vmm_conn.c -- the daemon's side of the VMM socket protocol
+ * (docs/protocol.md; numbers in vmvars/vmm_protocol.h): frame parsing,
+ * the handshake, MM_REQUEST -> MM_REPLY, VM_RESET -> ACK.
+ *
+ * The VMM is trusted more than the guest but its bytes are the guest's:
+ * every frame is validated whole before anything acts on it (protocol.md
+ * "Validation").  Any violation queues one ERROR frame, logs the reason
+ * (numbers only, never payload bytes) and ends the connection; the daemon
+ * and the store are untouched by a rejected frame.
+ *
+ * Connection states: NEW (no HELLO yet; only HELLO is valid) -> READY
+ * (c->handshaken; MM_REQUEST and VM_RESET valid) -> CLOSING
+ * (c->close_after_flush; nothing more is read).
+ */
+#include <string.h>
+
+#include <vmvars/vmm_protocol.h>
+
+#include "daemon.h"
+
+/* Queues one frame: header then payload. */
+static int
+send_frame(struct conn *c, uint32_t type, const void *payload, size_t len)
+{
+	uint8_t hdr[VV_VMM_FRAME_HEADER_SIZE];
+
+	vv_put_le32(hdr, type);
+	vv_put_le32(hdr + 4, (uint32_t)len);
+	if (conn_queue(c, hdr, sizeof(hdr)) != 0 || conn_queue(c, payload, len) != 0)
+		return -1;
+	return 0;
+}
+
+void
+vmm_conn_error(struct conn *c, uint32_t code, const char *text)
+{
+	uint8_t payload[4 + VV_VMM_ERROR_TEXT_MAX];
+	size_t n = strlen(text);
+
+	if (n > VV_VMM_ERROR_TEXT_MAX)
+		n = VV_VMM_ERROR_TEXT_MAX;
+	vv_put_le32(payload, code);
+	memcpy(payload + 4, text, n);
+	(void)send_frame(c, VV_VMM_MSG_ERROR, payload, 4 + n);
+	c->close_after_flush = true;
+}
+
+/* Logs why and ends the connection with an ERROR frame; returns -1. */
+static int
+reject(struct vm *vm, struct conn *c, uint32_t code, const char *why)
+{
+	log_warn("vmm connection %u: %s; closing it", c->id, why);
+	vm->vmm_protocol_errors++;
+	vmm_conn_error(c, code, why);
+	return -1;
+}
+
+/*
+ * HELLO (protocol.md "Handshake"): exactly 24 bytes, our magic and
+ * version, reserved 0, and a client that can take a full MM_REPLY.
+ */
+static int
+handle_hello(struct vm *vm, struct conn *c, const uint8_t *p, uint32_t len)
+{
+	uint8_t reply[VV_VMM_HELLO_SIZE];
+	uint64_t features;
+
+	if (c->handshaken)
+		return reject(vm, c, VV_VMM_ERR_HANDSHAKE, "HELLO sent twice");
+	if (len != VV_VMM_HELLO_SIZE)
+		return reject(vm, c, VV_VMM_ERR_MALFORMED, "HELLO payload is not 24 bytes");
+	if (vv_le32(p) != VV_VMM_MAGIC)
+		return reject(vm, c, VV_VMM_ERR_VERSION, "bad magic in HELLO");
+	if (vv_le32(p + 4) != VV_VMM_VERSION)
+		return reject(vm, c, VV_VMM_ERR_VERSION, "unsupported protocol version");
+	if (vv_le32(p + 20) != 0)
+		return reject(vm, c, VV_VMM_ERR_MALFORMED, "HELLO reserved field is not 0");
+	if (vv_le32(p + 16) < VV_VMM_MIN_CLIENT_PAYLOAD)
+		return reject(vm, c, VV_VMM_ERR_MALFORMED,
+			      "HELLO max_payload cannot hold an MM_REPLY of 64 KiB");
+	features = vv_le64(p + 8) & VV_VMM_FEATURES_KNOWN;
+	vv_put_le32(reply, VV_VMM_MAGIC);
+	vv_put_le32(reply + 4, VV_VMM_VERSION);
+	vv_put_le64(reply + 8, features);
+	vv_put_le32(reply + 16, VV_VMM_MAX_PAYLOAD);
+	vv_put_le32(reply + 20, 0);
+	c->handshaken = true;
+	log_info("vmm connection %u: protocol %u, features 0x%llx", c->id, VV_VMM_VERSION,
+		 (unsigned long long)features);
+	return send_frame(c, VV_VMM_MSG_HELLO_REPLY, reply, sizeof(reply));
+}
+
+/*
+ * MM_REQUEST (protocol.md "MM_REQUEST"): buffer_size u32 then the
+ * communicate buffer.  Checked in this order, each before any use:
+ *   (1) len >= 4 + 24;
+ *   (2) 24 <= buffer_size <= 64 KiB;
+ *   (3) 24 + MessageLength == len - 4 exactly (no overflow: MessageLength
+ *       is compared to a 32-bit remainder before adding);
+ *   (4) len - 4 <= buffer_size.
+ */
+static int
+handle_mm_request(struct vm *vm, struct conn *c, const uint8_t *p, uint32_t len)
+{
+	uint8_t fh[VV_VMM_FRAME_HEADER_SIZE], sts_le[2];
+	uint32_t buffer_size;
+	uint64_t message_length;
+	size_t total;
+	uint16_t sts;
+
+	if (len < VV_VMM_MM_REQUEST_MIN)
+		return reject(vm, c, VV_VMM_ERR_MALFORMED, "MM_REQUEST shorter than 28 bytes");
+	buffer_size = vv_le32(p);
+	if (buffer_size < VV_MM_HEADER_SIZE || buffer_size > VV_MM_MAX_BUFFER)
+		return reject(vm, c, VV_VMM_ERR_MALFORMED, "MM_REQUEST buffer_size out of range");
+	total = (size_t)len - 4;
+	message_length = vv_le64(p + 4 + 16);
+	if (message_length != total - VV_MM_HEADER_SIZE)
+		return reject(vm, c, VV_VMM_ERR_MALFORMED,
+			      "MM_REQUEST length disagrees with MessageLength");
+	if (total > buffer_size)
+		return reject(vm, c, VV_VMM_ERR_MALFORMED, "MM_REQUEST larger than buffer_size");
+	sts = vm_mm_request(vm, p + 4, total, buffer_size);
+	vv_put_le16(sts_le, sts);
+	/* The reply is what the device writes back: 24 + MessageLength bytes
+	 * on SUCCESS and NOT_SUPPORTED, nothing otherwise (vmvars/mm.h). */
+	if (sts != VV_STS_SUCCESS && sts != VV_STS_ERR_NOT_SUPPORTED)
+		total = 0;
+	vv_put_le32(fh, VV_VMM_MSG_MM_REPLY);
+	vv_put_le32(fh + 4, (uint32_t)(2 + total));
+	if (conn_queue(c, fh, sizeof(fh)) != 0 || conn_queue(c, sts_le, 2) != 0 ||
+	    conn_queue(c, vm->mm_buf, total) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+handle_vm_reset(struct vm *vm, struct conn *c, uint32_t len)
+{
+	uint8_t ack[4];
+
+	if (len != 0)
+		return reject(vm, c, VV_VMM_ERR_MALFORMED, "VM_RESET payload is not empty");
+	vm_reset(vm);
+	log_info("vmm connection %u: VM reset", c->id);
+	vv_put_le32(ack, VV_VMM_MSG_VM_RESET);
+	return send_frame(c, VV_VMM_MSG_ACK, ack, sizeof(ack));
+}
+
+/* One whole, length-checked frame. */
+static int
+dispatch(struct vm *vm, struct conn *c, uint32_t type, const uint8_t *p, uint32_t len)
+{
+	if (type == VV_VMM_MSG_HELLO)
+		return handle_hello(vm, c, p, len);
+	if (!c->handshaken)
+		return reject(vm, c, VV_VMM_ERR_HANDSHAKE, "first frame is not HELLO");
+	switch (type) {
+	case VV_VMM_MSG_MM_REQUEST:
+		return handle_mm_request(vm, c, p, len);
+	case VV_VMM_MSG_VM_RESET:
+		return handle_vm_reset(vm, c, len);
+	default:
+		return reject(vm, c, VV_VMM_ERR_UNKNOWN_TYPE, "unknown or server-only frame type");
+	}
+}
+
+int
+vmm_conn_process(struct vm *vm, struct conn *c)
+{
+	while (!c->close_after_flush && c->in_len >= VV_VMM_FRAME_HEADER_SIZE) {
+		uint32_t type = vv_le32(c->in);
+		uint32_t len = vv_le32(c->in + 4);
+		int rc;
+
+		/* Judge a frame on its header, before buffering its payload:
+		 * anything but HELLO first is refused (so is garbage), and an
+		 * oversized frame is never read (protocol.md "ERROR"). */
+		if (!c->handshaken && type != VV_VMM_MSG_HELLO)
+			return reject(vm, c, VV_VMM_ERR_HANDSHAKE, "first frame is not HELLO");
+		if (len > VV_VMM_MAX_PAYLOAD)
+			return reject(vm, c, VV_VMM_ERR_TOO_LARGE, "frame longer than max_payload");
+		if (c->in_len - VV_VMM_FRAME_HEADER_SIZE < len)
+			break;          /* incomplete: wait for the rest */
+		rc = dispatch(vm, c, type, c->in + VV_VMM_FRAME_HEADER_SIZE, len);
+		if (rc != 0) {
+			c->close_after_flush = true;
+			return -1;
+		}
+		conn_consume(c, VV_VMM_FRAME_HEADER_SIZE + (size_t)len);
+	}
+	return 0;
+}

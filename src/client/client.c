@@ -92,16 +92,20 @@ read_all(struct vv_client *c, uint8_t *p, size_t len)
 
 /* ---- frames ---- */
 
+/* One send for header and payload: the daemon then wakes once per
+ * request, not twice. */
 static int
 send_frame(struct vv_client *c, uint32_t type, const uint8_t *payload, size_t len)
 {
-	uint8_t hdr[VV_VMM_FRAME_HEADER_SIZE];
+	uint8_t *frame = c->frame;
 
-	vv_put_le32(hdr, type);
-	vv_put_le32(hdr + 4, (uint32_t)len);
-	if (write_all(c, hdr, sizeof(hdr)) != 0)
+	if (len > VV_VMM_MAX_PAYLOAD)
 		return -1;
-	return len > 0 ? write_all(c, payload, len) : 0;
+	vv_put_le32(frame, type);
+	vv_put_le32(frame + 4, (uint32_t)len);
+	if (len > 0)
+		memcpy(frame + VV_VMM_FRAME_HEADER_SIZE, payload, len);
+	return write_all(c, frame, VV_VMM_FRAME_HEADER_SIZE + len);
 }
 
 /*

@@ -289,10 +289,16 @@ server_run(struct vm *vm, const struct server_config *cfg)
 			if (rc <= 0)
 				pfd[i].revents = 0;
 
-			if (pfd[i].revents & POLLOUT)
+			if (pfd[i].revents & POLLOUT) {
 				bad = write_conn(&l, c);
-			else if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+			} else if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
 				bad = read_conn(&l, c);
+				/* Answer at once rather than after another poll
+				 * round: the socket is non-blocking, so a peer that
+				 * does not read only leaves the rest queued. */
+				if (bad == 0 && conn_out_pending(c))
+					bad = write_conn(&l, c);
+			}
 			if (bad != 0 || (c->close_after_flush && !conn_out_pending(c)))
 				drop(&l, c);
 		}

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -63,6 +64,11 @@ connect_unix(const char *path)
 	return -1;
 }
 
+/* When non-zero, the next daemons start with this RLIMIT_FSIZE (and
+ * SIGXFSZ ignored): every file write past it fails with EFBIG, as a full
+ * disk fails with ENOSPC. */
+static rlim_t fsize_limit;
+
 /* Starts vmvarsd on d->dir with extra arguments (NULL-terminated). */
 static pid_t
 spawn(struct daemon *d, const char *const *extra)
@@ -95,6 +101,12 @@ spawn(struct daemon *d, const char *const *extra)
 		 * clone) cannot run under the seccomp filter and hangs; the
 		 * library's leaks are covered by the in-process tests. */
 		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+		if (fsize_limit != 0) {
+			struct rlimit rl = { fsize_limit, fsize_limit };
+
+			signal(SIGXFSZ, SIG_IGN);
+			setrlimit(RLIMIT_FSIZE, &rl);
+		}
 		execv(exe, (char *const *)argv);
 		_exit(127);
 	}
@@ -746,6 +758,72 @@ test_kill9_durability(void)
 	cleanup(&d);
 }
 
+/* A full disk while saving: the guest gets an error status, the daemon
+ * keeps running, and the store -- in memory and on disk -- keeps the last
+ * acknowledged value (issue #4 "Bad input and faults"). */
+static void
+test_disk_full(void)
+{
+	struct daemon d;
+	struct guest gs;
+	static uint8_t big[4096];
+	uint8_t buf[16];
+	uint64_t size = sizeof(buf);
+	uint32_t attr;
+	char path[128];
+	struct stat st;
+	int fd;
+
+	setup(&d, NULL);
+	REQUIRE(guest_start(&gs, d.vmm, false));
+	CHECK_STATUS(fw_set_variable(&gs.g, U("Keep"), &test_guid, NV_BS_RT, "old", 3),
+		     VV_EFI_SUCCESS);
+	guest_stop(&gs);
+	CHECK_EQ(stop(&d), 0);                   /* compacts into vars.json */
+	snprintf(path, sizeof(path), "%s/vars.json", d.dir);
+	REQUIRE(stat(path, &st) == 0);
+
+	/* the snapshot still fits; a journal record of a 4 KiB value does not */
+	fsize_limit = (rlim_t)st.st_size + 64;
+	REQUIRE(start(&d, NULL));
+	fsize_limit = 0;
+	REQUIRE(guest_start(&gs, d.vmm, false));
+	memset(big, 0x5a, sizeof(big));
+	CHECK_STATUS(fw_set_variable(&gs.g, U("Keep"), &test_guid, NV_BS_RT, big, sizeof(big)),
+		     VV_EFI_DEVICE_ERROR);
+	CHECK_STATUS(fw_set_variable(&gs.g, U("New"), &test_guid, NV_BS_RT, big, sizeof(big)),
+		     VV_EFI_DEVICE_ERROR);
+	CHECK_STATUS(fw_get_variable(&gs.g, U("Keep"), &test_guid, &attr, buf, &size),
+		     VV_EFI_SUCCESS);
+	CHECK(size == 3 && memcmp(buf, "old", 3) == 0);
+	size = sizeof(buf);
+	CHECK_STATUS(fw_get_variable(&gs.g, U("New"), &test_guid, &attr, buf, &size),
+		     VV_EFI_NOT_FOUND);
+	/* volatile writes need no disk and still work */
+	CHECK_STATUS(fw_set_variable(&gs.g, U("Vol"), &test_guid, BS_RT, "v", 1), VV_EFI_SUCCESS);
+	fd = connect_unix(d.mgmt);
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"get\",\"name\":\"Keep\",\"guid\":\"" TEST_GUID_TEXT
+			    "\"}"), "6f6c64");       /* "old" */
+	close(fd);
+	CHECK(alive(&d));
+	guest_stop(&gs);
+	CHECK_EQ(stop(&d), 0);
+
+	/* on disk: the acknowledged value, nothing of the failed writes */
+	REQUIRE(start(&d, NULL));
+	REQUIRE(guest_start(&gs, d.vmm, false));
+	size = sizeof(buf);
+	CHECK_STATUS(fw_get_variable(&gs.g, U("Keep"), &test_guid, &attr, buf, &size),
+		     VV_EFI_SUCCESS);
+	CHECK(size == 3 && memcmp(buf, "old", 3) == 0);
+	size = sizeof(buf);
+	CHECK_STATUS(fw_get_variable(&gs.g, U("New"), &test_guid, &attr, buf, &size),
+		     VV_EFI_NOT_FOUND);
+	guest_stop(&gs);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
 /* SIGTERM: clean exit 0, the store file is the flushed one. */
 static void
 test_sigterm(void)
@@ -801,6 +879,7 @@ static const struct vv_test tests[] = {
 	TEST(test_second_vmm_refused),
 	TEST(test_reconnect),
 	TEST(test_kill9_durability),
+	TEST(test_disk_full),
 	TEST(test_sigterm),
 	TEST(test_sandbox_kills_execve),
 };

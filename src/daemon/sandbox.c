@@ -68,11 +68,16 @@ static const int allowed_syscalls[] = {
 #endif
 };
 
+/* Sets a resource limit to value, or keeps a lower one the operator (or
+ * a test) already set: the sandbox only ever tightens. */
 static int
 limit(int resource, rlim_t value)
 {
-	struct rlimit rl = { value, value };
+	struct rlimit rl;
 
+	if (getrlimit(resource, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < value)
+		value = rl.rlim_max;
+	rl.rlim_cur = rl.rlim_max = value;
 	return setrlimit(resource, &rl);
 }
 

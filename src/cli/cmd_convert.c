@@ -38,25 +38,6 @@ vv_cmd_convert_help(FILE *out)
 "    0 written, 1 IN unreadable or OUT not written, 2 usage error.\n", out);
 }
 
-/* Format implied by a file name's extension, UNKNOWN if none. */
-static enum vv_format
-format_of_name(const char *path)
-{
-	const char *dot = strrchr(path, '.');
-
-	if (dot == NULL)
-		return VV_FORMAT_UNKNOWN;
-	if (strcmp(dot, ".json") == 0)
-		return VV_FORMAT_JSON;
-	if (strcmp(dot, ".fd") == 0 || strcmp(dot, ".raw") == 0)
-		return VV_FORMAT_OVMF_FD;
-	if (strcmp(dot, ".aws") == 0)
-		return VV_FORMAT_AWS;
-	if (strcmp(dot, ".xen") == 0)
-		return VV_FORMAT_XEN;
-	return VV_FORMAT_UNKNOWN;
-}
-
 int
 vv_cmd_convert(int argc, char **argv)
 {
@@ -97,7 +78,7 @@ vv_cmd_convert(int argc, char **argv)
 	if (argc - optind != 2)
 		return vv_cli_fail(VV_EXIT_USAGE, CMD, "expected IN OUT");
 	if (to == VV_FORMAT_UNKNOWN)
-		to = format_of_name(argv[optind + 1]);
+		to = vv_cli_format_of_name(argv[optind + 1]);
 	if (tmpl_path != NULL && vv_read_file(tmpl_path, &tmpl, &tmpl_size, &err) != 0)
 		return vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);
 	if (vv_store_file_open(&sf, argv[optind], from, false, &err) != 0) {

@@ -38,24 +38,6 @@ vv_cmd_create_help(FILE *out)
 "    0 created, 1 failure (OUT exists, template unreadable), 2 usage error.\n", out);
 }
 
-static enum vv_format
-format_of_name(const char *path)
-{
-	const char *dot = strrchr(path, '.');
-
-	if (dot == NULL)
-		return VV_FORMAT_UNKNOWN;
-	if (strcmp(dot, ".json") == 0)
-		return VV_FORMAT_JSON;
-	if (strcmp(dot, ".fd") == 0 || strcmp(dot, ".raw") == 0)
-		return VV_FORMAT_OVMF_FD;
-	if (strcmp(dot, ".aws") == 0)
-		return VV_FORMAT_AWS;
-	if (strcmp(dot, ".xen") == 0)
-		return VV_FORMAT_XEN;
-	return VV_FORMAT_UNKNOWN;
-}
-
 int
 vv_cmd_create(int argc, char **argv)
 {
@@ -95,7 +77,7 @@ vv_cmd_create(int argc, char **argv)
 	if (!force && access(out, F_OK) == 0)
 		return vv_cli_fail(VV_EXIT_FAIL, CMD, "%s exists (use --force to replace it)", out);
 	if (fmt == VV_FORMAT_UNKNOWN)
-		fmt = format_of_name(out);
+		fmt = vv_cli_format_of_name(out);
 	if (tmpl != NULL) {
 		if (vv_store_file_open(&sf, tmpl, VV_FORMAT_UNKNOWN, false, &err) != 0)
 			return vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);

@@ -474,3 +474,21 @@ vv_cli_parse_format(const char *name, enum vv_format *f)
 	*f = vv_format_from_name(name);
 	return *f == VV_FORMAT_UNKNOWN ? -1 : 0;
 }
+
+enum vv_format
+vv_cli_format_of_name(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	if (dot == NULL)
+		return VV_FORMAT_UNKNOWN;
+	if (strcmp(dot, ".json") == 0)
+		return VV_FORMAT_JSON;
+	if (strcmp(dot, ".fd") == 0 || strcmp(dot, ".raw") == 0)
+		return VV_FORMAT_OVMF_FD;
+	if (strcmp(dot, ".aws") == 0)
+		return VV_FORMAT_AWS;
+	if (strcmp(dot, ".xen") == 0)
+		return VV_FORMAT_XEN;
+	return VV_FORMAT_UNKNOWN;
+}

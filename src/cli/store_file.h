@@ -102,6 +102,9 @@ void vv_cli_print_json(struct json_object *doc);
 
 /* Format name from the command line, or usage error text. */
 int vv_cli_parse_format(const char *name, enum vv_format *f);
+/* The format a file name's extension implies (.json, .fd/.raw, .aws, .xen);
+ * VV_FORMAT_UNKNOWN if none. */
+enum vv_format vv_cli_format_of_name(const char *path);
 
 /* ---- decoders (decode_siglist.c) -------------------------------------- */
 

@@ -66,7 +66,7 @@ void vv_format_report_free(struct vv_format_report *r);
 /*
  * Serialises the store in format f.  For VV_FORMAT_OVMF_FD, template (may be
  * NULL) is an existing flash image whose geometry (sizes, FTW areas) is
- * kept; without one a 4 MiB-build layout (540 KiB) is produced.  *out is
+ * kept; without one the 4 MiB build's layout (540,672 bytes) is produced.  *out is
  * malloc'd.  report may be NULL.
  */
 int vv_format_save(enum vv_format f, const struct vv_store *s, const uint8_t *template_data,

@@ -5,7 +5,8 @@
 # efitools inputs, .auth updates made by sign-efi-sig-list (accepted) and
 # tampered (refused, file unchanged byte for byte), `vmvars sign` compared
 # with sign-efi-sig-list, sb-state in each mode, --json parsed by python3,
-# format conversion and bad input.  Prints TAP.
+# format conversion and bad input, sb-certs PEM export, enroll --from a
+# distribution template and import of a JSON store.  Prints TAP.
 #
 # VMVARS is the binary (meson passes it).  Cases needing efitools SKIP when
 # it is missing (./dev deps installs it, so CI runs them).
@@ -33,7 +34,7 @@ have_efitools=false
 command -v sign-efi-sig-list >/dev/null && command -v cert-to-efi-sig-list >/dev/null &&
 	command -v openssl >/dev/null && have_efitools=true
 
-echo "1..63"
+echo "1..79"
 
 # ---- create, set, get, list, delete -----------------------------------------
 run "$VMVARS" create s.json
@@ -85,7 +86,7 @@ checkx "-o writes elsewhere, input unchanged" 'test "$rc" = 0 -a -f other.json &
 
 # ---- --help on every subcommand ----------------------------------------------
 helps_ok=true
-for c in list get set append delete boot enroll apply sign sb-state sb-mode convert create; do
+for c in list get set append delete boot enroll apply sign sb-state sb-mode sb-certs import convert create; do
 	"$VMVARS" "$c" --help >h.txt 2>&1 && grep -q "vmvars $c" h.txt || { helps_ok=false; echo "# --help failed: $c"; }
 done
 check "--help on every subcommand: exit 0 with its name" $helps_ok
@@ -250,6 +251,95 @@ check "unknown option: exit 2" test "$rc" = 2
 run "$VMVARS" get s.json
 check "missing argument: exit 2" test "$rc" = 2
 
+# ---- issue #5 gaps: sb-certs (--extract-certs), enroll --from (distro keys), import (--set-json)
+MS=/usr/share/OVMF/OVMF_VARS_4M.ms.fd
+if [ -r "$MS" ] && command -v openssl >/dev/null; then
+	mkdir certs
+	run "$VMVARS" sb-certs "$MS" --out-dir certs
+	check "sb-certs of Debian's ms template: exit 0, the 5 PEM paths of PK, KEK, db in order" \
+		test "$rc" = 0 -a "$(sed 's/-[0-9a-f]*\.pem$//' out.txt | tr '\n' ' ')" = "certs/PK-0 certs/KEK-0 certs/KEK-1 certs/db-0 certs/db-1 "
+	fps=""
+	while read -r f; do
+		b=${f##*/}
+		fp=$(openssl x509 -noout -fingerprint -sha256 -in "$f" 2>/dev/null | sed 's/.*=//; s/://g' | tr A-F a-f)
+		fps="$fps ${b%%-*} $fp"
+		[[ $b == *-${fp:0:16}.pem ]] || fps="$fps name-mismatch"
+	done < out.txt
+	want=$("$VMVARS" sb-state "$MS" --json | python3 -c 'import json,sys; print("".join(" %s %s" % (c["variable"], c["sha256"]) for c in json.load(sys.stdin)["certificates"]))')
+	checkx "each PEM parses with openssl x509 and its SHA-256 (and name) matches sb-state's" \
+		'test -n "$want" && test "$fps" = "$want"'
+	run "$VMVARS" sb-certs "$MS" KEK --out-dir certs
+	check "sb-certs FILE KEK: exactly KEK-0 and KEK-1" \
+		test "$rc" = 0 -a "$out" = $'certs/KEK-0-5fb05ed84c5170d5.pem\ncerts/KEK-1-a1117f516a32cefc.pem'
+	run "$VMVARS" sb-certs s.json
+	check "sb-certs of a store without keys: exit 0, nothing printed" test "$rc" = 0 -a -z "$out"
+	run "$VMVARS" sb-certs "$MS" PKK
+	check "sb-certs with an unknown DATABASE: exit 2" test "$rc" = 2
+	run "$VMVARS" sb-certs "$MS" --out-dir nonexistent-dir
+	checkx "sb-certs into a missing directory: exit 1, error names the path" \
+		'test "$rc" = 1 && [[ $err == *nonexistent-dir/PK-0-* ]]'
+
+	"$VMVARS" create from.json
+	run "$VMVARS" enroll from.json --from "$MS"
+	same=true
+	for d in PK KEK db dbx; do
+		a=$("$VMVARS" get from.json "$d" --hex); b=$("$VMVARS" get "$MS" "$d" --hex)
+		[ -n "$b" ] && [ "$a" = "$b" ] || same=false
+	done
+	check "enroll --from the ms template: exit 0, PK/KEK/db/dbx bytes equal the template's" \
+		test "$rc" = 0 -a -z "$out" -a "$same" = true
+	check "enroll --from: the store is in User mode, enforced" \
+		test "$("$VMVARS" sb-state from.json --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["mode"], d["enforced"])')" = "user True"
+	"$VMVARS" create fromdb.json
+	run "$VMVARS" enroll fromdb.json --from "$MS" db
+	"$VMVARS" get fromdb.json KEK --hex >/dev/null 2>&1; kek_rc=$?
+	check "enroll --from TEMPLATE db: db equals the template's, KEK not copied" \
+		test "$rc" = 0 -a "$("$VMVARS" get fromdb.json db --hex)" = "$("$VMVARS" get "$MS" db --hex)" -a "$kek_rc" = 1
+	cp fromdb.json fromdb.orig
+	run "$VMVARS" enroll fromdb.json --from s.json
+	checkx "enroll --from a store without keys: exit 1, file unchanged" \
+		'test "$rc" = 1 && [[ $err == *"holds no PK, KEK, db or dbx"* ]] && cmp -s fromdb.json fromdb.orig'
+	run "$VMVARS" enroll fromdb.json --from "$MS" KEK --owner ms
+	check "enroll --from with --owner: exit 2" test "$rc" = 2
+	"$VMVARS" create whole.json
+	run "$VMVARS" import whole.json "$MS"
+	same=true
+	for d in PK KEK db dbx Boot0001 PlatformLang; do
+		a=$("$VMVARS" get whole.json "$d" --hex); b=$("$VMVARS" get "$MS" "$d" --hex)
+		[ -n "$b" ] && [ "$a" = "$b" ] || same=false
+	done
+	check "import of the whole ms template (VendorKeysNv NV|BS|AT replaced): exit 0, keys and boot entries equal, User mode" \
+		test "$rc" = 0 -a "$same" = true -a "$("$VMVARS" sb-state whole.json --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["mode"])')" = user
+else
+	for i in $(seq 1 12); do skip "sb-certs/enroll --from case $i" "no $MS or openssl"; done
+fi
+
+"$VMVARS" create isrc.json
+"$VMVARS" set isrc.json PlatformLang --string en
+"$VMVARS" set isrc.json Answer --u32 42 --guid 11111111-2222-3333-4444-555555555555 --attr NV,BS,RT
+"$VMVARS" create idst.json
+"$VMVARS" set idst.json Answer --u8 1 --guid 11111111-2222-3333-4444-555555555555 --attr NV,BS
+"$VMVARS" set idst.json Keep --u8 7 --guid 11111111-2222-3333-4444-555555555555
+run "$VMVARS" import idst.json isrc.json
+check "import JSON: exit 0, values and attributes of SOURCE (Answer replaced NV|BS -> NV|BS|RT), others kept" \
+	test "$rc" = 0 -a -z "$out" -a "$(json_get idst.json "sorted((v['name'], v['attr'], v['data']) for v in d['variables'])")" = "[('Answer', 7, '2a000000'), ('Keep', 3, '07'), ('PlatformLang', 7, '656e00')]"
+"$VMVARS" create ifd.json
+"$VMVARS" convert ifd.json ifd.fd >/dev/null 2>&1
+run "$VMVARS" import ifd.fd isrc.json
+if [ "$rc" = 0 ] && "$VMVARS" convert ifd.fd iback.json >/dev/null 2>&1; then
+	check "import round trip JSON -> fd -> JSON: variables identical" \
+		test "$(json_get iback.json "sorted((v['guid'], v['name'], v['attr'], v['data']) for v in d['variables'])")" = "$(json_get isrc.json "sorted((v['guid'], v['name'], v['attr'], v['data']) for v in d['variables'])")"
+else
+	notok "import round trip JSON -> fd -> JSON: $err"
+fi
+printf '{"version": 2, "variables": [ {"guid": "11111111-2222-3333-4444-555555555555", "name": "Good", "attr": 7, "data": "01"}, {"guid": "d719b2cb-3d3a-4596-a3bc-dad00e67656f", "name": "db", "attr": 39, "data": "0102"} ]}' > ibad.json
+cp idst.json idst.orig
+run "$VMVARS" import idst.json ibad.json
+checkx "import with a malformed db: exit 1, error names db, file unchanged byte for byte" \
+	'test "$rc" = 1 && [[ $err == *"db EfiImageSecurityDatabase refused: EFI_INVALID_PARAMETER"* ]] && cmp -s idst.json idst.orig'
+run "$VMVARS" import idst.json
+check "import without SOURCE: exit 2" test "$rc" = 2
+
 echo "# $fails failed of $n"
-[ "$n" = 63 ] || echo "# plan mismatch: ran $n"
+[ "$n" = 79 ] || echo "# plan mismatch: ran $n"
 exit 0

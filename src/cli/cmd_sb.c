@@ -2,7 +2,10 @@
  * src/cli/cmd_sb.c -- Secure Boot from the command line:
  *   enroll    host-owner enrollment of PK/KEK/db/dbx/dbt/dbr from PEM or DER
  *             certificates, signature lists (.esl), .auth payloads or
- *             SHA-256 hashes, with owner GUIDs (vv_secureboot_enroll);
+ *             SHA-256 hashes, with owner GUIDs (vv_secureboot_enroll), or
+ *             copied from an enrolled template store (--from);
+ *   sb-certs  every X.509 certificate of PK/KEK/db/dbx written as PEM
+ *             (virt-fw-vars --extract-certs);
  *   apply     a signed .auth applied exactly as the guest would send it
  *             (vv_store_set, VV_CALLER_GUEST): verified, refused if invalid;
  *   sign      an EFI_VARIABLE_AUTHENTICATION_2 .auth from a signature list,
@@ -55,6 +58,8 @@ database_index(const char *name)
 	return -1;
 }
 
+static const struct vv_variable *sb_var(const struct vv_store *s, int idx);
+
 /* ---- help texts -------------------------------------------------------- */
 
 void
@@ -67,6 +72,7 @@ vv_cmd_enroll_help(FILE *out)
 "SYNOPSIS\n"
 "    vmvars enroll FILE DATABASE [SOURCE...] [--owner GUID] [--hash SHA256]...\n"
 "                  [--replace] [--delete] [-o OUT]\n"
+"    vmvars enroll FILE --from TEMPLATE [DATABASE] [-o OUT]\n"
 "\n"
 "DESCRIPTION\n"
 "    DATABASE is PK, KEK, db, dbx, dbt or dbr.  Each SOURCE is a certificate in\n"
@@ -81,9 +87,17 @@ vv_cmd_enroll_help(FILE *out)
 "    PK leaves Setup mode (User), or Audit mode (Deployed).  --delete empties\n"
 "    the database (deleting PK returns to Setup mode).\n"
 "\n"
+"    --from TEMPLATE copies KEK, db, dbx and then PK (or only DATABASE) from\n"
+"    any readable store file, e.g. a distribution's enrolled template such as\n"
+"    /usr/share/OVMF/OVMF_VARS_4M.ms.fd: each copied database replaces FILE's\n"
+"    with the template's value byte for byte (owners kept), enrolled as the\n"
+"    host owner.  Databases the template lacks are left as they are in FILE;\n"
+"    a template holding none of them (or not DATABASE) is an error.\n"
+"\n"
 "OPTIONS\n"
 "    --owner GUID   owner of certificates and hashes (default: the all-zero\n"
 "                   GUID, as cert-to-efi-sig-list; names: ms, redhat, ...)\n"
+"    --from TEMPLATE  copy the databases of TEMPLATE (any format)\n"
 "    -o OUT         write OUT instead of rewriting FILE\n"
 "\n"
 "EXIT STATUS\n"
@@ -295,6 +309,55 @@ add_source(struct bytes *b, const char *path, const vv_guid *owner, struct vv_er
 	return rc;
 }
 
+/*
+ * enroll --from: copies databases of a template store into FILE as the host
+ * owner.  which < 0 means KEK, db, dbx, then PK last (PK ends Setup mode,
+ * the order a firmware enrollment uses); databases the template lacks are
+ * skipped, and a template holding none of them is an error.  All
+ * enrollments happen in memory; FILE is saved only if every one succeeded.
+ */
+static int
+enroll_from(const char *file, const char *tmpl, int which, const char *output)
+{
+	static const char *const CMD = "enroll";
+	static const int order[] = { 1, 2, 3, 0 };   /* KEK, db, dbx, PK */
+	struct vv_store_file sf, tf;
+	struct vv_error err = { "" };
+	size_t copied = 0;
+	int rc = VV_EXIT_OK;
+	vv_status st;
+
+	if (vv_store_file_open(&tf, tmpl, VV_FORMAT_UNKNOWN, false, &err) != 0)
+		return vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);
+	if (vv_store_file_open(&sf, file, VV_FORMAT_UNKNOWN, true, &err) != 0) {
+		vv_store_file_close(&tf);
+		return vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);
+	}
+	for (int k = 0; k < 4 && rc == VV_EXIT_OK; k++) {
+		int idx = which >= 0 ? which : order[k];
+		const struct vv_variable *v = sb_var(tf.store, idx);
+
+		if (which >= 0 && k > 0)
+			break;
+		if (v == NULL || v->data_size == 0)
+			continue;
+		st = vv_secureboot_enroll(sf.sb, databases[idx].db, v->data, v->data_size, false);
+		if (st != VV_EFI_SUCCESS)
+			rc = vv_cli_fail(VV_EXIT_FAIL, CMD, "%s: enrolling %s from %s refused: %s; "
+					 "nothing written", sf.path, databases[idx].name, tmpl,
+					 vv_status_name(st));
+		copied++;
+	}
+	if (rc == VV_EXIT_OK && copied == 0)
+		rc = vv_cli_fail(VV_EXIT_FAIL, CMD, "%s: holds no %s; nothing written", tmpl,
+				 which >= 0 ? databases[which].name : "PK, KEK, db or dbx");
+	if (rc == VV_EXIT_OK && vv_store_file_save(&sf, output, VV_FORMAT_UNKNOWN, NULL, 0, &err) != 0)
+		rc = vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);
+	vv_store_file_close(&sf);
+	vv_store_file_close(&tf);
+	return rc;
+}
+
 int
 vv_cmd_enroll(int argc, char **argv)
 {
@@ -305,13 +368,14 @@ vv_cmd_enroll(int argc, char **argv)
 		{ "replace", no_argument, NULL, 'r' },
 		{ "delete", no_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "from", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bytes db = { NULL, 0 };
 	vv_guid owner;
-	bool replace = false, del = false;
-	const char *output = NULL;
+	bool replace = false, del = false, have_owner = false;
+	const char *output = NULL, *from = NULL;
 	char *hashes[64];
 	size_t nhashes = 0;
 	struct vv_store_file sf;
@@ -327,7 +391,9 @@ vv_cmd_enroll(int argc, char **argv)
 		case 'g':
 			if (vv_cli_parse_guid(optarg, &owner) != 0)
 				return vv_cli_fail(VV_EXIT_USAGE, CMD, "not a GUID: '%s'", optarg);
+			have_owner = true;
 			break;
+		case 'F': from = optarg; break;
 		case 'H':
 			if (nhashes == 64)
 				return vv_cli_fail(VV_EXIT_USAGE, CMD, "at most 64 --hash options");
@@ -341,6 +407,17 @@ vv_cmd_enroll(int argc, char **argv)
 			return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown option '%s' (see vmvars enroll --help)",
 					   argv[optind - 1]);
 		}
+	}
+	if (from != NULL) {
+		/* The template's lists carry their own owners; nothing to add. */
+		if (argc - optind < 1 || argc - optind > 2 || nhashes || del || replace || have_owner)
+			return vv_cli_fail(VV_EXIT_USAGE, CMD, "--from takes FILE [DATABASE] and no "
+					   "SOURCE, --hash, --owner, --replace or --delete");
+		idx = -1;
+		if (argc - optind == 2 && (idx = database_index(argv[optind + 1])) < 0)
+			return vv_cli_fail(VV_EXIT_USAGE, CMD,
+					   "DATABASE must be PK, KEK, db, dbx, dbt or dbr");
+		return enroll_from(argv[optind], from, idx, output);
 	}
 	if (argc - optind < 2)
 		return vv_cli_fail(VV_EXIT_USAGE, CMD, "expected FILE DATABASE [SOURCE...]");
@@ -980,4 +1057,140 @@ vv_cmd_sb_mode(int argc, char **argv)
 		rc = vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);
 	vv_store_file_close(&sf);
 	return rc;
+}
+
+/* ---- sb-certs ---------------------------------------------------------- */
+
+void
+vv_cmd_sb_certs_help(FILE *out)
+{
+	fputs(
+"NAME\n"
+"    vmvars sb-certs - write the X.509 certificates of the Secure Boot\n"
+"    databases as PEM files (virt-fw-vars --extract-certs)\n"
+"\n"
+"SYNOPSIS\n"
+"    vmvars sb-certs FILE [DATABASE] [--out-dir DIR] [--input-format FMT]\n"
+"\n"
+"DESCRIPTION\n"
+"    Every EFI_CERT_X509 entry of PK, KEK, db and dbx (or only of DATABASE:\n"
+"    PK, KEK, db, dbx, dbt or dbr) is written to DIR (default: the current\n"
+"    directory) as DATABASE-N-HASH.pem, where N counts the certificates of\n"
+"    that database from 0 in the order they are stored and HASH is the first\n"
+"    16 hex digits of the SHA-256 of the DER certificate (the SHA-256 that\n"
+"    vmvars sb-state prints).  Existing files of those names are replaced.\n"
+"    Each path written is printed on stdout, one a line.  Hashes and other\n"
+"    non-certificate entries are not written.\n"
+"\n"
+"EXIT STATUS\n"
+"    0 written (possibly none); 1 the file cannot be read, a database is not\n"
+"    a valid signature list, a certificate does not parse or a PEM file\n"
+"    cannot be written; 2 usage error.\n", out);
+}
+
+struct certs_ctx {
+	const char *dir, *var;
+	unsigned index;
+	int failed;
+};
+
+/* Writes one DER certificate as DIR/VAR-N-HASH.pem (PEM_write_X509). */
+static int
+write_cert_pem(void *vctx, const uint8_t *der, size_t size)
+{
+	struct certs_ctx *ctx = vctx;
+	struct vv_cert_info ci;
+	const unsigned char *p = der;
+	char path[4096];
+	X509 *x = NULL;
+	FILE *fp;
+	unsigned n = ctx->index++;
+
+	if (size > 0x7fffffff || vv_cert_info(der, size, &ci) != 0 ||
+	    (x = d2i_X509(NULL, &p, (long)size)) == NULL) {
+		fprintf(stderr, "%s: sb-certs: %s certificate %u does not parse; skipped\n",
+			vv_cli_progname, ctx->var, n);
+		ctx->failed = 1;
+		return 0;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s%s%s-%u-%.16s.pem", ctx->dir ? ctx->dir : "",
+			     ctx->dir ? "/" : "", ctx->var, n, ci.sha256) >= sizeof(path)) {
+		X509_free(x);
+		ctx->failed = 1;
+		return vv_cli_fail(-1, "sb-certs", "%s: path too long", ctx->dir);
+	}
+	if ((fp = fopen(path, "w")) == NULL) {
+		X509_free(x);
+		ctx->failed = 1;
+		return vv_cli_fail(-1, "sb-certs", "%s: %s", path, strerror(errno));
+	}
+	if (PEM_write_X509(fp, x) != 1 || fclose(fp) != 0) {
+		X509_free(x);
+		ctx->failed = 1;
+		return vv_cli_fail(-1, "sb-certs", "%s: write failed", path);
+	}
+	X509_free(x);
+	printf("%s\n", path);
+	return 0;
+}
+
+int
+vv_cmd_sb_certs(int argc, char **argv)
+{
+	static const char *const CMD = "sb-certs";
+	static const struct option opts[] = {
+		{ "out-dir", required_argument, NULL, 'd' },
+		{ "input-format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum vv_format fmt = VV_FORMAT_UNKNOWN;
+	struct vv_store_file sf;
+	struct vv_error err = { "" };
+	struct certs_ctx ctx = { NULL, NULL, 0, 0 };   /* dir NULL: the current one */
+	int c, first = 0, last = 3;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:f:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': ctx.dir = optarg; break;
+		case 'f':
+			if (vv_cli_parse_format(optarg, &fmt) != 0)
+				return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown format '%s'", optarg);
+			break;
+		case 'h': vv_cmd_sb_certs_help(stdout); return VV_EXIT_OK;
+		default:
+			return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown option '%s' (see vmvars sb-certs --help)",
+					   argv[optind - 1]);
+		}
+	}
+	if (argc - optind < 1 || argc - optind > 2)
+		return vv_cli_fail(VV_EXIT_USAGE, CMD, "expected FILE [DATABASE]");
+	if (argc - optind == 2) {
+		if ((first = database_index(argv[optind + 1])) < 0)
+			return vv_cli_fail(VV_EXIT_USAGE, CMD,
+					   "DATABASE must be PK, KEK, db, dbx, dbt or dbr");
+		last = first;
+	}
+	if (vv_store_file_open(&sf, argv[optind], fmt, false, &err) != 0)
+		return vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);
+	for (int i = first; i <= last; i++) {
+		const struct vv_variable *v = sb_var(sf.store, i);
+
+		if (v == NULL)
+			continue;
+		if (vv_siglist_validate(v->data, v->data_size, 0) != VV_EFI_SUCCESS) {
+			vv_cli_fail(VV_EXIT_FAIL, CMD, "%s: %s is not a valid signature list",
+				    sf.path, databases[i].name);
+			ctx.failed = 1;
+			continue;
+		}
+		ctx.var = databases[i].name;
+		ctx.index = 0;
+		if (vv_siglist_for_each_x509(v->data, v->data_size, write_cert_pem, &ctx) != 0)
+			break;
+	}
+	vv_store_file_close(&sf);
+	return ctx.failed ? VV_EXIT_FAIL : VV_EXIT_OK;
 }

@@ -8,7 +8,10 @@
  * on them; Debian's OVMF templates load, and a store written into them
  * reloads identically with every byte outside the variable area kept; an
  * empty store written from scratch is Debian's OVMF_VARS_4M.fd byte for
- * byte.  Record states (§2.4), certdb <-> digests (§2.8).  Bad input of
+ * byte.  ArmVirt (§2.1): the layout from scratch has the reference's
+ * checksum and FTW CRC; blank flash (all 0x00 / all 0xFF) loads empty and,
+ * as a template (Debian's 64 MiB AAVMF_VARS.fd), gets the ArmVirt layout
+ * at offset 0 with its padding and size kept; padded images load.  Record states (§2.4), certdb <-> digests (§2.8).  Bad input of
  * every format fails with a message naming file, format and offset or
  * field, and leaves the store empty.  Cases that need files from outside
  * the tree SKIP, saying which, when they are absent.
@@ -500,6 +503,291 @@ test_fd_template_4m_ms(void)
 	CHECK(vv_store_find(s, U("BootOrder"), &VV_GUID_GLOBAL_VARIABLE) == NULL); /* only dead copies */
 	CHECK(vv_store_find(s, U("certdb"), &VV_GUID_CERT_DB) == NULL);
 	vv_store_free(s);
+}
+
+/* ---- ArmVirt / AAVMF (§2.1) ---- */
+
+#define AAVMF_DIR "/usr/share/AAVMF"
+#define ARMVIRT_SIZE 0xC0000
+#define PAD_64M (64u << 20)
+
+static const char *
+aavmf(const char *name)
+{
+	static char p[256];
+
+	snprintf(p, sizeof(p), AAVMF_DIR "/%s", name);
+	if (access(p, R_OK) != 0)
+		SKIP("Debian's qemu-efi-aarch64 package is not installed (" AAVMF_DIR ")");
+	return p;
+}
+
+static struct vv_store *
+armvirt_vars(void)
+{
+	struct vv_store *s = new_store();
+	static const uint8_t order[4] = { 1, 0, 0, 0 };
+
+	add(s, U("BootOrder"), &VV_GUID_GLOBAL_VARIABLE, VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT,
+	    order, 2);
+	add(s, U("Armvirt"), &T_GUID, VV_ATTR_NV | VV_ATTR_BS, "aarch64", 7);
+	return s;
+}
+
+static uint8_t *
+save_layout(enum vv_fd_layout layout, const struct vv_store *s, const uint8_t *tmpl,
+	    size_t tmpl_size, size_t *size)
+{
+	struct vv_error err = { "" };
+	uint8_t *out = NULL;
+
+	if (vv_format_save_fd_layout(s, layout, tmpl, tmpl_size, &out, size, NULL, &err) != 0)
+		printf("# save fd layout %d: %s\n", (int)layout, err.msg);
+	REQUIRE(out != NULL);
+	return out;
+}
+
+static bool
+all_bytes(const uint8_t *p, size_t n, uint8_t value)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != value)
+			return false;
+	return true;
+}
+
+/* §2.1-§2.5: the ArmVirt region map with the reference's values. */
+static void
+check_armvirt_layout(const uint8_t *b)
+{
+	CHECK_EQ(vv_le64(b + 0x20), ARMVIRT_SIZE);          /* FvLength */
+	CHECK_EQ(vv_le16(b + 0x32), 0x0928);                /* §2.1 checksum */
+	CHECK_EQ(vv_le32(b + 0x38), 3);                     /* block map {3, 0x40000} */
+	CHECK_EQ(vv_le32(b + 0x3C), 0x40000);
+	CHECK_EQ(vv_le32(b + 0x40), 0);
+	CHECK_EQ(vv_le32(b + 0x58), 0x3FFB8);               /* §2.3 store Size */
+	CHECK_EQ(vv_le32(b + 0x40000 + 16), 0x86C6E75Bu);   /* §2.5 FTW CRC */
+	CHECK_EQ(b[0x40000 + 20], 0xFE);
+	CHECK_EQ(vv_le64(b + 0x40000 + 24), 0x3FFE0);       /* WriteQueueSize */
+	CHECK(all_bytes(b + 0x40020, 0x3FFE0, 0xFF));       /* empty queue */
+	CHECK(all_bytes(b + 0x80000, 0x40000, 0xFF));       /* spare */
+}
+
+static void
+test_fd_armvirt_scratch(void)
+{
+	struct vv_store *s = new_store(), *vars = armvirt_vars(), *back;
+	uint8_t *b;
+	size_t size;
+
+	b = save_layout(VV_FD_LAYOUT_ARMVIRT, s, NULL, 0, &size);
+	CHECK_EQ(size, ARMVIRT_SIZE);
+	check_armvirt_layout(b);
+	CHECK(all_bytes(b + 0x64, 0x40000 - 0x64, 0xFF));  /* empty store */
+	back = reload(VV_FORMAT_OVMF_FD, b, size);
+	CHECK_EQ(vv_store_count(back), 0);
+	vv_store_free(back);
+	free(b);
+	b = save_layout(VV_FD_LAYOUT_ARMVIRT, vars, NULL, 0, &size);
+	CHECK_EQ(size, ARMVIRT_SIZE);
+	check_armvirt_layout(b);
+	back = reload(VV_FORMAT_OVMF_FD, b, size);
+	CHECK(stores_equal(vars, back, false));
+	vv_store_free(back);
+	free(b);
+	/* AUTO from scratch is still the 4 MiB build */
+	b = save_layout(VV_FD_LAYOUT_AUTO, s, NULL, 0, &size);
+	CHECK_EQ(size, 0x84000);
+	CHECK_EQ(vv_le16(b + 0x32), 0xB8AF);
+	free(b);
+	vv_store_free(vars);
+	vv_store_free(s);
+}
+
+/* The 2 MiB build from scratch is Debian's OVMF_VARS.fd byte for byte. */
+static void
+test_fd_scratch_2m_is_debian_empty(void)
+{
+	struct vv_store *s = new_store();
+	uint8_t *b, *ref;
+	size_t size, ref_size;
+
+	b = save_layout(VV_FD_LAYOUT_OVMF_2M, s, NULL, 0, &size);
+	CHECK_EQ(size, 0x20000);
+	CHECK_EQ(vv_le16(b + 0x32), 0xF919);               /* §2.1 checksum */
+	CHECK_EQ(vv_le32(b + 0xF000 + 16), 0x642CAF2C);    /* §2.5 FTW CRC */
+	ref = slurp(debian("OVMF_VARS.fd"), &ref_size);
+	CHECK_EQ(ref_size, size);
+	if (ref_size == size)
+		CHECK_MEM(b, ref, size);
+	free(ref);
+	free(b);
+	vv_store_free(s);
+}
+
+/* Blank flash (all 0x00 or all 0xFF, whole 4 KiB blocks) is an empty fd
+ * store; anything else that lacks an FV is not. */
+static void
+test_fd_blank_loads_empty(void)
+{
+	static const size_t sizes[] = { 0x1000, 0x84000, ARMVIRT_SIZE };
+	struct vv_error err = { "" };
+	struct vv_store *s;
+	uint8_t *img = malloc(ARMVIRT_SIZE);
+	size_t i, fill;
+
+	REQUIRE(img != NULL);
+	for (fill = 0; fill < 2; fill++) {
+		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			memset(img, fill ? 0xFF : 0x00, sizes[i]);
+			CHECK_EQ(vv_format_detect(img, sizes[i]), VV_FORMAT_OVMF_FD);
+			s = new_store();
+			CHECK_EQ(vv_format_load(VV_FORMAT_OVMF_FD, img, sizes[i], "blank", s, &err),
+				 0);
+			CHECK_EQ(vv_store_count(s), 0);
+			vv_store_free(s);
+		}
+	}
+	/* not blank: one byte differs, or not whole blocks */
+	memset(img, 0, ARMVIRT_SIZE);
+	img[0x12345] = 1;
+	CHECK_EQ(vv_format_detect(img, ARMVIRT_SIZE), VV_FORMAT_UNKNOWN);
+	expect_bad(VV_FORMAT_OVMF_FD, img, ARMVIRT_SIZE, "NvData", NULL);
+	memset(img, 0xFF, 0x1800);
+	CHECK_EQ(vv_format_detect(img, 0x1800), VV_FORMAT_UNKNOWN);
+	expect_bad(VV_FORMAT_OVMF_FD, img, 0x1800, "NvData", NULL);
+	free(img);
+}
+
+/* A store written into a blank 64 MiB template: ArmVirt at offset 0, the
+ * padding kept, the size kept, and it reloads identically. */
+static void
+blank_template_case(const uint8_t *tmpl, size_t tmpl_size, uint8_t pad)
+{
+	struct vv_store *vars = armvirt_vars(), *back;
+	uint8_t *b;
+	size_t size;
+
+	b = save(VV_FORMAT_OVMF_FD, vars, tmpl, tmpl_size, &size, NULL);
+	CHECK_EQ(size, tmpl_size);
+	check_armvirt_layout(b);
+	CHECK(all_bytes(b + ARMVIRT_SIZE, tmpl_size - ARMVIRT_SIZE, pad));
+	back = reload(VV_FORMAT_OVMF_FD, b, size);
+	CHECK(stores_equal(vars, back, false));
+	vv_store_free(back);
+	free(b);
+	vv_store_free(vars);
+}
+
+static void
+test_fd_aavmf_blank_template(void)
+{
+	struct vv_store *s;
+	uint8_t *tmpl;
+	size_t tmpl_size;
+
+	tmpl = slurp(aavmf("AAVMF_VARS.fd"), &tmpl_size);
+	CHECK_EQ(tmpl_size, PAD_64M);
+	REQUIRE(all_bytes(tmpl, tmpl_size, 0x00)); /* Debian ships it unformatted */
+	s = load_path(aavmf("AAVMF_VARS.fd"), VV_FORMAT_OVMF_FD); /* detected, empty */
+	CHECK_EQ(vv_store_count(s), 0);
+	vv_store_free(s);
+	blank_template_case(tmpl, tmpl_size, 0x00);
+	free(tmpl);
+}
+
+static void
+test_fd_blank_template_sizes(void)
+{
+	struct vv_store *vars = armvirt_vars();
+	struct vv_error err = { "" };
+	uint8_t *tmpl = malloc(PAD_64M), *b = NULL, *formatted;
+	size_t size, f_size;
+
+	REQUIRE(tmpl != NULL);
+	memset(tmpl, 0xFF, PAD_64M);
+	blank_template_case(tmpl, PAD_64M, 0xFF);
+	memset(tmpl, 0x00, PAD_64M);
+	blank_template_case(tmpl, ARMVIRT_SIZE + 0x1000, 0x00);
+	/* an x86 size keeps its x86 layout */
+	b = save(VV_FORMAT_OVMF_FD, vars, tmpl, 0x84000, &size, NULL);
+	CHECK_EQ(size, 0x84000);
+	CHECK_EQ(vv_le16(b + 0x32), 0xB8AF);
+	free(b);
+	b = NULL;
+	/* a blank size that matches no layout, and a layout that does not fit */
+	CHECK_EQ(vv_format_save(VV_FORMAT_OVMF_FD, vars, tmpl, 0x30000, &b, &size, NULL, &err),
+		 -1);
+	CHECK(b == NULL);
+	CHECK(strstr(err.msg, "matches no layout") != NULL);
+	CHECK_EQ(vv_format_save_fd_layout(vars, VV_FD_LAYOUT_ARMVIRT, tmpl, 0x84000, &b, &size,
+					  NULL, &err), -1);
+	CHECK(b == NULL);
+	CHECK(strstr(err.msg, "smaller than the ArmVirt layout") != NULL);
+	/* a formatted template keeps its geometry: no layout override */
+	formatted = save_layout(VV_FD_LAYOUT_OVMF_4M, vars, NULL, 0, &f_size);
+	CHECK_EQ(vv_format_save_fd_layout(vars, VV_FD_LAYOUT_ARMVIRT, formatted, f_size, &b,
+					  &size, NULL, &err), -1);
+	CHECK(b == NULL);
+	CHECK(strstr(err.msg, "keeps its own layout") != NULL);
+	printf("# %s\n", err.msg);
+	free(formatted);
+	free(tmpl);
+	vv_store_free(vars);
+}
+
+/* A formatted ArmVirt image padded to 64 MiB with 0x00 or 0xFF loads. */
+static void
+test_fd_armvirt_padded(void)
+{
+	struct vv_store *vars = armvirt_vars(), *back;
+	uint8_t *img, *b;
+	size_t size, fill;
+
+	b = save_layout(VV_FD_LAYOUT_ARMVIRT, vars, NULL, 0, &size);
+	img = malloc(PAD_64M);
+	REQUIRE(img != NULL);
+	for (fill = 0; fill < 2; fill++) {
+		memset(img, fill ? 0xFF : 0x00, PAD_64M);
+		memcpy(img, b, size);
+		back = reload(VV_FORMAT_OVMF_FD, img, PAD_64M);
+		CHECK(stores_equal(vars, back, false));
+		vv_store_free(back);
+	}
+	free(img);
+	free(b);
+	vv_store_free(vars);
+}
+
+/* Debian's AAVMF_VARS.ms.fd: formatted by the firmware (its block map
+ * covers the 64 MiB flash device, not FvLength 0xC0000), Secure Boot keys
+ * enrolled; it loads, and a save into it keeps every byte after the store. */
+static void
+test_fd_aavmf_ms(void)
+{
+	const char *path = aavmf("AAVMF_VARS.ms.fd");
+	struct vv_store *s, *back;
+	uint8_t *tmpl, *b;
+	size_t tmpl_size, size;
+
+	tmpl = slurp(path, &tmpl_size);
+	CHECK_EQ(tmpl_size, PAD_64M);
+	CHECK_EQ(vv_le64(tmpl + 0x20), ARMVIRT_SIZE);
+	s = load_path(path, VV_FORMAT_OVMF_FD);
+	CHECK(vv_store_find(s, U("PK"), &VV_GUID_GLOBAL_VARIABLE) != NULL);
+	CHECK(vv_store_find(s, U("db"), &VV_GUID_IMAGE_SECURITY_DB) != NULL);
+	b = save(VV_FORMAT_OVMF_FD, s, tmpl, tmpl_size, &size, NULL);
+	CHECK_EQ(size, tmpl_size);
+	CHECK_MEM(b, tmpl, 0x64);
+	CHECK_MEM(b + 0x40000, tmpl + 0x40000, tmpl_size - 0x40000);
+	back = reload(VV_FORMAT_OVMF_FD, b, size);
+	CHECK(stores_equal(s, back, false));
+	vv_store_free(back);
+	vv_store_free(s);
+	free(b);
+	free(tmpl);
 }
 
 /* Builds a scratch image holding A=1 then B=2; returns the offsets. */
@@ -1060,6 +1348,13 @@ static const struct vv_test tests[] = {
 	TEST(test_fd_template_4m),
 	TEST(test_fd_template_2m),
 	TEST(test_fd_template_4m_ms),
+	TEST(test_fd_armvirt_scratch),
+	TEST(test_fd_scratch_2m_is_debian_empty),
+	TEST(test_fd_blank_loads_empty),
+	TEST(test_fd_aavmf_blank_template),
+	TEST(test_fd_blank_template_sizes),
+	TEST(test_fd_armvirt_padded),
+	TEST(test_fd_aavmf_ms),
 	TEST(test_fd_record_states),
 	TEST(test_fd_certdb_digests),
 	TEST(test_fd_too_full),

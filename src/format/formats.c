@@ -593,7 +593,8 @@ vv_format_save(enum vv_format f, const struct vv_store *s, const uint8_t *templa
 	case VV_FORMAT_JSON:
 		return save_json(s, out, out_size, report, err);
 	case VV_FORMAT_OVMF_FD:
-		return vv_fd_save(s, template_data, template_size, out, out_size, report, err);
+		return vv_fd_save(s, VV_FD_LAYOUT_AUTO, template_data, template_size, out, out_size,
+				  report, err);
 	case VV_FORMAT_AWS:
 		return vv_aws_save(s, out, out_size, report, err);
 	case VV_FORMAT_XEN:
@@ -603,6 +604,16 @@ vv_format_save(enum vv_format f, const struct vv_store *s, const uint8_t *templa
 	default:
 		return vv_error_set(err, "unknown format");
 	}
+}
+
+int
+vv_format_save_fd_layout(const struct vv_store *s, enum vv_fd_layout layout,
+			 const uint8_t *template_data, size_t template_size, uint8_t **out,
+			 size_t *out_size, struct vv_format_report *report, struct vv_error *err)
+{
+	*out = NULL;
+	*out_size = 0;
+	return vv_fd_save(s, layout, template_data, template_size, out, out_size, report, err);
 }
 
 /* ---- atomic file write ---- */

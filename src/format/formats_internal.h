@@ -67,8 +67,8 @@ uint32_t vv_fmt_crc32(const uint8_t *p, size_t n);
 
 bool vv_fd_detect(const uint8_t *data, size_t size);
 int vv_fd_load(const uint8_t *data, size_t size, const struct vv_fmt_ctx *c, struct vv_store *s);
-int vv_fd_save(const struct vv_store *s, const uint8_t *template_data, size_t template_size,
-	       uint8_t **out, size_t *out_size, struct vv_format_report *r, struct vv_error *err);
+int vv_fd_save(const struct vv_store *s, enum vv_fd_layout layout, const uint8_t *template_data,
+	       size_t template_size, uint8_t **out, size_t *out_size, struct vv_format_report *r, struct vv_error *err);
 
 bool vv_aws_detect(const uint8_t *data, size_t size);
 int vv_aws_load(const uint8_t *data, size_t size, const struct vv_fmt_ctx *c, struct vv_store *s);

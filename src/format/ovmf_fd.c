@@ -5,10 +5,16 @@
  * and its spare area.
  *
  * Reading (§2.6 reader checklist):
+ *  - a blank flash image (every byte 0x00 or every byte 0xFF, a whole
+ *    number of 4 KiB blocks) is an empty store: Debian's 64 MiB
+ *    AAVMF_VARS.fd is all zeros and the firmware formats it at first boot;
  *  - the FV is found at a 1 KiB step (padded AArch64 images, §2.1 notes);
- *    its header must carry _FVH, revision 2, an even HeaderLength, a block
- *    map summing to FvLength, FvLength within the file, and a 16-bit
- *    checksum of 0 (§2.2);
+ *    its header must carry _FVH, revision 2, an even HeaderLength, FvLength
+ *    within the file, a 16-bit checksum of 0 (§2.2), and a block map
+ *    summing to FvLength or, as ArmVirt's flash driver writes it when it
+ *    formats the store (Debian's AAVMF_VARS.ms.fd: {0x100, 0x40000} with
+ *    FvLength 0xC0000), to the whole flash device, which must lie within
+ *    the file;
  *  - the store header must have the authenticated (60-byte records) or
  *    the plain (32-byte records) GUID, Format 0x5A, State 0xFE, and
  *    Size <= FvLength - HeaderLength (§2.3);
@@ -35,13 +41,16 @@
  *    as a variable (the store models the binding as vv_variable.digest);
  *    anything else is kept verbatim as an ordinary variable.
  *
- * Writing (§2.7 writer checklist): into a template, every byte outside the
- * variable area [HEADER_ALIGN(store + 28), store + Size) is kept; without
- * one, the 4 MiB build's 0x84000-byte layout is produced exactly as the
- * fdf does (FV header with checksum 0xB8AF, store Size 0x3FFB8, empty
- * NV_EVENT_LOG, FTW working header with CRC 0x642CAF2C and an empty queue,
- * spare all 0xFF), so an empty store gives Debian's OVMF_VARS_4M.fd byte
- * for byte.  Records are State 0x3F, Reserved 0, MonotonicCount and
+ * Writing (§2.7 writer checklist): into a formatted template, every byte
+ * outside the variable area [HEADER_ALIGN(store + 28), store + Size) is
+ * kept.  Without a template, or into a blank one, one of the §2.1 layouts
+ * is produced exactly as the fdf does (FV header, store header, empty
+ * NV_EVENT_LOG if the build has one, FTW working header with its exact CRC
+ * and an empty queue, spare all 0xFF): the 4 MiB build by default, so an
+ * empty store gives Debian's OVMF_VARS_4M.fd byte for byte; the 2 MiB
+ * build; or ArmVirt (0xC0000 bytes, checksum 0x0928, FTW CRC 0x86C6E75B).
+ * A blank template keeps its size: the layout goes at offset 0 and the
+ * padding after it is left as it was.  Records are State 0x3F, Reserved 0, MonotonicCount and
  * PubKeyIndex 0, TimeStamp only for AT variables, padded with 0xFF; the
  * free area is 0xFF.  certdb is generated first (attributes 0x27) when a
  * variable has a digest or the template had one.  Variables over edk2's
@@ -114,13 +123,25 @@ static const uint8_t ftw_working_guid[16] = {
 #define FTW_RECORD_SIZE     40
 #define FTW_STATE_VALID     0xFE
 
-/* §2.1 the 4 MiB build: file 0x84000, variable region 0x40000, event log
- * 0x1000, FTW working 0x1000, spare 0x42000, 4 KiB blocks. */
-#define SCRATCH_FV_SIZE     0x84000u
-#define SCRATCH_BLOCK       0x1000u
-#define SCRATCH_VAR_REGION  0x40000u
-#define SCRATCH_FTW_WORKING 0x41000u
-#define SCRATCH_FTW_SIZE    0x1000u
+/* §2.1 region maps.  The FV covers the whole image; the variable region
+ * starts at 0; gaps (event log, write queue, spare) are 0xFF. */
+struct fd_geometry {
+	const char *name;
+	size_t fv_size;
+	size_t block;
+	size_t var_region;
+	size_t ftw_working;
+	size_t ftw_size;
+};
+
+static const struct fd_geometry geometries[] = {
+	[VV_FD_LAYOUT_OVMF_2M] = { "OVMF 2 MiB", 0x20000, 0x1000, 0xE000, 0xF000, 0x1000 },
+	[VV_FD_LAYOUT_OVMF_4M] = { "OVMF 4 MiB", 0x84000, 0x1000, 0x40000, 0x41000, 0x1000 },
+	[VV_FD_LAYOUT_ARMVIRT] = { "ArmVirt", 0xC0000, 0x40000, 0x40000, 0x40000, 0x40000 },
+};
+
+/* A blank flash image is a whole number of these (edk2 flash blocks). */
+#define BLANK_UNIT          0x1000u
 
 /* §2.7 edk2 per-variable limits (.dsc): 1M/2M builds vs 4M builds. */
 #define SMALL_REGION_MAX    0x10000u
@@ -152,10 +173,28 @@ align4(size_t off)
 	return (off + 3) & ~(size_t)3;
 }
 
+/* Every byte 0x00, or every byte 0xFF, in whole 4 KiB blocks: erased or
+ * zero-filled flash that the firmware formats at first boot. */
+static bool
+is_blank(const uint8_t *data, size_t size)
+{
+	size_t i;
+
+	if (size == 0 || size % BLANK_UNIT != 0 || (data[0] != 0x00 && data[0] != 0xFF))
+		return false;
+	for (i = 1; i < size; i++)
+		if (data[i] != data[0])
+			return false;
+	return true;
+}
+
 bool
 vv_fd_detect(const uint8_t *data, size_t size)
 {
 	size_t off;
+
+	if (is_blank(data, size))
+		return true;
 
 	for (off = 0; size >= FV_MIN_HDR && off <= size - FV_MIN_HDR; off += FV_SCAN_STEP)
 		if (memcmp(data + off + FV_GUID_OFF, nvdata_fv_guid, 16) == 0 &&
@@ -195,9 +234,11 @@ find_fv(const uint8_t *d, size_t size, const struct vv_fmt_ctx *c, size_t *fv)
 			   "fff12b8d-7696-4c8b-a985-2747075b4f50 at any 1 KiB step");
 }
 
-/* The block map {NumBlocks, Length}... {0, 0} must sum to FvLength. */
+/* The block map {NumBlocks, Length}... {0, 0} must sum to FvLength, or to
+ * the whole flash device (ArmVirt, see the top comment) when that lies
+ * within the file: avail is the file size after the FV start. */
 static int
-check_block_map(const uint8_t *h, size_t hdr_len, uint64_t fv_len, size_t fv,
+check_block_map(const uint8_t *h, size_t hdr_len, uint64_t fv_len, size_t fv, size_t avail,
 		const struct vv_fmt_ctx *c)
 {
 	uint64_t total = 0;
@@ -214,10 +255,11 @@ check_block_map(const uint8_t *h, size_t hdr_len, uint64_t fv_len, size_t fv,
 	if (off + 8 > hdr_len)
 		return vv_fmt_fail(c, "offset 0x%zx: block map has no {0, 0} terminator within "
 				   "HeaderLength 0x%zx", fv + FV_BLOCKMAP_OFF, hdr_len);
-	if (total != fv_len)
+	if (total != fv_len && (total < fv_len || total > avail))
 		return vv_fmt_fail(c, "offset 0x%zx: block map covers 0x%llx bytes, FvLength is "
-				   "0x%llx", fv + FV_BLOCKMAP_OFF, (unsigned long long)total,
-				   (unsigned long long)fv_len);
+				   "0x%llx (and the file has 0x%zx bytes from the volume)",
+				   fv + FV_BLOCKMAP_OFF, (unsigned long long)total,
+				   (unsigned long long)fv_len, avail);
 	return 0;
 }
 
@@ -249,7 +291,7 @@ check_fv_header(const uint8_t *d, size_t size, struct fd_layout *l, size_t *hdr_
 		return vv_fmt_fail(c, "offset 0x%zx: firmware volume header checksum 0x%04x is "
 				   "wrong (words sum to 0x%04x, not 0)", l->fv + FV_CSUM_OFF,
 				   vv_le16(h + FV_CSUM_OFF), sum);
-	if (check_block_map(h, *hdr_len, fv_len, l->fv, c) != 0)
+	if (check_block_map(h, *hdr_len, fv_len, l->fv, size - l->fv, c) != 0)
 		return -1;
 	l->fv_end = l->fv + (size_t)fv_len;
 	return 0;
@@ -675,6 +717,8 @@ vv_fd_load(const uint8_t *data, size_t size, const struct vv_fmt_ctx *c, struct 
 	struct vv_store *raw;
 	int rc;
 
+	if (is_blank(data, size))
+		return 0; /* unformatted flash: an empty store */
 	raw = vv_store_new(vv_store_limits(s));
 	if (raw == NULL)
 		return vv_fmt_fail(c, "out of memory");
@@ -696,45 +740,106 @@ struct fd_writer {
 	struct vv_error *err;
 };
 
-/* §2.1: the 4 MiB build's image with an empty store. */
-static uint8_t *
-scratch_image(size_t *size)
+/* §2.1-§2.5: formats b[0, g->fv_size) as the fdf does, with an empty store. */
+static void
+format_image(uint8_t *b, const struct fd_geometry *g)
 {
-	uint8_t *b = malloc(SCRATCH_FV_SIZE), *w;
+	uint8_t hdr[FTW_HDR_SIZE], *w;
 
-	if (b == NULL)
-		return NULL;
-	memset(b, 0xFF, SCRATCH_FV_SIZE);
+	memset(b, 0xFF, g->fv_size);
+	/* §2.2 FV header: one block-map entry and its terminator */
 	memset(b, 0, FV_MIN_HDR);
 	memcpy(b + FV_GUID_OFF, nvdata_fv_guid, 16);
-	vv_put_le64(b + FV_LENGTH_OFF, SCRATCH_FV_SIZE);
+	vv_put_le64(b + FV_LENGTH_OFF, g->fv_size);
 	vv_put_le32(b + FV_SIG_OFF, FV_SIGNATURE);
 	vv_put_le32(b + FV_ATTR_OFF, FV_ATTRIBUTES);
 	vv_put_le16(b + FV_HDRLEN_OFF, FV_MIN_HDR);
 	b[FV_REV_OFF] = FV_REVISION;
-	vv_put_le32(b + FV_BLOCKMAP_OFF, SCRATCH_FV_SIZE / SCRATCH_BLOCK);
-	vv_put_le32(b + FV_BLOCKMAP_OFF + 4, SCRATCH_BLOCK);
+	vv_put_le32(b + FV_BLOCKMAP_OFF, (uint32_t)(g->fv_size / g->block));
+	vv_put_le32(b + FV_BLOCKMAP_OFF + 4, (uint32_t)g->block);
 	vv_put_le16(b + FV_CSUM_OFF, (uint16_t)(0x10000u - fv_header_sum(b, FV_MIN_HDR)));
-	/* §2.3 store header */
+	/* §2.3 store header: Size excludes the FV header */
 	memcpy(b + FV_MIN_HDR, auth_store_guid, 16);
-	vv_put_le32(b + FV_MIN_HDR + 16, SCRATCH_VAR_REGION - FV_MIN_HDR);
+	vv_put_le32(b + FV_MIN_HDR + 16, (uint32_t)(g->var_region - FV_MIN_HDR));
 	b[FV_MIN_HDR + 20] = STORE_FORMATTED;
 	b[FV_MIN_HDR + 21] = STORE_HEALTHY;
 	memset(b + FV_MIN_HDR + 22, 0, 6);
-	/* §2.5 FTW working block header, empty queue */
-	w = b + SCRATCH_FTW_WORKING;
+	/* §2.5 FTW working block header (WriteQueueSize = area - 32), empty
+	 * queue; the CRC covers the header with Crc and State as 0xFF */
+	w = b + g->ftw_working;
 	memcpy(w, ftw_working_guid, 16);
 	w[20] = FTW_STATE_VALID;
-	vv_put_le64(w + 24, SCRATCH_FTW_SIZE - FTW_HDR_SIZE);
-	{
-		uint8_t hdr[FTW_HDR_SIZE];
+	vv_put_le64(w + 24, g->ftw_size - FTW_HDR_SIZE);
+	memcpy(hdr, w, sizeof(hdr));
+	memset(hdr + 16, 0xFF, 5);
+	vv_put_le32(w + 16, vv_fmt_crc32(hdr, sizeof(hdr)));
+}
 
-		memcpy(hdr, w, sizeof(hdr));
-		memset(hdr + 16, 0xFF, 5);
-		vv_put_le32(w + 16, vv_fmt_crc32(hdr, sizeof(hdr)));
+/* AUTO for a blank template: the x86 builds by exact size, else ArmVirt
+ * (AArch64 pads the vars pflash, §2.1 notes). */
+static enum vv_fd_layout
+layout_for_blank(size_t size)
+{
+	if (size == geometries[VV_FD_LAYOUT_OVMF_2M].fv_size)
+		return VV_FD_LAYOUT_OVMF_2M;
+	if (size == geometries[VV_FD_LAYOUT_OVMF_4M].fv_size)
+		return VV_FD_LAYOUT_OVMF_4M;
+	if (size >= geometries[VV_FD_LAYOUT_ARMVIRT].fv_size)
+		return VV_FD_LAYOUT_ARMVIRT;
+	return VV_FD_LAYOUT_AUTO;
+}
+
+/*
+ * The image to write records into, with its variable area not yet
+ * cleared: a copy of a formatted template, a blank template formatted at
+ * offset 0 (the rest kept), or a fresh layout.
+ */
+static uint8_t *
+base_image(enum vv_fd_layout layout, const uint8_t *t, size_t t_size, size_t *size,
+	   struct vv_error *err)
+{
+	const struct fd_geometry *g;
+	uint8_t *buf;
+
+	if ((unsigned)layout >= sizeof(geometries) / sizeof(geometries[0])) {
+		vv_error_set(err, "fd: unknown layout %d", (int)layout);
+		return NULL;
 	}
-	*size = SCRATCH_FV_SIZE;
-	return b;
+	if (t != NULL && !is_blank(t, t_size)) {
+		if (layout != VV_FD_LAYOUT_AUTO) {
+			vv_error_set(err, "template: a formatted flash image keeps its own "
+				     "layout; the %s layout applies only to a blank one",
+				     geometries[layout].name);
+			return NULL;
+		}
+		g = NULL;
+	} else {
+		if (layout == VV_FD_LAYOUT_AUTO)
+			layout = t != NULL ? layout_for_blank(t_size) : VV_FD_LAYOUT_OVMF_4M;
+		if (layout == VV_FD_LAYOUT_AUTO) {
+			vv_error_set(err, "template: a blank flash image of 0x%zx bytes matches no "
+				     "layout (0x20000, 0x84000, or at least 0xc0000)", t_size);
+			return NULL;
+		}
+		g = &geometries[layout];
+		if (t != NULL && t_size < g->fv_size) {
+			vv_error_set(err, "template: the blank flash image (0x%zx bytes) is "
+				     "smaller than the %s layout (0x%zx bytes)", t_size, g->name,
+				     g->fv_size);
+			return NULL;
+		}
+	}
+	*size = t != NULL ? t_size : g->fv_size;
+	buf = malloc(*size);
+	if (buf == NULL) {
+		vv_error_set(err, "fd: out of memory");
+		return NULL;
+	}
+	if (t != NULL)
+		memcpy(buf, t, t_size);
+	if (g != NULL)
+		format_image(buf, g);
+	return buf;
 }
 
 /* Appends one State 0x3F record (§2.7). */
@@ -941,33 +1046,27 @@ read_template(const uint8_t *t, size_t size, const struct vv_store *s, struct fd
 }
 
 int
-vv_fd_save(const struct vv_store *s, const uint8_t *template_data, size_t template_size,
-	   uint8_t **out, size_t *out_size, struct vv_format_report *r, struct vv_error *err)
+vv_fd_save(const struct vv_store *s, enum vv_fd_layout layout, const uint8_t *template_data,
+	   size_t template_size, uint8_t **out, size_t *out_size, struct vv_format_report *r,
+	   struct vv_error *err)
 {
+	struct vv_fmt_ctx c = { "(built-in layout)", "fd", err };
 	struct fd_writer w = { 0 };
 	struct fd_layout l;
-	bool template_certdb = false;
+	bool template_certdb = false, blank;
 	size_t size;
 	uint8_t *buf;
 
-	if (template_data != NULL) {
-		if (read_template(template_data, template_size, s, &l, &template_certdb, err) != 0)
-			return -1;
-		buf = malloc(template_size);
-		if (buf == NULL)
-			return vv_error_set(err, "fd: out of memory");
-		memcpy(buf, template_data, template_size);
-		size = template_size;
-	} else {
-		struct vv_fmt_ctx c = { "(built-in layout)", "fd", err };
-
-		buf = scratch_image(&size);
-		if (buf == NULL)
-			return vv_error_set(err, "fd: out of memory");
-		if (parse_layout(buf, size, &l, &c) != 0) {
-			free(buf);
-			return -1;
-		}
+	blank = template_data != NULL && is_blank(template_data, template_size);
+	if (template_data != NULL && !blank &&
+	    read_template(template_data, template_size, s, &l, &template_certdb, err) != 0)
+		return -1;
+	buf = base_image(layout, template_data, template_size, &size, err);
+	if (buf == NULL)
+		return -1;
+	if ((template_data == NULL || blank) && parse_layout(buf, size, &l, &c) != 0) {
+		free(buf);
+		return -1;
 	}
 	memset(buf + l.first, 0xFF, l.end - l.first);
 	w.buf = buf;

@@ -34,7 +34,7 @@ have_efitools=false
 command -v sign-efi-sig-list >/dev/null && command -v cert-to-efi-sig-list >/dev/null &&
 	command -v openssl >/dev/null && have_efitools=true
 
-echo "1..79"
+echo "1..82"
 
 # ---- create, set, get, list, delete -----------------------------------------
 run "$VMVARS" create s.json
@@ -340,6 +340,20 @@ checkx "import with a malformed db: exit 1, error names db, file unchanged byte 
 run "$VMVARS" import idst.json
 check "import without SOURCE: exit 2" test "$rc" = 2
 
+# fd layouts from scratch (--layout)
+run "$VMVARS" create lay-arm.fd --layout armvirt
+check "create --layout armvirt: exit 0, 786432-byte ArmVirt image that lists empty" \
+	test "$rc" = 0 -a "$(stat -c %s lay-arm.fd)" = 786432 -a -z "$("$VMVARS" list lay-arm.fd)"
+run "$VMVARS" create lay.json --layout armvirt
+check "create --layout with JSON output: exit 2" test "$rc" = 2 -a ! -e lay.json
+if [ -r /usr/share/OVMF/OVMF_VARS.fd ]; then
+	run "$VMVARS" create lay-2m.fd --layout ovmf-2m
+	checkx "create --layout ovmf-2m: byte-identical to Debian's empty OVMF_VARS.fd" \
+		'test "$rc" = 0 && cmp -s lay-2m.fd /usr/share/OVMF/OVMF_VARS.fd'
+else
+	skip "create --layout ovmf-2m" "no /usr/share/OVMF/OVMF_VARS.fd"
+fi
+
 echo "# $fails failed of $n"
-[ "$n" = 79 ] || echo "# plan mismatch: ran $n"
+[ "$n" = 82 ] || echo "# plan mismatch: ran $n"
 exit 0

@@ -22,7 +22,7 @@ vv_cmd_create_help(FILE *out)
 "    vmvars create - create a new store file\n"
 "\n"
 "SYNOPSIS\n"
-"    vmvars create OUT [--format FMT] [--template FILE] [--force]\n"
+"    vmvars create OUT [--format FMT] [--template FILE] [--layout LAYOUT] [--force]\n"
 "\n"
 "DESCRIPTION\n"
 "    Writes an empty store, or a copy of the variables of --template (any\n"
@@ -32,10 +32,33 @@ vv_cmd_create_help(FILE *out)
 "    has the 4 MiB-build layout (what OVMF_CODE_4M.fd expects).  Then use\n"
 "    vmvars set, boot, enroll to fill it.\n"
 "\n"
+"    --layout  for an fd made from scratch (or into a blank template): ovmf-4m\n"
+"              (OVMF_VARS_4M.fd, the default), ovmf-2m (OVMF_VARS.fd) or armvirt\n"
+"              (AAVMF / ArmVirt QEMU_VARS.fd)\n"
 "    --force   replace OUT if it exists\n"
 "\n"
 "EXIT STATUS\n"
 "    0 created, 1 failure (OUT exists, template unreadable), 2 usage error.\n", out);
+}
+
+/* An fd image in a chosen layout: from scratch, or into the template
+ * when that is a blank (unformatted) flash image. */
+static int
+save_fd_layout(struct vv_store_file *sf, const char *out, enum vv_fd_layout layout,
+	       bool from_template, struct vv_error *err)
+{
+	uint8_t *bytes = NULL;
+	size_t size = 0;
+	int rc;
+
+	rc = vv_format_save_fd_layout(sf->store, layout, from_template ? sf->raw : NULL,
+				      from_template ? sf->raw_size : 0, &bytes, &size, NULL, err);
+	if (rc == 0)
+		rc = vv_write_file_atomic(out, bytes, size, err);
+	else
+		vv_error_prefix(err, "%s", out);
+	free(bytes);
+	return rc;
 }
 
 int
@@ -45,10 +68,12 @@ vv_cmd_create(int argc, char **argv)
 		{ "format", required_argument, NULL, 'F' },
 		{ "template", required_argument, NULL, 'T' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "layout", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum vv_format fmt = VV_FORMAT_UNKNOWN;
+	enum vv_fd_layout layout = VV_FD_LAYOUT_AUTO;
 	const char *tmpl = NULL, *out;
 	bool force = false;
 	struct vv_store_file sf;
@@ -57,7 +82,7 @@ vv_cmd_create(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "F:T:fh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "F:T:L:fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'F':
 			if (vv_cli_parse_format(optarg, &fmt) != 0)
@@ -65,6 +90,17 @@ vv_cmd_create(int argc, char **argv)
 			break;
 		case 'T': tmpl = optarg; break;
 		case 'f': force = true; break;
+		case 'L':
+			if (strcmp(optarg, "ovmf-4m") == 0)
+				layout = VV_FD_LAYOUT_OVMF_4M;
+			else if (strcmp(optarg, "ovmf-2m") == 0)
+				layout = VV_FD_LAYOUT_OVMF_2M;
+			else if (strcmp(optarg, "armvirt") == 0)
+				layout = VV_FD_LAYOUT_ARMVIRT;
+			else
+				return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown layout '%s' (ovmf-4m, "
+						   "ovmf-2m, armvirt)", optarg);
+			break;
 		case 'h': vv_cmd_create_help(stdout); return VV_EXIT_OK;
 		default:
 			return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown option '%s' (see vmvars create --help)",
@@ -89,8 +125,15 @@ vv_cmd_create(int argc, char **argv)
 		if (fmt == VV_FORMAT_UNKNOWN)
 			fmt = VV_FORMAT_JSON;
 	}
-	if (vv_store_file_save(&sf, out, fmt, NULL, 0, &err) != 0)
+	if (layout != VV_FD_LAYOUT_AUTO && fmt != VV_FORMAT_OVMF_FD) {
+		rc = vv_cli_fail(VV_EXIT_USAGE, CMD, "--layout applies to fd output only");
+	} else if (layout != VV_FD_LAYOUT_AUTO) {
+		rc = save_fd_layout(&sf, out, layout, tmpl != NULL, &err);
+		if (rc != 0)
+			rc = vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);
+	} else if (vv_store_file_save(&sf, out, fmt, NULL, 0, &err) != 0) {
 		rc = vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);
+	}
 	vv_store_file_close(&sf);
 	return rc;
 }

@@ -99,6 +99,14 @@ typedef struct vv_efi_time {
 	uint8_t b[16];
 } vv_efi_time;
 
+struct tm;
+/* The EFI_TIME of a broken-down UTC time: Year..Second set, Pad1,
+ * Nanosecond, TimeZone, Daylight and Pad2 zero, as authenticated-variable
+ * timestamps must be (varstore-formats §8.4, §9.3). */
+void vv_efi_time_from_tm(const struct tm *tm, vv_efi_time *t);
+/* The current time (UTC) in that form. */
+void vv_efi_time_now(vv_efi_time *t);
+
 /* Little-endian load/store helpers used by every wire parser. */
 static inline uint16_t vv_le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static inline uint32_t vv_le32(const uint8_t *p)

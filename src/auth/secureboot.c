@@ -21,7 +21,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <vmvars/secureboot.h>
 #include <vmvars/ucs2.h>
@@ -113,22 +112,6 @@ put_byte(struct vv_secureboot *sb, struct name n, const vv_guid *g, uint32_t att
 	if (v != NULL && v->attributes != attr)
 		vv_store_put(sb->store, n.s, n.len, g, v->attributes, NULL, 0, NULL);
 	vv_store_put(sb->store, n.s, n.len, g, attr, &val, 1, NULL);
-}
-
-static void
-efi_time_now(vv_efi_time *t)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	memset(t, 0, sizeof(*t));
-	gmtime_r(&now, &tm);
-	vv_put_le16(t->b, (uint16_t)(tm.tm_year + 1900));
-	t->b[2] = (uint8_t)(tm.tm_mon + 1);
-	t->b[3] = (uint8_t)tm.tm_mday;
-	t->b[4] = (uint8_t)tm.tm_hour;
-	t->b[5] = (uint8_t)tm.tm_min;
-	t->b[6] = (uint8_t)tm.tm_sec;
 }
 
 /* ------------------------------------------------------------------ */
@@ -678,7 +661,7 @@ vv_secureboot_enroll(struct vv_secureboot *sb, enum vv_sb_db which, const uint8_
 		return VV_EFI_INVALID_PARAMETER;
 	old = vv_store_find(sb->store, databases[which].name.s, databases[which].name.len,
 			    databases[which].guid);
-	efi_time_now(&now);
+	vv_efi_time_now(&now);
 	if (append && old != NULL && size != 0) {
 		st = vv_siglist_filter_append(old->data, old->data_size, esl, size, &filtered,
 					      &filtered_size);

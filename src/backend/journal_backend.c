@@ -296,18 +296,6 @@ replay_into_store(const struct replay *r, struct vv_store *s, const char *origin
 /* Records                                                              */
 /* ------------------------------------------------------------------ */
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Checks a line's frame: "xxxxxxxx " then JSON text whose CRC-32C is the
  * hex number.  Returns NULL if good, else the reason.
@@ -320,7 +308,7 @@ check_frame(const char *line, size_t len)
 	if (len < RECORD_HEADER_LEN + 2)
 		return "too short for a record";
 	for (int i = 0; i < 8; i++) {
-		int d = hex_value(line[i]);
+		int d = vv_hex_digit(line[i]);
 
 		if (d < 0)
 			return "header is not 8 hex digits";

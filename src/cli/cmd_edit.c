@@ -16,7 +16,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <vmvars/ucs2.h>
 
@@ -249,22 +248,6 @@ sb_database(const char *name, const vv_guid *guid)
 	return -1;
 }
 
-static void
-efi_time_now(vv_efi_time *t)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	memset(t, 0, sizeof(*t));
-	gmtime_r(&now, &tm);
-	vv_put_le16(t->b, (uint16_t)(tm.tm_year + 1900));
-	t->b[2] = (uint8_t)(tm.tm_mon + 1);
-	t->b[3] = (uint8_t)tm.tm_mday;
-	t->b[4] = (uint8_t)tm.tm_hour;
-	t->b[5] = (uint8_t)tm.tm_min;
-	t->b[6] = (uint8_t)tm.tm_sec;
-}
-
 /* The write itself; op is 's'et, 'a'ppend or 'd'elete. */
 static vv_status
 apply_edit(struct vv_store_file *sf, struct edit_args *a, int op, const char **what)
@@ -304,7 +287,7 @@ apply_edit(struct vv_store_file *sf, struct edit_args *a, int op, const char **w
 		size_t size = a->value_size;
 
 		*what = "refused by the host write";
-		efi_time_now(&now);
+		vv_efi_time_now(&now);
 		if (op == 'a' && old != NULL) {
 			/* §8.3: APPEND concatenates (no de-duplication outside the
 			 * signature databases). */

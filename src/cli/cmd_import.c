@@ -18,7 +18,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <vmvars/ucs2.h>
 
@@ -83,22 +82,6 @@ source_has_sb_database(const struct vv_store *s)
 	return false;
 }
 
-static void
-efi_time_now(vv_efi_time *t)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	memset(t, 0, sizeof(*t));
-	gmtime_r(&now, &tm);
-	vv_put_le16(t->b, (uint16_t)(tm.tm_year + 1900));
-	t->b[2] = (uint8_t)(tm.tm_mon + 1);
-	t->b[3] = (uint8_t)tm.tm_mday;
-	t->b[4] = (uint8_t)tm.tm_hour;
-	t->b[5] = (uint8_t)tm.tm_min;
-	t->b[6] = (uint8_t)tm.tm_sec;
-}
-
 /* One variable of SOURCE that is not a Secure Boot database. */
 static vv_status
 import_plain(struct vv_store *dst, const struct vv_variable *v)
@@ -115,7 +98,7 @@ import_plain(struct vv_store *dst, const struct vv_variable *v)
 		    (st = vv_store_put(dst, v->name, v->name_len, &v->guid, old->attributes, NULL, 0,
 				       NULL)) != VV_EFI_SUCCESS)
 			return st;
-		efi_time_now(&now);
+		vv_efi_time_now(&now);
 		return vv_store_put(dst, v->name, v->name_len, &v->guid, v->attributes, v->data,
 				    v->data_size, v->has_time ? &v->time : &now);
 	}

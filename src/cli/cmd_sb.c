@@ -568,7 +568,6 @@ parse_time(const char *text, vv_efi_time *t)
 	char *end;
 
 	memset(&tm, 0, sizeof(tm));
-	memset(t, 0, sizeof(*t));
 	if (text == NULL) {
 		time_t now = time(NULL);
 
@@ -576,13 +575,8 @@ parse_time(const char *text, vv_efi_time *t)
 	} else if ((end = strptime(text, "%Y-%m-%d %H:%M:%S", &tm)) == NULL || *end != '\0') {
 		return -1;
 	}
-	/* §9.3; efitools -t uses the same "%Y-%m-%d %H:%M:%S" (§11.3). */
-	vv_put_le16(t->b, (uint16_t)(tm.tm_year + 1900));
-	t->b[2] = (uint8_t)(tm.tm_mon + 1);
-	t->b[3] = (uint8_t)tm.tm_mday;
-	t->b[4] = (uint8_t)tm.tm_hour;
-	t->b[5] = (uint8_t)tm.tm_min;
-	t->b[6] = (uint8_t)tm.tm_sec;
+	/* efitools -t uses the same "%Y-%m-%d %H:%M:%S" (§11.3). */
+	vv_efi_time_from_tm(&tm, t);
 	return 0;
 }
 
@@ -808,12 +802,7 @@ state_cert(void *vctx, const uint8_t *der, size_t size)
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "variable", json_object_new_string(ctx->var));
-	json_object_object_add(o, "subject", json_object_new_string(ci.subject));
-	json_object_object_add(o, "issuer", json_object_new_string(ci.issuer));
-	json_object_object_add(o, "cn", json_object_new_string(ci.cn));
-	json_object_object_add(o, "not_before", json_object_new_string(ci.not_before));
-	json_object_object_add(o, "not_after", json_object_new_string(ci.not_after));
-	json_object_object_add(o, "sha256", json_object_new_string(ci.sha256));
+	vv_cert_info_json(o, &ci);
 	json_object_object_add(o, "status", json_object_new_string(status));
 	json_object_array_add(ctx->certs, o);
 	if (in_list(ci.cn, ms_2011, 3))

@@ -40,6 +40,17 @@ static const struct {
 	{ "60d807e5-10b4-49a9-9331-e40437888d37", "x509-sm3" },
 };
 
+void
+vv_cert_info_json(struct json_object *o, const struct vv_cert_info *ci)
+{
+	json_object_object_add(o, "subject", json_object_new_string(ci->subject));
+	json_object_object_add(o, "issuer", json_object_new_string(ci->issuer));
+	json_object_object_add(o, "cn", json_object_new_string(ci->cn));
+	json_object_object_add(o, "not_before", json_object_new_string(ci->not_before));
+	json_object_object_add(o, "not_after", json_object_new_string(ci->not_after));
+	json_object_object_add(o, "sha256", json_object_new_string(ci->sha256));
+}
+
 const char *
 vv_sigtype_name(const vv_guid *type)
 {
@@ -181,12 +192,7 @@ json_entry(void *ctx, const vv_guid *type, const vv_guid *owner, const uint8_t *
 	vv_guid_format(owner, g);
 	json_object_object_add(o, "owner", json_object_new_string(g));
 	if (is_x509(type) && vv_cert_info(data, size, &ci) == 0) {
-		json_object_object_add(o, "subject", json_object_new_string(ci.subject));
-		json_object_object_add(o, "issuer", json_object_new_string(ci.issuer));
-		json_object_object_add(o, "cn", json_object_new_string(ci.cn));
-		json_object_object_add(o, "not_before", json_object_new_string(ci.not_before));
-		json_object_object_add(o, "not_after", json_object_new_string(ci.not_after));
-		json_object_object_add(o, "sha256", json_object_new_string(ci.sha256));
+		vv_cert_info_json(o, &ci);
 	} else {
 		char *hex = vv_cli_hex(data, size);
 

@@ -340,18 +340,6 @@ vv_cli_default_var(const char *name, vv_guid *guid, uint32_t *attr)
 	}
 }
 
-static int
-hex_digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 vv_cli_parse_hex(const char *text, uint8_t **out, size_t *size)
 {
@@ -368,7 +356,7 @@ vv_cli_parse_hex(const char *text, uint8_t **out, size_t *size)
 
 		if (*text == ' ' || *text == ':' || *text == '\n' || *text == '\t')
 			continue;
-		if ((d = hex_digit((unsigned char)*text)) < 0) {
+		if ((d = vv_hex_digit(*text)) < 0) {
 			free(buf);
 			return -1;
 		}

@@ -119,6 +119,8 @@ struct vv_cert_info {
 	char sha256[65];
 };
 int vv_cert_info(const uint8_t *der, size_t size, struct vv_cert_info *ci);
+/* Adds subject, issuer, cn, not_before, not_after and sha256 to a JSON object. */
+void vv_cert_info_json(struct json_object *o, const struct vv_cert_info *ci);
 
 /* The name of a signature type GUID ("x509", "sha256", ...) or NULL. */
 const char *vv_sigtype_name(const vv_guid *type);

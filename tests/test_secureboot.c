@@ -144,6 +144,19 @@ test_make_keys(void)
 	REQUIRE(sb_sign("db", "DB.esl", "PK", "2025-01-05 00:00:00", "", "db-by-pk.auth") == 0);
 	REQUIRE(sb_sign("dbx", "ROGUE.esl", "KEK", "2025-01-03 00:00:00", "", "dbx.auth") == 0);
 	REQUIRE(sb_sign("PK", "empty.esl", "PK", "2025-02-01 00:00:00", "", "PK-delete.auth") == 0);
+	/* key rotation (test_rotation_replaces_trust) */
+	REQUIRE(sb_make_key("PK2", "rsa:2048") == 0 && sb_make_key("KEK2", "rsa:2048") == 0);
+	REQUIRE(sb_make_esl("PK2", OWNER) == 0 && sb_make_esl("KEK2", OWNER) == 0);
+	REQUIRE(sb_sign("KEK", "KEK2.esl", "PK", "2025-01-06 00:00:00", "", "KEK2.auth") == 0);
+	REQUIRE(sb_sign("db", "DB.esl", "KEK", "2025-01-07 00:00:00", "", "db-kek-07.auth") == 0);
+	REQUIRE(sb_sign("db", "DB.esl", "KEK2", "2025-01-08 00:00:00", "", "db-kek2-08.auth") == 0);
+	REQUIRE(sb_sign("db", "DB.esl", "KEK", "2025-01-09 00:00:00", "", "db-kek-09.auth") == 0);
+	REQUIRE(sb_sign("db", "DB.esl", "KEK2", "2025-01-10 00:00:00", "", "db-kek2-10.auth") == 0);
+	REQUIRE(sb_sign("PK", "PK2.esl", "PK", "2025-01-11 00:00:00", "", "PK2.auth") == 0);
+	REQUIRE(sb_sign("KEK", "KEK.esl", "PK", "2025-01-12 00:00:00", "", "KEK-by-pk-12.auth") == 0);
+	REQUIRE(sb_sign("KEK", "KEK.esl", "PK2", "2025-01-13 00:00:00", "", "KEK-by-pk2-13.auth") == 0);
+	REQUIRE(sb_sign("db", "DB.esl", "KEK", "2025-01-15 00:00:00", "", "db-kek-15.auth") == 0);
+	REQUIRE(sb_sign("db", "DB.esl", "KEK2", "2025-01-16 00:00:00", "", "db-kek2-16.auth") == 0);
 	tools_ready = true;
 }
 
@@ -446,6 +459,46 @@ test_host_enrollment(void)
 	free(db);
 }
 
+/*
+ * Decoded anchors are kept between writes (secureboot.c, struct
+ * trust_slot): every change of PK or KEK, by the guest or by the host,
+ * must change whom the next write is checked against.
+ */
+static void
+test_rotation_replaces_trust(void)
+{
+	struct sbenv e;
+	uint8_t *kek;
+	size_t nkek;
+
+	NEED_TOOLS();
+	env_open(&e, NULL);
+	CHECK_STATUS(send_auth(&e, GV, "PK", SB_ATTR, "PK.auth"), VV_EFI_SUCCESS);
+	CHECK_STATUS(send_auth(&e, GV, "KEK", SB_ATTR, "KEK.auth"), VV_EFI_SUCCESS);
+	CHECK_STATUS(send_auth(&e, DBG, "db", SB_ATTR, "db.auth"), VV_EFI_SUCCESS);
+	/* the guest replaces KEK: the old KEK no longer signs db */
+	CHECK_STATUS(send_auth(&e, GV, "KEK", SB_ATTR, "KEK2.auth"), VV_EFI_SUCCESS);
+	CHECK_STATUS(send_auth(&e, DBG, "db", SB_ATTR, "db-kek-07.auth"), VV_EFI_SECURITY_VIOLATION);
+	CHECK_STATUS(send_auth(&e, DBG, "db", SB_ATTR, "db-kek2-08.auth"), VV_EFI_SUCCESS);
+	/* the guest replaces PK: KEK writes need the new PK; the KEK it
+	 * signs (the first one again) signs db again, KEK2 no longer */
+	CHECK_STATUS(send_auth(&e, GV, "PK", SB_ATTR, "PK2.auth"), VV_EFI_SUCCESS);
+	CHECK_STATUS(send_auth(&e, GV, "KEK", SB_ATTR, "KEK-by-pk-12.auth"),
+		     VV_EFI_SECURITY_VIOLATION);
+	CHECK_STATUS(send_auth(&e, GV, "KEK", SB_ATTR, "KEK-by-pk2-13.auth"), VV_EFI_SUCCESS);
+	CHECK_STATUS(send_auth(&e, DBG, "db", SB_ATTR, "db-kek2-10.auth"), VV_EFI_SECURITY_VIOLATION);
+	CHECK_STATUS(send_auth(&e, DBG, "db", SB_ATTR, "db-kek-09.auth"), VV_EFI_SUCCESS);
+	/* the host enrolls KEK2: the guest's next db write is checked against it */
+	kek = sb_read("KEK2.esl", &nkek);
+	REQUIRE(kek != NULL);
+	CHECK_STATUS(vv_secureboot_enroll(e.sb, VV_SB_KEK, kek, nkek, false), VV_EFI_SUCCESS);
+	free(kek);
+	CHECK_STATUS(send_auth(&e, DBG, "db", SB_ATTR, "db-kek-15.auth"), VV_EFI_SECURITY_VIOLATION);
+	CHECK_STATUS(send_auth(&e, DBG, "db", SB_ATTR, "db-kek2-16.auth"), VV_EFI_SUCCESS);
+	check_mode(&e, 0, 1, 0, 0);
+	env_close(&e);
+}
+
 static void
 test_cleanup(void)
 {
@@ -464,6 +517,7 @@ static const struct vv_test tests[] = {
 	TEST(test_custom_mode_skips_signatures),
 	TEST(test_private_authenticated_variable),
 	TEST(test_host_enrollment),
+	TEST(test_rotation_replaces_trust),
 	TEST(test_cleanup),
 };
 

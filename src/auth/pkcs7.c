@@ -30,9 +30,6 @@
 
 struct vv_pkcs7 {
 	PKCS7 *p7;   /* ContentInfo, type signedData, d.sign != NULL */
-	/* DER of the embedded certificates, encoded on demand. */
-	unsigned char **cert_der;
-	size_t *cert_size;
 };
 
 /* The blob as a ContentInfo, or NULL. */
@@ -109,11 +106,6 @@ vv_pkcs7_free(struct vv_pkcs7 *p)
 {
 	if (p == NULL)
 		return;
-	if (p->cert_der != NULL)
-		for (size_t i = 0; i < vv_pkcs7_cert_count(p); i++)
-			OPENSSL_free(p->cert_der[i]);
-	free(p->cert_der);
-	free(p->cert_size);
 	PKCS7_free(p->p7);
 	free(p);
 }
@@ -206,17 +198,60 @@ pkcs7_verify_cb(int ok, X509_STORE_CTX *ctx)
 	return ok;
 }
 
-/* A store trusting exactly the given anchors, partial chains allowed, no
- * time checks (§8.4: an anchor need not be self-signed). */
+/*
+ * A decoded set of trust anchors.  Decoding is the expensive part of a
+ * verification: with Debian 12's OpenSSL 3.0, d2i_X509 spends 150-200 µs
+ * in the provider decoders for the public key, five times the RSA-2048
+ * signature check itself (docs/performance.md).  A vv_trust is built once
+ * and reused while the anchors are unchanged (secureboot.c keeps one per
+ * anchor set).
+ *
+ * Invariant: store trusts exactly the anchors that decoded, at least one;
+ * partial chains allowed, no time checks (§8.4: an anchor need not be
+ * self-signed), purpose ANY and pkcs7_verify_cb.
+ */
+struct vv_trust {
+	X509_STORE *store;
+};
+
 static X509_STORE *
-pkcs7_anchor_store(const struct vv_cert_ref *anchors, size_t nanchors)
+pkcs7_store_new(void)
 {
 	X509_STORE *store = X509_STORE_new();
-	size_t added = 0;
 
 	if (store == NULL)
 		return NULL;
-	for (size_t i = 0; i < nanchors; i++) {
+	if (!X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_NO_CHECK_TIME) ||
+	    !X509_STORE_set_purpose(store, X509_PURPOSE_ANY)) {
+		X509_STORE_free(store);
+		return NULL;
+	}
+	X509_STORE_set_verify_cb(store, pkcs7_verify_cb);
+	return store;
+}
+
+/* Takes the store: a trust holding it, or NULL (and the store freed) when
+ * no anchor made it in. */
+static struct vv_trust *
+pkcs7_trust_wrap(X509_STORE *store, size_t added)
+{
+	struct vv_trust *t = added > 0 ? calloc(1, sizeof(*t)) : NULL;
+
+	if (t == NULL) {
+		X509_STORE_free(store);
+		return NULL;
+	}
+	t->store = store;
+	return t;
+}
+
+struct vv_trust *
+vv_trust_new(const struct vv_cert_ref *anchors, size_t nanchors)
+{
+	X509_STORE *store = anchors != NULL ? pkcs7_store_new() : NULL;
+	size_t added = 0;
+
+	for (size_t i = 0; store != NULL && i < nanchors; i++) {
 		const unsigned char *p = anchors[i].der;
 		X509 *cert;
 
@@ -229,30 +264,44 @@ pkcs7_anchor_store(const struct vv_cert_ref *anchors, size_t nanchors)
 			added++;
 		X509_free(cert);
 	}
-	if (added == 0 ||
-	    !X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_NO_CHECK_TIME) ||
-	    !X509_STORE_set_purpose(store, X509_PURPOSE_ANY)) {
-		X509_STORE_free(store);
-		return NULL;
-	}
-	X509_STORE_set_verify_cb(store, pkcs7_verify_cb);
-	return store;
+	ERR_clear_error();
+	return store != NULL ? pkcs7_trust_wrap(store, added) : NULL;
+}
+
+/* The blob's own certificates as anchors, without re-decoding them
+ * (X509_STORE_add_cert takes a reference). */
+struct vv_trust *
+vv_trust_from_pkcs7(const struct vv_pkcs7 *p)
+{
+	X509_STORE *store = p != NULL ? pkcs7_store_new() : NULL;
+	size_t added = 0;
+
+	for (size_t i = 0; store != NULL && i < vv_pkcs7_cert_count(p); i++)
+		if (X509_STORE_add_cert(store, sk_X509_value(p->p7->d.sign->cert, (int)i)))
+			added++;
+	ERR_clear_error();
+	return store != NULL ? pkcs7_trust_wrap(store, added) : NULL;
+}
+
+void
+vv_trust_free(struct vv_trust *t)
+{
+	if (t == NULL)
+		return;
+	X509_STORE_free(t->store);
+	free(t);
 }
 
 bool
-vv_pkcs7_verify(const struct vv_pkcs7 *p, const uint8_t *data, size_t size,
-		const struct vv_cert_ref *anchors, size_t nanchors)
+vv_pkcs7_verify_trusted(const struct vv_pkcs7 *p, const uint8_t *data, size_t size,
+			const struct vv_trust *trust)
 {
-	X509_STORE *store = NULL;
 	BIO *content = NULL;
 	bool ok = false;
 
-	if (p == NULL || (data == NULL && size > 0) || size > INT_MAX || anchors == NULL)
+	if (p == NULL || (data == NULL && size > 0) || size > INT_MAX || trust == NULL)
 		goto out;
 	if (!pkcs7_digests_allowed(p->p7) || !pkcs7_signers_allowed(p->p7))
-		goto out;
-	store = pkcs7_anchor_store(anchors, nanchors);
-	if (store == NULL)
 		goto out;
 	content = BIO_new_mem_buf(size > 0 ? data : (const uint8_t *)"", (int)size);
 	if (content == NULL)
@@ -262,11 +311,25 @@ vv_pkcs7_verify(const struct vv_pkcs7 *p, const uint8_t *data, size_t size,
 	 * which also serve as untrusted intermediates; PKCS7_BINARY: the
 	 * content is bytes, not MIME text.  Every SignerInfo must verify.
 	 */
-	ok = PKCS7_verify(p->p7, NULL, store, content, NULL, PKCS7_BINARY) == 1;
+	ok = PKCS7_verify(p->p7, NULL, trust->store, content, NULL, PKCS7_BINARY) == 1;
 out:
 	BIO_free(content);
-	X509_STORE_free(store);
 	ERR_clear_error();
+	return ok;
+}
+
+bool
+vv_pkcs7_verify(const struct vv_pkcs7 *p, const uint8_t *data, size_t size,
+		const struct vv_cert_ref *anchors, size_t nanchors)
+{
+	struct vv_trust *trust;
+	bool ok;
+
+	if (p == NULL)
+		return false;
+	trust = vv_trust_new(anchors, nanchors);
+	ok = vv_pkcs7_verify_trusted(p, data, size, trust);
+	vv_trust_free(trust);
 	return ok;
 }
 
@@ -402,38 +465,6 @@ vv_x509_valid(const uint8_t *der, size_t size)
 	X509_free(cert);
 	ERR_clear_error();
 	return ok;
-}
-
-const uint8_t *
-vv_pkcs7_cert_der(struct vv_pkcs7 *p, size_t i, size_t *size)
-{
-	size_t n = vv_pkcs7_cert_count(p);
-	int len;
-
-	if (i >= n)
-		return NULL;
-	if (p->cert_der == NULL) {
-		p->cert_der = calloc(n, sizeof(*p->cert_der));
-		p->cert_size = calloc(n, sizeof(*p->cert_size));
-		if (p->cert_der == NULL || p->cert_size == NULL) {
-			free(p->cert_der);
-			free(p->cert_size);
-			p->cert_der = NULL;
-			p->cert_size = NULL;
-			return NULL;
-		}
-	}
-	if (p->cert_der[i] == NULL) {
-		len = i2d_X509(sk_X509_value(p->p7->d.sign->cert, (int)i), &p->cert_der[i]);
-		if (len <= 0) {
-			p->cert_der[i] = NULL;
-			ERR_clear_error();
-			return NULL;
-		}
-		p->cert_size[i] = (size_t)len;
-	}
-	*size = p->cert_size[i];
-	return p->cert_der[i];
 }
 
 /* True if each signer certificate is, byte for byte, one of the anchors

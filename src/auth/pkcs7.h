@@ -31,9 +31,26 @@ struct vv_cert_ref {
 };
 
 /* True only if every check in the header comment holds for at least one
- * anchor. */
+ * anchor.  Decodes the anchors each call; vv_trust keeps them decoded. */
 bool vv_pkcs7_verify(const struct vv_pkcs7 *p, const uint8_t *data, size_t size,
 		     const struct vv_cert_ref *anchors, size_t nanchors);
+
+/*
+ * Decoded trust anchors, reusable across verifications: decoding an X.509
+ * certificate costs several times the signature check (OpenSSL 3.0's
+ * provider decoders), so a caller that verifies many writes against the
+ * same anchors decodes them once.  vv_trust_new skips anchors that do not
+ * decode and returns NULL if none does; vv_trust_from_pkcs7 trusts the
+ * blob's own certificates (private authenticated variables), NULL if it
+ * has none.  A vv_trust is not shared between threads.
+ */
+struct vv_trust;
+struct vv_trust *vv_trust_new(const struct vv_cert_ref *anchors, size_t nanchors);
+struct vv_trust *vv_trust_from_pkcs7(const struct vv_pkcs7 *p);
+void vv_trust_free(struct vv_trust *t);
+/* vv_pkcs7_verify against decoded anchors; false if trust is NULL. */
+bool vv_pkcs7_verify_trusted(const struct vv_pkcs7 *p, const uint8_t *data, size_t size,
+			     const struct vv_trust *trust);
 
 /*
  * The signer identity a private authenticated variable is bound to
@@ -44,12 +61,8 @@ bool vv_pkcs7_verify(const struct vv_pkcs7 *p, const uint8_t *data, size_t size,
  */
 int vv_pkcs7_signer_digest(const struct vv_pkcs7 *p, uint8_t out[32]);
 
-/* The DER certificates embedded in the blob (for self-signed PK
- * enrollment, where the new PK's own certificate is the anchor). */
+/* How many certificates the blob embeds. */
 size_t vv_pkcs7_cert_count(const struct vv_pkcs7 *p);
-/* The i-th embedded certificate, DER-encoded; valid until vv_pkcs7_free.
- * NULL if i is out of range or it cannot be encoded. */
-const uint8_t *vv_pkcs7_cert_der(struct vv_pkcs7 *p, size_t i, size_t *size);
 
 /* True if every signer certificate is byte for byte one of the anchors
  * (for PK: signed by PK itself, no chaining). */

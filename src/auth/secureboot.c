@@ -39,10 +39,29 @@ static const vv_guid VMVARS_STATE_GUID = { {
 	0xc4, 0xc6, 0xa3, 0xd6, 0x5e, 0x5b, 0x63, 0x4d,
 	0x9a, 0x3c, 0x7f, 0x1e, 0x0d, 0x4e, 0x2a, 0x10 } };  /* d6a3c6c4-5b5e-4d63-9a3c-7f1e0d4e2a10 */
 
+/*
+ * Decoded trust anchors kept between writes (pkcs7.h, struct vv_trust):
+ * decoding a certificate costs several times verifying a signature, and
+ * PK and KEK change far less often than db and dbx are written.
+ * Invariant: a slot with a trust was built from PK (and, for the database
+ * slot, KEK) holding exactly the bytes in pk / kek.  It is checked by
+ * comparing those bytes on every use rather than by watching writes, so it
+ * holds whatever changed the variables (guest, host enrollment, a load,
+ * an undo after a failed save).
+ */
+struct trust_slot {
+	uint8_t *pk, *kek;
+	size_t pk_size, kek_size;
+	struct vv_trust *trust;
+};
+
+enum { TRUST_PK, TRUST_PK_KEK, TRUST_SLOTS };
+
 struct vv_secureboot {
 	struct vv_store *store;
 	struct vv_secureboot_config cfg;
 	enum vv_sb_mode mode;
+	struct trust_slot trust[TRUST_SLOTS];   /* PK writes, KEK writes / db writes */
 };
 
 /* Which rules a variable falls under. */
@@ -232,6 +251,62 @@ anchors_from(struct anchors *a, const struct vv_variable *v)
 		vv_siglist_for_each_x509(v->data, v->data_size, add_anchor, a);
 }
 
+static void
+trust_slot_clear(struct trust_slot *t)
+{
+	vv_trust_free(t->trust);
+	free(t->pk);
+	free(t->kek);
+	memset(t, 0, sizeof(*t));
+}
+
+/* True if the variable (NULL: absent) holds exactly size bytes at copy. */
+static bool
+same_bytes(const uint8_t *copy, size_t size, const struct vv_variable *v)
+{
+	size_t have = v != NULL ? v->data_size : 0;
+
+	return have == size && (size == 0 || memcmp(copy, v->data, size) == 0);
+}
+
+static int
+copy_bytes(uint8_t **copy, size_t *size, const struct vv_variable *v)
+{
+	*size = v != NULL ? v->data_size : 0;
+	*copy = *size > 0 ? malloc(*size) : NULL;
+	if (*size > 0 && *copy == NULL)
+		return -1;
+	if (*size > 0)
+		memcpy(*copy, v->data, *size);
+	return 0;
+}
+
+/*
+ * The decoded anchors for a write signed by PK (slot TRUST_PK) or by PK or
+ * KEK (TRUST_PK_KEK); `anchors` are the certificates of those variables
+ * now.  NULL if none decodes (or memory ran out): nothing can verify.
+ */
+static const struct vv_trust *
+trust_for(struct vv_secureboot *sb, int slot, const struct anchors *anchors)
+{
+	const vv_guid *gv = &VV_GUID_GLOBAL_VARIABLE;
+	const struct vv_variable *pk = find(sb, NAME("PK"), gv);
+	const struct vv_variable *kek = slot == TRUST_PK_KEK ? find(sb, NAME("KEK"), gv) : NULL;
+	struct trust_slot *t = &sb->trust[slot];
+
+	if (t->trust != NULL && same_bytes(t->pk, t->pk_size, pk) &&
+	    same_bytes(t->kek, t->kek_size, kek))
+		return t->trust;
+	trust_slot_clear(t);
+	if (anchors->n == 0 || copy_bytes(&t->pk, &t->pk_size, pk) != 0 ||
+	    copy_bytes(&t->kek, &t->kek_size, kek) != 0 ||
+	    (t->trust = vv_trust_new(anchors->certs, anchors->n)) == NULL) {
+		trust_slot_clear(t);
+		return NULL;
+	}
+	return t->trust;
+}
+
 /* ------------------------------------------------------------------ */
 /* The AUTH hook                                                      */
 /* ------------------------------------------------------------------ */
@@ -243,38 +318,30 @@ custom_mode(const struct vv_secureboot *sb)
 	       byte_value(sb, NAME("CustomMode"), &VV_GUID_CUSTOM_MODE) == 1;
 }
 
-/* Verifies the write's signature against the anchors; with exact_signer
- * the signer must be one of the anchors itself (PK: no chaining). */
+/*
+ * Verifies the write's signature, already parsed as p7, against trust;
+ * with `signers` the signer must also be one of those certificates itself
+ * (PK: no chaining).
+ */
 static vv_status
-verify(const struct vv_write *w, const struct vv_auth2 *a, const struct anchors *anchors,
-       bool exact_signer, struct vv_pkcs7 **out)
+verify(const struct vv_write *w, const struct vv_auth2 *a, const struct vv_pkcs7 *p7,
+       const struct vv_trust *trust, const struct anchors *signers)
 {
 	const struct vv_set_request *req = w->req;
-	struct vv_pkcs7 *p7 = vv_pkcs7_parse(a->pkcs7, a->pkcs7_size);
 	uint8_t *signed_data;
 	size_t signed_size;
 	bool ok;
 
-	if (p7 == NULL)
+	if (p7 == NULL || trust == NULL)
 		return VV_EFI_SECURITY_VIOLATION;
 	signed_data = vv_auth2_signed_data(req->name, req->name_len, &req->guid, req->attributes,
 					   &a->time, a->payload, a->payload_size, &signed_size);
-	if (signed_data == NULL) {
-		vv_pkcs7_free(p7);
+	if (signed_data == NULL)
 		return VV_EFI_OUT_OF_RESOURCES;
-	}
-	ok = vv_pkcs7_verify(p7, signed_data, signed_size, anchors->certs, anchors->n) &&
-	     (!exact_signer || vv_pkcs7_signers_are(p7, anchors->certs, anchors->n));
+	ok = vv_pkcs7_verify_trusted(p7, signed_data, signed_size, trust) &&
+	     (signers == NULL || vv_pkcs7_signers_are(p7, signers->certs, signers->n));
 	free(signed_data);
-	if (!ok) {
-		vv_pkcs7_free(p7);
-		return VV_EFI_SECURITY_VIOLATION;
-	}
-	if (out != NULL)
-		*out = p7;
-	else
-		vv_pkcs7_free(p7);
-	return VV_EFI_SUCCESS;
+	return ok ? VV_EFI_SUCCESS : VV_EFI_SECURITY_VIOLATION;
 }
 
 /* Strictly later, except APPEND, which keeps the later of the two. */
@@ -304,8 +371,11 @@ authorize_db_write(struct vv_secureboot *sb, enum var_kind kind, const struct vv
 {
 	const vv_guid *gv = &VV_GUID_GLOBAL_VARIABLE;
 	bool setup = sb->mode == VV_SB_SETUP || sb->mode == VV_SB_AUDIT;
+	struct vv_trust *enrolling = NULL;
+	const struct vv_trust *trust;
 	struct anchors *anchors;
 	struct vv_variable self;
+	struct vv_pkcs7 *p7;
 	vv_status st;
 
 	if (custom_mode(sb))
@@ -321,13 +391,17 @@ authorize_db_write(struct vv_secureboot *sb, enum var_kind kind, const struct vv
 		self.data = (uint8_t *)a->payload;
 		self.data_size = a->payload_size;
 		anchors_from(anchors, &self);
+		trust = enrolling = vv_trust_new(anchors->certs, anchors->n);
 	} else {
 		anchors_from(anchors, find(sb, NAME("PK"), gv));
 		if (kind == KIND_DB)
 			anchors_from(anchors, find(sb, NAME("KEK"), gv));
+		trust = trust_for(sb, kind == KIND_DB ? TRUST_PK_KEK : TRUST_PK, anchors);
 	}
-	st = anchors->n == 0 ? VV_EFI_SECURITY_VIOLATION
-			     : verify(w, a, anchors, kind == KIND_PK, NULL);
+	p7 = trust != NULL ? vv_pkcs7_parse(a->pkcs7, a->pkcs7_size) : NULL;
+	st = verify(w, a, p7, trust, kind == KIND_PK ? anchors : NULL);
+	vv_pkcs7_free(p7);
+	vv_trust_free(enrolling);
 	free(anchors);
 	return st;
 }
@@ -385,9 +459,9 @@ auth_db(struct vv_secureboot *sb, enum var_kind kind, struct vv_write *w)
 static vv_status
 auth_private(struct vv_write *w)
 {
-	struct vv_pkcs7 *p7 = NULL, *embedded;
+	struct vv_trust *trust;
+	struct vv_pkcs7 *p7;
 	struct vv_auth2 a;
-	struct anchors *anchors;
 	uint8_t digest[32];
 	vv_status st;
 
@@ -397,25 +471,14 @@ auth_private(struct vv_write *w)
 	st = check_time(w, &a);
 	if (st != VV_EFI_SUCCESS)
 		return st;
-	anchors = calloc(1, sizeof(*anchors));
-	if (anchors == NULL)
-		return VV_EFI_OUT_OF_RESOURCES;
 	/* The blob's own certificates are the anchors: what binds the
-	 * variable is the signer digest below.  `embedded` owns the DER the
-	 * anchors point into until verification is done. */
-	embedded = vv_pkcs7_parse(a.pkcs7, a.pkcs7_size);
-	for (size_t i = 0; i < vv_pkcs7_cert_count(embedded) && anchors->n < MAX_ANCHORS; i++) {
-		struct vv_cert_ref *c = &anchors->certs[anchors->n];
-
-		c->der = vv_pkcs7_cert_der(embedded, i, &c->size);
-		anchors->n += c->der != NULL;
-	}
-	st = anchors->n == 0 ? VV_EFI_SECURITY_VIOLATION : verify(w, &a, anchors, false, &p7);
-	vv_pkcs7_free(embedded);
-	free(anchors);
-	if (st != VV_EFI_SUCCESS)
-		return st;
-	st = vv_pkcs7_signer_digest(p7, digest) == 0 ? VV_EFI_SUCCESS : VV_EFI_SECURITY_VIOLATION;
+	 * variable is the signer digest below. */
+	p7 = vv_pkcs7_parse(a.pkcs7, a.pkcs7_size);
+	trust = vv_trust_from_pkcs7(p7);
+	st = verify(w, &a, p7, trust, NULL);
+	vv_trust_free(trust);
+	if (st == VV_EFI_SUCCESS && vv_pkcs7_signer_digest(p7, digest) != 0)
+		st = VV_EFI_SECURITY_VIOLATION;
 	vv_pkcs7_free(p7);
 	if (st != VV_EFI_SUCCESS)
 		return st;
@@ -599,6 +662,8 @@ vv_secureboot_free(struct vv_secureboot *sb)
 	if (sb == NULL)
 		return;
 	detach(sb);
+	for (int i = 0; i < TRUST_SLOTS; i++)
+		trust_slot_clear(&sb->trust[i]);
 	free(sb);
 }
 

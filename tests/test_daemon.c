@@ -3,7 +3,11 @@
  * (issue #4 "Tests that must exist"): the scripted firmware boot through
  * the VMM socket, the management API, concurrent management and guest
  * traffic, malformed frames, a second VMM, reconnection after a restart,
- * kill -9 durability, SIGTERM, and the sandbox killing a forbidden syscall.
+ * kill -9 durability, SIGTERM, and the sandbox killing a forbidden syscall;
+ * and adaptive busy polling (--poll-us, vv_client_set_poll_us): the same
+ * traffic with polling off and with long windows, requests arriving inside
+ * the daemon's window, management and signals served while the VMM side
+ * is busy.  Functional only: no timing is asserted.
  *
  * The daemon is $VMVARS_BUILD_ROOT/src/daemon/vmvarsd; each case starts
  * its own in a private temporary directory, its log in DIR/log.
@@ -221,6 +225,9 @@ struct guest {
 	struct fw_guest g;
 };
 
+/* The client's poll window for the next guests; -1 keeps its default. */
+static long client_poll_us = -1;
+
 static bool
 guest_start(struct guest *gs, const char *vmm, bool pio)
 {
@@ -234,6 +241,8 @@ guest_start(struct guest *gs, const char *vmm, bool pio)
 		printf("# connect: %s\n", err.msg);
 		return false;
 	}
+	if (client_poll_us >= 0)
+		vv_client_set_poll_us(gs->client, (unsigned)client_poll_us);
 	vv_client_mm_handler(gs->client, &h);
 	if (fw_guest_alloc(&gs->g, pio) != 0)
 		return false;
@@ -253,9 +262,10 @@ static const uint8_t load_option[] = {
 	0x01, 0, 0, 0, 0x04, 0, 'S', 0, 'h', 0, 0, 0, 0x7f, 0xff, 0x04, 0x00,
 };
 
-/* The statuses of tests/test_firmware_boot.c, through the socket. */
+/* The statuses of tests/test_firmware_boot.c, through the socket; the
+ * daemon gets extra options (NULL: none). */
 static void
-scripted_boot(bool pio)
+scripted_boot(bool pio, const char *const *extra)
 {
 	struct daemon d;
 	struct guest gs;
@@ -266,7 +276,7 @@ scripted_boot(bool pio)
 	uint32_t attr;
 	size_t n;
 
-	setup(&d, NULL);
+	setup(&d, extra);
 	REQUIRE(guest_start(&gs, d.vmm, pio));
 	g = &gs.g;
 	CHECK_EQ(g->payload_size, 65536 - 40);
@@ -321,7 +331,7 @@ scripted_boot(bool pio)
 	guest_stop(&gs);
 	CHECK_EQ(stop(&d), 0);
 	/* a new daemon process: NV variables are there */
-	REQUIRE(start(&d, NULL));
+	REQUIRE(start(&d, extra));
 	REQUIRE(guest_start(&gs, d.vmm, pio));
 	size = sizeof(buf);
 	CHECK_STATUS(fw_get_variable(&gs.g, U("BootOrder"), gv, &attr, buf, &size), VV_EFI_SUCCESS);
@@ -338,13 +348,37 @@ scripted_boot(bool pio)
 static void
 test_boot_dma(void)
 {
-	scripted_boot(false);
+	scripted_boot(false, NULL);
 }
 
 static void
 test_boot_pio(void)
 {
-	scripted_boot(true);
+	scripted_boot(true, NULL);
+}
+
+/* Polling off on both sides: every reply is a blocking receive. */
+static void
+test_boot_no_polling(void)
+{
+	static const char *const extra[] = { "--poll-us", "0", NULL };
+
+	client_poll_us = 0;
+	scripted_boot(false, extra);
+	client_poll_us = -1;
+}
+
+/* The longest daemon window and a client that spins for a whole second:
+ * nearly every request arrives, and every reply is caught, while the
+ * other side spins. */
+static void
+test_boot_long_polling(void)
+{
+	static const char *const extra[] = { "--poll-us", "10000", NULL };
+
+	client_poll_us = 1000000;
+	scripted_boot(true, extra);
+	client_poll_us = -1;
 }
 
 static void
@@ -869,9 +903,230 @@ test_sandbox_kills_execve(void)
 	cleanup(&d);
 }
 
+/* ---- adaptive busy polling ---- */
+
+/* --poll-us takes 0..10000; anything else is a usage error (exit 2)
+ * before anything is opened. */
+static void
+test_poll_us_usage(void)
+{
+	static const char *const bad[] = { "abc", "-1", "10001", "", "12x", "99999999999999999999" };
+	struct daemon d;
+	int st;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.dir, sizeof(d.dir), "/tmp/vmvarsd-test-XXXXXX");
+	REQUIRE(mkdtemp(d.dir) != NULL);
+	snprintf(d.vmm, sizeof(d.vmm), "%s/vmm.sock", d.dir);
+	snprintf(d.mgmt, sizeof(d.mgmt), "%s/mgmt.sock", d.dir);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *extra[] = { "--poll-us", bad[i], NULL };
+
+		d.pid = spawn(&d, extra);
+		REQUIRE(waitpid(d.pid, &st, 0) == d.pid);
+		if (!(WIFEXITED(st) && WEXITSTATUS(st) == 2))
+			printf("# --poll-us '%s': status 0x%x\n", bad[i], st);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+	}
+	d.pid = 0;
+	/* the bounds themselves are accepted */
+	{
+		static const char *const zero[] = { "--poll-us", "0", NULL };
+		static const char *const most[] = { "--poll-us", "10000", NULL };
+
+		REQUIRE(start(&d, zero));
+		CHECK_EQ(stop(&d), 0);
+		REQUIRE(start(&d, most));
+		CHECK_EQ(stop(&d), 0);
+	}
+	cleanup(&d);
+}
+
+/* An MM_REQUEST frame of GetVariable(SetupMode, global GUID) in out;
+ * returns its length. */
+static size_t
+get_setup_mode_frame(uint8_t *out)
+{
+	static const char name[] = "SetupMode";
+	const size_t ns = sizeof(name) * 2, ds = 8;
+	const size_t msg = 16 + 36 + ns + ds, total = 24 + msg;
+	uint8_t *b = out + 12;
+
+	memset(out, 0, 12 + total);
+	put_frame(out, VV_VMM_MSG_MM_REQUEST, (uint32_t)(4 + total));
+	vv_put_le32(out + 8, 4096);
+	memcpy(b, VV_GUID_SMM_VARIABLE.b, 16);
+	vv_put_le64(b + 16, msg);
+	vv_put_le64(b + 24, VV_MM_GET_VARIABLE);
+	memcpy(b + 40, VV_GUID_GLOBAL_VARIABLE.b, 16);
+	vv_put_le64(b + 56, ds);
+	vv_put_le64(b + 64, ns);
+	for (size_t i = 0; i < sizeof(name); i++)
+		vv_put_le16(b + 76 + 2 * i, (uint8_t)name[i]);
+	return 12 + total;
+}
+
+/* Reads exactly len bytes (5 s at most); false if they did not come. */
+static bool
+read_exact(int fd, uint8_t *buf, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&p, 1, 5000) <= 0)
+			return false;
+		r = read(fd, buf + n, len - n);
+		if (r <= 0)
+			return false;
+		n += (size_t)r;
+	}
+	return true;
+}
+
+/* Sends one GetVariable(SetupMode) and checks the whole reply: frame
+ * type and length, transport status, EFI status, size and value (1: the
+ * store is in Setup Mode). */
+static void
+check_get_setup_mode(int fd)
+{
+	uint8_t req[256], rep[256];
+	size_t n = get_setup_mode_frame(req), total = n - 12;
+
+	CHECK(write(fd, req, n) == (ssize_t)n);
+	REQUIRE(read_exact(fd, rep, 8 + 2 + total));
+	CHECK_EQ(vv_le32(rep), VV_VMM_MSG_MM_REPLY);
+	CHECK_EQ(vv_le32(rep + 4), 2 + total);
+	CHECK_EQ(vv_le16(rep + 8), VV_STS_SUCCESS);
+	CHECK_EQ(vv_le64(rep + 10 + 32), VV_EFI_SUCCESS);
+	CHECK_EQ(vv_le64(rep + 10 + 56), 1);                    /* DataSize */
+	CHECK_EQ(rep[10 + 76 + 20], 1);                         /* SetupMode */
+}
+
+/*
+ * Requests that arrive while the daemon is inside its poll window are
+ * served like any other: back to back (the next one is written as soon as
+ * the reply is read), after a pause shorter than the 10 ms window, and
+ * after one longer than it (the daemon has gone back to sleep).  Nothing
+ * else is on the socket afterwards.
+ */
+static void
+test_requests_inside_window(void)
+{
+	static const char *const extra[] = { "--poll-us", "10000", NULL };
+	struct daemon d;
+	uint8_t buf[64];
+	int fd;
+
+	setup(&d, extra);
+	fd = connect_unix(d.vmm);
+	REQUIRE(fd >= 0);
+	CHECK(write(fd, buf, hello(buf, 1)) == 32);
+	REQUIRE(read_exact(fd, buf, 32));
+	CHECK_EQ(vv_le32(buf), VV_VMM_MSG_HELLO_REPLY);
+	for (int i = 0; i < 100; i++)
+		check_get_setup_mode(fd);
+	msleep(1);
+	check_get_setup_mode(fd);
+	msleep(50);
+	check_get_setup_mode(fd);
+	check_get_setup_mode(fd);
+	{
+		struct pollfd p = { fd, POLLIN, 0 };
+
+		CHECK_EQ(poll(&p, 1, 20), 0);                    /* no stray bytes */
+	}
+	close(fd);
+	fd = connect_unix(d.mgmt);
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"stats\"}"), "\"vmm_protocol_errors\":0");
+	close(fd);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
+/*
+ * The management socket and SIGTERM are served while a VMM keeps the
+ * daemon busy (a child sends GetVariable after GetVariable, the daemon at
+ * its longest window, the client spinning): each management answer is
+ * exact, the guest's requests all succeed, and SIGTERM ends the daemon
+ * with status 0 while the VMM is still sending.
+ */
+static void
+test_mgmt_while_vmm_busy(void)
+{
+	static const char *const extra[] = { "--poll-us", "10000", NULL };
+	struct daemon d;
+	pid_t busy;
+	int fd, st, go[2];
+
+	setup(&d, extra);
+	fd = connect_unix(d.mgmt);
+	REQUIRE(fd >= 0);
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"set\",\"name\":\"Host\",\"guid\":\"" TEST_GUID_TEXT
+			    "\",\"attributes\":\"NV|BS|RT\",\"data\":\"00\"}"), "EFI_SUCCESS");
+	REQUIRE(pipe(go) == 0);
+	busy = fork();
+	if (busy == 0) {
+		struct guest gs;
+		uint8_t b[8];
+		uint32_t attr;
+		int failures = 0;
+
+		close(go[0]);
+		close(fd);
+		client_poll_us = 1000000;
+		if (!guest_start(&gs, d.vmm, false))
+			_exit(2);
+		if (write(go[1], "g", 1) != 1)
+			_exit(2);
+		/* until the daemon goes away (SIGTERM below), at most 20 s */
+		for (int i = 0; i < 2000000; i++) {
+			uint64_t size = sizeof(b);
+			uint64_t got = fw_get_variable(&gs.g, U("Host"), &test_guid, &attr, b, &size);
+
+			if (got == VV_EFI_DEVICE_ERROR)
+				break;                          /* the daemon has exited */
+			if (got != VV_EFI_SUCCESS || size != 1)
+				failures++;
+		}
+		_exit(failures == 0 ? 0 : 1);
+	}
+	close(go[1]);
+	{
+		char c;
+
+		REQUIRE(read(go[0], &c, 1) == 1);       /* the guest is connected */
+		close(go[0]);
+	}
+	for (int i = 1; i <= 30; i++) {
+		char line[256], want[32];
+
+		snprintf(line, sizeof(line), "{\"cmd\":\"set\",\"name\":\"Host\",\"guid\":\""
+			 TEST_GUID_TEXT "\",\"attributes\":\"NV|BS|RT\",\"data\":\"%02x\"}", i);
+		CHECK_HAS(mgmt_call(fd, line), "EFI_SUCCESS");
+		snprintf(want, sizeof(want), "\"data\":\"%02x\"", i);
+		CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"get\",\"name\":\"Host\",\"guid\":\""
+				    TEST_GUID_TEXT "\"}"), want);
+	}
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"stats\"}"), "\"vmm_protocol_errors\":0");
+	close(fd);
+	CHECK(alive(&d));
+	CHECK_EQ(stop(&d), 0);                          /* SIGTERM, VMM busy */
+	REQUIRE(waitpid(busy, &st, 0) == busy);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	cleanup(&d);
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_boot_dma),
 	TEST(test_boot_pio),
+	TEST(test_boot_no_polling),
+	TEST(test_boot_long_polling),
+	TEST(test_poll_us_usage),
+	TEST(test_requests_inside_window),
+	TEST(test_mgmt_while_vmm_busy),
 	TEST(test_management),
 	TEST(test_concurrent),
 	TEST(test_bad_frames),

@@ -68,6 +68,21 @@ void vv_client_mm_handler(struct vv_client *c, struct vv_mm_handler *h);
  * ms); a daemon that does not answer in time counts as unreachable. */
 void vv_client_set_timeout(struct vv_client *c, int ms);
 
+/*
+ * Sets how long, in microseconds, a request waits for its reply by
+ * spinning on non-blocking receives before it blocks (default
+ * VV_CLIENT_POLL_US_DEFAULT; 0 = always block).  The caller -- a VMM vCPU
+ * thread -- is stalled on the device access anyway; spinning trades up to
+ * `us` of CPU per request for the scheduler's wake-up latency, which on a
+ * small VM is most of a round trip (docs/performance.md).  It spins only
+ * while a request is in flight, never between requests; with vmvarsd's
+ * own --poll-us window on the other side, a burst of guest requests runs
+ * without a sleep on either end.  Replies and errors are the same either
+ * way; the timeout of vv_client_set_timeout() still bounds the wait.
+ */
+#define VV_CLIENT_POLL_US_DEFAULT 100u
+void vv_client_set_poll_us(struct vv_client *c, unsigned us);
+
 #ifdef __cplusplus
 }
 #endif

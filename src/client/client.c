@@ -6,6 +6,11 @@
  * an I/O error drops the connection; the next request reconnects.
  *
  * States: CONNECTED (fd >= 0, handshake done) <-> DISCONNECTED (fd -1).
+ *
+ * Latency: a request is built in place in c->frame and sent with one
+ * send(); the reply is awaited by spinning on non-blocking receives for up
+ * to poll_us before a blocking one (vv_client_set_poll_us), and received
+ * with one recv() when it is all there.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -15,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <vmvars/client.h>
@@ -23,6 +29,8 @@ struct vv_client {
 	char *path;
 	int fd;                         /* -1 while disconnected */
 	int timeout_ms;
+	unsigned poll_us;               /* longest spin for a reply; 0 = block */
+	unsigned window_us;             /* the next spin, adapted (recv_frame) */
 	uint64_t features;              /* granted by the daemon */
 	unsigned reconnects;
 	bool ever_connected;
@@ -71,62 +79,135 @@ write_all(struct vv_client *c, const uint8_t *p, size_t len)
 	return 0;
 }
 
-static int
-read_all(struct vv_client *c, uint8_t *p, size_t len)
+static int64_t
+now_us(void)
 {
-	while (len > 0) {
-		ssize_t n = recv(c->fd, p, len, 0);
+	struct timespec ts;
 
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * One receive of at most len bytes (> 0) into p: > 0 bytes, or -1 with
+ * c->error set (the connection closed, an error, or SO_RCVTIMEO).  Until
+ * *spin_until (a CLOCK_MONOTONIC time in us; 0 = not spinning) it spins on
+ * non-blocking receives, then it blocks (and sets *spin_until to 0); see
+ * vv_client_set_poll_us().
+ */
+static ssize_t
+recv_some(struct vv_client *c, uint8_t *p, size_t len, int64_t *spin_until)
+{
+	for (;;) {
+		bool spinning = *spin_until != 0;
+		ssize_t n = recv(c->fd, p, len, spinning ? MSG_DONTWAIT : 0);
+
+		if (n > 0)
+			return n;
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			set_error(c, "receive from %s: %s", c->path,
-				  n < 0 ? strerror(errno) : "connection closed by vmvarsd");
-			return -1;
+		if (n < 0 && spinning && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (now_us() >= *spin_until)
+				*spin_until = 0;
+			continue;
 		}
-		p += n;
-		len -= (size_t)n;
+		set_error(c, "receive from %s: %s", c->path,
+			  n < 0 ? strerror(errno) : "connection closed by vmvarsd");
+		return -1;
 	}
-	return 0;
 }
 
 /* ---- frames ---- */
 
-/* One send for header and payload: the daemon then wakes once per
- * request, not twice. */
-static int
-send_frame(struct vv_client *c, uint32_t type, const uint8_t *payload, size_t len)
+/* The payload of the frame in c->frame: requests are built there. */
+static uint8_t *
+payload_of(struct vv_client *c)
 {
-	uint8_t *frame = c->frame;
+	return c->frame + VV_VMM_FRAME_HEADER_SIZE;
+}
 
+/* Sends the frame whose len payload bytes are already at payload_of(c),
+ * header and payload in one send: the daemon then wakes once per request,
+ * not twice. */
+static int
+send_frame(struct vv_client *c, uint32_t type, size_t len)
+{
 	if (len > VV_VMM_MAX_PAYLOAD)
 		return -1;
-	vv_put_le32(frame, type);
-	vv_put_le32(frame + 4, (uint32_t)len);
-	if (len > 0)
-		memcpy(frame + VV_VMM_FRAME_HEADER_SIZE, payload, len);
-	return write_all(c, frame, VV_VMM_FRAME_HEADER_SIZE + len);
+	vv_put_le32(c->frame, type);
+	vv_put_le32(c->frame + 4, (uint32_t)len);
+	return write_all(c, c->frame, VV_VMM_FRAME_HEADER_SIZE + len);
 }
 
 /*
- * Receives one frame into c->frame + 8.  An ERROR frame is turned into
+ * Receives one frame into c->frame, payload at payload_of(c).  The
+ * protocol is strictly request/reply, one request in flight, so the reply
+ * is all the socket holds: the first receive asks for a whole buffer's
+ * worth (one syscall when the reply is there), later ones exactly what the
+ * frame still lacks.  Bytes beyond the frame are never read as another
+ * reply; the only thing a daemon may send after a reply is its ERROR
+ * before it closes (SIGTERM), so the reply is kept and the connection is
+ * dropped (the next request reconnects).  An ERROR frame is turned into
  * c->error and -1; so is a frame longer than we ever accept.
  */
+/*
+ * The spin window adapts like vmvarsd's (server.c vmm_busy_poll): a reply
+ * caught while spinning restores the full poll_us, a window that expired
+ * halves the next, and once it has shrunk to nothing, a blocking wait that
+ * a window twice as long would have avoided reopens it at that size.  So
+ * a client whose daemon shares its CPU (the spin would hold the CPU the
+ * daemon needs) soon stops spinning instead of paying a window per request.
+ */
+static void
+adapt_window(struct vv_client *c, bool spun, bool caught, int64_t waited_us)
+{
+	if (spun && caught)
+		c->window_us = c->poll_us;
+	else if (spun)
+		c->window_us /= 2;
+	else if (waited_us < (int64_t)c->poll_us)
+		c->window_us = waited_us * 2 >= (int64_t)c->poll_us ? c->poll_us
+			     : waited_us > 0 ? (unsigned)waited_us * 2 : 1;
+}
+
 static int
 recv_frame(struct vv_client *c, uint32_t *type, uint32_t *len)
 {
-	uint8_t *p = c->frame + VV_VMM_FRAME_HEADER_SIZE;
+	const size_t cap = VV_VMM_FRAME_HEADER_SIZE + VV_VMM_MAX_PAYLOAD;
+	/* the spin counts against the timeout too: never longer than it */
+	int64_t spin_us = c->window_us < (int64_t)c->timeout_ms * 1000 ? c->window_us
+								     : (int64_t)c->timeout_ms * 1000;
+	int64_t start = now_us(), spin_until = spin_us > 0 ? start + spin_us : 0;
+	uint8_t *p = payload_of(c);
+	size_t got = 0, need = cap;
+	bool have_header = false;
 
-	if (read_all(c, c->frame, VV_VMM_FRAME_HEADER_SIZE) != 0)
-		return -1;
-	*type = vv_le32(c->frame);
-	*len = vv_le32(c->frame + 4);
-	if (*len > VV_VMM_MAX_PAYLOAD) {
-		set_error(c, "vmvarsd sent a %u-byte frame (protocol error)", *len);
-		return -1;
+	while (got < need) {
+		ssize_t n = recv_some(c, c->frame + got, need - got, &spin_until);
+
+		if (n < 0)
+			return -1;
+		if (got == 0 && c->poll_us > 0)
+			adapt_window(c, spin_us > 0, spin_until != 0,
+				     spin_us > 0 ? 0 : now_us() - start);
+		got += (size_t)n;
+		if (!have_header && got >= VV_VMM_FRAME_HEADER_SIZE) {
+			have_header = true;
+			*type = vv_le32(c->frame);
+			*len = vv_le32(c->frame + 4);
+			if (*len > VV_VMM_MAX_PAYLOAD) {
+				set_error(c, "vmvarsd sent a %u-byte frame (protocol error)", *len);
+				return -1;
+			}
+			need = VV_VMM_FRAME_HEADER_SIZE + *len;
+		}
 	}
-	if (read_all(c, p, *len) != 0)
-		return -1;
+	if (got > need) {
+		/* Not an error of this reply: see above.  Dropping the
+		 * connection discards the extra bytes unread. */
+		close(c->fd);
+		c->fd = -1;
+	}
 	if (*type == VV_VMM_MSG_ERROR) {
 		uint32_t code = *len >= 4 ? vv_le32(p) : 0;
 		int textlen = *len > 4 ? (int)(*len - 4 > VV_VMM_ERROR_TEXT_MAX ?
@@ -154,8 +235,8 @@ static int
 establish(struct vv_client *c)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	uint8_t hello[VV_VMM_HELLO_SIZE];
-	const uint8_t *p = c->frame + VV_VMM_FRAME_HEADER_SIZE;
+	uint8_t *hello = payload_of(c);
+	const uint8_t *p = payload_of(c);
 	uint32_t type, len;
 	int sent;
 
@@ -180,7 +261,7 @@ establish(struct vv_client *c)
 	/* A daemon that refuses us (BUSY) may close before our HELLO is
 	 * sent: its ERROR frame is still there to read, so read even when
 	 * the send failed. */
-	sent = send_frame(c, VV_VMM_MSG_HELLO, hello, sizeof(hello));
+	sent = send_frame(c, VV_VMM_MSG_HELLO, VV_VMM_HELLO_SIZE);
 	if (recv_frame(c, &type, &len) != 0 || sent != 0)
 		goto fail;
 	if (type != VV_VMM_MSG_HELLO_REPLY || len != VV_VMM_HELLO_SIZE ||
@@ -212,6 +293,9 @@ vv_client_connect(const char *path, struct vv_error *err)
 	}
 	c->fd = -1;
 	c->timeout_ms = 30000;
+	/* One CPU: a spin could only hold the CPU the daemon needs. */
+	c->poll_us = c->window_us = sysconf(_SC_NPROCESSORS_ONLN) == 1 ? 0 :
+				    VV_CLIENT_POLL_US_DEFAULT;
 	if (establish(c) != 0) {
 		vv_error_set(err, "%s", c->error);
 		vv_client_free(c);
@@ -236,15 +320,23 @@ vv_client_free(struct vv_client *c)
  * Sends one request frame and receives its reply, reconnecting once if
  * the connection is (or turns out to be) broken.  0 with the reply in
  * c->frame, or -1.
+ *
+ * The payload is hdr then body (the caller's buffers, never c->frame):
+ * they are copied to payload_of(c) before each attempt, because a
+ * handshake overwrites c->frame.
  */
 static int
-exchange(struct vv_client *c, uint32_t type, const uint8_t *payload, size_t len,
-	 uint32_t *rtype, uint32_t *rlen)
+exchange(struct vv_client *c, uint32_t type, const uint8_t *hdr, size_t hdr_len,
+	 const uint8_t *body, size_t body_len, uint32_t *rtype, uint32_t *rlen)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (c->fd < 0 && establish(c) != 0)
 			continue;
-		if (send_frame(c, type, payload, len) == 0 && recv_frame(c, rtype, rlen) == 0)
+		if (hdr_len > 0)
+			memcpy(payload_of(c), hdr, hdr_len);
+		if (body_len > 0)
+			memcpy(payload_of(c) + hdr_len, body, body_len);
+		if (send_frame(c, type, hdr_len + body_len) == 0 && recv_frame(c, rtype, rlen) == 0)
 			return 0;
 		disconnect(c);
 	}
@@ -254,10 +346,10 @@ exchange(struct vv_client *c, uint32_t type, const uint8_t *payload, size_t len,
 uint16_t
 vv_client_mm(struct vv_client *c, uint8_t *buf, size_t buf_size)
 {
-	const uint8_t *p = c->frame + VV_VMM_FRAME_HEADER_SIZE;
+	const uint8_t *p = payload_of(c);
+	uint8_t size_le[4];
 	uint64_t total;
 	uint32_t rtype, rlen;
-	uint8_t *req;
 	uint16_t sts;
 
 	/* The checks of vv_mm_handle(), before anything is sent. */
@@ -266,18 +358,12 @@ vv_client_mm(struct vv_client *c, uint8_t *buf, size_t buf_size)
 	if (buf_size < VV_MM_HEADER_SIZE ||
 	    vv_add_overflow(VV_MM_HEADER_SIZE, vv_le64(buf + 16), &total) || total > buf_size)
 		return VV_STS_ERR_BAD_BUFFER_SIZE;
-	req = malloc(4 + (size_t)total);
-	if (req == NULL) {
-		set_error(c, "out of memory");
+	/* MM_REQUEST payload: buffer_size, then the communicate buffer;
+	 * 4 + total <= VV_VMM_MAX_PAYLOAD since total <= 64 KiB. */
+	vv_put_le32(size_le, (uint32_t)buf_size);
+	if (exchange(c, VV_VMM_MSG_MM_REQUEST, size_le, sizeof(size_le), buf, (size_t)total,
+		     &rtype, &rlen) != 0)
 		return VV_STS_ERR_UNKNOWN;
-	}
-	vv_put_le32(req, (uint32_t)buf_size);
-	memcpy(req + 4, buf, (size_t)total);
-	if (exchange(c, VV_VMM_MSG_MM_REQUEST, req, 4 + (size_t)total, &rtype, &rlen) != 0) {
-		free(req);
-		return VV_STS_ERR_UNKNOWN;
-	}
-	free(req);
 	if (rtype != VV_VMM_MSG_MM_REPLY || rlen < 2)
 		goto protocol_error;
 	sts = vv_le16(p);
@@ -300,10 +386,9 @@ vv_client_vm_reset(struct vv_client *c)
 {
 	uint32_t rtype, rlen;
 
-	if (exchange(c, VV_VMM_MSG_VM_RESET, NULL, 0, &rtype, &rlen) != 0)
+	if (exchange(c, VV_VMM_MSG_VM_RESET, NULL, 0, NULL, 0, &rtype, &rlen) != 0)
 		return -1;
-	if (rtype != VV_VMM_MSG_ACK || rlen != 4 ||
-	    vv_le32(c->frame + VV_VMM_FRAME_HEADER_SIZE) != VV_VMM_MSG_VM_RESET) {
+	if (rtype != VV_VMM_MSG_ACK || rlen != 4 || vv_le32(payload_of(c)) != VV_VMM_MSG_VM_RESET) {
 		set_error(c, "vmvarsd sent a malformed ACK");
 		disconnect(c);
 		return -1;
@@ -335,6 +420,12 @@ vv_client_set_timeout(struct vv_client *c, int ms)
 	c->timeout_ms = ms > 0 ? ms : 30000;
 	if (c->fd >= 0)
 		apply_timeout(c);
+}
+
+void
+vv_client_set_poll_us(struct vv_client *c, unsigned us)
+{
+	c->poll_us = c->window_us = us;
 }
 
 static uint16_t

@@ -116,7 +116,13 @@ struct server_config {
 	int vmm_fd;                     /* inherited (socket activation) or -1 */
 	int mgmt_fd;
 	int frame_timeout_ms;
+	/* After answering the VMM, keep reading its connection without
+	 * blocking for this long before sleeping in poll() again (server.c
+	 * vmm_busy_poll); 0 = never.  main.c bounds it to POLL_US_MAX. */
+	unsigned poll_us;
 };
+#define POLL_US_DEFAULT 50u
+#define POLL_US_MAX     10000u
 /* Binds (or takes) the listening sockets; 0 or -1 (logged). */
 int server_listen(struct server_config *cfg);
 /* Runs until SIGTERM/SIGINT or a management quit. */

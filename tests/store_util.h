@@ -50,6 +50,7 @@ struct test_backend {
 	struct vv_backend base;
 	int commits;
 	int fail_next;          /* number of upcoming commits to fail */
+	int pass_first;         /* ... after letting this many through */
 	int last_kind;
 };
 
@@ -67,7 +68,9 @@ test_backend_commit(struct vv_backend *b, const struct vv_store *s, const struct
 	struct test_backend *t = (struct test_backend *)b;
 
 	(void)s;
-	if (t->fail_next > 0) {
+	if (t->fail_next > 0 && t->pass_first > 0) {
+		t->pass_first--;
+	} else if (t->fail_next > 0) {
 		t->fail_next--;
 		return vv_error_set(err, "test backend: injected failure");
 	}

@@ -80,6 +80,90 @@ hex_decode(const char *hex, uint8_t *out, size_t cap)
 	return n;
 }
 
+static struct shadow_var *
+shadow_global(const char *ascii)
+{
+	uint8_t name[64];
+	size_t n = strlen(ascii);
+
+	for (size_t i = 0; i <= n; i++)
+		vv_put_le16(name + 2 * i, (uint8_t)ascii[i]);
+	return shadow_find(VV_GUID_GLOBAL_VARIABLE.b, name, 2 * (n + 1), true);
+}
+
+/* Position of `want` (len bytes) among PlatformLangCodes' ';' entries. */
+static int
+platform_entry_index(const struct shadow_var *codes, const uint8_t *want, size_t len)
+{
+	size_t start = 0;
+
+	for (int i = 0; start < codes->data_size && codes->data[start] != 0; i++) {
+		size_t end = start;
+
+		while (end < codes->data_size && codes->data[end] != ';' && codes->data[end] != 0)
+			end++;
+		if (end - start == len && memcmp(codes->data + start, want, len) == 0)
+			return i;
+		start = end + 1;
+	}
+	return -1;
+}
+
+/*
+ * Row 20 of the rules (formats §8.2): with both *Codes variables present,
+ * a write of Lang sets PlatformLang to the entry at the same position, and
+ * the reverse.  A plain model for this recording (exact entries, cut back
+ * at '-' for PlatformLang), independent of src/core/lang.c.
+ */
+static void
+shadow_sync_lang(const uint8_t *name, size_t name_size, const uint8_t *data, size_t size)
+{
+	struct shadow_var *lc = shadow_global("LangCodes"), *pc = shadow_global("PlatformLangCodes");
+	struct shadow_var *other;
+	size_t len = 0;
+	int index = -1;
+
+	if (!lc->present || !pc->present || size == 0)
+		return;
+	while (len < size && data[len] != 0)
+		len++;
+	if (name_size == 10 && memcmp(name, "L\0a\0n\0g\0\0", 10) == 0) {
+		for (size_t off = 0; len >= 3 && off + 3 <= lc->data_size; off += 3)
+			if (memcmp(lc->data + off, data, 3) == 0) {
+				index = (int)(off / 3);
+				break;
+			}
+		other = shadow_global("PlatformLang");
+		for (size_t start = 0, i = 0; index >= 0 && start < pc->data_size; i++) {
+			size_t end = start;
+
+			while (end < pc->data_size && pc->data[end] != ';' && pc->data[end] != 0)
+				end++;
+			if ((int)i == index) {
+				memcpy(other->data, pc->data + start, end - start);
+				other->data[end - start] = 0;
+				other->data_size = end - start + 1;
+				other->attr = VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT;
+				other->present = true;
+				return;
+			}
+			start = end + 1;
+		}
+		return;
+	}
+	while (len > 0 && (index = platform_entry_index(pc, data, len)) < 0)
+		for (len--; len > 0 && data[len] != '-'; len--)
+			;
+	if (index < 0 || (size_t)index * 3 + 3 > lc->data_size)
+		return;
+	other = shadow_global("Lang");
+	memcpy(other->data, lc->data + 3 * (size_t)index, 3);
+	other->data[3] = 0;
+	other->data_size = 4;
+	other->attr = VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT;
+	other->present = true;
+}
+
 /* Updates the shadow with what a recorded SetVariable must do. */
 static vv_status
 shadow_expect_set(const uint8_t *p)
@@ -92,6 +176,10 @@ shadow_expect_set(const uint8_t *p)
 
 	if (v == NULL)
 		return VV_EFI_OUT_OF_RESOURCES;
+	if (vv_guid_equal((const vv_guid *)p, &VV_GUID_GLOBAL_VARIABLE) &&
+	    ((name_size == 10 && memcmp(name, "L\0a\0n\0g\0\0", 10) == 0) ||
+	     (name_size == 26 && memcmp(name, "P\0l\0a\0t\0f\0o\0r\0m\0L\0a\0n\0g\0\0", 26) == 0)))
+		shadow_sync_lang(name, name_size, data, data_size);
 	if ((data_size == 0 && !append) || (attr & (VV_ATTR_BS | VV_ATTR_RT)) == 0) {
 		if (!v->present)
 			return VV_EFI_NOT_FOUND;

@@ -715,6 +715,115 @@ test_failed_save_changes_nothing(void)
 	vv_store_free(s);
 }
 
+/* The bytes of a global variable equal `want` (NUL included), attributes
+ * NV+BS+RT. */
+static void
+check_global(struct vv_store *s, const uint16_t *name, size_t len, const char *want, int line)
+{
+	const struct vv_variable *v = vv_store_find(s, name, len, &VV_GUID_GLOBAL_VARIABLE);
+
+	bool ok = want == NULL ? v == NULL
+			       : v != NULL && v->data_size == strlen(want) + 1 &&
+				 memcmp(v->data, want, v->data_size) == 0 && v->attributes == NV_BS_RT;
+
+	if (!ok) {
+		printf("# %s:%d: want %s%s%s\n", __FILE__, line, want ? "\"" : "", want ? want : "absent",
+		       want ? "\" with NV+BS+RT" : "");
+		vv_test_failures++;
+	}
+}
+#define CHECK_GLOBAL(s, n, want) check_global(s, U(n), want, __LINE__)
+
+#define GV (&VV_GUID_GLOBAL_VARIABLE)
+
+/* Row 20 (formats §8.2, edk2 AutoUpdateLangVariable): Lang and
+ * PlatformLang follow each other through the two *Codes variables. */
+static void
+test_lang_sync_row_20(void)
+{
+	struct vv_store *s = fresh();
+	struct test_backend tb;
+
+	test_backend_init(&tb);
+	vv_store_set_backend(s, &tb.base);
+	/* without both codes variables nothing follows */
+	CHECK_STATUS(set_var(s, U("Lang"), GV, NV_BS_RT, "eng", 4), VV_EFI_SUCCESS);
+	CHECK_GLOBAL(s, "PlatformLang", NULL);
+	CHECK_STATUS(set_var(s, U("LangCodes"), GV, BS_RT, "engfraengfra", 13), VV_EFI_SUCCESS);
+	CHECK_GLOBAL(s, "PlatformLang", NULL);
+	/* the second codes variable: PlatformLang is derived from Lang */
+	CHECK_STATUS(set_var(s, U("PlatformLangCodes"), GV, BS_RT, "en;fr;en-US;fr-FR", 18),
+		     VV_EFI_SUCCESS);
+	CHECK_GLOBAL(s, "PlatformLang", "en");
+	/* Lang -> PlatformLang, PlatformLang -> Lang */
+	CHECK_STATUS(set_var(s, U("Lang"), GV, NV_BS_RT, "fra", 4), VV_EFI_SUCCESS);
+	CHECK_GLOBAL(s, "PlatformLang", "fr");
+	CHECK_STATUS(set_var(s, U("PlatformLang"), GV, NV_BS_RT, "en-US", 6), VV_EFI_SUCCESS);
+	CHECK_GLOBAL(s, "Lang", "eng");
+	CHECK_GLOBAL(s, "PlatformLang", "en-US");
+	/* RFC 4647 lookup: fr-CA is cut back to fr */
+	CHECK_STATUS(set_var(s, U("PlatformLang"), GV, NV_BS_RT, "fr-CA", 6), VV_EFI_SUCCESS);
+	CHECK_GLOBAL(s, "Lang", "fra");
+	/* ISO 639-2: the first three letters are what is compared */
+	CHECK_STATUS(set_var(s, U("Lang"), GV, NV_BS_RT, "engx", 5), VV_EFI_SUCCESS);
+	CHECK_GLOBAL(s, "PlatformLang", "en");
+	/* no match: the write is made, the other variable left alone */
+	CHECK_STATUS(set_var(s, U("PlatformLang"), GV, NV_BS_RT, "de", 3), VV_EFI_SUCCESS);
+	CHECK_GLOBAL(s, "Lang", "engx");
+	CHECK_GLOBAL(s, "PlatformLang", "de");
+	/* a vendor's own Lang and a delete change nothing else */
+	CHECK_STATUS(set_var(s, U("Lang"), &TEST_GUID, NV_BS_RT, "fra", 4), VV_EFI_SUCCESS);
+	CHECK_GLOBAL(s, "PlatformLang", "de");
+	CHECK_STATUS(set_var(s, U("Lang"), GV, NV_BS_RT, NULL, 0), VV_EFI_SUCCESS);
+	CHECK_GLOBAL(s, "PlatformLang", "de");
+	/* new codes re-derive Lang from PlatformLang: en is entry 1 of "fr;en" */
+	CHECK_STATUS(set_var(s, U("PlatformLang"), GV, NV_BS_RT, "en", 3), VV_EFI_SUCCESS);
+	CHECK_GLOBAL(s, "Lang", "eng");
+	CHECK_STATUS(set_var(s, U("PlatformLangCodes"), GV, BS_RT, "fr;en", 6), VV_EFI_SUCCESS);
+	CHECK_GLOBAL(s, "Lang", "fra");
+	/* an entry with no counterpart (LangCodes has 4 entries) syncs nothing */
+	CHECK_STATUS(set_var(s, U("PlatformLangCodes"), GV, BS_RT, "a;b;c;d;en", 11),
+		     VV_EFI_SUCCESS);
+	CHECK_GLOBAL(s, "Lang", "fra");
+	vv_store_free(s);
+}
+
+/* A write whose own save fails takes its companion back with it. */
+static void
+test_lang_sync_failed_save(void)
+{
+	struct vv_store *s = fresh();
+	struct test_backend tb;
+
+	test_backend_init(&tb);
+	vv_store_set_backend(s, &tb.base);
+	CHECK_STATUS(set_var(s, U("LangCodes"), GV, BS_RT, "engfra", 7), VV_EFI_SUCCESS);
+	CHECK_STATUS(set_var(s, U("PlatformLangCodes"), GV, BS_RT, "en;fr", 6), VV_EFI_SUCCESS);
+	CHECK_STATUS(set_var(s, U("Lang"), GV, NV_BS_RT, "eng", 4), VV_EFI_SUCCESS);
+	CHECK_GLOBAL(s, "PlatformLang", "en");
+	/* the companion's save fails: nothing is written */
+	tb.fail_next = 1;
+	CHECK_STATUS(set_var(s, U("Lang"), GV, NV_BS_RT, "fra", 4), VV_EFI_DEVICE_ERROR);
+	CHECK_GLOBAL(s, "Lang", "eng");
+	CHECK_GLOBAL(s, "PlatformLang", "en");
+	/* the write's own save fails after the companion's: both as before */
+	tb.fail_next = 1;
+	tb.pass_first = 1;
+	CHECK_STATUS(set_var(s, U("Lang"), GV, NV_BS_RT, "fra", 4), VV_EFI_DEVICE_ERROR);
+	CHECK_GLOBAL(s, "Lang", "eng");
+	CHECK_GLOBAL(s, "PlatformLang", "en");
+	CHECK_EQ(tb.last_kind, VV_CHANGE_PUT);   /* the companion was put back */
+	/* a companion created by a failed write is deleted again */
+	CHECK_STATUS(set_var(s, U("PlatformLang"), GV, NV_BS_RT, NULL, 0), VV_EFI_SUCCESS);
+	tb.fail_next = 1;
+	tb.pass_first = 1;
+	CHECK_STATUS(set_var(s, U("Lang"), GV, NV_BS_RT, "fra", 4), VV_EFI_DEVICE_ERROR);
+	CHECK_GLOBAL(s, "PlatformLang", NULL);
+	CHECK_GLOBAL(s, "Lang", "eng");
+	CHECK_EQ(tb.last_kind, VV_CHANGE_DELETE);
+	vv_store_free(s);
+}
+
 static vv_status
 special_hook(void *ctx, struct vv_store *s, struct vv_write *w)
 {
@@ -793,6 +902,8 @@ static const struct vv_test tests[] = {
 	TEST(test_quota_and_query),
 	TEST(test_query_attribute_rules),
 	TEST(test_failed_save_changes_nothing),
+	TEST(test_lang_sync_row_20),
+	TEST(test_lang_sync_failed_save),
 	TEST(test_special_hook_handles),
 	TEST(test_insert_loaded_validation),
 };

@@ -29,6 +29,7 @@
 #include <vmvars/store.h>
 #include <vmvars/ucs2.h>
 
+#include "core/lang.h"
 #include "core/name_hash.h"
 #include "core/var_property.h"
 #include "core/varcheck_uefi.h"
@@ -1088,12 +1089,188 @@ persist_update(struct vv_store *s, struct update *u)
 	return VV_EFI_SUCCESS;
 }
 
+/* ------------------------------------------------------------------ */
+/* Row 20: PlatformLang and Lang kept in sync                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * What a write of PlatformLang, Lang or their *Codes did to the other
+ * language variable (formats §8.2 row 20, edk2 AutoUpdateLangVariable),
+ * and enough to put it back if the write itself then fails.
+ *
+ * Choices, documented in docs/variable-rules.md:
+ *  - only the EFI_GLOBAL_VARIABLE names take part (edk2 matches names
+ *    under any GUID: a vendor's own "Lang" would rewrite the platform's);
+ *  - the supported codes are read from the store (edk2 keeps a copy of the
+ *    last value written, even when that write then failed);
+ *  - the companion is written first, as in edk2, but undone if the write
+ *    that caused it fails, so a failed write changes nothing.
+ */
+struct lang_sync {
+	bool written;                   /* the companion was written */
+	const uint16_t *name;           /* the companion: u"Lang" or u"PlatformLang" */
+	size_t name_len;
+	bool existed;                   /* its value before, to undo with */
+	uint32_t old_attributes;
+	uint8_t *old_data;
+	size_t old_size;
+	bool old_has_time;
+	vv_efi_time old_time;
+};
+
+#define LANG_ATTRIBUTES (VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT)
+
+static const struct vv_variable *
+global_var(const struct vv_store *s, const void *name, size_t len)
+{
+	return table_find(s, name, len, &VV_GUID_GLOBAL_VARIABLE);
+}
+
+/* The codes variable's bytes: the request's own payload when it is the one
+ * being written, else the store's. */
+static const struct vv_variable *
+lang_codes(const struct vv_store *s, const struct vv_set_request *req, const char *name,
+	   struct vv_variable *scratch)
+{
+	if (name_is(req, name)) {
+		scratch->data = (uint8_t *)req->data;
+		scratch->data_size = req->data_size;
+		return scratch;
+	}
+	return name[0] == 'P' ? global_var(s, u"PlatformLangCodes", 17) : global_var(s, u"LangCodes", 9);
+}
+
+/*
+ * The companion value for this write, if any: *to_platform says which
+ * variable gets it (PlatformLang, or Lang).
+ */
+static bool
+lang_companion_for(const struct vv_store *s, const struct vv_set_request *req, char *out,
+		   size_t *out_size, bool *to_platform)
+{
+	struct vv_variable pc_scratch, lc_scratch;
+	const struct vv_variable *pcodes, *lcodes, *from;
+	bool codes = name_is(req, "PlatformLangCodes") || name_is(req, "LangCodes");
+	const uint8_t *value;
+	size_t value_size;
+
+	if (req->data_size == 0 || !vv_guid_equal(&req->guid, &VV_GUID_GLOBAL_VARIABLE))
+		return false;                   /* edk2: no updates for deletes */
+	if (!codes && !name_is(req, "PlatformLang") && !name_is(req, "Lang"))
+		return false;
+	pcodes = lang_codes(s, req, "PlatformLangCodes", &pc_scratch);
+	lcodes = lang_codes(s, req, "LangCodes", &lc_scratch);
+	if (pcodes == NULL || lcodes == NULL)
+		return false;
+	if (codes) {
+		/* New codes: re-derive Lang from PlatformLang, else the reverse. */
+		from = global_var(s, u"PlatformLang", 12);
+		*to_platform = from == NULL;
+		if (from == NULL && (from = global_var(s, u"Lang", 4)) == NULL)
+			return false;
+		value = from->data;
+		value_size = from->data_size;
+	} else {
+		*to_platform = name_is(req, "Lang");
+		value = req->data;
+		value_size = req->data_size;
+	}
+	if (*to_platform)
+		return vv_lang_companion(true, value, value_size, lcodes->data, lcodes->data_size,
+					 pcodes->data, pcodes->data_size, out, out_size);
+	return vv_lang_companion(false, value, value_size, pcodes->data, pcodes->data_size,
+				 lcodes->data, lcodes->data_size, out, out_size);
+}
+
+/* Writes the companion (row 20) before the write itself, as edk2 does;
+ * its failure is the request's status. */
+static vv_status
+lang_sync_begin(struct vv_store *s, const struct vv_set_request *req, struct lang_sync *ls)
+{
+	char value[VV_LANG_MAX];
+	size_t size;
+	bool to_platform;
+	const struct vv_variable *old;
+	vv_status st;
+
+	memset(ls, 0, sizeof(*ls));
+	if (!lang_companion_for(s, req, value, &size, &to_platform))
+		return VV_EFI_SUCCESS;
+	ls->name = (const uint16_t *)(to_platform ? u"PlatformLang" : u"Lang");
+	ls->name_len = to_platform ? 12 : 4;
+	old = table_find(s, ls->name, ls->name_len, &VV_GUID_GLOBAL_VARIABLE);
+	if (old != NULL && old->attributes == LANG_ATTRIBUTES && old->data_size == size &&
+	    memcmp(old->data, value, size) == 0)
+		return VV_EFI_SUCCESS;          /* already in sync: no write (row 27) */
+	if (old != NULL) {
+		ls->old_data = malloc(old->data_size ? old->data_size : 1);
+		if (ls->old_data == NULL)
+			return VV_EFI_OUT_OF_RESOURCES;
+		memcpy(ls->old_data, old->data, old->data_size);
+		ls->existed = true;
+		ls->old_attributes = old->attributes;
+		ls->old_size = old->data_size;
+		ls->old_has_time = old->has_time;
+		ls->old_time = old->time;
+	}
+	st = vv_store_put(s, ls->name, ls->name_len, &VV_GUID_GLOBAL_VARIABLE, LANG_ATTRIBUTES,
+			  value, size, NULL);
+	if (st != VV_EFI_SUCCESS) {
+		free(ls->old_data);
+		ls->old_data = NULL;
+		return st;
+	}
+	ls->written = true;
+	return VV_EFI_SUCCESS;
+}
+
+/* The write that caused the companion failed: put the companion back.  If
+ * even that cannot be saved, the failure is in io_error and the store
+ * matches the disk (vv_store_put undoes in memory what it cannot save). */
+static void
+lang_sync_undo(struct vv_store *s, struct lang_sync *ls)
+{
+	if (!ls->written)
+		return;
+	if (ls->existed)
+		(void)vv_store_put(s, ls->name, ls->name_len, &VV_GUID_GLOBAL_VARIABLE,
+				   ls->old_attributes, ls->old_data, ls->old_size,
+				   ls->old_has_time ? &ls->old_time : NULL);
+	else
+		(void)vv_store_put(s, ls->name, ls->name_len, &VV_GUID_GLOBAL_VARIABLE, 0, NULL, 0,
+				   NULL);
+	ls->written = false;
+}
+
+/* The write itself, after the checks: rows 25-32, persisted. */
+static vv_status
+apply_write(struct vv_store *s, struct vv_write *w)
+{
+	const struct vv_set_request *req = w->req;
+	struct update u = { .kind = UPD_NONE };
+	bool done = false;
+	vv_status st;
+
+	if (w->existing != NULL)
+		st = plan_existing(s, w, &u, &done);
+	else
+		st = plan_create(s, w, &u, &done);
+	if (st != VV_EFI_SUCCESS || done)
+		return st;
+	st = persist_update(s, &u);
+	if (st == VV_EFI_SUCCESS) {
+		finish_update(&u);
+		w->existing = table_find(s, req->name, req->name_len, &req->guid);
+		run_hooks(s, VV_HOOK_COMMITTED, w);
+	}
+	return st;
+}
+
 vv_status
 vv_store_set(struct vv_store *s, const struct vv_set_request *req)
 {
 	struct vv_write w;
-	struct update u = { .kind = UPD_NONE };
-	bool done = false;
+	struct lang_sync ls;
 	vv_status st;
 
 	memset(&w, 0, sizeof(w));
@@ -1104,17 +1281,14 @@ vv_store_set(struct vv_store *s, const struct vv_set_request *req)
 	w.existing = table_find(s, req->name, req->name_len, &req->guid);
 	st = check_write(s, &w);
 	if (st == VV_EFI_SUCCESS && !w.handled) {
-		if (w.existing != NULL)
-			st = plan_existing(s, &w, &u, &done);
-		else
-			st = plan_create(s, &w, &u, &done);
-		if (st == VV_EFI_SUCCESS && !done) {
-			st = persist_update(s, &u);
-			if (st == VV_EFI_SUCCESS) {
-				finish_update(&u);
-				w.existing = table_find(s, req->name, req->name_len, &req->guid);
-				run_hooks(s, VV_HOOK_COMMITTED, &w);
-			}
+		st = lang_sync_begin(s, req, &ls);                      /* row 20 */
+		if (st == VV_EFI_SUCCESS) {
+			/* w.existing is still right: the companion is
+			 * never the variable written */
+			st = apply_write(s, &w);
+			if (st != VV_EFI_SUCCESS)
+				lang_sync_undo(s, &ls);
+			free(ls.old_data);
 		}
 	}
 	free(w.owned);

@@ -1394,6 +1394,45 @@ test_siglist_efitools(void)
 
 /* ---- vv_siglist_filter_append ---- */
 
+/*
+ * vv_x509_valid_seen (pkcs7.h): remembers certificates that decoded, by
+ * their bytes; never a failure, never a prefix; at most
+ * VV_X509_SEEN_SLOTS of them.  A certificate with a changed signature byte
+ * still decodes (d2i does not check signatures) and is another entry.
+ */
+static void
+test_x509_seen(void)
+{
+	struct vv_x509_seen seen;
+	struct blob der;
+	uint8_t *copy;
+
+	NEED_OPENSSL();
+	REQUIRE(make_key("tSEEN", "rsa:2048") == 0);
+	der = slurp("tSEEN.der");
+	REQUIRE(der.d != NULL && der.n > 64);
+	memset(&seen, 0, sizeof(seen));
+	CHECK(vv_x509_valid_seen(&seen, der.d, der.n));
+	CHECK_EQ(seen.count, 1);
+	CHECK(vv_x509_valid_seen(&seen, der.d, der.n));
+	CHECK_EQ(seen.count, 1);                        /* answered from seen */
+	CHECK(!vv_x509_valid_seen(&seen, der.d, der.n - 1));
+	CHECK(!vv_x509_valid_seen(&seen, der.d + 1, der.n - 1));
+	CHECK(!vv_x509_valid_seen(&seen, NULL, 0));
+	CHECK_EQ(seen.count, 1);                        /* failures are not kept */
+	copy = malloc(der.n);
+	REQUIRE(copy != NULL);
+	memcpy(copy, der.d, der.n);
+	for (unsigned i = 0; i < VV_X509_SEEN_SLOTS + 8; i++) {
+		copy[der.n - 1] = (uint8_t)i;           /* last byte of the signature */
+		CHECK(vv_x509_valid_seen(&seen, copy, der.n));
+	}
+	CHECK_EQ(seen.count, VV_X509_SEEN_SLOTS);
+	CHECK(vv_x509_valid_seen(NULL, der.d, der.n));
+	free(copy);
+	free(der.d);
+}
+
 static void
 test_filter_append_certs(void)
 {
@@ -1569,6 +1608,7 @@ static const struct vv_test tests[] = {
 	TEST(test_x509_valid),
 	TEST(test_siglist_validate_synthetic),
 	TEST(test_siglist_efitools),
+	TEST(test_x509_seen),
 	TEST(test_filter_append_certs),
 	TEST(test_filter_append_types),
 	TEST(test_filter_append_large),

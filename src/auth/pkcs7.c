@@ -467,6 +467,30 @@ vv_x509_valid(const uint8_t *der, size_t size)
 	return ok;
 }
 
+bool
+vv_x509_valid_seen(struct vv_x509_seen *seen, const uint8_t *der, size_t size)
+{
+	uint8_t digest[32];
+	unsigned int len = 0;
+
+	if (seen == NULL || der == NULL || size == 0)
+		return vv_x509_valid(der, size);
+	if (!EVP_Digest(der, size, digest, &len, EVP_sha256(), NULL) || len != sizeof(digest)) {
+		ERR_clear_error();
+		return vv_x509_valid(der, size);
+	}
+	for (size_t i = 0; i < seen->count; i++)
+		if (memcmp(seen->digest[i], digest, sizeof(digest)) == 0)
+			return true;
+	if (!vv_x509_valid(der, size))
+		return false;
+	memcpy(seen->digest[seen->next], digest, sizeof(digest));
+	seen->next = (seen->next + 1) % VV_X509_SEEN_SLOTS;
+	if (seen->count < VV_X509_SEEN_SLOTS)
+		seen->count++;
+	return true;
+}
+
 /* True if each signer certificate is, byte for byte, one of the anchors
  * (PK updates: "the signer certificate must be PK itself; no chaining",
  * formats §8.4). */

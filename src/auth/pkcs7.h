@@ -71,4 +71,24 @@ bool vv_pkcs7_signers_are(const struct vv_pkcs7 *p, const struct vv_cert_ref *an
 /* True if der parses as one X.509 certificate with nothing after it. */
 bool vv_x509_valid(const uint8_t *der, size_t size);
 
+/*
+ * Certificates already found valid, remembered by the SHA-256 of their
+ * DER: decoding one costs 150-200 us with OpenSSL 3.0 (the public key goes
+ * through the provider decoders), and the same certificates come back in
+ * write after write (a db rewritten whole with one certificate added, the
+ * signer's own certificate enrolled, firmware re-enrolling its defaults
+ * each boot).  Validity depends on the bytes alone, so a digest match
+ * stands for a successful decode.  Only successes are kept; the oldest is
+ * replaced.  Zero-initialised is empty.
+ */
+#define VV_X509_SEEN_SLOTS 32
+struct vv_x509_seen {
+	uint8_t digest[VV_X509_SEEN_SLOTS][32];
+	size_t count, next;
+};
+
+/* vv_x509_valid, answered from `seen` when the bytes are there (seen may
+ * be NULL). */
+bool vv_x509_valid_seen(struct vv_x509_seen *seen, const uint8_t *der, size_t size);
+
 #endif

@@ -62,6 +62,7 @@ struct vv_secureboot {
 	struct vv_secureboot_config cfg;
 	enum vv_sb_mode mode;
 	struct trust_slot trust[TRUST_SLOTS];   /* PK writes, KEK writes / db writes */
+	struct vv_x509_seen seen;               /* certificates already found valid */
 };
 
 /* Which rules a variable falls under. */
@@ -439,7 +440,8 @@ auth_db(struct vv_secureboot *sb, enum var_kind kind, struct vv_write *w)
 	if (st != VV_EFI_SUCCESS)
 		return st;
 	if (a.payload_size != 0 &&
-	    vv_siglist_validate(a.payload, a.payload_size, kind == KIND_PK ? 1 : 0) != VV_EFI_SUCCESS)
+	    vv_siglist_validate_seen(a.payload, a.payload_size, kind == KIND_PK ? 1 : 0,
+				     &sb->seen) != VV_EFI_SUCCESS)
 		return VV_EFI_INVALID_PARAMETER;
 	if (kind == KIND_PK && a.payload_size == 0 && sb->mode == VV_SB_DEPLOYED)
 		return VV_EFI_WRITE_PROTECTED;
@@ -720,7 +722,8 @@ vv_secureboot_enroll(struct vv_secureboot *sb, enum vv_sb_db which, const uint8_
 
 	if ((unsigned)which > VV_SB_DBR)
 		return VV_EFI_INVALID_PARAMETER;
-	if (size != 0 && vv_siglist_validate(esl, size, which == VV_SB_PK ? 1 : 0) != VV_EFI_SUCCESS)
+	if (size != 0 && vv_siglist_validate_seen(esl, size, which == VV_SB_PK ? 1 : 0,
+						  &sb->seen) != VV_EFI_SUCCESS)
 		return VV_EFI_INVALID_PARAMETER;
 	if (which == VV_SB_PK && append)
 		return VV_EFI_INVALID_PARAMETER;

@@ -134,7 +134,7 @@ siglist_is_x509(const uint8_t *guid)
 /* §8.4: a known type, header size 0, the type's SignatureSize; X.509
  * entries: SignatureSize > 16 and every certificate parses. */
 static bool
-siglist_format_ok(const struct siglist *l)
+siglist_format_ok(const struct siglist *l, struct vv_x509_seen *seen)
 {
 	const struct sig_type *t = siglist_known_type(l->type);
 
@@ -147,7 +147,7 @@ siglist_format_ok(const struct siglist *l)
 	for (size_t i = 0; i < l->nentries; i++) {
 		const uint8_t *e = l->entries + i * l->sig_size;
 
-		if (!vv_x509_valid(e + SIG_OWNER_SIZE, l->sig_size - SIG_OWNER_SIZE))
+		if (!vv_x509_valid_seen(seen, e + SIG_OWNER_SIZE, l->sig_size - SIG_OWNER_SIZE))
 			return false;
 	}
 	return true;
@@ -156,6 +156,13 @@ siglist_format_ok(const struct siglist *l)
 vv_status
 vv_siglist_validate(const uint8_t *db, size_t size, size_t max_signatures)
 {
+	return vv_siglist_validate_seen(db, size, max_signatures, NULL);
+}
+
+vv_status
+vv_siglist_validate_seen(const uint8_t *db, size_t size, size_t max_signatures,
+			 struct vv_x509_seen *seen)
+{
 	struct siglist l;
 	size_t off = 0, total = 0;
 	int r;
@@ -163,7 +170,7 @@ vv_siglist_validate(const uint8_t *db, size_t size, size_t max_signatures)
 	if (db == NULL && size > 0)
 		return VV_EFI_INVALID_PARAMETER;
 	while ((r = siglist_next(db, size, &off, &l)) > 0) {
-		if (!siglist_format_ok(&l))
+		if (!siglist_format_ok(&l, seen))
 			return VV_EFI_INVALID_PARAMETER;
 		total += l.nentries;   /* <= size / 16: cannot overflow */
 		if (max_signatures != 0 && total > max_signatures)

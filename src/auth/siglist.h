@@ -25,6 +25,10 @@
  * EFI_INVALID_PARAMETER otherwise.
  */
 vv_status vv_siglist_validate(const uint8_t *db, size_t size, size_t max_signatures);
+/* The same, remembering valid certificates in `seen` (pkcs7.h). */
+struct vv_x509_seen;
+vv_status vv_siglist_validate_seen(const uint8_t *db, size_t size, size_t max_signatures,
+				   struct vv_x509_seen *seen);
 
 /* Calls fn for the DER data of every EFI_CERT_X509 entry of a valid
  * database; stops and returns fn's non-zero result. */

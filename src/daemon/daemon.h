@@ -138,5 +138,9 @@ struct sandbox_config {
 /* Confines the process; 0 or -1 (logged).  After it, only the syscalls of
  * sandbox.c's allowlist work; anything else kills the process (SIGSYS). */
 int sandbox_enter(const struct sandbox_config *cfg);
+/* landlock.c: only the current directory (the state directory) stays
+ * reachable.  0 applied, 1 the kernel has no Landlock (logged), -1 failed
+ * (logged); *abi: the kernel's Landlock ABI, or -1.  Needs no_new_privs. */
+int landlock_confine(int *abi);
 
 #endif /* VMVARSD_DAEMON_H */

@@ -7,6 +7,7 @@
  * Exit codes: 0 clean shutdown, 1 setup failure, 2 bad usage.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -30,13 +31,14 @@ struct options {
 	enum log_level log_level;
 	bool check_only;
 	bool test_forbidden_syscall;
+	const char *test_forbidden_path;
 	char vmm_default[PATH_MAX], mgmt_default[PATH_MAX];
 };
 
 enum {
 	OPT_STATE_DIR = 256, OPT_VMM_SOCKET, OPT_MGMT_SOCKET, OPT_FORCE_SB, OPT_NO_CUSTOM,
 	OPT_TPM, OPT_NV, OPT_VOLATILE, OPT_HWERR, OPT_MAXVAR, OPT_MAXAUTH, OPT_LOG,
-	OPT_USER, OPT_NO_SANDBOX, OPT_TIMEOUT, OPT_CHECK, OPT_TEST_SYSCALL, OPT_VERSION,
+	OPT_USER, OPT_NO_SANDBOX, OPT_TIMEOUT, OPT_CHECK, OPT_TEST_SYSCALL, OPT_TEST_PATH, OPT_VERSION,
 	OPT_POLL_US,
 };
 
@@ -59,6 +61,7 @@ static const struct option long_options[] = {
 	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "test-forbidden-syscall", no_argument, NULL, OPT_TEST_SYSCALL },
+	{ "test-forbidden-path", required_argument, NULL, OPT_TEST_PATH },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -90,7 +93,7 @@ usage(FILE *f)
 "                           at most US of CPU per request, none while idle\n"
 "  --log-level LEVEL        error, warn, info (default) or debug\n"
 "  --user NAME              when started as root: run as NAME after setup\n"
-"  --no-sandbox             DEBUGGING ONLY: no chroot, seccomp or privilege drop\n"
+"  --no-sandbox             DEBUGGING ONLY: no chroot, Landlock, seccomp or privilege drop\n"
 "  --check                  open the store, report it, exit (0 if it loads)\n"
 "  --version, --help\n"
 "\n"
@@ -137,6 +140,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_NO_SANDBOX: o->sandbox.enabled = false; break;
 		case OPT_CHECK: o->check_only = true; break;
 		case OPT_TEST_SYSCALL: o->test_forbidden_syscall = true; break;
+		case OPT_TEST_PATH: o->test_forbidden_path = optarg; break;
 		case OPT_VERSION: printf("vmvarsd %s, protocol 1\n", VMVARS_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
 		case OPT_LOG:
@@ -239,6 +243,25 @@ default_sockets(struct options *o)
 	}
 }
 
+/*
+ * tests/test_daemon.c: after the sandbox, a file outside the state
+ * directory must be out of reach.  Exit 0 when opening it is refused
+ * (EACCES: Landlock), 3 when it opens, 4 for any other error.
+ */
+static int
+try_forbidden_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		log_info("test: %s opened", path);
+		close(fd);
+		return 3;
+	}
+	log_info("test: %s: %s", path, strerror(errno));
+	return errno == EACCES ? 0 : 4;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -291,6 +314,8 @@ main(int argc, char **argv)
 		execve(args[0], args, environ);
 		return 3;
 	}
+	if (o.test_forbidden_path != NULL)
+		return try_forbidden_path(o.test_forbidden_path);
 	server_run(&vm, &o.server);
 	if (vv_store_flush(vm.store, &err) != 0) {
 		log_error("final flush failed: %s", err.msg);

@@ -6,14 +6,17 @@
  *      bounding set, switch to --user's uid/gid (or, without --user, keep
  *      uid 0 with every capability cleared);
  *   3. no_new_privs;
- *   4. a seccomp allowlist: the syscalls of the poll loop, the file
+ *   4. Landlock: no file outside the state directory (landlock.c), the
+ *      confinement that also holds without root;
+ *   5. a seccomp allowlist: the syscalls of the poll loop, the file
  *      backend's atomic rewrite (openat, write, fsync, renameat, unlinkat,
  *      fdatasync) and the C library's memory management.  Anything else
  *      kills the whole process with SIGSYS (SCMP_ACT_KILL_PROCESS).
  * The set was found by running the daemon tests under `strace -f -c`.
  *
- * Without root, step 2 is skipped: the store is confined by file
- * permissions and the allowlist (no socket(), connect(), execve(), fork).
+ * Without root, step 2 is skipped: the store is confined by Landlock where
+ * the kernel has it, file permissions, and the allowlist (no socket(),
+ * connect(), execve(), fork).
  */
 #include <errno.h>
 #include <grp.h>
@@ -193,6 +196,7 @@ int
 sandbox_enter(const struct sandbox_config *cfg)
 {
 	bool root = geteuid() == 0;
+	int landlock_abi = -1;
 
 	if (!cfg->enabled) {
 		log_warn("*** --no-sandbox: NO SANDBOX. This process parses guest input with its "
@@ -207,11 +211,14 @@ sandbox_enter(const struct sandbox_config *cfg)
 		log_error("sandbox: no_new_privs: %s", strerror(errno));
 		return -1;
 	}
+	if (landlock_confine(&landlock_abi) < 0)
+		return -1;
 	if (install_seccomp() != 0)
 		return -1;
 	/* From here on only allowed_syscalls work (no geteuid). */
-	log_info("sandbox: %s, seccomp allowlist of %zu syscalls",
+	log_info("sandbox: %s, Landlock %s, seccomp allowlist of %zu syscalls",
 		 root ? "chroot to the state directory, no capabilities" : "unprivileged",
+		 landlock_abi > 0 ? "confines files to the state directory" : "unavailable",
 		 sizeof(allowed_syscalls) / sizeof(allowed_syscalls[0]));
 	return 0;
 }

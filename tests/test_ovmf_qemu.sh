@@ -17,11 +17,17 @@
 #      boots each from its own disk; the secboot shell will not run).
 #   4. JSON <-> fd <-> aws <-> xen round trips through `vmvars convert` on
 #      Debian's templates (and the aws interop vectors when present).
+#   5. A VM's flash set up from QEMU's firmware descriptors (issue #7):
+#      `vmvars firmware instantiate` picks Debian's x86_64 descriptor for q35
+#      without Secure Boot, copies its NVRAM template, and QEMU boots with
+#      exactly the arguments it printed (-blockdev nodes and -machine
+#      pflash0=,pflash1=, the form libvirt uses); the variable the shell sets
+#      is in the VM's copy and the template is untouched.
 #
 # Each QEMU run: `timeout 120`, -accel tcg, q35, read-only virtio `fat:`
 # drives (vvfat; an IDE disk cannot be read-only), serial console to a file.
 # Cases 1-2 run startup.nsh in the shell, ending with `reset -s`, so QEMU
-# exits by itself.  About 40 s of QEMU in all.
+# exits by itself (case 5 too).  About 50 s of QEMU in all.
 #
 # VMVARS is the binary (meson passes it); VMVARS_QEMU and VMVARS_OVMF_DIR
 # override qemu-system-x86_64 and /usr/share/OVMF.  Missing QEMU, OVMF, efitools or
@@ -49,7 +55,7 @@ cd "$T" || exit 1
 G=5e1f0c3a-7b2d-4c8e-9a61-0d3f2b4c6e8a
 G2=0a9b8c7d-6e5f-4a3b-9c2d-1e0f2a3b4c5d
 
-PLAN=44
+PLAN=48
 n=0
 fails=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -85,7 +91,10 @@ hexof() { od -An -tx1 -v "$1" | tr -d ' \n'; }
 boot_ovmf() {
 	local name=$1 code=$2 vars=$3 secure=$4 stop=$5 machine=q35 rc pid stopped=false
 	shift 5
-	local extra=()
+	local extra=() pflash=()
+	# CODE "-": the caller gives the pflash drives among DRIVE-ARGS.
+	[ "$code" != - ] && pflash=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$code"
+		-drive "if=pflash,format=raw,unit=1,file=$vars")
 	if [ "$secure" = secure ]; then
 		machine=q35,smm=on
 		extra=(-global driver=cfi.pflash01,property=secure,value=on)
@@ -94,9 +103,7 @@ boot_ovmf() {
 	: >"$name.serial"
 	timeout 120 "$QEMU" -accel tcg -machine "$machine" "${extra[@]}" -m 256 \
 		-nographic -nodefaults -monitor none -serial "file:$name.serial" -net none \
-		-drive "if=pflash,format=raw,unit=0,readonly=on,file=$code" \
-		-drive "if=pflash,format=raw,unit=1,file=$vars" \
-		"$@" </dev/null >"$name.qemu.out" 2>&1 &
+		"${pflash[@]}" "$@" </dev/null >"$name.qemu.out" 2>&1 &
 	pid=$!
 	if [ -n "$stop" ]; then
 		while kill -0 "$pid" 2>/dev/null; do
@@ -426,6 +433,31 @@ if [ -r "$V2/t02.aws" ] && [ -r "$V2/t02.edk2" ] && [ -r "$V2/t02.json" ]; then
 		'cmp -s v.json v2.json && [ "$(vv list v.aws --json)" = "$(cat va.l)" ]'
 else
 	skip_n 2 "aws interop vector t02" "$V2 not found (set VMVARS_SHARED_DATA)"
+fi
+
+# ---- 5: a VM's flash instantiated from QEMU's firmware descriptors ----------
+FWDESC=/usr/share/qemu/firmware/60-edk2-x86_64.json
+if $have_qemu && [ -r "$FWDESC" ]; then
+	tmpl_sum=$(sha256sum <"$VARS")
+	mkdir -p fw5
+	vv firmware instantiate --arch x86_64 --machine pc-q35-8.2 --no-feature secure-boot \
+		--vm vm5 --dir fw5 --json >fw5.json 2>fw5.err
+	fwargs=()
+	mapfile -t fwargs < <(python3 -c 'import json,sys; print("\n".join(json.load(open("fw5.json"))["qemu-args"]))' 2>/dev/null)
+	sed 's/^/#   instantiate: /' fw5.err
+	checkx "descriptors: instantiate picks $(basename "$FWDESC") for q35 without Secure Boot and copies its template (byte for byte)" \
+		'grep -q "\"descriptor\": \"$FWDESC\"" fw5.json && cmp -s fw5/vm5_VARS.fd "$VARS" && [ "${#fwargs[@]}" = 10 ]'
+	startup_nsh fat5 "setvar VvtFw5 -guid $G2 -nv -bs -rt =0A0B0C"
+	if boot_ovmf fw5 - - "" "" "${fwargs[@]}" -drive "file=fat:fat5,format=raw,if=virtio,readonly=on"; then
+		ok "descriptors: OVMF boots with exactly the printed QEMU arguments, runs startup.nsh, powers off"
+	else
+		notok "descriptors: OVMF boots with exactly the printed QEMU arguments, runs startup.nsh, powers off"
+	fi
+	same "descriptors: the shell's variable is in the VM's copy" "0a0b0c" \
+		"$(vv get fw5/vm5_VARS.fd VvtFw5 --guid $G2 --hex 2>&1)"
+	same "descriptors: the NVRAM template is untouched" "$tmpl_sum" "$(sha256sum <"$VARS")"
+else
+	skip_n 4 "descriptors: instantiate and boot" "${why:-$FWDESC missing (Debian: ovmf)}"
 fi
 
 echo "# $fails failed of $n"

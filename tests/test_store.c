@@ -788,6 +788,58 @@ test_lang_sync_row_20(void)
 	vv_store_free(s);
 }
 
+/* Row 20 and the rest of the rules: the companion is what the write's
+ * payload says, and a guest's companion passes the checks its own write
+ * would (review findings). */
+static void
+test_lang_sync_is_checked(void)
+{
+	struct vv_store *s = fresh();
+	struct vv_policy *p = vv_policy_new(s, NULL);
+	uint8_t buf[16];
+	uint64_t size = sizeof(buf);
+	uint32_t attr;
+
+	REQUIRE(p != NULL);
+	CHECK_STATUS(set_var(s, U("LangCodes"), GV, BS_RT, "engfra", 7), VV_EFI_SUCCESS);
+	CHECK_STATUS(set_var(s, U("PlatformLangCodes"), GV, BS_RT, "en;fr", 6), VV_EFI_SUCCESS);
+	CHECK_STATUS(set_var(s, U("Lang"), GV, NV_BS_RT, "eng", 4), VV_EFI_SUCCESS);
+	CHECK_GLOBAL(s, "PlatformLang", "en");
+	/* a delete by attributes 0, with data, and an APPEND sync nothing */
+	CHECK_STATUS(set_var(s, U("PlatformLang"), GV, 0, "fr", 3), VV_EFI_SUCCESS);
+	CHECK_GLOBAL(s, "PlatformLang", NULL);
+	CHECK_GLOBAL(s, "Lang", "eng");
+	CHECK_STATUS(set_var(s, U("PlatformLang"), GV, NV_BS_RT | VV_ATTR_APPEND, "fr", 3),
+		     VV_EFI_SUCCESS);
+	CHECK_GLOBAL(s, "Lang", "eng");
+	CHECK_STATUS(set_var(s, U("PlatformLang"), GV, NV_BS_RT, NULL, 0), VV_EFI_SUCCESS);
+	/* a Lang the platform made volatile is not the sync's to replace */
+	CHECK_STATUS(set_var(s, U("Lang"), GV, NV_BS_RT, NULL, 0), VV_EFI_SUCCESS);
+	CHECK_STATUS(set_var(s, U("Lang"), GV, BS_RT, "eng", 4), VV_EFI_SUCCESS);
+	CHECK_STATUS(set_var(s, U("PlatformLang"), GV, NV_BS_RT, "fr", 3), VV_EFI_SUCCESS);
+	CHECK_GLOBAL(s, "PlatformLang", "fr");
+	CHECK_STATUS(get_var(s, U("Lang"), GV, &attr, buf, &size), VV_EFI_SUCCESS);
+	CHECK_EQ(attr, BS_RT);
+	CHECK_MEM(buf, "eng", 4);
+	CHECK_STATUS(set_var(s, U("Lang"), GV, BS_RT, NULL, 0), VV_EFI_SUCCESS);
+	CHECK_STATUS(set_var(s, U("Lang"), GV, NV_BS_RT, "fra", 4), VV_EFI_SUCCESS);
+	CHECK_GLOBAL(s, "PlatformLang", "fr");
+	/* Lang locked (edk2 VariableLock), then EndOfDxe: PlatformLang
+	 * cannot change it behind the lock -- the write is refused whole */
+	CHECK_STATUS(vv_policy_lock_variable(p, U("Lang"), GV), VV_EFI_SUCCESS);
+	vv_store_signal(s, VV_EVENT_END_OF_DXE);
+	CHECK_STATUS(set_var(s, U("Lang"), GV, NV_BS_RT, "eng", 4), VV_EFI_WRITE_PROTECTED);
+	CHECK_STATUS(set_var(s, U("PlatformLang"), GV, NV_BS_RT, "en", 3), VV_EFI_WRITE_PROTECTED);
+	CHECK_GLOBAL(s, "Lang", "fra");
+	CHECK_GLOBAL(s, "PlatformLang", "fr");
+	/* the host owner is trusted (as for its own writes) */
+	CHECK_STATUS(set_as(s, VV_CALLER_HOST, U("PlatformLang"), GV, NV_BS_RT, "en", 3),
+		     VV_EFI_SUCCESS);
+	CHECK_GLOBAL(s, "Lang", "eng");
+	vv_policy_free(p);
+	vv_store_free(s);
+}
+
 /* A write whose own save fails takes its companion back with it. */
 static void
 test_lang_sync_failed_save(void)
@@ -903,6 +955,7 @@ static const struct vv_test tests[] = {
 	TEST(test_query_attribute_rules),
 	TEST(test_failed_save_changes_nothing),
 	TEST(test_lang_sync_row_20),
+	TEST(test_lang_sync_is_checked),
 	TEST(test_lang_sync_failed_save),
 	TEST(test_special_hook_handles),
 	TEST(test_insert_loaded_validation),

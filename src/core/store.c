@@ -1103,6 +1103,16 @@ persist_update(struct vv_store *s, struct update *u)
  *    under any GUID: a vendor's own "Lang" would rewrite the platform's);
  *  - the supported codes are read from the store (edk2 keeps a copy of the
  *    last value written, even when that write then failed);
+ *  - deletes (DataSize 0 or no access attributes) and APPEND writes change
+ *    nothing else; the language is the payload after any authentication
+ *    descriptor;
+ *  - a guest's companion write passes the same checks as if the guest had
+ *    made it (VarCheck, read-only properties, variable policy, after
+ *    EndOfDxe); if they refuse it, the request is refused with that status
+ *    (edk2 writes the companion unchecked, so a locked Lang could be
+ *    changed through PlatformLang);
+ *  - a companion that exists with attributes other than NV+BS+RT is left
+ *    alone (edk2 replaces it);
  *  - the companion is written first, as in edk2, but undone if the write
  *    that caused it fails, so a failed write changes nothing.
  */
@@ -1126,15 +1136,15 @@ global_var(const struct vv_store *s, const void *name, size_t len)
 	return table_find(s, name, len, &VV_GUID_GLOBAL_VARIABLE);
 }
 
-/* The codes variable's bytes: the request's own payload when it is the one
+/* The codes variable's bytes: the write's own payload when it is the one
  * being written, else the store's. */
 static const struct vv_variable *
-lang_codes(const struct vv_store *s, const struct vv_set_request *req, const char *name,
+lang_codes(const struct vv_store *s, const struct vv_write *w, const char *name,
 	   struct vv_variable *scratch)
 {
-	if (name_is(req, name)) {
-		scratch->data = (uint8_t *)req->data;
-		scratch->data_size = req->data_size;
+	if (name_is(w->req, name)) {
+		scratch->data = (uint8_t *)w->payload;
+		scratch->data_size = (size_t)w->payload_size;
 		return scratch;
 	}
 	return name[0] == 'P' ? global_var(s, u"PlatformLangCodes", 17) : global_var(s, u"LangCodes", 9);
@@ -1145,21 +1155,23 @@ lang_codes(const struct vv_store *s, const struct vv_set_request *req, const cha
  * variable gets it (PlatformLang, or Lang).
  */
 static bool
-lang_companion_for(const struct vv_store *s, const struct vv_set_request *req, char *out,
+lang_companion_for(const struct vv_store *s, const struct vv_write *w, char *out,
 		   size_t *out_size, bool *to_platform)
 {
+	const struct vv_set_request *req = w->req;
 	struct vv_variable pc_scratch, lc_scratch;
 	const struct vv_variable *pcodes, *lcodes, *from;
 	bool codes = name_is(req, "PlatformLangCodes") || name_is(req, "LangCodes");
 	const uint8_t *value;
 	size_t value_size;
 
-	if (req->data_size == 0 || !vv_guid_equal(&req->guid, &VV_GUID_GLOBAL_VARIABLE))
-		return false;                   /* edk2: no updates for deletes */
+	if (w->is_delete || w->payload_size == 0 || (req->attributes & VV_ATTR_APPEND) ||
+	    !vv_guid_equal(&req->guid, &VV_GUID_GLOBAL_VARIABLE))
+		return false;
 	if (!codes && !name_is(req, "PlatformLang") && !name_is(req, "Lang"))
 		return false;
-	pcodes = lang_codes(s, req, "PlatformLangCodes", &pc_scratch);
-	lcodes = lang_codes(s, req, "LangCodes", &lc_scratch);
+	pcodes = lang_codes(s, w, "PlatformLangCodes", &pc_scratch);
+	lcodes = lang_codes(s, w, "LangCodes", &lc_scratch);
 	if (pcodes == NULL || lcodes == NULL)
 		return false;
 	if (codes) {
@@ -1172,8 +1184,8 @@ lang_companion_for(const struct vv_store *s, const struct vv_set_request *req, c
 		value_size = from->data_size;
 	} else {
 		*to_platform = name_is(req, "Lang");
-		value = req->data;
-		value_size = req->data_size;
+		value = w->payload;
+		value_size = (size_t)w->payload_size;
 	}
 	if (*to_platform)
 		return vv_lang_companion(true, value, value_size, lcodes->data, lcodes->data_size,
@@ -1182,10 +1194,34 @@ lang_companion_for(const struct vv_store *s, const struct vv_set_request *req, c
 				 lcodes->data, lcodes->data_size, out, out_size);
 }
 
-/* Writes the companion (row 20) before the write itself, as edk2 does;
- * its failure is the request's status. */
+/* A guest's companion write gets the checks the guest's own write of it
+ * would (rows 13-17, after EndOfDxe). */
 static vv_status
-lang_sync_begin(struct vv_store *s, const struct vv_set_request *req, struct lang_sync *ls)
+lang_companion_allowed(struct vv_store *s, const struct vv_set_request *req,
+		       const struct lang_sync *ls, const char *value, size_t size,
+		       const struct vv_variable *old)
+{
+	struct vv_set_request creq = { ls->name, ls->name_len, VV_GUID_GLOBAL_VARIABLE,
+				       LANG_ATTRIBUTES, (const uint8_t *)value, size, req->caller };
+	struct vv_write cw;
+	vv_status st;
+
+	if (req->caller != VV_CALLER_GUEST || !s->end_of_dxe)
+		return VV_EFI_SUCCESS;
+	memset(&cw, 0, sizeof(cw));
+	cw.req = &creq;
+	cw.existing = old;
+	cw.payload = (const uint8_t *)value;
+	cw.payload_size = size;
+	st = check_varcheck(s, &cw);
+	free(cw.owned);
+	return st;
+}
+
+/* Writes the companion (row 20) before the write itself, as edk2 does;
+ * its refusal or failure is the request's status. */
+static vv_status
+lang_sync_begin(struct vv_store *s, const struct vv_write *w, struct lang_sync *ls)
 {
 	char value[VV_LANG_MAX];
 	size_t size;
@@ -1194,14 +1230,18 @@ lang_sync_begin(struct vv_store *s, const struct vv_set_request *req, struct lan
 	vv_status st;
 
 	memset(ls, 0, sizeof(*ls));
-	if (!lang_companion_for(s, req, value, &size, &to_platform))
+	if (!lang_companion_for(s, w, value, &size, &to_platform))
 		return VV_EFI_SUCCESS;
 	ls->name = (const uint16_t *)(to_platform ? u"PlatformLang" : u"Lang");
 	ls->name_len = to_platform ? 12 : 4;
 	old = table_find(s, ls->name, ls->name_len, &VV_GUID_GLOBAL_VARIABLE);
-	if (old != NULL && old->attributes == LANG_ATTRIBUTES && old->data_size == size &&
-	    memcmp(old->data, value, size) == 0)
+	if (old != NULL && old->attributes != LANG_ATTRIBUTES)
+		return VV_EFI_SUCCESS;          /* not ours to rewrite: left alone */
+	if (old != NULL && old->data_size == size && memcmp(old->data, value, size) == 0)
 		return VV_EFI_SUCCESS;          /* already in sync: no write (row 27) */
+	st = lang_companion_allowed(s, w->req, ls, value, size, old);
+	if (st != VV_EFI_SUCCESS)
+		return st;
 	if (old != NULL) {
 		ls->old_data = malloc(old->data_size ? old->data_size : 1);
 		if (ls->old_data == NULL)
@@ -1281,7 +1321,7 @@ vv_store_set(struct vv_store *s, const struct vv_set_request *req)
 	w.existing = table_find(s, req->name, req->name_len, &req->guid);
 	st = check_write(s, &w);
 	if (st == VV_EFI_SUCCESS && !w.handled) {
-		st = lang_sync_begin(s, req, &ls);                      /* row 20 */
+		st = lang_sync_begin(s, &w, &ls);                       /* row 20 */
 		if (st == VV_EFI_SUCCESS) {
 			/* w.existing is still right: the companion is
 			 * never the variable written */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -289,6 +290,15 @@ main(int argc, char **argv)
 		if (server_listen(&o.server) != 0)
 			return 1;
 	}
+	/*
+	 * What the libraries would otherwise read from /etc lazily, once the
+	 * sandbox (Landlock, chroot) no longer lets them: the system OpenSSL
+	 * configuration (crypto policies, FIPS), loaded before any crypto
+	 * use, and the time zone (gmtime_r's first call).
+	 */
+	if (!OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL))
+		fatal("OpenSSL initialisation (configuration) failed");
+	tzset();
 	if (chdir(o.vm.state_dir) != 0)
 		fatal("%s: %s", o.vm.state_dir, strerror(errno));
 	if (vm_open(&vm, &o.vm, &err) != 0)
@@ -302,7 +312,6 @@ main(int argc, char **argv)
 		return 0;
 	}
 	/* Everything the sandbox forbids happens before it. */
-	OPENSSL_init_crypto(0, NULL);
 	notify_ready();
 	if (sandbox_enter(&o.sandbox) != 0)
 		fatal("cannot enter the sandbox (use --no-sandbox only to debug)");

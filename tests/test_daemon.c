@@ -963,6 +963,90 @@ test_landlock_confines_files(void)
 	cleanup(&d);
 }
 
+/* ---- vars.json kept current ---- */
+
+/* True if DIR/NAME holds `needle`. */
+static bool
+file_has(const char *dir, const char *name, const char *needle)
+{
+	char path[160], buf[1 << 16];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return strstr(buf, needle) != NULL;
+}
+
+static long
+file_size_of(const char *dir, const char *name)
+{
+	char path[160];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static void
+mgmt_set_one(const struct daemon *d, const char *name)
+{
+	char line[256];
+	int fd = connect_unix(d->mgmt);
+
+	snprintf(line, sizeof(line), "{\"cmd\":\"set\",\"name\":\"%s\",\"guid\":\"" TEST_GUID_TEXT
+		 "\",\"attributes\":\"NV|BS\",\"data\":\"aa\"}", name);
+	CHECK_HAS(mgmt_call(fd, line), "EFI_SUCCESS");
+	close(fd);
+}
+
+/*
+ * The journal is folded into vars.json once no NV change has come for
+ * --compact-idle-ms (server.c compact_when_idle), so a tool reading a
+ * running VM's vars.json sees the current variables; with 0 it is folded
+ * only at exit.
+ */
+static void
+test_idle_compaction(void)
+{
+	static const char *const quick[] = { "--compact-idle-ms", "100", NULL };
+	static const char *const never[] = { "--compact-idle-ms", "0", NULL };
+	static const char *const bad[] = { "--compact-idle-ms", "3600001", NULL };
+	struct daemon d;
+	bool folded = false;
+	int st;
+
+	setup(&d, quick);
+	mgmt_set_one(&d, "IdleFolded");
+	for (int i = 0; i < 500 && !folded; i++) {       /* up to 5 s */
+		msleep(10);
+		folded = file_has(d.dir, "vars.json", "IdleFolded") &&
+			 file_size_of(d.dir, "vars.json.journal") <= 0;
+	}
+	CHECK(folded);
+	CHECK(alive(&d));
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+
+	setup(&d, never);
+	mgmt_set_one(&d, "IdleJournal");
+	msleep(300);
+	CHECK(!file_has(d.dir, "vars.json", "IdleJournal"));   /* acknowledged: in the journal */
+	CHECK(file_has(d.dir, "vars.json.journal", "IdleJournal"));
+	CHECK_EQ(stop(&d), 0);
+	CHECK(file_has(d.dir, "vars.json", "IdleJournal"));    /* folded at exit */
+	d.pid = spawn(&d, bad);
+	REQUIRE(waitpid(d.pid, &st, 0) == d.pid);
+	d.pid = 0;
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+	cleanup(&d);
+}
+
 /* ---- adaptive busy polling ---- */
 
 /* --poll-us takes 0..10000; anything else is a usage error (exit 2)
@@ -1198,6 +1282,7 @@ static const struct vv_test tests[] = {
 	TEST(test_sigterm),
 	TEST(test_sandbox_kills_execve),
 	TEST(test_landlock_confines_files),
+	TEST(test_idle_compaction),
 };
 
 VV_TEST_MAIN(tests)

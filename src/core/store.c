@@ -78,6 +78,7 @@ struct vv_store {
 	bool at_runtime;
 
 	struct vv_backend *backend;
+	uint64_t nv_commits;                /* vv_store_nv_commits */
 	char io_error[sizeof(((struct vv_error *)0)->msg)];
 
 	struct hook hooks[VV_HOOK_STAGES][MAX_HOOKS_PER_STAGE];
@@ -1086,6 +1087,7 @@ persist_update(struct vv_store *s, struct update *u)
 		undo_update(s, u);
 		return VV_EFI_DEVICE_ERROR;
 	}
+	s->nv_commits++;
 	return VV_EFI_SUCCESS;
 }
 
@@ -1481,6 +1483,12 @@ vv_store_flush(struct vv_store *s, struct vv_error *err)
 	if (s->backend == NULL)
 		return 0;
 	return s->backend->ops->commit(s->backend, s, &all, err);
+}
+
+uint64_t
+vv_store_nv_commits(const struct vv_store *s)
+{
+	return s->nv_commits;
 }
 
 const char *

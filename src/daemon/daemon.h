@@ -120,9 +120,14 @@ struct server_config {
 	 * blocking for this long before sleeping in poll() again (server.c
 	 * vmm_busy_poll); 0 = never.  main.c bounds it to POLL_US_MAX. */
 	unsigned poll_us;
+	/* Fold the journal into vars.json once no NV change has come for this
+	 * long (server.c compact_when_idle); 0 = only when the journal grows
+	 * past its bound and at exit. */
+	int compact_idle_ms;
 };
 #define POLL_US_DEFAULT 50u
 #define POLL_US_MAX     10000u
+#define COMPACT_IDLE_MS_DEFAULT 2000
 /* Binds (or takes) the listening sockets; 0 or -1 (logged). */
 int server_listen(struct server_config *cfg);
 /* Runs until SIGTERM/SIGINT or a management quit. */

@@ -39,7 +39,7 @@ struct options {
 enum {
 	OPT_STATE_DIR = 256, OPT_VMM_SOCKET, OPT_MGMT_SOCKET, OPT_FORCE_SB, OPT_NO_CUSTOM,
 	OPT_TPM, OPT_NV, OPT_VOLATILE, OPT_HWERR, OPT_MAXVAR, OPT_MAXAUTH, OPT_LOG,
-	OPT_USER, OPT_NO_SANDBOX, OPT_TIMEOUT, OPT_CHECK, OPT_TEST_SYSCALL, OPT_TEST_PATH, OPT_VERSION,
+	OPT_USER, OPT_NO_SANDBOX, OPT_TIMEOUT, OPT_CHECK, OPT_TEST_SYSCALL, OPT_TEST_PATH, OPT_COMPACT_IDLE, OPT_VERSION,
 	OPT_POLL_US,
 };
 
@@ -57,6 +57,7 @@ static const struct option long_options[] = {
 	{ "max-auth-variable-size", required_argument, NULL, OPT_MAXAUTH },
 	{ "frame-timeout-ms", required_argument, NULL, OPT_TIMEOUT },
 	{ "poll-us", required_argument, NULL, OPT_POLL_US },
+	{ "compact-idle-ms", required_argument, NULL, OPT_COMPACT_IDLE },
 	{ "log-level", required_argument, NULL, OPT_LOG },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
@@ -92,6 +93,9 @@ usage(FILE *f)
 "                           sleeping for up to US microseconds (default 50, at most\n"
 "                           10000, 0 = never): lower latency in request bursts for\n"
 "                           at most US of CPU per request, none while idle\n"
+"  --compact-idle-ms MS     fold the journal into vars.json once no NV change has\n"
+"                           come for MS (default 2000; 0 = only when the journal\n"
+"                           grows and at exit)\n"
 "  --log-level LEVEL        error, warn, info (default) or debug\n"
 "  --user NAME              when started as root: run as NAME after setup\n"
 "  --no-sandbox             DEBUGGING ONLY: no chroot, Landlock, seccomp or privilege drop\n"
@@ -129,6 +133,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->server.vmm_fd = o->server.mgmt_fd = -1;
 	o->server.frame_timeout_ms = 10000;
 	o->server.poll_us = POLL_US_DEFAULT;
+	o->server.compact_idle_ms = COMPACT_IDLE_MS_DEFAULT;
 	while ((ch = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
 		switch (ch) {
 		case OPT_STATE_DIR: o->vm.state_dir = optarg; break;
@@ -151,7 +156,7 @@ parse_options(int argc, char **argv, struct options *o)
 			}
 			break;
 		case OPT_NV: case OPT_VOLATILE: case OPT_HWERR: case OPT_MAXVAR: case OPT_MAXAUTH:
-		case OPT_TIMEOUT: case OPT_POLL_US:
+		case OPT_TIMEOUT: case OPT_POLL_US: case OPT_COMPACT_IDLE:
 			if (parse_size(optarg, &v) != 0) {
 				fprintf(stderr, "vmvarsd: bad number %s\n", optarg);
 				return -1;
@@ -168,6 +173,14 @@ parse_options(int argc, char **argv, struct options *o)
 					return -1;
 				}
 				o->server.frame_timeout_ms = (int)v;
+			}
+			if (ch == OPT_COMPACT_IDLE) {
+				if (v > 3600000) {
+					fprintf(stderr, "vmvarsd: --compact-idle-ms out of range "
+						"(0..3600000)\n");
+					return -1;
+				}
+				o->server.compact_idle_ms = (int)v;
 			}
 			if (ch == OPT_POLL_US) {
 				if (v > POLL_US_MAX) {

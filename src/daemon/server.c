@@ -116,6 +116,9 @@ struct loop {
 	unsigned nmgmt;
 	bool quit;
 	bool vmm_answered;              /* a VMM reply was sent out whole */
+	uint64_t nv_seen;               /* vv_store_nv_commits when last looked at */
+	uint64_t nv_compacted;          /* ... when vars.json last took them in */
+	int64_t nv_changed_ms;          /* when nv_seen last moved */
 	unsigned window_us;             /* vmm_busy_poll's next window */
 	int64_t asleep_since_us;        /* window 0: when the loop last slept */
 };
@@ -333,6 +336,46 @@ vmm_busy_poll(struct loop *l)
 	return false;
 }
 
+/*
+ * The journaled backend acknowledges a write with one append to
+ * vars.json.journal; vars.json itself is rewritten only when the journal
+ * outgrows its bound and at exit.  Tools that read a running VM's
+ * vars.json (QEMU's format, virt-fw-vars) would see an old state for as
+ * long as the VM runs.  So once no NV change has come for
+ * compact_idle_ms, the journal is folded in: guest writes come in bursts
+ * (a boot, an OS update of db), and one rewrite after each burst keeps the
+ * file current at no cost inside the burst.  Returns the poll() timeout
+ * that wakes the loop in time for the next fold (at most 1000 ms).
+ */
+static int
+compact_when_idle(struct loop *l, int64_t now)
+{
+	uint64_t commits = vv_store_nv_commits(l->vm->store);
+	int64_t due;
+	struct vv_error err;
+
+	if (commits != l->nv_seen) {
+		l->nv_seen = commits;
+		l->nv_changed_ms = now;
+	}
+	if (l->cfg->compact_idle_ms <= 0 || commits == l->nv_compacted)
+		return 1000;
+	due = l->nv_changed_ms + l->cfg->compact_idle_ms;
+	if (now < due)
+		return due - now < 1000 ? (int)(due - now) : 1000;
+	if (vv_store_flush(l->vm->store, &err) == 0) {
+		l->nv_compacted = commits;
+		log_debug("journal folded into vars.json after %d ms without a change",
+			  l->cfg->compact_idle_ms);
+	} else {
+		/* The journal still holds every acknowledged write; try again
+		 * after another quiet period. */
+		log_warn("folding the journal into vars.json failed: %s", err.msg);
+		l->nv_changed_ms = now;
+	}
+	return 1000;
+}
+
 /* A VMM frame left incomplete for longer than the timeout ends the
  * connection (protocol.md "Errors"); management lines likewise. */
 static void
@@ -367,11 +410,14 @@ signal_fd(void)
 void
 server_run(struct vm *vm, const struct server_config *cfg)
 {
-	struct loop l = { .vm = vm, .cfg = cfg, .window_us = cfg->poll_us, .asleep_since_us = -1 };
+	struct loop l = { .vm = vm, .cfg = cfg, .window_us = cfg->poll_us, .asleep_since_us = -1,
+			  .nv_seen = vv_store_nv_commits(vm->store),
+			  .nv_compacted = vv_store_nv_commits(vm->store) };
 	struct pollfd pfd[3 + MAX_MGMT + 8];
 	struct conn *who[3 + MAX_MGMT + 8];
 	int sfd = signal_listen_fd;
 	bool spin = false;              /* vmm_busy_poll answered: do not block */
+	int timeout_ms = 1000;
 
 	while (!l.quit) {
 		nfds_t n = 0;
@@ -387,7 +433,7 @@ server_run(struct vm *vm, const struct server_config *cfg)
 			who[n] = c;
 			pfd[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
 		}
-		rc = poll(pfd, n, spin ? 0 : 1000);
+		rc = poll(pfd, n, spin ? 0 : timeout_ms);
 		if (rc < 0 && errno != EINTR)
 			fatal("poll: %s", strerror(errno));
 		l.vmm_answered = false;
@@ -417,6 +463,7 @@ server_run(struct vm *vm, const struct server_config *cfg)
 				(void)settle(&l, c, 0);
 		}
 		check_deadlines(&l, now_ms());
+		timeout_ms = compact_when_idle(&l, now_ms());
 		/* Keep spinning after the non-blocking turn that follows a
 		 * request caught by the spin: that turn usually finds nothing
 		 * (the VMM's next request is still coming), and dropping to

@@ -15,6 +15,7 @@ starting with vv_ or VV_ directly followed by "(" (a function) or by ";"
 after "extern" (an object), outside comments, "static inline" definitions,
 typedefs and macros.
 """
+import os
 import re
 import subprocess
 import sys
@@ -28,7 +29,8 @@ def strip_comments(text):
 def declarations(path):
     text = strip_comments(open(path, encoding="utf-8").read())
     # C++ guards: their braces wrap the whole header.
-    text = re.sub(r'#\s*ifdef\s+__cplusplus\s*(extern\s+"C"\s*\{|\})\s*#\s*endif', " ", text)
+    text = re.sub(r'#\s*if(?:def\s+__cplusplus|\s+defined\s*\(?\s*__cplusplus\s*\)?)\s*'
+                  r'(extern\s+"C"\s*\{|\})\s*#\s*endif', " ", text)
     # Macros end at their line (continuations joined first).
     text = re.sub(r"\\\n", " ", text)
     text = "\n".join(l for l in text.split("\n") if not l.lstrip().startswith("#"))
@@ -62,10 +64,27 @@ def declarations(path):
 
 
 def public_names(headers):
+    """The names, or SystemExit when a header that plainly declares
+    something (a vv_ name before "(", or an extern) yields none: the
+    parser has met a form it does not know, and the ABI would silently
+    lose that header."""
     names = set()
     for h in headers:
-        names |= declarations(h)
+        found = declarations(h)
+        text = strip_comments(open(h, encoding="utf-8").read())
+        if not found and re.search(r"\b(vv_\w+\s*\(|extern\s+(?!\"C\"))", text):
+            sys.exit("public-symbols.py: %s declares something, but no name was recognised" % h)
+        names |= found
     return sorted(names)
+
+
+def check_header_list(headers):
+    """Every header of the directory is listed (meson.build lists them;
+    install_subdir installs the whole directory)."""
+    d = os.path.dirname(os.path.abspath(headers[0]))
+    listed = {os.path.basename(h) for h in headers}
+    present = {f for f in os.listdir(d) if f.endswith(".h")}
+    return sorted(present - listed)
 
 
 def write_map(out, names):
@@ -77,20 +96,23 @@ def write_map(out, names):
         f.write("  local:\n    *;\n};\n")
 
 
-def check(lib, names):
+def check(lib, names, headers):
     out = subprocess.run(["nm", "-D", "--defined-only", lib], check=True,
                          capture_output=True, text=True).stdout
     exported = {l.split()[-1].split("@")[0] for l in out.splitlines() if l.strip()}
     exported_vv = {n for n in exported if n.lower().startswith("vv_")}
     missing = sorted(set(names) - exported)
     extra = sorted(exported_vv - set(names))
-    print("1..2")
+    unlisted = check_header_list(headers)
+    print("1..3")
     print(("ok" if not missing else "not ok") + " 1 - every public declaration is exported"
           + ("" if not missing else ": missing " + " ".join(missing)))
     print(("ok" if not extra else "not ok") + " 2 - nothing else named vv_ is exported"
           + ("" if not extra else ": extra " + " ".join(extra)))
+    print(("ok" if not unlisted else "not ok") + " 3 - every public header is listed in meson.build"
+          + ("" if not unlisted else ": unlisted " + " ".join(unlisted)))
     print("# %d public symbols" % len(names))
-    return 0 if not missing and not extra else 1
+    return 0 if not missing and not extra and not unlisted else 1
 
 
 def main(argv):
@@ -101,7 +123,7 @@ def main(argv):
     if argv[0] == "--map":
         write_map(argv[1], names)
         return 0
-    return check(argv[1], names)
+    return check(argv[1], names, argv[2:])
 
 
 if __name__ == "__main__":

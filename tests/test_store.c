@@ -840,6 +840,40 @@ test_lang_sync_is_checked(void)
 	vv_store_free(s);
 }
 
+/* Second review: a write without BS or RT is a delete whatever its data
+ * (no companion, no commit); the host owner's companion still obeys the
+ * size rules its own write would. */
+static void
+test_lang_sync_delete_and_host(void)
+{
+	struct vv_store *s = fresh();
+	struct test_backend tb;
+	struct vv_var_property two = { VV_VAR_CHECK_PROPERTY_REVISION, 0, 0, 1, 2 };
+	int commits;
+
+	test_backend_init(&tb);
+	vv_store_set_backend(s, &tb.base);
+	CHECK_STATUS(set_var(s, U("LangCodes"), GV, BS_RT, "engfra", 7), VV_EFI_SUCCESS);
+	CHECK_STATUS(set_var(s, U("PlatformLangCodes"), GV, BS_RT, "en;fr", 6), VV_EFI_SUCCESS);
+	CHECK_STATUS(set_var(s, U("Lang"), GV, NV_BS_RT, "eng", 4), VV_EFI_SUCCESS);
+	CHECK_STATUS(set_var(s, U("PlatformLang"), GV, NV_BS_RT, NULL, 0), VV_EFI_SUCCESS);
+	commits = tb.commits;
+	CHECK_STATUS(set_var(s, U("PlatformLang"), GV, VV_ATTR_HR, "fr", 3), VV_EFI_NOT_FOUND);
+	CHECK_EQ(tb.commits, commits);                  /* nothing written, nothing undone */
+	CHECK_GLOBAL(s, "Lang", "eng");
+	/* Lang limited to 2 bytes (a VarCheck property): after EndOfDxe the
+	 * host's own write of it and its companion are refused alike */
+	CHECK_STATUS(vv_store_property_set(s, U("Lang"), GV, &two), VV_EFI_SUCCESS);
+	vv_store_signal(s, VV_EVENT_END_OF_DXE);
+	CHECK_STATUS(set_as(s, VV_CALLER_HOST, U("Lang"), GV, NV_BS_RT, "fra", 4),
+		     VV_EFI_INVALID_PARAMETER);
+	CHECK_STATUS(set_as(s, VV_CALLER_HOST, U("PlatformLang"), GV, NV_BS_RT, "fr", 3),
+		     VV_EFI_INVALID_PARAMETER);
+	CHECK_GLOBAL(s, "Lang", "eng");
+	CHECK_GLOBAL(s, "PlatformLang", NULL);
+	vv_store_free(s);
+}
+
 /* A write whose own save fails takes its companion back with it. */
 static void
 test_lang_sync_failed_save(void)
@@ -956,6 +990,7 @@ static const struct vv_test tests[] = {
 	TEST(test_failed_save_changes_nothing),
 	TEST(test_lang_sync_row_20),
 	TEST(test_lang_sync_is_checked),
+	TEST(test_lang_sync_delete_and_host),
 	TEST(test_lang_sync_failed_save),
 	TEST(test_special_hook_handles),
 	TEST(test_insert_loaded_validation),

@@ -118,9 +118,11 @@ int vv_store_load(struct vv_store *s, struct vv_error *err);
 /* Writes the whole NV content through the backend (e.g. after a host edit). */
 int vv_store_flush(struct vv_store *s, struct vv_error *err);
 /* How many NV changes have been committed through the backend since the
- * store was created (vv_store_flush not counted): a caller that notes it
- * can tell whether anything changed since (vmvarsd folds its journal into
- * vars.json once the count has been still for a while). */
+ * store was created, failed attempts included (a failed one may have left
+ * the backend out of step with memory, which vv_store_flush repairs);
+ * vv_store_flush itself is not counted.  A caller that notes it can tell
+ * whether anything was written since: vmvarsd folds its journal into
+ * vars.json once the count has been still for a while. */
 uint64_t vv_store_nv_commits(const struct vv_store *s);
 /* The reason the last SetVariable returned EFI_DEVICE_ERROR ("" if none). */
 const char *vv_store_last_io_error(const struct vv_store *s);

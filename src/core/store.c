@@ -78,7 +78,7 @@ struct vv_store {
 	bool at_runtime;
 
 	struct vv_backend *backend;
-	uint64_t nv_commits;                /* vv_store_nv_commits */
+	uint64_t nv_commits;                /* vv_store_nv_commits: attempts */
 	char io_error[sizeof(((struct vv_error *)0)->msg)];
 
 	struct hook hooks[VV_HOOK_STAGES][MAX_HOOKS_PER_STAGE];
@@ -1082,12 +1082,14 @@ persist_update(struct vv_store *s, struct update *u)
 		return VV_EFI_SUCCESS;
 	change.kind = u->kind == UPD_DELETE ? VV_CHANGE_DELETE : VV_CHANGE_PUT;
 	change.var = u->var;
+	/* Counted whether or not it works: a failed commit may leave the
+	 * backend out of step with memory, which a flush repairs. */
+	s->nv_commits++;
 	if (s->backend->ops->commit(s->backend, s, &change, &err) != 0) {
 		memcpy(s->io_error, err.msg, sizeof(s->io_error));
 		undo_update(s, u);
 		return VV_EFI_DEVICE_ERROR;
 	}
-	s->nv_commits++;
 	return VV_EFI_SUCCESS;
 }
 
@@ -1108,11 +1110,12 @@ persist_update(struct vv_store *s, struct update *u)
  *  - deletes (DataSize 0 or no access attributes) and APPEND writes change
  *    nothing else; the language is the payload after any authentication
  *    descriptor;
- *  - a guest's companion write passes the same checks as if the guest had
- *    made it (VarCheck, read-only properties, variable policy, after
- *    EndOfDxe); if they refuse it, the request is refused with that status
- *    (edk2 writes the companion unchecked, so a locked Lang could be
- *    changed through PlatformLang);
+ *  - the companion write passes the checks the caller's own write of it
+ *    would (VarCheck, read-only properties, variable policy, after
+ *    EndOfDxe; the host owner skips read-only flags and locks, as for its
+ *    own writes); if they refuse it, the request is refused with that
+ *    status (edk2 writes the companion unchecked, so a locked Lang could
+ *    be changed through PlatformLang);
  *  - a companion that exists with attributes other than NV+BS+RT is left
  *    alone (edk2 replaces it);
  *  - the companion is written first, as in edk2, but undone if the write
@@ -1167,7 +1170,10 @@ lang_companion_for(const struct vv_store *s, const struct vv_write *w, char *out
 	const uint8_t *value;
 	size_t value_size;
 
+	/* A delete is also any write without BS or RT (plan_existing,
+	 * plan_create), whatever its data. */
 	if (w->is_delete || w->payload_size == 0 || (req->attributes & VV_ATTR_APPEND) ||
+	    (req->attributes & (VV_ATTR_BS | VV_ATTR_RT)) == 0 ||
 	    !vv_guid_equal(&req->guid, &VV_GUID_GLOBAL_VARIABLE))
 		return false;
 	if (!codes && !name_is(req, "PlatformLang") && !name_is(req, "Lang"))
@@ -1196,8 +1202,9 @@ lang_companion_for(const struct vv_store *s, const struct vv_write *w, char *out
 				 lcodes->data, lcodes->data_size, out, out_size);
 }
 
-/* A guest's companion write gets the checks the guest's own write of it
- * would (rows 13-17, after EndOfDxe). */
+/* The companion write gets the checks the caller's own write of it would
+ * (rows 13-17, after EndOfDxe): for the host owner, the size, attribute
+ * and format rules, without read-only flags and policy locks. */
 static vv_status
 lang_companion_allowed(struct vv_store *s, const struct vv_set_request *req,
 		       const struct lang_sync *ls, const char *value, size_t size,
@@ -1208,7 +1215,7 @@ lang_companion_allowed(struct vv_store *s, const struct vv_set_request *req,
 	struct vv_write cw;
 	vv_status st;
 
-	if (req->caller != VV_CALLER_GUEST || !s->end_of_dxe)
+	if (!s->end_of_dxe)
 		return VV_EFI_SUCCESS;
 	memset(&cw, 0, sizeof(cw));
 	cw.req = &creq;

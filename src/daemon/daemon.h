@@ -139,6 +139,7 @@ struct sandbox_config {
 	bool enabled;
 	const char *user;               /* switch to this user when root */
 	const char *state_dir;          /* the current directory: the confinement root */
+	uint64_t max_file_size;         /* RLIMIT_FSIZE: room for the largest snapshot */
 };
 /* Confines the process; 0 or -1 (logged).  After it, only the syscalls of
  * sandbox.c's allowlist work; anything else kills the process (SIGSYS). */

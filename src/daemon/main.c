@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,25 @@ parse_size(const char *text, uint64_t *out)
 	return 0;
 }
 
+/*
+ * The largest file the daemon may write (RLIMIT_FSIZE): the JSON snapshot
+ * of a full store, whatever the --nv-storage.  A variable is charged
+ * 60 + name + data bytes of quota (store.h); in JSON its data takes 2
+ * bytes per byte (hex), its name at most 3 per charged byte (\uXXXX
+ * escapes), its fixed members about 250 bytes -- under 5x the charge.
+ * The journal stays below the snapshot plus one record.
+ */
+static uint64_t
+max_file_size(const struct vv_limits *l)
+{
+	uint64_t need;
+
+	if (l->nv_storage > (UINT64_MAX - (1u << 20)) / 5)
+		return UINT64_MAX;                      /* no limit to speak of */
+	need = 5 * l->nv_storage + (1u << 20);
+	return need > (64u << 20) ? need : (64u << 20);
+}
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -201,6 +221,7 @@ parse_options(int argc, char **argv, struct options *o)
 		return -1;
 	}
 	o->sandbox.state_dir = o->vm.state_dir;
+	o->sandbox.max_file_size = max_file_size(&o->vm.limits);
 	return 0;
 }
 
@@ -289,6 +310,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init(o.log_level);
+	/* A write past RLIMIT_FSIZE (the sandbox's, or the operator's) must
+	 * fail with EFBIG -- the backend then reports EFI_DEVICE_ERROR and
+	 * keeps the old file -- not kill the daemon with SIGXFSZ. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (o.server.poll_us > 0 && sysconf(_SC_NPROCESSORS_ONLN) == 1) {
 		/* One CPU: a spin could only hold the CPU the VMM needs. */
 		log_info("one CPU online: --poll-us %u ignored, no busy polling",

@@ -87,12 +87,12 @@ limit(int resource, rlim_t value)
 }
 
 static int
-set_limits(void)
+set_limits(const struct sandbox_config *cfg)
 {
 	/* 16 management + 1 VMM connection + listeners, signalfd, stdio and
 	 * the backend's two transient descriptors. */
 	if (limit(RLIMIT_NOFILE, 64) != 0 || limit(RLIMIT_CORE, 0) != 0 ||
-	    limit(RLIMIT_FSIZE, 64u << 20) != 0) {
+	    limit(RLIMIT_FSIZE, (rlim_t)cfg->max_file_size) != 0) {
 		log_error("sandbox: setrlimit: %s", strerror(errno));
 		return -1;
 	}
@@ -203,7 +203,7 @@ sandbox_enter(const struct sandbox_config *cfg)
 			 "full privileges. Use only for debugging. ***");
 		return 0;
 	}
-	if (set_limits() != 0)
+	if (set_limits(cfg) != 0)
 		return -1;
 	if (root && confine_root(cfg) != 0)
 		return -1;

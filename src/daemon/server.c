@@ -372,6 +372,7 @@ compact_when_idle(struct loop *l, int64_t now)
 		 * after another quiet period. */
 		log_warn("folding the journal into vars.json failed: %s", err.msg);
 		l->nv_changed_ms = now;
+		return l->cfg->compact_idle_ms < 1000 ? l->cfg->compact_idle_ms : 1000;
 	}
 	return 1000;
 }
@@ -410,9 +411,10 @@ signal_fd(void)
 void
 server_run(struct vm *vm, const struct server_config *cfg)
 {
+	/* nv_compacted 0: what vm_open itself committed (Secure Boot's
+	 * initial state on a new store) is folded in too. */
 	struct loop l = { .vm = vm, .cfg = cfg, .window_us = cfg->poll_us, .asleep_since_us = -1,
-			  .nv_seen = vv_store_nv_commits(vm->store),
-			  .nv_compacted = vv_store_nv_commits(vm->store) };
+			  .nv_seen = 0, .nv_compacted = 0 };
 	struct pollfd pfd[3 + MAX_MGMT + 8];
 	struct conn *who[3 + MAX_MGMT + 8];
 	int sfd = signal_listen_fd;

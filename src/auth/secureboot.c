@@ -61,7 +61,7 @@ struct vv_secureboot {
 	struct vv_store *store;
 	struct vv_secureboot_config cfg;
 	enum vv_sb_mode mode;
-	struct trust_slot trust[TRUST_SLOTS];   /* PK writes, KEK writes / db writes */
+	struct trust_slot trust[TRUST_SLOTS];   /* [TRUST_PK]: PK and KEK writes; [TRUST_PK_KEK]: db */
 	struct vv_x509_seen seen;               /* certificates already found valid */
 };
 

@@ -25,12 +25,13 @@
 
 #include <vmvars/client.h>
 
+#include "core/spin_window.h"
+
 struct vv_client {
 	char *path;
 	int fd;                         /* -1 while disconnected */
 	int timeout_ms;
-	unsigned poll_us;               /* longest spin for a reply; 0 = block */
-	unsigned window_us;             /* the next spin, adapted (recv_frame) */
+	struct vv_spin_window spin;     /* the wait for a reply; max 0 = block */
 	uint64_t features;              /* granted by the daemon */
 	unsigned reconnects;
 	bool ever_connected;
@@ -150,24 +151,18 @@ send_frame(struct vv_client *c, uint32_t type, size_t len)
  * dropped (the next request reconnects).  An ERROR frame is turned into
  * c->error and -1; so is a frame longer than we ever accept.
  */
-/*
- * The spin window adapts like vmvarsd's (server.c vmm_busy_poll): a reply
- * caught while spinning restores the full poll_us, a window that expired
- * halves the next, and once it has shrunk to nothing, a blocking wait that
- * a window twice as long would have avoided reopens it at that size.  So
- * a client whose daemon shares its CPU (the spin would hold the CPU the
- * daemon needs) soon stops spinning instead of paying a window per request.
- */
+/* The spin window adapts as vmvarsd's does (core/spin_window.h): a
+ * client whose daemon shares its CPU soon stops spinning instead of paying
+ * a window per request. */
 static void
 adapt_window(struct vv_client *c, bool spun, bool caught, int64_t waited_us)
 {
 	if (spun && caught)
-		c->window_us = c->poll_us;
+		vv_spin_window_caught(&c->spin);
 	else if (spun)
-		c->window_us /= 2;
-	else if (waited_us < (int64_t)c->poll_us)
-		c->window_us = waited_us * 2 >= (int64_t)c->poll_us ? c->poll_us
-			     : waited_us > 0 ? (unsigned)waited_us * 2 : 1;
+		vv_spin_window_missed(&c->spin);
+	else
+		vv_spin_window_waited(&c->spin, waited_us);
 }
 
 static int
@@ -175,7 +170,7 @@ recv_frame(struct vv_client *c, uint32_t *type, uint32_t *len)
 {
 	const size_t cap = VV_VMM_FRAME_HEADER_SIZE + VV_VMM_MAX_PAYLOAD;
 	/* the spin counts against the timeout too: never longer than it */
-	int64_t spin_us = c->window_us < (int64_t)c->timeout_ms * 1000 ? c->window_us
+	int64_t spin_us = c->spin.cur < (int64_t)c->timeout_ms * 1000 ? c->spin.cur
 								     : (int64_t)c->timeout_ms * 1000;
 	int64_t start = now_us(), spin_until = spin_us > 0 ? start + spin_us : 0;
 	uint8_t *p = payload_of(c);
@@ -187,7 +182,7 @@ recv_frame(struct vv_client *c, uint32_t *type, uint32_t *len)
 
 		if (n < 0)
 			return -1;
-		if (got == 0 && c->poll_us > 0)
+		if (got == 0 && c->spin.max > 0)
 			adapt_window(c, spin_us > 0, spin_until != 0,
 				     spin_us > 0 ? 0 : now_us() - start);
 		got += (size_t)n;
@@ -294,8 +289,8 @@ vv_client_connect(const char *path, struct vv_error *err)
 	c->fd = -1;
 	c->timeout_ms = 30000;
 	/* One CPU: a spin could only hold the CPU the daemon needs. */
-	c->poll_us = c->window_us = sysconf(_SC_NPROCESSORS_ONLN) == 1 ? 0 :
-				    VV_CLIENT_POLL_US_DEFAULT;
+	vv_spin_window_init(&c->spin, sysconf(_SC_NPROCESSORS_ONLN) == 1 ? 0 :
+				      VV_CLIENT_POLL_US_DEFAULT);
 	if (establish(c) != 0) {
 		vv_error_set(err, "%s", c->error);
 		vv_client_free(c);
@@ -425,7 +420,7 @@ vv_client_set_timeout(struct vv_client *c, int ms)
 void
 vv_client_set_poll_us(struct vv_client *c, unsigned us)
 {
-	c->poll_us = c->window_us = us;
+	vv_spin_window_init(&c->spin, us);
 }
 
 static uint16_t

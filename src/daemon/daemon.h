@@ -23,6 +23,16 @@
 
 #include <vmvars/vmvars.h>
 
+/* An AddressSanitizer build (tests only): the sandbox leaves the
+ * sanitizers what they need (sandbox.c, landlock.c). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZER_BUILD 1
+#endif
+#endif
+
 /* ---- log.c ---- */
 enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 void log_init(enum log_level level);

@@ -55,14 +55,6 @@ struct ruleset_attr {
 	uint64_t scoped;
 };
 
-#if defined(__SANITIZE_ADDRESS__)
-#define LL_SANITIZER_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LL_SANITIZER_BUILD 1
-#endif
-#endif
-
 static int
 landlock_abi(void)
 {
@@ -141,7 +133,7 @@ landlock_confine(int *abi_out)
 		log_error("sandbox: Landlock rule for the state directory: %s", strerror(errno));
 		goto out;
 	}
-#ifdef LL_SANITIZER_BUILD
+#ifdef SANITIZER_BUILD
 	/* Tests only: the sanitizers read /proc/self to report. */
 	(void)allow_beneath(ruleset, "/proc", LANDLOCK_ACCESS_FS_READ_FILE |
 						  LANDLOCK_ACCESS_FS_READ_DIR);

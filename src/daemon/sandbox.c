@@ -31,14 +31,6 @@
 
 #include "daemon.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZER_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZER_BUILD 1
-#endif
-#endif
-
 /* The allowlist.  Each group says who needs it. */
 static const int allowed_syscalls[] = {
 	/* poll loop and sockets already open; server.c's vmm_busy_poll

@@ -27,21 +27,13 @@
 
 #include <vmvars/vmm_protocol.h>
 
+#include "core/spin_window.h"
 #include "daemon.h"
 
 #define MAX_MGMT        16
 #define MGMT_LINE_MAX   (1u << 20)      /* docs/management.md "Framing" */
 
 static int vmm_listen_fd = -1, mgmt_listen_fd = -1, signal_listen_fd = -1;
-
-int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t
 now_us(void)
@@ -50,6 +42,12 @@ now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+now_ms(void)
+{
+	return now_us() / 1000;
 }
 
 /* A listening UNIX stream socket at path with mode (stale socket file
@@ -119,7 +117,7 @@ struct loop {
 	uint64_t nv_seen;               /* vv_store_nv_commits when last looked at */
 	uint64_t nv_compacted;          /* ... when vars.json last took them in */
 	int64_t nv_changed_ms;          /* when nv_seen last moved */
-	unsigned window_us;             /* vmm_busy_poll's next window */
+	struct vv_spin_window spin;     /* vmm_busy_poll's window */
 	int64_t asleep_since_us;        /* window 0: when the loop last slept */
 };
 
@@ -289,14 +287,11 @@ serve_readable(struct loop *l, struct conn *c)
  * both in sandbox.c's allowlist (the clock may be a real syscall where
  * the clocksource has no vDSO).
  *
- * The window adapts, as KVM's halt polling does: a window that catches a
- * request restores the full poll_us; one that expires halves the next
- * (isolated requests soon cost no spinning at all); once it has shrunk to
- * nothing, a sleep that a window twice as long would have avoided reopens
- * it at that size.  This matters when the VMM thread and the daemon share
- * one CPU (an overcommitted host): there a spin holds the CPU the VMM
- * needs to send the next request, and a fixed window would add itself to
- * every round trip (measured: 110 us instead of 9 for the bare ping-pong).
+ * The window adapts as KVM's halt polling does (core/spin_window.h, the
+ * same rule as vv_client's), so isolated requests soon cost no spinning
+ * and a VMM thread sharing the daemon's CPU is not held up by it
+ * (measured with fixed windows: 110 us instead of 9 for the bare
+ * ping-pong).
  *
  * Returns true when it answered another request (spin again after the
  * non-blocking poll), false when the window expired or anything else
@@ -306,32 +301,27 @@ static bool
 vmm_busy_poll(struct loop *l)
 {
 	struct conn *c = l->vmm;
-	unsigned max = l->cfg->poll_us;
 	int64_t deadline;
 	int rc;
 
-	if (max == 0 || c == NULL || c->close_after_flush || conn_out_pending(c))
+	if (l->spin.max == 0 || c == NULL || c->close_after_flush || conn_out_pending(c))
 		return false;
-	if (l->window_us == 0 && l->asleep_since_us >= 0) {
-		int64_t slept = now_us() - l->asleep_since_us;
-
-		if (slept < (int64_t)max)
-			l->window_us = slept * 2 >= (int64_t)max ? max : slept > 0 ? (unsigned)slept * 2 : 1;
-	}
-	if (l->window_us == 0) {
+	if (l->asleep_since_us >= 0)
+		vv_spin_window_waited(&l->spin, now_us() - l->asleep_since_us);
+	if (l->spin.cur == 0) {
 		l->asleep_since_us = now_us();
 		return false;
 	}
 	l->vmm_answered = false;
-	deadline = now_us() + (int64_t)l->window_us;
+	deadline = now_us() + (int64_t)l->spin.cur;
 	do {
 		rc = serve_readable(l, c);
 		if (rc > 0)
-			l->window_us = max;
+			vv_spin_window_caught(&l->spin);
 		if (rc != 0)
 			return rc > 0 && l->vmm_answered;
 	} while (now_us() < deadline);
-	l->window_us /= 2;
+	vv_spin_window_missed(&l->spin);
 	l->asleep_since_us = now_us();
 	return false;
 }
@@ -413,13 +403,15 @@ server_run(struct vm *vm, const struct server_config *cfg)
 {
 	/* nv_compacted 0: what vm_open itself committed (Secure Boot's
 	 * initial state on a new store) is folded in too. */
-	struct loop l = { .vm = vm, .cfg = cfg, .window_us = cfg->poll_us, .asleep_since_us = -1,
+	struct loop l = { .vm = vm, .cfg = cfg, .asleep_since_us = -1,
 			  .nv_seen = 0, .nv_compacted = 0 };
 	struct pollfd pfd[3 + MAX_MGMT + 8];
 	struct conn *who[3 + MAX_MGMT + 8];
 	int sfd = signal_listen_fd;
 	bool spin = false;              /* vmm_busy_poll answered: do not block */
 	int timeout_ms = 1000;
+
+	vv_spin_window_init(&l.spin, cfg->poll_us);
 
 	while (!l.quit) {
 		nfds_t n = 0;

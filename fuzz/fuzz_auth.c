@@ -106,6 +106,15 @@ fuzz_pkcs7(const uint8_t *der, size_t der_size, const uint8_t *signed_data, size
 		return;
 	(void)vv_pkcs7_verify(p, signed_data, sd_size, &anchor, 1);
 	(void)vv_pkcs7_signer_digest(p, digest);
+	/* Oracle: a private-variable verification that succeeds reports the
+	 * same identity the digest function computes from the same blob. */
+	{
+		uint8_t identity[32];
+
+		if (vv_pkcs7_verify_private(p, signed_data, sd_size, identity) == 0 &&
+		    (vv_pkcs7_signer_digest(p, digest) != 0 || memcmp(identity, digest, 32) != 0))
+			abort();
+	}
 	(void)vv_pkcs7_cert_count(p);
 	vv_pkcs7_free(p);
 }

@@ -336,8 +336,9 @@ test_custom_mode_skips_signatures(void)
 /* A private authenticated variable signed with openssl cms over the
  * signed data built here: name || guid || attributes || time || value. */
 static int
-make_private_auth(const char *signer, const char *name, const vv_guid *g, uint32_t attr,
-		  const char *ts16hex, const char *value, const char *out)
+make_private_auth_with(const char *signer, const char *cms_extra, const char *name,
+		       const vv_guid *g, uint32_t attr, const char *ts16hex, const char *value,
+		       const char *out)
 {
 	uint8_t sd[512], hdr[40], t[16];
 	size_t n = 0, vlen = strlen(value), sig_size, total;
@@ -364,7 +365,7 @@ make_private_auth(const char *signer, const char *name, const vv_guid *g, uint32
 	n += vlen;
 	if (sb_write("sd.bin", sd, n) != 0 ||
 	    sb_sh("openssl cms -sign -binary -noattr -md sha256 -outform DER -in sd.bin "
-		  "-signer %s.crt -inkey %s.key -out sig.der", signer, signer) != 0)
+		  "-signer %s.crt -inkey %s.key %s -out sig.der", signer, signer, cms_extra) != 0)
 		return -1;
 	sig = sb_read("sig.der", &sig_size);
 	if (sig == NULL)
@@ -383,6 +384,13 @@ make_private_auth(const char *signer, const char *name, const vv_guid *g, uint32
 	free(sig);
 	free(auth);
 	return rc;
+}
+
+static int
+make_private_auth(const char *signer, const char *name, const vv_guid *g, uint32_t attr,
+		  const char *ts16hex, const char *value, const char *out)
+{
+	return make_private_auth_with(signer, "", name, g, attr, ts16hex, value, out);
 }
 
 static void
@@ -420,6 +428,74 @@ test_private_authenticated_variable(void)
 	/* the bound signer deletes with an empty payload */
 	CHECK_STATUS(send_auth(&e, &TEST_GUID, "Priv", at, "p4.auth"), VV_EFI_SUCCESS);
 	CHECK(vv_store_find(e.s, U("Priv"), &TEST_GUID) == NULL);
+	env_close(&e);
+}
+
+/*
+ * Issue #12 finding 1: a guest that knows the victim's public root R and
+ * signer CN forges a CA certificate A whose issuer NAME is R's subject
+ * (signed with A's own key, no key identifiers), issues a leaf with the
+ * victim's CN from A, and sends [leaf, A, R].  Trusting the blob's own
+ * certificates, verification stopped at A while the issuer-name walk
+ * reached R, so the binding matched.  Only R may anchor the chain.
+ */
+static void
+test_private_forged_chain(void)
+{
+	struct sbenv e;
+	uint32_t at = NV_BS_RT | VV_ATTR_AT;
+	const struct vv_variable *v;
+	static const char ca[] = "basicConstraints=critical,CA:TRUE";
+
+	NEED_TOOLS();
+	/* The victim: root R, leaf V ("Victim signer"), chain [V, R]. */
+	REQUIRE(sb_sh("openssl req -x509 -newkey rsa:2048 -nodes -subj '/CN=Victim Root/' "
+		      "-days 3650 -keyout vR.key -out vR.crt && "
+		      "openssl req -new -newkey rsa:2048 -nodes -subj '/CN=Victim signer/' "
+		      "-keyout vV.key -out vV.csr && printf '%%s\n' 'basicConstraints=CA:FALSE' "
+		      "> leaf.ext && openssl x509 -req -in vV.csr -CA vR.crt -CAkey vR.key "
+		      "-CAcreateserial -days 3650 -extfile leaf.ext -out vV.crt") == 0);
+	/* The attacker: key A; a stand-in "root" with R's subject made with
+	 * A's key only to give A the issuer name; A issued under that name;
+	 * a leaf with the victim's CN issued by A. */
+	REQUIRE(sb_sh("openssl req -x509 -newkey rsa:2048 -nodes -subj '/CN=Victim Root/' "
+		      "-days 3650 -keyout fA.key -out fakeR.crt && "
+		      "openssl req -new -key fA.key -subj '/CN=Attacker CA/' -out fA.csr && "
+		      "printf '%%s\n' '%s' > ca.ext && "
+		      "openssl x509 -req -in fA.csr -CA fakeR.crt -CAkey fA.key -CAcreateserial "
+		      "-days 3650 -extfile ca.ext -out fA.crt && "
+		      "openssl req -new -newkey rsa:2048 -nodes -subj '/CN=Victim signer/' "
+		      "-keyout fL.key -out fL.csr && "
+		      "openssl x509 -req -in fL.csr -CA fA.crt -CAkey fA.key -CAcreateserial "
+		      "-days 3650 -extfile leaf.ext -out fL.crt && "
+		      "cat fA.crt vR.crt > forged-chain.pem && "
+		      "! openssl x509 -in fA.crt -noout -text | grep -q 'Authority Key Identifier' && "
+		      "openssl x509 -in fA.crt -noout -issuer | grep -q 'Victim Root'",
+		      ca) == 0);
+	REQUIRE(make_private_auth_with("vV", "-certfile vR.crt", "Priv", &TEST_GUID, at,
+				       "e9070101000000000000000000000000", "victim", "v1.auth") == 0);
+	REQUIRE(make_private_auth_with("fL", "-certfile forged-chain.pem", "Priv", &TEST_GUID, at,
+				       "e9070102000000000000000000000000", "forged", "f1.auth") == 0);
+	REQUIRE(make_private_auth_with("fL", "-certfile forged-chain.pem", "Priv", &TEST_GUID, at,
+				       "e9070103000000000000000000000000", "", "f-del.auth") == 0);
+	REQUIRE(make_private_auth_with("vV", "-certfile vR.crt", "Priv", &TEST_GUID, at,
+				       "e9070104000000000000000000000000", "victim2", "v2.auth") == 0);
+	env_open(&e, NULL);
+	CHECK_STATUS(send_auth(&e, &TEST_GUID, "Priv", at, "v1.auth"), VV_EFI_SUCCESS);
+	/* neither the forged write nor the forged delete gets through */
+	CHECK_STATUS(send_auth(&e, &TEST_GUID, "Priv", at, "f1.auth"), VV_EFI_SECURITY_VIOLATION);
+	CHECK_STATUS(send_auth(&e, &TEST_GUID, "Priv", at, "f-del.auth"),
+		     VV_EFI_SECURITY_VIOLATION);
+	v = vv_store_find(e.s, U("Priv"), &TEST_GUID);
+	REQUIRE(v != NULL);
+	CHECK_EQ(v->data_size, 6);
+	CHECK_MEM(v->data, "victim", 6);
+	/* the real signer still can */
+	CHECK_STATUS(send_auth(&e, &TEST_GUID, "Priv", at, "v2.auth"), VV_EFI_SUCCESS);
+	CHECK_EQ(vv_store_find(e.s, U("Priv"), &TEST_GUID)->data_size, 7);
+	/* a forged chain cannot create a variable either: its own first
+	 * write must verify against its own top certificate, and A is not R */
+	CHECK_STATUS(send_auth(&e, &TEST_GUID, "Priv2", at, "f1.auth"), VV_EFI_SECURITY_VIOLATION);
 	env_close(&e);
 }
 
@@ -516,6 +592,7 @@ static const struct vv_test tests[] = {
 	TEST(test_secure_boot_enable_and_custom_mode_switches),
 	TEST(test_custom_mode_skips_signatures),
 	TEST(test_private_authenticated_variable),
+	TEST(test_private_forged_chain),
 	TEST(test_host_enrollment),
 	TEST(test_rotation_replaces_trust),
 	TEST(test_cleanup),

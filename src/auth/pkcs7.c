@@ -268,21 +268,6 @@ vv_trust_new(const struct vv_cert_ref *anchors, size_t nanchors)
 	return store != NULL ? pkcs7_trust_wrap(store, added) : NULL;
 }
 
-/* The blob's own certificates as anchors, without re-decoding them
- * (X509_STORE_add_cert takes a reference). */
-struct vv_trust *
-vv_trust_from_pkcs7(const struct vv_pkcs7 *p)
-{
-	X509_STORE *store = p != NULL ? pkcs7_store_new() : NULL;
-	size_t added = 0;
-
-	for (size_t i = 0; store != NULL && i < vv_pkcs7_cert_count(p); i++)
-		if (X509_STORE_add_cert(store, sk_X509_value(p->p7->d.sign->cert, (int)i)))
-			added++;
-	ERR_clear_error();
-	return store != NULL ? pkcs7_trust_wrap(store, added) : NULL;
-}
-
 void
 vv_trust_free(struct vv_trust *t)
 {
@@ -393,12 +378,10 @@ pkcs7_tbs_as_encoded(X509 *cert, unsigned char **der, const unsigned char **tbs,
 
 /* SHA-256(signer CN as UTF-8 || top-level tbsCertificate DER), UEFI 2.9
  * §8.2.2 / edk2 certdb (§8.4 "private authenticated variables"). */
-int
-vv_pkcs7_signer_digest(const struct vv_pkcs7 *p, uint8_t out[32])
+static int
+pkcs7_identity(X509 *signer, X509 *top, uint8_t out[32])
 {
-	STACK_OF(X509) *signers = NULL;
-	X509 *signer, *top;
-	X509_NAME *subject;
+	X509_NAME *subject = X509_get_subject_name(signer);
 	X509_NAME_ENTRY *cn_entry;
 	unsigned char *cn = NULL, *top_der = NULL;
 	const unsigned char *tbs;
@@ -407,13 +390,6 @@ vv_pkcs7_signer_digest(const struct vv_pkcs7 *p, uint8_t out[32])
 	EVP_MD_CTX *md = NULL;
 	unsigned int out_len = 0;
 
-	if (p == NULL)
-		goto out;
-	signers = PKCS7_get0_signers(p->p7, NULL, 0);
-	if (signers == NULL || sk_X509_num(signers) < 1)
-		goto out;
-	signer = sk_X509_value(signers, 0);
-	subject = X509_get_subject_name(signer);
 	idx = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
 	if (idx < 0)
 		goto out;
@@ -421,7 +397,6 @@ vv_pkcs7_signer_digest(const struct vv_pkcs7 *p, uint8_t out[32])
 	cn_len = ASN1_STRING_to_UTF8(&cn, X509_NAME_ENTRY_get_data(cn_entry));
 	if (cn_len < 0)
 		goto out;
-	top = pkcs7_top_of_chain(signer, p->p7->d.sign->cert);
 	if (pkcs7_tbs_as_encoded(top, &top_der, &tbs, &tbs_len) != 0)
 		goto out;
 	md = EVP_MD_CTX_new();
@@ -435,6 +410,68 @@ out:
 	EVP_MD_CTX_free(md);
 	OPENSSL_free(cn);
 	OPENSSL_free(top_der);
+	return rc;
+}
+
+/* The first signer's certificate and the top of its chain in the blob;
+ * *signers must be sk_X509_free'd (the certificates belong to p). */
+static int
+pkcs7_signer_and_top(const struct vv_pkcs7 *p, STACK_OF(X509) **signers, X509 **signer,
+		     X509 **top)
+{
+	*signers = PKCS7_get0_signers(p->p7, NULL, 0);
+	if (*signers == NULL || sk_X509_num(*signers) < 1)
+		return -1;
+	*signer = sk_X509_value(*signers, 0);
+	*top = pkcs7_top_of_chain(*signer, p->p7->d.sign->cert);
+	return 0;
+}
+
+int
+vv_pkcs7_signer_digest(const struct vv_pkcs7 *p, uint8_t out[32])
+{
+	STACK_OF(X509) *signers = NULL;
+	X509 *signer, *top;
+	int rc = -1;
+
+	if (p != NULL && pkcs7_signer_and_top(p, &signers, &signer, &top) == 0)
+		rc = pkcs7_identity(signer, top, out);
+	sk_X509_free(signers);
+	ERR_clear_error();
+	return rc;
+}
+
+/*
+ * A private authenticated variable's write (pkcs7.h).  The top-level
+ * certificate is found by following issuer names, which proves nothing: a
+ * guest can mint a CA certificate that carries a victim root's subject as
+ * its issuer name.  So the signature is verified with that top-level
+ * certificate as the only trust anchor -- every link below it must then be
+ * a real signature by it -- and the identity is computed from the same
+ * certificate object, never from a second walk that could pick another.
+ * (edk2 verifies against the top-level certificate alone as well.)
+ */
+int
+vv_pkcs7_verify_private(const struct vv_pkcs7 *p, const uint8_t *data, size_t size,
+			uint8_t identity[32])
+{
+	STACK_OF(X509) *signers = NULL;
+	struct vv_trust *trust = NULL;
+	X509_STORE *store;
+	X509 *signer, *top;
+	int rc = -1;
+
+	if (p == NULL || pkcs7_signer_and_top(p, &signers, &signer, &top) != 0)
+		goto out;
+	store = pkcs7_store_new();
+	if (store == NULL)
+		goto out;
+	trust = pkcs7_trust_wrap(store, X509_STORE_add_cert(store, top) ? 1 : 0);
+	if (trust == NULL || !vv_pkcs7_verify_trusted(p, data, size, trust))
+		goto out;
+	rc = pkcs7_identity(signer, top, identity);
+out:
+	vv_trust_free(trust);
 	sk_X509_free(signers);
 	ERR_clear_error();
 	return rc;

@@ -40,13 +40,11 @@ bool vv_pkcs7_verify(const struct vv_pkcs7 *p, const uint8_t *data, size_t size,
  * certificate costs several times the signature check (OpenSSL 3.0's
  * provider decoders), so a caller that verifies many writes against the
  * same anchors decodes them once.  vv_trust_new skips anchors that do not
- * decode and returns NULL if none does; vv_trust_from_pkcs7 trusts the
- * blob's own certificates (private authenticated variables), NULL if it
- * has none.  A vv_trust is not shared between threads.
+ * decode and returns NULL if none does.  A vv_trust is not shared between
+ * threads.
  */
 struct vv_trust;
 struct vv_trust *vv_trust_new(const struct vv_cert_ref *anchors, size_t nanchors);
-struct vv_trust *vv_trust_from_pkcs7(const struct vv_pkcs7 *p);
 void vv_trust_free(struct vv_trust *t);
 /* vv_pkcs7_verify against decoded anchors; false if trust is NULL. */
 bool vv_pkcs7_verify_trusted(const struct vv_pkcs7 *p, const uint8_t *data, size_t size,
@@ -60,6 +58,18 @@ bool vv_pkcs7_verify_trusted(const struct vv_pkcs7 *p, const uint8_t *data, size
  * that chain; the signer itself when it carries no chain).  0 or -1.
  */
 int vv_pkcs7_signer_digest(const struct vv_pkcs7 *p, uint8_t out[32]);
+
+/*
+ * A write to a private authenticated variable: 0 and the signer identity
+ * (as vv_pkcs7_signer_digest) when the signature over data verifies with
+ * the top-level certificate of the signer's chain as the ONLY trust anchor,
+ * -1 otherwise.  The caller then compares the identity with the one the
+ * variable is bound to.  Never trust the blob's other certificates: they
+ * are the attacker's (a forged intermediate naming the victim's root as
+ * its issuer would otherwise make the identity the victim's).
+ */
+int vv_pkcs7_verify_private(const struct vv_pkcs7 *p, const uint8_t *data, size_t size,
+			    uint8_t identity[32]);
 
 /* How many certificates the blob embeds. */
 size_t vv_pkcs7_cert_count(const struct vv_pkcs7 *p);

@@ -461,11 +461,13 @@ auth_db(struct vv_secureboot *sb, enum var_kind kind, struct vv_write *w)
 static vv_status
 auth_private(struct vv_write *w)
 {
-	struct vv_trust *trust;
+	const struct vv_set_request *req = w->req;
 	struct vv_pkcs7 *p7;
 	struct vv_auth2 a;
-	uint8_t digest[32];
+	uint8_t digest[32], *signed_data;
+	size_t signed_size;
 	vv_status st;
+	int rc;
 
 	st = vv_auth2_parse(w->req->data, w->req->data_size, &a);
 	if (st != VV_EFI_SUCCESS)
@@ -473,17 +475,22 @@ auth_private(struct vv_write *w)
 	st = check_time(w, &a);
 	if (st != VV_EFI_SUCCESS)
 		return st;
-	/* The blob's own certificates are the anchors: what binds the
-	 * variable is the signer digest below. */
+	/* Verified against the top of the signer's own chain only, and bound
+	 * to that certificate (pkcs7.h vv_pkcs7_verify_private). */
 	p7 = vv_pkcs7_parse(a.pkcs7, a.pkcs7_size);
-	trust = vv_trust_from_pkcs7(p7);
-	st = verify(w, &a, p7, trust, NULL);
-	vv_trust_free(trust);
-	if (st == VV_EFI_SUCCESS && vv_pkcs7_signer_digest(p7, digest) != 0)
-		st = VV_EFI_SECURITY_VIOLATION;
+	if (p7 == NULL)
+		return VV_EFI_SECURITY_VIOLATION;
+	signed_data = vv_auth2_signed_data(req->name, req->name_len, &req->guid, req->attributes,
+					   &a.time, a.payload, a.payload_size, &signed_size);
+	if (signed_data == NULL) {
+		vv_pkcs7_free(p7);
+		return VV_EFI_OUT_OF_RESOURCES;
+	}
+	rc = vv_pkcs7_verify_private(p7, signed_data, signed_size, digest);
+	free(signed_data);
 	vv_pkcs7_free(p7);
-	if (st != VV_EFI_SUCCESS)
-		return st;
+	if (rc != 0)
+		return VV_EFI_SECURITY_VIOLATION;
 	if (w->existing != NULL && w->existing->digest_size != 0 &&
 	    (w->existing->digest_size != sizeof(digest) ||
 	     memcmp(w->existing->digest, digest, sizeof(digest)) != 0))

@@ -171,6 +171,10 @@ test_initial_setup_mode(void)
 	env_open(&e, NULL);
 	check_mode(&e, 1, 0, 0, 0);
 	CHECK_EQ(mm_get_byte(&e, GV, "VendorKeys"), 1);
+	/* VendorKeysNv as edk2 creates it: NV|BS|AT (0x23), value 1 */
+	REQUIRE(vv_store_find(e.s, U("VendorKeysNv"), &VV_GUID_VENDOR_KEYS_NV) != NULL);
+	CHECK_EQ(vv_store_find(e.s, U("VendorKeysNv"), &VV_GUID_VENDOR_KEYS_NV)->attributes, 0x23);
+	CHECK_EQ(vv_store_find(e.s, U("VendorKeysNv"), &VV_GUID_VENDOR_KEYS_NV)->data[0], 1);
 	CHECK(vv_store_find(e.s, U("SignatureSupport"), GV)->data_size == 6 * 16);
 	CHECK_EQ(vv_secureboot_mode(e.sb), VV_SB_SETUP);
 	/* the mode variables are the service's */
@@ -206,10 +210,20 @@ test_enroll_and_hierarchy(void)
 	/* setup mode: PK must be self-signed */
 	CHECK_STATUS(send_auth(&e, GV, "PK", SB_ATTR, "PK-rogue.auth"), VV_EFI_SECURITY_VIOLATION);
 	check_mode(&e, 1, 0, 0, 0);
+	CHECK(vv_store_find(e.s, U("SecureBootEnable"), &VV_GUID_SECURE_BOOT_ENABLE) == NULL);
 	CHECK_STATUS(send_auth(&e, GV, "PK", SB_ATTR, "PK.auth"), VV_EFI_SUCCESS);
 	check_mode(&e, 0, 1, 0, 0);
 	CHECK_EQ(vv_secureboot_mode(e.sb), VV_SB_USER);
 	CHECK_EQ(mm_get_byte(&e, GV, "VendorKeys"), 0);
+	/* Issue #12 finding 6: edk2 creates SecureBootEnable (NV|BS, 1) as
+	 * PK moves the platform to user mode; EnrollDefaultKeys.efi reads it
+	 * right after its PK write and fails when it is missing. */
+	v = vv_store_find(e.s, U("SecureBootEnable"), &VV_GUID_SECURE_BOOT_ENABLE);
+	REQUIRE(v != NULL);
+	CHECK_EQ(v->attributes, VV_ATTR_NV | VV_ATTR_BS);
+	CHECK_EQ(v->data_size, 1);
+	CHECK_EQ(v->data[0], 1);
+	CHECK_EQ(mm_get_byte(&e, &VV_GUID_SECURE_BOOT_ENABLE, "SecureBootEnable"), 1);
 	/* KEK: signed by PK only */
 	CHECK_STATUS(send_auth(&e, GV, "KEK", SB_ATTR, "KEK-rogue.auth"), VV_EFI_SECURITY_VIOLATION);
 	CHECK(vv_store_find(e.s, U("KEK"), GV) == NULL);
@@ -250,6 +264,8 @@ test_enroll_and_hierarchy(void)
 	CHECK_STATUS(send_auth(&e, GV, "PK", SB_ATTR, "PK-delete.auth"), VV_EFI_SUCCESS);
 	CHECK(vv_store_find(e.s, U("PK"), GV) == NULL);
 	check_mode(&e, 1, 0, 0, 0);
+	/* ... and deletes it on the way back to setup mode */
+	CHECK(vv_store_find(e.s, U("SecureBootEnable"), &VV_GUID_SECURE_BOOT_ENABLE) == NULL);
 	env_close(&e);
 }
 

@@ -32,6 +32,7 @@
 #define ATTR_SB_DB  (VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT | VV_ATTR_AT)   /* 0x27 */
 #define ATTR_BS_RT  (VV_ATTR_BS | VV_ATTR_RT)
 #define ATTR_NV_BS  (VV_ATTR_NV | VV_ATTR_BS)
+#define ATTR_NV_BS_AT (VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_AT)   /* 0x23: edk2's VendorKeysNv */
 #define MAX_ANCHORS 256
 
 /* vmvars's own namespace: the persisted Audit/Deployed state. */
@@ -218,10 +219,11 @@ initialise(struct vv_secureboot *sb)
 		put_byte(sb, NAME("SecureBootEnable"), &VV_GUID_SECURE_BOOT_ENABLE, ATTR_NV_BS, 1);
 	put_byte(sb, NAME("CustomMode"), &VV_GUID_CUSTOM_MODE, ATTR_NV_BS, 0);
 	vendor = byte_value(sb, NAME("VendorKeysNv"), &VV_GUID_VENDOR_KEYS_NV);
-	if (vendor < 0) {
+	if (vendor < 0)
 		vendor = 1;
-		put_byte(sb, NAME("VendorKeysNv"), &VV_GUID_VENDOR_KEYS_NV, ATTR_NV_BS, 1);
-	}
+	/* edk2 creates it NV|BS|AT (formats §8.5); stores written before
+	 * vmvars did the same hold NV|BS, which put_byte replaces. */
+	put_byte(sb, NAME("VendorKeysNv"), &VV_GUID_VENDOR_KEYS_NV, ATTR_NV_BS_AT, (uint8_t)vendor);
 	put_byte(sb, NAME("VendorKeys"), gv, ATTR_BS_RT, (uint8_t)vendor);
 	publish_mode(sb);
 }
@@ -523,6 +525,27 @@ sb_auth_hook(void *ctx, struct vv_store *s, struct vv_write *w)
 /* The SPECIAL hook: mode variables and switches                      */
 /* ------------------------------------------------------------------ */
 
+/*
+ * PK was enrolled (present) or deleted: edk2's UpdatePlatformMode creates
+ * SecureBootEnable = 1 (NV|BS) on the way into user mode when it is
+ * missing, and deletes it on the way back to setup mode, so firmware that
+ * reads it right after enrolling PK (EnrollDefaultKeys.efi) finds it.
+ * force_secure_boot keeps it at 1 throughout.
+ */
+static void
+sync_secure_boot_enable(struct vv_secureboot *sb, bool pk)
+{
+	struct name n = NAME("SecureBootEnable");
+	const vv_guid *g = &VV_GUID_SECURE_BOOT_ENABLE;
+
+	if (pk || sb->cfg.force_secure_boot) {
+		if (find(sb, n, g) == NULL)
+			put_byte(sb, n, g, ATTR_NV_BS, 1);
+	} else if (find(sb, n, g) != NULL) {
+		vv_store_put(sb->store, n.s, n.len, g, ATTR_NV_BS, NULL, 0, NULL);
+	}
+}
+
 /* A guest write of AuditMode / DeployedMode: 1 byte, BS|RT, boot time. */
 static vv_status
 mode_write(struct vv_secureboot *sb, struct vv_write *w, bool audit)
@@ -542,9 +565,11 @@ mode_write(struct vv_secureboot *sb, struct vv_write *w, bool audit)
 		if (want != 1 || sb->mode == VV_SB_DEPLOYED)
 			return VV_EFI_WRITE_PROTECTED;
 		/* Setup -> Audit; User -> Audit clears PK */
-		if (sb->mode == VV_SB_USER)
+		if (sb->mode == VV_SB_USER) {
 			vv_store_put(sb->store, NAME("PK").s, 2, &VV_GUID_GLOBAL_VARIABLE, ATTR_SB_DB,
 				     NULL, 0, NULL);
+			sync_secure_boot_enable(sb, false);
+		}
 		set_state_flag(sb, NAME("AuditMode"), true);
 	} else {
 		if (want == (sb->mode == VV_SB_DEPLOYED))
@@ -605,7 +630,7 @@ sb_committed_hook(void *ctx, struct vv_store *s, struct vv_write *w)
 	if (kind == KIND_OTHER)
 		return VV_EFI_SUCCESS;
 	if (req->caller == VV_CALLER_GUEST) {
-		put_byte(sb, NAME("VendorKeysNv"), &VV_GUID_VENDOR_KEYS_NV, ATTR_NV_BS, 0);
+		put_byte(sb, NAME("VendorKeysNv"), &VV_GUID_VENDOR_KEYS_NV, ATTR_NV_BS_AT, 0);
 		put_byte(sb, NAME("VendorKeys"), &VV_GUID_GLOBAL_VARIABLE, ATTR_BS_RT, 0);
 	}
 	if (kind == KIND_PK) {
@@ -617,6 +642,7 @@ sb_committed_hook(void *ctx, struct vv_store *s, struct vv_write *w)
 		} else if (!pk) {                               /* User -> Setup */
 			set_state_flag(sb, NAME("DeployedMode"), false);
 		}
+		sync_secure_boot_enable(sb, pk);
 		publish_mode(sb);
 	}
 	return VV_EFI_SUCCESS;
@@ -770,6 +796,7 @@ vv_secureboot_enroll(struct vv_secureboot *sb, enum vv_sb_db which, const uint8_
 		} else if (size == 0) {
 			set_state_flag(sb, NAME("DeployedMode"), false);
 		}
+		sync_secure_boot_enable(sb, size != 0);
 		publish_mode(sb);
 	}
 	return st;
@@ -799,6 +826,7 @@ vv_secureboot_set_mode(struct vv_secureboot *sb, enum vv_sb_mode m)
 	default:
 		return VV_EFI_INVALID_PARAMETER;
 	}
+	sync_secure_boot_enable(sb, m == VV_SB_USER || m == VV_SB_DEPLOYED);
 	publish_mode(sb);
 	return VV_EFI_SUCCESS;
 }

@@ -124,6 +124,12 @@ int vv_store_flush(struct vv_store *s, struct vv_error *err);
  * whether anything was written since: vmvarsd folds its journal into
  * vars.json once the count has been still for a while. */
 uint64_t vv_store_nv_commits(const struct vv_store *s);
+/* How many times the service state that is not NV content has changed:
+ * volatile variables, the phase, registered VarCheck properties, variable
+ * policies and the MOR lock.  It may count more often than the state
+ * really changed, never less: a caller that records that state (a daemon's
+ * restart record, vmvars/snapshot.h) writes it again when the count moved. */
+uint64_t vv_store_state_changes(const struct vv_store *s);
 /* The reason the last SetVariable returned EFI_DEVICE_ERROR ("" if none). */
 const char *vv_store_last_io_error(const struct vv_store *s);
 

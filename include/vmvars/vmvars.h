@@ -27,6 +27,7 @@
 #include <vmvars/firmware.h>
 #include <vmvars/secureboot.h>
 #include <vmvars/mor.h>
+#include <vmvars/snapshot.h>
 #include <vmvars/vmm_protocol.h>
 #include <vmvars/client.h>
 

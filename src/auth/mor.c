@@ -10,9 +10,12 @@
 #include <vmvars/mor.h>
 #include <vmvars/ucs2.h>
 
+#include "auth/mor_state.h"
+#include "core/store_state.h"
+
 #define ATTR_NV_BS_RT (VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT)
 #define MOR_VALID_BITS 0x11u        /* ClearMemory | DisableAutoDetect */
-#define KEY_SIZE 8
+#define KEY_SIZE VV_MOR_KEY_SIZE
 
 static const uint16_t MOR_NAME[] = u"MemoryOverwriteRequestControl";
 static const uint16_t LOCK_NAME[] = u"MemoryOverwriteRequestControlLock";
@@ -122,7 +125,10 @@ mor_hook(void *ctx, struct vv_store *s, struct vv_write *w)
 		w->handled = true;
 		return VV_EFI_WRITE_PROTECTED;
 	}
-	return is_lock ? lock_write(m, w) : mor_write(m, w);
+	if (!is_lock)
+		return mor_write(m, w);
+	vv_store_note_state_change(m->store);   /* the lock state and key */
+	return lock_write(m, w);
 }
 
 static void
@@ -179,4 +185,37 @@ enum vv_mor_lock_state
 vv_mor_lock_state(const struct vv_mor *m)
 {
 	return m->state;
+}
+
+void
+vv_mor_state_get(const struct vv_mor *m, enum vv_mor_lock_state *state,
+		 uint8_t key[VV_MOR_KEY_SIZE])
+{
+	*state = m->state;
+	memcpy(key, m->key, KEY_SIZE);
+}
+
+int
+vv_mor_state_set(struct vv_mor *m, enum vv_mor_lock_state state,
+		 const uint8_t key[VV_MOR_KEY_SIZE])
+{
+	static const uint8_t zero[KEY_SIZE];
+
+	/* Only a keyed lock has a key: any other combination did not come
+	 * from this state machine. */
+	if (state != VV_MOR_UNLOCKED && state != VV_MOR_LOCKED_NO_KEY &&
+	    state != VV_MOR_LOCKED_WITH_KEY)
+		return -1;
+	if (state != VV_MOR_LOCKED_WITH_KEY && memcmp(key, zero, KEY_SIZE) != 0)
+		return -1;
+	m->state = state;
+	memcpy(m->key, key, KEY_SIZE);
+	vv_store_note_state_change(m->store);
+	return 0;
+}
+
+bool
+vv_mor_tpm_present(const struct vv_mor *m)
+{
+	return m->tpm_present;
 }

@@ -19,8 +19,17 @@
  *    phase, not only after EndOfDxe: the host owns them (CVE-2026-16288);
  *  - counter-based authentication (0x10) is always EFI_UNSUPPORTED: edk2
  *    keeps a physical-presence delete for variables no store here can hold;
- *  - the PlatformLang/Lang automatic synchronisation is not done (the
- *    runtime write protection of the *Codes variables is).
+ *  - the PlatformLang/Lang synchronisation (src/core/lang.c) takes part
+ *    only for EFI_GLOBAL_VARIABLE names, and a companion write obeys the
+ *    same VarCheck and policy rules as the write itself.
+ *
+ * State changes: every change of service state that is not NV content
+ * (volatile variables, phase flags, VarCheck properties, reservations, and
+ * what other modules report through vv_store_note_state_change) bumps
+ * state_changes, so a caller that records that state (vmvarsd's restart
+ * record, src/state/snapshot.c) knows when to write it again.  Counting
+ * too often (an undo, a NV-only reservation) costs one more record; never
+ * counting a change would lose one.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +40,7 @@
 
 #include "core/lang.h"
 #include "core/name_hash.h"
+#include "core/store_state.h"
 #include "core/var_property.h"
 #include "core/varcheck_uefi.h"
 
@@ -79,6 +89,7 @@ struct vv_store {
 
 	struct vv_backend *backend;
 	uint64_t nv_commits;                /* vv_store_nv_commits: attempts */
+	uint64_t state_changes;             /* vv_store_state_changes */
 	char io_error[sizeof(((struct vv_error *)0)->msg)];
 
 	struct hook hooks[VV_HOOK_STAGES][MAX_HOOKS_PER_STAGE];
@@ -287,10 +298,19 @@ hash_link(struct vv_store *s, struct vv_variable *v)
 	*head = v;
 }
 
+/* A change to a volatile variable is a change of non-NV service state. */
+static void
+note_if_volatile(struct vv_store *s, const struct vv_variable *v)
+{
+	if (!(v->attributes & VV_ATTR_NV))
+		s->state_changes++;
+}
+
 /* Appends v (hash already set) at the end of the enumeration order. */
 static void
 table_append(struct vv_store *s, struct vv_variable *v)
 {
+	note_if_volatile(s, v);
 	hash_link(s, v);
 	v->prev = s->tail;
 	v->next = NULL;
@@ -308,6 +328,7 @@ table_append(struct vv_store *s, struct vv_variable *v)
 static void
 table_unlink(struct vv_store *s, struct vv_variable *v)
 {
+	note_if_volatile(s, v);
 	if (s->cursor == v)
 		s->cursor = NULL;
 	hash_unlink(s, v);
@@ -327,6 +348,7 @@ table_unlink(struct vv_store *s, struct vv_variable *v)
 static void
 table_relink(struct vv_store *s, struct vv_variable *v)
 {
+	note_if_volatile(s, v);
 	hash_link(s, v);
 	if (v->prev != NULL)
 		v->prev->next = v;
@@ -414,6 +436,7 @@ drop_volatile(struct vv_store *s)
 void
 vv_store_signal(struct vv_store *s, enum vv_event ev)
 {
+	s->state_changes++;
 	switch (ev) {
 	case VV_EVENT_END_OF_DXE:
 		s->end_of_dxe = true;
@@ -442,6 +465,18 @@ vv_store_signal(struct vv_store *s, enum vv_event ev)
 bool vv_store_end_of_dxe(const struct vv_store *s) { return s->end_of_dxe; }
 bool vv_store_ready_to_boot(const struct vv_store *s) { return s->ready_to_boot; }
 bool vv_store_at_runtime(const struct vv_store *s) { return s->at_runtime; }
+
+void
+vv_store_restore_phase(struct vv_store *s, bool end_of_dxe, bool ready_to_boot, bool at_runtime)
+{
+	s->end_of_dxe = end_of_dxe || ready_to_boot;
+	s->ready_to_boot = ready_to_boot;
+	s->at_runtime = at_runtime;
+	s->state_changes++;
+}
+
+uint64_t vv_store_state_changes(const struct vv_store *s) { return s->state_changes; }
+void vv_store_note_state_change(struct vv_store *s) { s->state_changes++; }
 
 int
 vv_store_add_listener(struct vv_store *s, vv_event_fn fn, void *ctx)
@@ -503,6 +538,7 @@ vv_store_reserve(struct vv_store *s, uint64_t bytes)
 	if (!class_has_room(s, 0, bytes, 0))
 		return VV_EFI_OUT_OF_RESOURCES;
 	s->reserved += bytes;
+	s->state_changes++;
 	return VV_EFI_SUCCESS;
 }
 
@@ -510,6 +546,7 @@ void
 vv_store_release(struct vv_store *s, uint64_t bytes)
 {
 	s->reserved = bytes > s->reserved ? 0 : s->reserved - bytes;
+	s->state_changes++;
 }
 
 /* ------------------------------------------------------------------ */
@@ -649,7 +686,14 @@ property_add(struct vv_store *s, const uint16_t *name, size_t name_len, const vv
 		vv_store_release(s, cost);
 	else
 		s->property_reserved += cost;
+	s->state_changes++;
 	return st;
+}
+
+void
+vv_store_for_each_property(const struct vv_store *s, vv_property_fn fn, void *ctx)
+{
+	vv_property_table_for_each(s->properties, fn, ctx);
 }
 
 vv_status
@@ -897,6 +941,7 @@ replace_contents(struct vv_store *s, struct vv_variable *v, uint8_t *data, size_
 {
 	uint64_t *used = class_used(s, v->attributes);
 
+	note_if_volatile(s, v);
 	*used -= var_cost(s, vv_var_name_size(v), v->data_size);
 	v->data = data;
 	v->data_size = size;

@@ -119,3 +119,11 @@ vv_property_table_get(const struct vv_property_table *t, const uint16_t *name, s
 	e = find(t, name, name_len, guid, vv_name_hash(guid, name, name_len));
 	return e != NULL ? &e->prop : NULL;
 }
+
+void
+vv_property_table_for_each(const struct vv_property_table *t, vv_property_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < BUCKETS; i++)
+		for (const struct entry *e = t->buckets[i]; e != NULL; e = e->next)
+			fn(ctx, e->name, e->name_len, &e->guid, &e->prop);
+}

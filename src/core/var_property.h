@@ -15,6 +15,10 @@ void vv_property_table_clear(struct vv_property_table *t);
 /* Adds or replaces; EFI_OUT_OF_RESOURCES when full or out of memory. */
 vv_status vv_property_table_set(struct vv_property_table *t, const uint16_t *name, size_t name_len,
 				const vv_guid *guid, const struct vv_var_property *p);
+/* Calls fn for every registered property, in table order. */
+typedef void (*vv_property_fn)(void *ctx, const uint16_t *name, size_t name_len,
+			       const vv_guid *guid, const struct vv_var_property *p);
+void vv_property_table_for_each(const struct vv_property_table *t, vv_property_fn fn, void *ctx);
 const struct vv_var_property *vv_property_table_get(const struct vv_property_table *t,
 						    const uint16_t *name, size_t name_len,
 						    const vv_guid *guid);

@@ -35,6 +35,8 @@
 #include <vmvars/policy.h>
 #include <vmvars/ucs2.h>
 
+#include "core/store_state.h"
+
 /* edk2 VariablePolicyLib MATCH_PRIORITY_EXACT / MATCH_PRIORITY_MIN. */
 #define MATCH_PRIORITY_EXACT 0u
 #define MATCH_PRIORITY_MIN   255u
@@ -560,6 +562,7 @@ vv_policy_disable(struct vv_policy *p)
 	if (!p->cfg.allow_disable)
 		return VV_EFI_WRITE_PROTECTED;
 	p->disabled = true;
+	vv_store_note_state_change(p->store);
 	return VV_EFI_SUCCESS;
 }
 
@@ -576,6 +579,7 @@ vv_policy_lock(struct vv_policy *p)
 	if (p->locked)
 		return VV_EFI_WRITE_PROTECTED;
 	p->locked = true;
+	vv_store_note_state_change(p->store);
 	return VV_EFI_SUCCESS;
 }
 

@@ -1,0 +1,692 @@
+/*
+ * src/state/snapshot.c -- the service-state snapshot (vmvars/snapshot.h;
+ * the byte format is docs/snapshot.md).
+ *
+ * This layer sits above the store, the policy engine and MOR: it reads
+ * their state through their own interfaces and puts it back through them,
+ * so a restored policy entry is validated exactly as a guest's
+ * registration is, and a restored variable obeys the store's structural
+ * rules and quotas.
+ *
+ * Loading is two passes over the bytes: the first (parse) checks the
+ * header, the checksum and every record against this service's limits and
+ * changes nothing; the second (apply) puts the records in.  The phase is
+ * restored last, so the other records go in as they did before EndOfDxe.
+ *
+ * Invariants:
+ *  - the whole buffer is covered by the header, the records and the
+ *    4-byte CRC-32 trailer, exactly; every length is checked against what
+ *    remains (src/core/cursor.h) before it is used;
+ *  - a reserved field that is not zero, an unknown record type, a record
+ *    that occurs where it may not, or a value this service could not have
+ *    produced is refused: a snapshot carries security state, and a reader
+ *    that skipped what it did not understand could drop a lock.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include <vmvars/snapshot.h>
+#include <vmvars/ucs2.h>
+
+#include "auth/mor_state.h"
+#include "core/cursor.h"
+#include "core/store_state.h"
+
+#define MAGIC            "VMVSTATE"
+#define HEADER_SIZE      48u
+#define TRAILER_SIZE     4u
+#define RECORD_HDR_SIZE  8u
+#define VAR_FIXED        48u
+#define PROP_FIXED       44u
+/* Flags in the header: none is defined in version 1 (bit 0 is kept for
+ * the full form of issue #14, which carries NV variables too). */
+#define HEADER_FLAGS_KNOWN 0u
+
+enum record_type {
+	REC_PHASE = 1,
+	REC_VARIABLE = 2,
+	REC_PROPERTY = 3,
+	REC_POLICY_STATE = 4,
+	REC_POLICY_ENTRY = 5,
+	REC_MOR = 6,
+};
+
+#define PHASE_END_OF_DXE    0x01u
+#define PHASE_READY_TO_BOOT 0x02u
+#define PHASE_RUNTIME       0x04u
+#define POLICY_DISABLED     0x01u
+#define POLICY_LOCKED       0x02u
+#define VAR_HAS_TIME        0x01u
+
+/* ------------------------------------------------------------------ */
+/* Writing                                                            */
+/* ------------------------------------------------------------------ */
+
+/* A growing output buffer; a failed allocation is sticky. */
+struct wbuf {
+	uint8_t *d;
+	size_t len, cap;
+	bool oom;
+};
+
+static uint8_t *
+wb_take(struct wbuf *b, size_t n)
+{
+	if (b->oom)
+		return NULL;
+	if (n > b->cap - b->len) {
+		size_t cap = b->cap ? b->cap : 4096;
+		uint8_t *d;
+
+		while (cap - b->len < n) {
+			if (cap > SIZE_MAX / 2) {
+				b->oom = true;
+				return NULL;
+			}
+			cap *= 2;
+		}
+		d = realloc(b->d, cap);
+		if (d == NULL) {
+			b->oom = true;
+			return NULL;
+		}
+		b->d = d;
+		b->cap = cap;
+	}
+	b->len += n;
+	return memset(b->d + b->len - n, 0, n);
+}
+
+static void
+wb_bytes(struct wbuf *b, const void *p, size_t n)
+{
+	uint8_t *at = wb_take(b, n);
+
+	if (at != NULL && n > 0)
+		memcpy(at, p, n);
+}
+
+static void wb_u8(struct wbuf *b, uint8_t v) { wb_bytes(b, &v, 1); }
+
+static void
+wb_u16(struct wbuf *b, uint16_t v)
+{
+	uint8_t *at = wb_take(b, 2);
+
+	if (at != NULL)
+		vv_put_le16(at, v);
+}
+
+static void
+wb_u32(struct wbuf *b, uint32_t v)
+{
+	uint8_t *at = wb_take(b, 4);
+
+	if (at != NULL)
+		vv_put_le32(at, v);
+}
+
+static void
+wb_u64(struct wbuf *b, uint64_t v)
+{
+	uint8_t *at = wb_take(b, 8);
+
+	if (at != NULL)
+		vv_put_le64(at, v);
+}
+
+static void
+wb_name(struct wbuf *b, const uint16_t *name, size_t len)
+{
+	uint8_t *at = wb_take(b, len * 2);
+
+	for (size_t i = 0; at != NULL && i < len; i++)
+		vv_put_le16(at + 2 * i, name[i]);
+}
+
+/* Opens a record; returns the offset of its length field for rec_end. */
+static size_t
+rec_begin(struct wbuf *b, enum record_type type)
+{
+	size_t at;
+
+	wb_u16(b, (uint16_t)type);
+	wb_u16(b, 0);
+	at = b->len;
+	wb_u32(b, 0);
+	return at;
+}
+
+static void
+rec_end(struct wbuf *b, size_t len_at)
+{
+	if (!b->oom)
+		vv_put_le32(b->d + len_at, (uint32_t)(b->len - len_at - 4));
+}
+
+static void
+save_variable(struct wbuf *b, const struct vv_variable *v)
+{
+	size_t at = rec_begin(b, REC_VARIABLE);
+
+	wb_bytes(b, v->guid.b, 16);
+	wb_u32(b, v->attributes);
+	wb_u32(b, (uint32_t)v->name_len);
+	wb_u32(b, (uint32_t)v->data_size);
+	wb_u8(b, v->has_time ? VAR_HAS_TIME : 0);
+	wb_u8(b, (uint8_t)v->digest_size);
+	wb_u16(b, 0);
+	wb_bytes(b, v->has_time ? v->time.b : (const uint8_t[16]){ 0 }, 16);
+	wb_bytes(b, v->digest, v->digest_size);
+	wb_name(b, v->name, v->name_len);
+	wb_bytes(b, v->data, v->data_size);
+	rec_end(b, at);
+}
+
+static void
+save_property(void *ctx, const uint16_t *name, size_t name_len, const vv_guid *guid,
+	      const struct vv_var_property *p)
+{
+	struct wbuf *b = ctx;
+	size_t at = rec_begin(b, REC_PROPERTY);
+
+	wb_bytes(b, guid->b, 16);
+	wb_u16(b, p->revision);
+	wb_u16(b, p->property);
+	wb_u32(b, p->attributes);
+	wb_u64(b, p->min_size);
+	wb_u64(b, p->max_size);
+	wb_u32(b, (uint32_t)name_len);
+	wb_name(b, name, name_len);
+	rec_end(b, at);
+}
+
+/* The policy table as edk2 dumps it: entries back to back, each starting
+ * with its version (u32) and size (u16). */
+static int
+save_policy(struct wbuf *b, struct vv_policy *p)
+{
+	size_t size = 0, at;
+	uint8_t *dump;
+	struct vv_cursor c;
+
+	at = rec_begin(b, REC_POLICY_STATE);
+	wb_u8(b, (uint8_t)((vv_policy_enabled(p) ? 0 : POLICY_DISABLED) |
+			   (vv_policy_locked(p) ? POLICY_LOCKED : 0)));
+	wb_u8(b, 0);
+	wb_u16(b, 0);
+	rec_end(b, at);
+	if (vv_policy_dump(p, NULL, &size) != VV_EFI_BUFFER_TOO_SMALL || size == 0)
+		return 0;                       /* empty table */
+	dump = malloc(size);
+	if (dump == NULL || vv_policy_dump(p, dump, &size) != VV_EFI_SUCCESS) {
+		free(dump);
+		return -1;
+	}
+	c = vv_cursor_make(dump, size);
+	while (c.left > 0) {
+		const uint8_t *entry = c.p;
+		uint16_t entry_size;
+
+		(void)vv_cursor_u32(&c);
+		entry_size = vv_cursor_u16(&c);
+		if (c.bad || entry_size < 6 || entry_size - 6u > c.left)
+			break;                  /* cannot happen: our own table */
+		(void)vv_cursor_take(&c, entry_size - 6u);
+		at = rec_begin(b, REC_POLICY_ENTRY);
+		wb_bytes(b, entry, entry_size);
+		rec_end(b, at);
+	}
+	free(dump);
+	return 0;
+}
+
+int
+vv_snapshot_save(const struct vv_service *svc, const uint8_t *vm_id, uint8_t **out,
+		 size_t *out_size, struct vv_error *err)
+{
+	struct vv_store *s = svc->store;
+	struct wbuf b = { 0 };
+	uint8_t *hdr;
+	size_t at;
+
+	*out = NULL;
+	*out_size = 0;
+	hdr = wb_take(&b, HEADER_SIZE);
+	if (hdr != NULL) {
+		memcpy(hdr, MAGIC, 8);
+		vv_put_le16(hdr + 8, VV_SNAPSHOT_VERSION);
+		vv_put_le16(hdr + 10, 0);
+		vv_put_le32(hdr + 12, HEADER_SIZE);
+		if (vm_id != NULL)
+			memcpy(hdr + 24, vm_id, 16);
+		/* +40: NV generation, 0 = not tracked (docs/snapshot.md) */
+	}
+	at = rec_begin(&b, REC_PHASE);
+	wb_u8(&b, (uint8_t)((vv_store_end_of_dxe(s) ? PHASE_END_OF_DXE : 0) |
+			    (vv_store_ready_to_boot(s) ? PHASE_READY_TO_BOOT : 0) |
+			    (vv_store_at_runtime(s) ? PHASE_RUNTIME : 0)));
+	wb_u8(&b, 0);
+	wb_u16(&b, 0);
+	rec_end(&b, at);
+	for (const struct vv_variable *v = vv_store_first(s); v != NULL; v = vv_store_next(v))
+		if (!(v->attributes & VV_ATTR_NV))
+			save_variable(&b, v);
+	vv_store_for_each_property(s, save_property, &b);
+	if (svc->policy != NULL && save_policy(&b, svc->policy) != 0)
+		b.oom = true;
+	if (svc->mor != NULL) {
+		enum vv_mor_lock_state state;
+		uint8_t key[VV_MOR_KEY_SIZE];
+
+		vv_mor_state_get(svc->mor, &state, key);
+		at = rec_begin(&b, REC_MOR);
+		wb_u8(&b, vv_mor_tpm_present(svc->mor) ? 1 : 0);
+		wb_u8(&b, (uint8_t)state);
+		wb_u16(&b, 0);
+		wb_bytes(&b, key, sizeof(key));
+		rec_end(&b, at);
+		memset(key, 0, sizeof(key));
+	}
+	(void)wb_take(&b, TRAILER_SIZE);
+	if (b.oom) {
+		free(b.d);
+		return vv_error_set(err, "snapshot: out of memory");
+	}
+	vv_put_le64(b.d + 16, b.len);
+	vv_put_le32(b.d + b.len - TRAILER_SIZE,
+		    (uint32_t)crc32(0L, b.d, (uInt)(b.len - TRAILER_SIZE)));
+	*out = b.d;
+	*out_size = b.len;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading                                                            */
+/* ------------------------------------------------------------------ */
+
+/* What the parse pass found, for the apply pass and the quota check. */
+struct parsed {
+	bool have_phase, have_policy_state, have_mor;
+	uint8_t phase, policy_flags;
+	uint8_t mor_tpm, mor_state;
+	uint8_t mor_key[VV_MOR_KEY_SIZE];
+	uint64_t volatile_cost;             /* variables + properties + policies */
+	size_t policies;
+};
+
+static int
+bad(struct vv_error *err, size_t off, const char *what)
+{
+	return vv_error_set(err, "snapshot: offset %zu: %s", off, what);
+}
+
+/* name_len UCS-2LE characters into a host-order array (n >= 1). */
+static uint16_t *
+read_name(struct vv_cursor *c, uint32_t name_len)
+{
+	const uint8_t *raw = vv_cursor_take(c, (size_t)name_len * 2);
+	uint16_t *name;
+
+	if (raw == NULL)
+		return NULL;
+	name = malloc((size_t)name_len * 2 + 2);
+	if (name == NULL)
+		return NULL;
+	for (uint32_t i = 0; i < name_len; i++)
+		name[i] = (uint16_t)(raw[2 * i] | raw[2 * i + 1] << 8);
+	name[name_len] = 0;
+	return name;
+}
+
+/* A VARIABLE record body; *v points into the buffer except v->name
+ * (malloc'd, freed by the caller). */
+static int
+parse_variable(struct vv_cursor *c, const struct vv_store *s, struct vv_variable *v,
+	       size_t off, struct vv_error *err)
+{
+	const struct vv_limits *l = vv_store_limits(s);
+	uint32_t name_len, data_size;
+	uint8_t flags;
+	const uint8_t *guid, *time, *digest;
+
+	memset(v, 0, sizeof(*v));
+	guid = vv_cursor_take(c, 16);
+	v->attributes = vv_cursor_u32(c);
+	name_len = vv_cursor_u32(c);
+	data_size = vv_cursor_u32(c);
+	flags = vv_cursor_u8(c);
+	v->digest_size = vv_cursor_u8(c);
+	if (vv_cursor_u16(c) != 0 || c->bad)
+		return bad(err, off, "variable record: short, or reserved field not 0");
+	time = vv_cursor_take(c, 16);
+	if (c->bad || (flags & ~VAR_HAS_TIME) != 0)
+		return bad(err, off, "variable record: unknown flags");
+	if (v->attributes & VV_ATTR_NV)
+		return bad(err, off, "variable record: an NV variable in a volatile snapshot");
+	if (name_len == 0 || data_size == 0)
+		return bad(err, off, "variable record: empty name or data");
+	if (v->digest_size > sizeof(v->digest))
+		return bad(err, off, "variable record: digest longer than 64 bytes");
+	/* Bounded by this service's limits before anything is allocated. */
+	if ((uint64_t)name_len * 2 + 2 + data_size + l->variable_overhead >
+	    l->max_volatile_variable_size)
+		return bad(err, off, "variable record: larger than this service's "
+			   "max_volatile_variable_size");
+	memcpy(v->guid.b, guid, 16);
+	v->has_time = (flags & VAR_HAS_TIME) != 0;
+	memcpy(v->time.b, time, 16);
+	if (!v->has_time && memcmp(time, (const uint8_t[16]){ 0 }, 16) != 0)
+		return bad(err, off, "variable record: a time without the time flag");
+	digest = vv_cursor_take(c, v->digest_size);
+	if (c->bad)
+		return bad(err, off, "variable record: truncated digest");
+	memcpy(v->digest, digest, v->digest_size);
+	v->name = read_name(c, name_len);
+	if (v->name == NULL)
+		return bad(err, off, c->bad ? "variable record: truncated name" : "out of memory");
+	v->name_len = name_len;
+	if (!vv_ucs2_valid(v->name, v->name_len))
+		return bad(err, off, "variable record: name is not valid UCS-2");
+	v->data = (uint8_t *)vv_cursor_take(c, data_size);
+	v->data_size = data_size;
+	if (c->bad || c->left != 0)
+		return bad(err, off, "variable record: length disagrees with its fields");
+	return 0;
+}
+
+static int
+parse_property(struct vv_cursor *c, vv_guid *guid, struct vv_var_property *p, uint16_t **name,
+	       size_t *name_len, size_t off, struct vv_error *err)
+{
+	const uint8_t *g = vv_cursor_take(c, 16);
+	uint32_t len;
+
+	p->revision = vv_cursor_u16(c);
+	p->property = vv_cursor_u16(c);
+	p->attributes = vv_cursor_u32(c);
+	p->min_size = vv_cursor_u64(c);
+	p->max_size = vv_cursor_u64(c);
+	len = vv_cursor_u32(c);
+	if (c->bad)
+		return bad(err, off, "property record: short");
+	if (len == 0 || (uint64_t)len * 2 != c->left)
+		return bad(err, off, "property record: name length disagrees with the record");
+	memcpy(guid->b, g, 16);
+	*name = read_name(c, len);
+	if (*name == NULL)
+		return bad(err, off, "out of memory");
+	*name_len = len;
+	return 0;
+}
+
+/* Checks the header and trailer; leaves *body over the records. */
+static int
+parse_header(const uint8_t *buf, size_t size, const uint8_t *vm_id, struct vv_cursor *body,
+	     struct vv_error *err)
+{
+	struct vv_cursor c = vv_cursor_make(buf, size);
+	const uint8_t *magic = vv_cursor_take(&c, 8);
+	uint16_t version = vv_cursor_u16(&c), flags = vv_cursor_u16(&c);
+	uint32_t header_size = vv_cursor_u32(&c);
+	uint64_t total = vv_cursor_u64(&c);
+	const uint8_t *id = vv_cursor_take(&c, 16);
+
+	(void)vv_cursor_u64(&c);        /* NV generation: not checked in version 1 */
+	if (c.bad || size < HEADER_SIZE + TRAILER_SIZE)
+		return bad(err, 0, "shorter than a header and a checksum");
+	if (memcmp(magic, MAGIC, 8) != 0)
+		return bad(err, 0, "not a vmvars service snapshot (bad magic)");
+	if (version != VV_SNAPSHOT_VERSION)
+		return vv_error_set(err, "snapshot: offset 8: format version %u; this vmvars "
+				    "reads version %u", version, VV_SNAPSHOT_VERSION);
+	if ((flags & ~HEADER_FLAGS_KNOWN) != 0)
+		return bad(err, 10, "flags this version does not know (a full snapshot?)");
+	if (header_size != HEADER_SIZE)
+		return bad(err, 12, "header size is not 48");
+	if (total != size)
+		return vv_error_set(err, "snapshot: offset 16: declares %llu bytes, %zu given "
+				    "(truncated or padded)", (unsigned long long)total, size);
+	if (vv_le32(buf + size - TRAILER_SIZE) !=
+	    (uint32_t)crc32(0L, buf, (uInt)(size - TRAILER_SIZE)))
+		return bad(err, size - TRAILER_SIZE, "checksum mismatch");
+	if (vm_id != NULL && memcmp(id, vm_id, 16) != 0)
+		return bad(err, 24, "the snapshot is of another VM");
+	*body = vv_cursor_make(buf + HEADER_SIZE, size - HEADER_SIZE - TRAILER_SIZE);
+	return 0;
+}
+
+/* One record's header: type, reserved, length; *rec over its body. */
+static int
+next_record(struct vv_cursor *c, uint16_t *type, struct vv_cursor *rec, size_t *off,
+	    struct vv_error *err)
+{
+	uint32_t len;
+
+	*off = HEADER_SIZE + vv_cursor_offset(c);
+	*type = vv_cursor_u16(c);
+	if (vv_cursor_u16(c) != 0 || c->bad)
+		return bad(err, *off, "record header: short, or reserved field not 0");
+	len = vv_cursor_u32(c);
+	*rec = vv_cursor_sub(c, len);
+	if (c->bad)
+		return bad(err, *off, "record longer than what remains");
+	return 0;
+}
+
+/* Fixed-size records: PHASE, POLICY_STATE, MOR. */
+static int
+parse_small(struct vv_cursor *rec, uint16_t type, struct parsed *p, size_t off,
+	    struct vv_error *err)
+{
+	uint8_t a = vv_cursor_u8(rec), b = vv_cursor_u8(rec);
+
+	if (vv_cursor_u16(rec) != 0 || rec->bad)
+		return bad(err, off, "record: short, or reserved field not 0");
+	if (type == REC_PHASE) {
+		if (p->have_phase || b != 0 ||
+		    (a & ~(PHASE_END_OF_DXE | PHASE_READY_TO_BOOT | PHASE_RUNTIME)) != 0)
+			return bad(err, off, "phase record: repeated or unknown bits");
+		if ((a & PHASE_READY_TO_BOOT) && !(a & PHASE_END_OF_DXE))
+			return bad(err, off, "phase record: ReadyToBoot without EndOfDxe");
+		p->have_phase = true;
+		p->phase = a;
+	} else if (type == REC_POLICY_STATE) {
+		if (p->have_policy_state || b != 0 || (a & ~(POLICY_DISABLED | POLICY_LOCKED)) != 0)
+			return bad(err, off, "policy state record: repeated or unknown bits");
+		p->have_policy_state = true;
+		p->policy_flags = a;
+	} else {
+		const uint8_t *key = vv_cursor_take(rec, VV_MOR_KEY_SIZE);
+
+		if (p->have_mor || key == NULL || a > 1 || b > VV_MOR_LOCKED_WITH_KEY)
+			return bad(err, off, "MOR record: repeated, short or out of range");
+		if (b != VV_MOR_LOCKED_WITH_KEY &&
+		    memcmp(key, (const uint8_t[VV_MOR_KEY_SIZE]){ 0 }, VV_MOR_KEY_SIZE) != 0)
+			return bad(err, off, "MOR record: a key without a keyed lock");
+		p->have_mor = true;
+		p->mor_tpm = a;
+		p->mor_state = b;
+		memcpy(p->mor_key, key, VV_MOR_KEY_SIZE);
+	}
+	if (rec->left != 0)
+		return bad(err, off, "record longer than its fields");
+	return 0;
+}
+
+/*
+ * The parse pass: every record checked, nothing changed.  With apply set,
+ * the second pass: the records that are applied in order (variables,
+ * properties, policy entries) go in as they come.
+ */
+static int
+walk(const struct vv_service *svc, struct vv_cursor body, struct parsed *p, bool apply,
+     struct vv_error *err)
+{
+	const struct vv_limits *l = vv_store_limits(svc->store);
+
+	while (body.left > 0) {
+		struct vv_cursor rec;
+		uint16_t type;
+		size_t off;
+		int rc = 0;
+
+		if (next_record(&body, &type, &rec, &off, err) != 0)
+			return -1;
+		switch (type) {
+		case REC_PHASE:
+		case REC_POLICY_STATE:
+		case REC_MOR:
+			if (!apply && parse_small(&rec, type, p, off, err) != 0)
+				return -1;
+			break;
+		case REC_VARIABLE: {
+			struct vv_variable v;
+
+			rc = parse_variable(&rec, svc->store, &v, off, err);
+			if (rc == 0 && !apply)
+				p->volatile_cost += l->variable_overhead + vv_var_name_size(&v) +
+						    v.data_size;
+			if (rc == 0 && apply && vv_store_insert_loaded(svc->store, &v, err) != 0)
+				rc = -1;
+			free(v.name);
+			break;
+		}
+		case REC_PROPERTY: {
+			struct vv_var_property prop;
+			uint16_t *name = NULL;
+			size_t name_len = 0;
+			vv_guid guid;
+
+			rc = parse_property(&rec, &guid, &prop, &name, &name_len, off, err);
+			if (rc == 0 && !apply)
+				p->volatile_cost += l->variable_overhead + (name_len + 1) * 2;
+			if (rc == 0 && apply &&
+			    vv_store_property_set(svc->store, name, name_len, &guid, &prop) !=
+				    VV_EFI_SUCCESS)
+				rc = bad(err, off, "property record: refused by this service");
+			free(name);
+			break;
+		}
+		case REC_POLICY_ENTRY:
+			if (svc->policy == NULL)
+				return bad(err, off, "policy entry, but this service has no policy "
+					   "engine");
+			if (!apply) {
+				p->policies++;
+				p->volatile_cost += rec.left;
+			} else if (vv_policy_register(svc->policy, rec.p, rec.left) !=
+				   VV_EFI_SUCCESS) {
+				rc = bad(err, off, "policy entry: refused by this service's policy "
+					 "engine");
+			}
+			break;
+		default:
+			return bad(err, off, "unknown record type");
+		}
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* What the parse pass can tell about fit before anything changes. */
+static int
+check_fit(const struct vv_service *svc, const struct parsed *p, struct vv_error *err)
+{
+	const struct vv_limits *l = vv_store_limits(svc->store);
+
+	if (!p->have_phase)
+		return vv_error_set(err, "snapshot: no phase record");
+	if (svc->policy != NULL && !p->have_policy_state)
+		return vv_error_set(err, "snapshot: no policy state record, but this service "
+				    "has a policy engine");
+	if (svc->policy == NULL && p->have_policy_state && p->policy_flags != 0)
+		return vv_error_set(err, "snapshot: a policy lock, but this service has no "
+				    "policy engine");
+	if (p->have_mor != (svc->mor != NULL))
+		return vv_error_set(err, "snapshot: MOR state %s, but this service %s MOR",
+				    p->have_mor ? "present" : "absent",
+				    svc->mor != NULL ? "serves" : "does not serve");
+	if (p->have_mor && (p->mor_tpm != 0) != vv_mor_tpm_present(svc->mor))
+		return vv_error_set(err, "snapshot: taken with%s a TPM, this service runs "
+				    "with%s one", p->mor_tpm ? "" : "out",
+				    vv_mor_tpm_present(svc->mor) ? "" : "out");
+	if (p->volatile_cost > l->volatile_storage)
+		return vv_error_set(err, "snapshot: %llu bytes of volatile state do not fit this "
+				    "service's volatile storage (%llu)",
+				    (unsigned long long)p->volatile_cost,
+				    (unsigned long long)l->volatile_storage);
+	return 0;
+}
+
+/* The service's own volatile variables (mode variables and the like) go:
+ * the snapshot's are the ones the guest saw. */
+static int
+drop_volatile(struct vv_store *s)
+{
+	const struct vv_variable *v = vv_store_first(s), *next;
+
+	for (; v != NULL; v = next) {
+		next = vv_store_next(v);
+		if (!(v->attributes & VV_ATTR_NV) &&
+		    vv_store_put(s, v->name, v->name_len, &v->guid, v->attributes, NULL, 0, NULL) !=
+			    VV_EFI_SUCCESS)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+apply(const struct vv_service *svc, struct vv_cursor body, const struct parsed *p,
+      struct vv_error *err)
+{
+	if (drop_volatile(svc->store) != 0)
+		return vv_error_set(err, "snapshot: could not clear the volatile variables");
+	if (walk(svc, body, NULL, true, err) != 0)
+		return -1;
+	if (p->have_mor &&
+	    vv_mor_state_set(svc->mor, (enum vv_mor_lock_state)p->mor_state, p->mor_key) != 0)
+		return vv_error_set(err, "snapshot: MOR state refused");
+	if (svc->policy != NULL) {
+		if ((p->policy_flags & POLICY_DISABLED) &&
+		    vv_policy_disable(svc->policy) != VV_EFI_SUCCESS)
+			return vv_error_set(err, "snapshot: the variable policy was disabled on the "
+					    "source; this service does not allow that");
+		if ((p->policy_flags & POLICY_LOCKED) && vv_policy_lock(svc->policy) != VV_EFI_SUCCESS)
+			return vv_error_set(err, "snapshot: cannot lock the variable policy");
+	}
+	vv_store_restore_phase(svc->store, (p->phase & PHASE_END_OF_DXE) != 0,
+			       (p->phase & PHASE_READY_TO_BOOT) != 0,
+			       (p->phase & PHASE_RUNTIME) != 0);
+	return 0;
+}
+
+int
+vv_snapshot_load(const struct vv_service *svc, const uint8_t *vm_id, const uint8_t *buf,
+		 size_t size, struct vv_error *err)
+{
+	struct parsed p;
+	struct vv_cursor body;
+
+	memset(&p, 0, sizeof(p));
+	if (buf == NULL)
+		return vv_error_set(err, "snapshot: no data");
+	if (vv_store_end_of_dxe(svc->store) || (svc->policy != NULL && vv_policy_count(svc->policy)))
+		return vv_error_set(err, "snapshot: the service is not at its power-on state");
+	if (parse_header(buf, size, vm_id, &body, err) != 0 || walk(svc, body, &p, false, err) != 0 ||
+	    check_fit(svc, &p, err) != 0) {
+		memset(p.mor_key, 0, sizeof(p.mor_key));
+		return -1;
+	}
+	if (apply(svc, body, &p, err) != 0) {
+		/* Never serve half a state: back to power-on. */
+		vv_store_signal(svc->store, VV_EVENT_RESET);
+		memset(p.mor_key, 0, sizeof(p.mor_key));
+		return -1;
+	}
+	memset(p.mor_key, 0, sizeof(p.mor_key));
+	return 0;
+}

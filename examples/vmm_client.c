@@ -100,6 +100,12 @@ main(int argc, char **argv)
 	    (dev = vv_uefi_vars_device_new_handler(&handler, fw_guest_memory(&g), pio)) == NULL)
 		return 1;
 
+	/* --- power-on --- */
+	/* A VM's start is a reset: the daemon may hold (or have recorded) the
+	 * state of the VM's previous run, and keeps it for a VMM that merely
+	 * reconnects (docs/protocol.md "Daemon restart"). */
+	vv_uefi_vars_device_reset(dev);
+
 	/* --- the firmware --- */
 	if (fw_guest_init(&g, dev, why, sizeof(why)) != 0) {
 		fprintf(stderr, "vmm-client: device init: %s (%s)\n", why,

@@ -129,6 +129,25 @@ spawn(struct daemon *d, const char *const *extra)
 	return pid;
 }
 
+/* True if the daemon's log (DIR.log, spawn) contains needle. */
+static bool
+log_has(const struct daemon *d, const char *needle)
+{
+	char path[160];
+	static char buf[1 << 20];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s.log", d->dir);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return strstr(buf, needle) != NULL;
+}
+
 /* Starts the daemon and waits until its management socket answers. */
 static bool
 start(struct daemon *d, const char *const *extra)
@@ -342,13 +361,26 @@ scripted_boot(bool pio, const char *const *extra)
 	CHECK_STATUS(fw_set_variable(g, U("PlatformLangCodes"), gv, BS_RT, "de", 2), VV_EFI_SUCCESS);
 	guest_stop(&gs);
 	CHECK_EQ(stop(&d), 0);
-	/* a new daemon process: NV variables are there */
+	/* a new daemon process: NV variables are there, and so is the
+	 * running VM's volatile state (issue #12: runtime.state) */
 	REQUIRE(start(&d, extra));
 	REQUIRE(guest_start(&gs, d.vmm, pio));
 	size = sizeof(buf);
 	CHECK_STATUS(fw_get_variable(&gs.g, U("BootOrder"), gv, &attr, buf, &size), VV_EFI_SUCCESS);
 	CHECK_EQ(size, 4);
 	CHECK_MEM(buf, "\0\0\1\0", 4);
+	size = sizeof(buf);
+	CHECK_STATUS(fw_get_variable(&gs.g, U("PlatformLangCodes"), gv, &attr, buf, &size),
+		     VV_EFI_SUCCESS);
+	CHECK_EQ(size, 2);
+	CHECK_MEM(buf, "de", 2);
+	/* a VM reset (a power-on) starts from nothing volatile */
+	vv_uefi_vars_device_reset(gs.dev);
+	{
+		char why[128];
+
+		REQUIRE(fw_guest_init(&gs.g, gs.dev, why, sizeof(why)) == 0);
+	}
 	size = sizeof(buf);
 	CHECK_STATUS(fw_get_variable(&gs.g, U("PlatformLangCodes"), gv, &attr, buf, &size),
 		     VV_EFI_NOT_FOUND);
@@ -845,8 +877,14 @@ test_disk_full(void)
 	size = sizeof(buf);
 	CHECK_STATUS(fw_get_variable(&gs.g, U("New"), &test_guid, &attr, buf, &size),
 		     VV_EFI_NOT_FOUND);
-	/* volatile writes need no disk and still work */
-	CHECK_STATUS(fw_set_variable(&gs.g, U("Vol"), &test_guid, BS_RT, "v", 1), VV_EFI_SUCCESS);
+	/* A volatile write changes the service state, which must be
+	 * recorded (runtime.state) before the guest is answered: with no
+	 * room for the record the daemon refuses, and serves nothing more
+	 * until the VM is reset (issue #12). */
+	CHECK_STATUS(fw_set_variable(&gs.g, U("Vol"), &test_guid, BS_RT, "v", 1),
+		     VV_EFI_DEVICE_ERROR);
+	CHECK_STATUS(fw_get_variable(&gs.g, U("Keep"), &test_guid, &attr, buf, &size),
+		     VV_EFI_DEVICE_ERROR);
 	fd = connect_unix(d.mgmt);
 	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"get\",\"name\":\"Keep\",\"guid\":\"" TEST_GUID_TEXT
 			    "\"}"), "6f6c64");       /* "old" */
@@ -1274,6 +1312,220 @@ test_mgmt_while_vmm_busy(void)
 	cleanup(&d);
 }
 
+/* ---- restart safety (issue #12, finding 2) ---- */
+
+/* PK (a fresh self-signed certificate) as an EFI_CERT_X509 list, hex. */
+static char *
+pk_esl_hex(const char *dir)
+{
+	static const char x509_type[] = "a159c0a5e494a74a87b5ab155c2bf072";
+	char cmd[512], path[160];
+	uint8_t der[4096];
+	size_t n, list;
+	char *hex, *o;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s.pk.der", dir);
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=PK "
+		 "-days 30 -keyout /dev/null -outform DER -out %s 2>/dev/null", path);
+	if (system(cmd) != 0 || (f = fopen(path, "rb")) == NULL)
+		return NULL;
+	n = fread(der, 1, sizeof(der), f);
+	fclose(f);
+	unlink(path);
+	list = 28 + 16 + n;
+	hex = malloc(2 * list + 1);
+	if (hex == NULL || n == 0 || n == sizeof(der))
+		return free(hex), NULL;
+	o = hex + sprintf(hex, "%s", x509_type);
+	o += sprintf(o, "%02x%02x%02x%02x", (unsigned)(list & 0xff), (unsigned)(list >> 8 & 0xff),
+		     (unsigned)(list >> 16 & 0xff), 0u);
+	o += sprintf(o, "00000000");                                     /* header size */
+	o += sprintf(o, "%02x%02x0000", (unsigned)((16 + n) & 0xff), (unsigned)((16 + n) >> 8));
+	o += sprintf(o, "11111111222233334444555555555555");             /* owner */
+	for (size_t i = 0; i < n; i++)
+		o += sprintf(o, "%02x", der[i]);
+	return hex;
+}
+
+/* A db write a running OS could try without any key: an AUTHENTICATION_2
+ * descriptor whose PKCS#7 is garbage, and a valid SHA-256 list. */
+static size_t
+unsigned_db_write(uint8_t *out)
+{
+	static const uint8_t sha256_type[16] = { 0x26, 0x16, 0xc4, 0xc1, 0x4c, 0x50, 0x92, 0x40,
+						  0xac, 0xa9, 0x41, 0xf9, 0x36, 0x93, 0x43, 0x28 };
+	static const uint8_t pkcs7_guid[16] = { 0x9d, 0xd2, 0xaf, 0x4a, 0xdf, 0x68, 0xee, 0x49,
+						 0x8a, 0xa9, 0x34, 0x7d, 0x37, 0x56, 0x65, 0xa7 };
+	size_t n = 0;
+
+	memset(out, 0, 200);
+	vv_put_le16(out, 2030);                          /* 2030-01-01 00:00:00 */
+	out[2] = 1;
+	out[3] = 1;
+	vv_put_le32(out + 16, 24 + 8);                   /* 8 bytes of "PKCS#7" */
+	vv_put_le16(out + 20, 0x0200);
+	vv_put_le16(out + 22, 0x0ef1);
+	memcpy(out + 24, pkcs7_guid, 16);
+	memset(out + 40, 0x30, 8);
+	n = 48;
+	memcpy(out + n, sha256_type, 16);
+	vv_put_le32(out + n + 16, 28 + 48);
+	vv_put_le32(out + n + 24, 48);
+	memset(out + n + 28 + 16, 0xab, 32);
+	return n + 28 + 48;
+}
+
+/* What a running OS may try; every answer, for comparison. */
+struct os_view {
+	vv_status custom_mode, db_unsigned, mor, locked, new_volatile, get_bs_only, get_rt;
+	int secure_boot;
+	uint8_t rt_value;
+};
+
+static void
+probe_os_view(struct fw_guest *g, struct os_view *v)
+{
+	const vv_guid *gv = &VV_GUID_GLOBAL_VARIABLE;
+	uint8_t db[256], buf[16];
+	uint64_t size;
+	uint32_t attr;
+	size_t n = unsigned_db_write(db);
+
+	memset(v, 0, sizeof(*v));
+	v->custom_mode = fw_set_variable(g, U("CustomMode"), &VV_GUID_CUSTOM_MODE,
+					 VV_ATTR_NV | VV_ATTR_BS, "\x01", 1);
+	v->db_unsigned = fw_set_variable(g, U("db"), &VV_GUID_IMAGE_SECURITY_DB,
+					 NV_BS_RT | VV_ATTR_AT, db, n);
+	v->mor = fw_set_variable(g, U("MemoryOverwriteRequestControl"), &VV_GUID_MOR, NV_BS_RT,
+				 "\x00", 1);
+	v->locked = fw_set_variable(g, U("Locked"), &test_guid, NV_BS_RT, "X", 1);
+	v->new_volatile = fw_set_variable(g, U("Later"), &test_guid, BS_RT, "x", 1);
+	size = sizeof(buf);
+	v->get_bs_only = fw_get_variable(g, U("VolBS"), &test_guid, &attr, buf, &size);
+	size = sizeof(buf);
+	v->get_rt = fw_get_variable(g, U("VolRT"), &test_guid, &attr, buf, &size);
+	v->rt_value = v->get_rt == VV_EFI_SUCCESS ? buf[0] : 0;
+	size = sizeof(buf);
+	v->secure_boot = fw_get_variable(g, U("SecureBoot"), gv, &attr, buf, &size) ==
+			 VV_EFI_SUCCESS ? buf[0] : -1;
+}
+
+static void
+check_os_view(const struct os_view *v)
+{
+	CHECK_STATUS(v->custom_mode, VV_EFI_WRITE_PROTECTED);
+	CHECK_STATUS(v->db_unsigned, VV_EFI_SECURITY_VIOLATION);
+	CHECK_STATUS(v->mor, VV_EFI_ACCESS_DENIED);
+	CHECK_STATUS(v->locked, VV_EFI_WRITE_PROTECTED);
+	CHECK_STATUS(v->new_volatile, VV_EFI_INVALID_PARAMETER);
+	CHECK_STATUS(v->get_bs_only, VV_EFI_NOT_FOUND);
+	CHECK_STATUS(v->get_rt, VV_EFI_SUCCESS);
+	CHECK_EQ(v->rt_value, 'r');
+	CHECK_EQ(v->secure_boot, 1);
+}
+
+/*
+ * The review's reproducer: a VM in user mode boots to its OS (keyed
+ * MORLock, a LOCK_NOW policy, ExitBootServices), then vmvarsd is killed
+ * and restarted.  Before issue #12 the restarted daemon treated the OS as
+ * boot-time firmware: CustomMode=1 and then an unsigned db write
+ * succeeded, MOR was writable.  Now it restores the recorded state; and a
+ * record it cannot trust makes it refuse until the VM is reset.
+ */
+static void
+test_restart_keeps_security_state(void)
+{
+	static const char *const tpm[] = { "--tpm", NULL };
+	static const uint8_t key[8] = { 8, 7, 6, 5, 4, 3, 2, 1 };
+	struct daemon d;
+	struct guest gs;
+	struct os_view before, after;
+	uint8_t entry[256], buf[16];
+	char *esl, *line, path[160];
+	uint64_t size;
+	uint32_t attr;
+	size_t n;
+	int fd;
+
+	setup(&d, tpm);
+	esl = pk_esl_hex(d.dir);
+	if (esl == NULL)
+		SKIP("the openssl command is missing (./dev deps installs it)");
+	line = malloc(strlen(esl) + 64);
+	REQUIRE(line != NULL);
+	sprintf(line, "{\"cmd\":\"enroll\",\"db\":\"PK\",\"esl\":\"%s\"}", esl);
+	fd = connect_unix(d.mgmt);
+	CHECK_HAS(mgmt_call(fd, line), "\"mode\":\"user\"");
+	close(fd);
+	free(line);
+	free(esl);
+
+	/* a boot up to the OS */
+	REQUIRE(guest_start(&gs, d.vmm, false));
+	CHECK_STATUS(fw_set_variable(&gs.g, U("Locked"), &test_guid, NV_BS_RT, "L", 1),
+		     VV_EFI_SUCCESS);
+	n = fw_policy_entry(entry, &test_guid, U("Locked"), 0, VV_POLICY_NO_MAX_SIZE, 0, 0,
+			    VV_POLICY_LOCK_NOW);
+	CHECK_STATUS(fw_policy_register(&gs.g, entry, n), VV_EFI_SUCCESS);
+	CHECK_STATUS(fw_set_variable(&gs.g, U("VolBS"), &test_guid, VV_ATTR_BS, "b", 1),
+		     VV_EFI_SUCCESS);
+	CHECK_STATUS(fw_set_variable(&gs.g, U("VolRT"), &test_guid, BS_RT, "r", 1),
+		     VV_EFI_SUCCESS);
+	CHECK_EQ(fw_event(&gs.g, &VV_GUID_END_OF_DXE), VV_STS_SUCCESS);
+	CHECK_STATUS(fw_set_variable(&gs.g, U("MemoryOverwriteRequestControlLock"),
+				     &VV_GUID_MOR_LOCK, NV_BS_RT, key, 8), VV_EFI_SUCCESS);
+	CHECK_STATUS(fw_smm_function(&gs.g, VV_MM_READY_TO_BOOT), VV_EFI_SUCCESS);
+	CHECK_EQ(fw_event(&gs.g, &VV_GUID_EXIT_BOOT_SERVICES), VV_STS_SUCCESS);
+	probe_os_view(&gs.g, &before);
+	check_os_view(&before);
+
+	/* the daemon dies (OOM kill, crash) and systemd starts it again;
+	 * the VM and its VMM connection's client go on */
+	crash(&d);
+	REQUIRE(start(&d, tpm));
+	probe_os_view(&gs.g, &after);
+	check_os_view(&after);
+	CHECK_EQ(vv_client_reconnects(gs.client), 1);
+	CHECK(log_has(&d, "restored the running VM's service state (phase: runtime)"));
+	/* the keyed MOR lock still knows its key: the right one unlocks */
+	CHECK_STATUS(fw_set_variable(&gs.g, U("MemoryOverwriteRequestControlLock"),
+				     &VV_GUID_MOR_LOCK, NV_BS_RT, key, 8), VV_EFI_SUCCESS);
+
+	/* a record that does not verify: nothing is served until a reset */
+	crash(&d);
+	snprintf(path, sizeof(path), "%s/runtime.state", d.dir);
+	fd = open(path, O_RDWR);
+	REQUIRE(fd >= 0);
+	REQUIRE(pwrite(fd, "\xff", 1, 60) == 1);
+	close(fd);
+	REQUIRE(start(&d, tpm));
+	size = sizeof(buf);
+	CHECK_STATUS(fw_get_variable(&gs.g, U("VolRT"), &test_guid, &attr, buf, &size),
+		     VV_EFI_DEVICE_ERROR);
+	CHECK_HAS(vv_client_last_error(gs.client), "checksum mismatch");
+	size = sizeof(buf);
+	CHECK_STATUS(fw_get_variable(&gs.g, U("SecureBoot"), &VV_GUID_GLOBAL_VARIABLE, &attr, buf,
+				     &size), VV_EFI_DEVICE_ERROR);
+	CHECK(log_has(&d, "no MM request is served until the VMM resets the VM"));
+	/* the VMM resets the VM: a power-on, served again */
+	vv_uefi_vars_device_reset(gs.dev);
+	{
+		char why[128];
+
+		REQUIRE(fw_guest_init(&gs.g, gs.dev, why, sizeof(why)) == 0);
+	}
+	size = sizeof(buf);
+	CHECK_STATUS(fw_get_variable(&gs.g, U("VolRT"), &test_guid, &attr, buf, &size),
+		     VV_EFI_NOT_FOUND);
+	CHECK_STATUS(fw_set_variable(&gs.g, U("VolRT"), &test_guid, BS_RT, "s", 1),
+		     VV_EFI_SUCCESS);
+	CHECK(access(path, F_OK) == 0);          /* recorded again */
+	guest_stop(&gs);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_boot_dma),
 	TEST(test_boot_pio),
@@ -1294,6 +1546,7 @@ static const struct vv_test tests[] = {
 	TEST(test_sandbox_kills_execve),
 	TEST(test_landlock_confines_files),
 	TEST(test_idle_compaction),
+	TEST(test_restart_keeps_security_state),
 };
 
 VV_TEST_MAIN(tests)

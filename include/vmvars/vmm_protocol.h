@@ -73,6 +73,8 @@ enum vv_vmm_error {
 	VV_VMM_ERR_HANDSHAKE = 6,    /* first frame not HELLO, or HELLO again */
 	VV_VMM_ERR_TIMEOUT = 7,      /* a frame was not completed in time */
 	VV_VMM_ERR_SHUTDOWN = 8,     /* the daemon is exiting */
+	VV_VMM_ERR_NEEDS_RESET = 9,  /* the service state of the running VM is
+				      * lost: only VM_RESET is served */
 };
 
 #ifdef __cplusplus

@@ -429,8 +429,10 @@ handler_mm(void *opaque, uint8_t *buf, size_t buf_size)
 	return vv_client_mm(opaque, buf, buf_size);
 }
 
-/* The device has no way to report a failed reset; the next request
- * reconnects anyway, and a new daemon starts at boot phase. */
+/* The device has no way to report a failed reset.  A daemon that did not
+ * take it keeps refusing MM requests with NEEDS_RESET if it lost the VM's
+ * state, so the failure shows at the next request, never as a silently
+ * weakened service (docs/protocol.md "Daemon restart"). */
 static void
 handler_reset(void *opaque)
 {

@@ -60,6 +60,14 @@ struct vm {
 	struct vv_mor *mor;
 	struct vv_mm *mm;
 	uint8_t *mm_buf;                /* VV_MM_MAX_BUFFER private bytes */
+	/* Restart safety (vm.c, docs/protocol.md "Daemon restart"): the
+	 * service state is recorded in runtime.state whenever
+	 * vv_store_state_changes moves, before the reply that follows.  When
+	 * it cannot be recorded, or a recorded one cannot be restored, the
+	 * daemon serves no MM request until the VMM resets the VM. */
+	uint64_t recorded_changes;
+	bool needs_reset;
+	char needs_reset_why[200];         /* for the ERROR frame (200 bytes at most) */
 	/* Daemon counters (the MM endpoint keeps its own, vv_mm_stats). */
 	uint64_t vmm_connections;
 	uint64_t vmm_refused;
@@ -79,7 +87,16 @@ void vm_close(struct vm *vm);
 /* One MM request: req[0, len) is 24 + MessageLength bytes, already
  * validated against buffer_size.  Leaves the reply in vm->mm_buf. */
 uint16_t vm_mm_request(struct vm *vm, const uint8_t *req, size_t len, uint32_t buffer_size);
-void vm_reset(struct vm *vm);
+/* 0, or -1 when the old record could not be removed (logged; the VM then
+ * still needs a reset). */
+int vm_reset(struct vm *vm);
+/* At start, before serving: puts back the state a previous daemon
+ * recorded for the running VM, if any.  On failure the VM needs a reset
+ * (logged).  Returns 0 restored, 1 nothing to restore, -1 needs reset. */
+int vm_restore(struct vm *vm);
+/* After a request, before its reply: records the service state if it
+ * changed.  0, or -1 (logged; the VM then needs a reset). */
+int vm_record(struct vm *vm);
 
 /* ---- conn.c: connection buffers ---- */
 enum conn_kind { CONN_VMM, CONN_MGMT };

@@ -349,6 +349,9 @@ main(int argc, char **argv)
 		vm_close(&vm);
 		return 0;
 	}
+	/* The running VM's service state, if a previous daemon recorded one
+	 * (vm.c, protocol.md "Daemon restart"). */
+	(void)vm_restore(&vm);
 	/* Everything the sandbox forbids happens before it. */
 	notify_ready();
 	if (sandbox_enter(&o.sandbox) != 0)

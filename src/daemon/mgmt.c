@@ -428,7 +428,8 @@ static int
 cmd_simple(struct request *r, const char *cmd)
 {
 	if (strcmp(cmd, "reset") == 0) {
-		vm_reset(r->vm);
+		if (vm_reset(r->vm) != 0)
+			return fail(r, "%s", r->vm->needs_reset_why);
 		log_info("VM reset by the management API");
 	} else if (strcmp(cmd, "quit") == 0) {
 		log_info("quit requested by the management API");
@@ -492,6 +493,11 @@ handle_line(struct vm *vm, struct conn *c, const char *line, bool *quit)
 			json_object_object_add(r.out, "id", json_object_get(id));
 		run_command(&r);
 	}
+	/* What a host edit changed of the service state is recorded before
+	 * the reply, as for a guest request (vm.c vm_record). */
+	if (vm_record(vm) != 0)
+		fail(&r, "the service state could not be recorded (%s); the VMM must reset "
+		     "the VM", vm->needs_reset_why);
 	text = json_object_to_json_string_ext(r.out, JSON_C_TO_STRING_PLAIN);
 	if (conn_queue(c, text, strlen(text)) != 0 || conn_queue(c, "\n", 1) != 0)
 		c->close_after_flush = true;

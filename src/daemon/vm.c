@@ -6,14 +6,26 @@
  * MM request is copied into before it is parsed (device-abi §4; the same
  * copy-once rule as src/device/uefi_vars_device.c).
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon.h"
 
 /* The file the store lives in, relative to the state directory (the
  * current directory from main.c on; "/" after a chroot). */
 #define VM_STORE_FILE "vars.json"
+/* The service state of the running VM (docs/snapshot.md), and the name
+ * it is written under before the rename that replaces it. */
+#define VM_RUNTIME_FILE "runtime.state"
+#define VM_RUNTIME_TMP  "runtime.state.tmp"
+/* Larger than any snapshot this daemon writes: the volatile quota plus
+ * the policy and property tables' own bounds. */
+#define VM_RUNTIME_MAX  (16u << 20)
 
 /* The backend: nothing else in the daemon depends on which one it is. */
 static struct vv_backend *
@@ -87,10 +99,190 @@ vm_mm_request(struct vm *vm, const uint8_t *req, size_t len, uint32_t buffer_siz
 	return vv_mm_handle(vm->mm, vm->mm_buf, buffer_size);
 }
 
-/* A VM reset as vv_uefi_vars_device_reset() does it on the store side. */
-void
+static struct vv_service
+service_of(struct vm *vm)
+{
+	return (struct vv_service){ vm->store, vm->policy, vm->mor };
+}
+
+static void
+need_reset(struct vm *vm, const char *why)
+{
+	/* The ERROR frame carries at most 200 bytes; the log has it all. */
+	size_t n = strnlen(why, sizeof(vm->needs_reset_why) - 1);
+
+	memcpy(vm->needs_reset_why, why, n);
+	vm->needs_reset_why[n] = '\0';
+	vm->needs_reset = true;
+	log_error("%s; no MM request is served until the VMM resets the VM", why);
+}
+
+/*
+ * A VM reset as vv_uefi_vars_device_reset() does it on the store side.
+ * The state after it is the power-on state, which a missing runtime.state
+ * stands for: the record goes (a later restart must not bring the old
+ * boot back), and the VM may be served again if it needed a reset.
+ */
+int
 vm_reset(struct vm *vm)
 {
 	vv_store_signal(vm->store, VV_EVENT_RESET);
 	vm->vm_resets++;
+	if (unlink(VM_RUNTIME_FILE) != 0 && errno != ENOENT) {
+		char why[640];
+
+		snprintf(why, sizeof(why), "VM reset: cannot remove %s: %s", VM_RUNTIME_FILE,
+			 strerror(errno));
+		need_reset(vm, why);
+		return -1;
+	}
+	vm->recorded_changes = vv_store_state_changes(vm->store);
+	if (vm->needs_reset)
+		log_info("VM reset: serving again from the power-on state");
+	vm->needs_reset = false;
+	return 0;
+}
+
+/* Reads runtime.state whole; NULL with *missing when there is none. */
+static uint8_t *
+read_runtime(size_t *size, bool *missing, char *why, size_t why_size)
+{
+	int fd = open(VM_RUNTIME_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	uint8_t *buf = NULL;
+	struct stat st;
+	size_t got = 0;
+
+	*missing = fd < 0 && errno == ENOENT;
+	if (fd < 0) {
+		snprintf(why, why_size, "%s: %s", VM_RUNTIME_FILE, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > VM_RUNTIME_MAX) {
+		snprintf(why, why_size, "%s: not a regular file of at most %u bytes",
+			 VM_RUNTIME_FILE, VM_RUNTIME_MAX);
+		goto out;
+	}
+	buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
+	while (buf != NULL && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n <= 0) {
+			snprintf(why, why_size, "%s: %s", VM_RUNTIME_FILE,
+				 n == 0 ? "shorter than its size" : strerror(errno));
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		got += (size_t)n;
+	}
+	if (buf == NULL && got == 0 && why[0] == '\0')
+		snprintf(why, why_size, "%s: out of memory", VM_RUNTIME_FILE);
+	*size = got;
+out:
+	close(fd);
+	return buf;
+}
+
+int
+vm_restore(struct vm *vm)
+{
+	struct vv_service svc = service_of(vm);
+	struct vv_error err = { { 0 } };
+	char why[640] = "";
+	size_t size = 0;
+	bool missing = false;
+	uint8_t *buf = read_runtime(&size, &missing, why, sizeof(why));
+	int rc;
+
+	if (buf == NULL && missing) {
+		/* Never recorded, or recorded by no daemon yet: the power-on
+		 * state, which is what vm_open made. */
+		vm->recorded_changes = vv_store_state_changes(vm->store);
+		return 1;
+	}
+	if (buf == NULL) {
+		need_reset(vm, why);
+		return -1;
+	}
+	rc = vv_snapshot_load(&svc, NULL, buf, size, &err);
+	free(buf);
+	if (rc != 0) {
+		snprintf(why, sizeof(why), "%s: cannot restore the VM's service state: %s",
+			 VM_RUNTIME_FILE, err.msg);
+		need_reset(vm, why);
+		return -1;
+	}
+	vm->recorded_changes = vv_store_state_changes(vm->store);
+	log_info("%s: restored the running VM's service state (phase: %s)", VM_RUNTIME_FILE,
+		 vv_store_at_runtime(vm->store) ? "runtime" :
+		 vv_store_end_of_dxe(vm->store) ? "after EndOfDxe" : "boot");
+	return 0;
+}
+
+static int
+write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Written to a temporary name and renamed over runtime.state, so a daemon
+ * killed at any point leaves the old record or the new one.  Not fsynced:
+ * the record only has to outlive the daemon process, not the host -- when
+ * the host goes down the VM goes with it, and its next start is a power-on
+ * that the VMM announces with VM_RESET.  That keeps a record at one
+ * write + rename (tens of microseconds) instead of a disk flush per
+ * volatile SetVariable.
+ */
+int
+vm_record(struct vm *vm)
+{
+	struct vv_service svc = service_of(vm);
+	struct vv_error err = { { 0 } };
+	uint64_t changes = vv_store_state_changes(vm->store);
+	uint8_t *buf = NULL;
+	size_t size = 0;
+	char why[640];
+	int fd = -1, rc = -1;
+
+	if (changes == vm->recorded_changes)
+		return 0;
+	if (vv_snapshot_save(&svc, NULL, &buf, &size, &err) != 0) {
+		snprintf(why, sizeof(why), "cannot record the service state: %s", err.msg);
+		goto out;
+	}
+	fd = open(VM_RUNTIME_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write_all(fd, buf, size) != 0 || close(fd) != 0) {
+		snprintf(why, sizeof(why), "cannot record the service state: %s: %s",
+			 VM_RUNTIME_TMP, strerror(errno));
+		if (fd >= 0)
+			(void)close(fd);
+		fd = -1;
+		(void)unlink(VM_RUNTIME_TMP);
+		goto out;
+	}
+	fd = -1;
+	if (rename(VM_RUNTIME_TMP, VM_RUNTIME_FILE) != 0) {
+		snprintf(why, sizeof(why), "cannot record the service state: rename: %s",
+			 strerror(errno));
+		(void)unlink(VM_RUNTIME_TMP);
+		goto out;
+	}
+	vm->recorded_changes = changes;
+	rc = 0;
+out:
+	free(buf);
+	if (rc != 0)
+		need_reset(vm, why);
+	return rc;
 }

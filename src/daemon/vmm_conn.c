@@ -56,6 +56,17 @@ reject(struct vm *vm, struct conn *c, uint32_t code, const char *why)
 	return -1;
 }
 
+/* The service state is lost (vm.c): nothing but VM_RESET until the VMM
+ * resets the VM.  The connection ends so the VMM cannot miss it. */
+static int
+refuse_until_reset(struct vm *vm, struct conn *c)
+{
+	log_warn("vmm connection %u: refused: the VM needs a reset", c->id);
+	vm->vmm_protocol_errors++;
+	vmm_conn_error(c, VV_VMM_ERR_NEEDS_RESET, vm->needs_reset_why);
+	return -1;
+}
+
 /*
  * HELLO (protocol.md "Handshake"): exactly 24 bytes, our magic and
  * version, reserved 0, and a client that can take a full MM_REPLY.
@@ -121,7 +132,14 @@ handle_mm_request(struct vm *vm, struct conn *c, const uint8_t *p, uint32_t len)
 			      "MM_REQUEST length disagrees with MessageLength");
 	if (total > buffer_size)
 		return reject(vm, c, VV_VMM_ERR_MALFORMED, "MM_REQUEST larger than buffer_size");
+	if (vm->needs_reset)
+		return refuse_until_reset(vm, c);
 	sts = vm_mm_request(vm, p + 4, total, buffer_size);
+	/* The state this request changed is recorded before its reply can
+	 * leave: a daemon restarted after the guest saw the reply continues
+	 * from it (protocol.md "Daemon restart"). */
+	if (vm_record(vm) != 0)
+		return refuse_until_reset(vm, c);
 	vv_put_le16(sts_le, sts);
 	/* The reply is what the device writes back: 24 + MessageLength bytes
 	 * on SUCCESS and NOT_SUPPORTED, nothing otherwise (vmvars/mm.h). */
@@ -142,7 +160,8 @@ handle_vm_reset(struct vm *vm, struct conn *c, uint32_t len)
 
 	if (len != 0)
 		return reject(vm, c, VV_VMM_ERR_MALFORMED, "VM_RESET payload is not empty");
-	vm_reset(vm);
+	if (vm_reset(vm) != 0)
+		return refuse_until_reset(vm, c);
 	log_info("vmm connection %u: VM reset", c->id);
 	vv_put_le32(ack, VV_VMM_MSG_VM_RESET);
 	return send_frame(c, VV_VMM_MSG_ACK, ack, sizeof(ack));

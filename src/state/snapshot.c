@@ -603,6 +603,13 @@ check_fit(const struct vv_service *svc, const struct parsed *p, struct vv_error 
 	if (svc->policy != NULL && !p->have_policy_state)
 		return vv_error_set(err, "snapshot: no policy state record, but this service "
 				    "has a policy engine");
+	/* The policy engine locks its interface at EndOfDxe, ReadyToBoot and
+	 * ExitBootServices (and only a reset unlocks it): a phase past
+	 * power-on with an unlocked interface is a state no service reaches,
+	 * and restoring it would let the OS register or disable policies. */
+	if (svc->policy != NULL && p->phase != 0 && !(p->policy_flags & POLICY_LOCKED))
+		return vv_error_set(err, "snapshot: a boot phase past power-on with the variable "
+				    "policy interface unlocked");
 	if (svc->policy == NULL && p->have_policy_state && p->policy_flags != 0)
 		return vv_error_set(err, "snapshot: a policy lock, but this service has no "
 				    "policy engine");

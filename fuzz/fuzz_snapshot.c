@@ -31,7 +31,8 @@
  *     or inserted once, or the load fails), and the invariant every live
  *     service keeps -- any boot phase past power-on (EndOfDxe, ReadyToBoot,
  *     ExitBootServices) has the policy interface locked (the policy
- *     engine's listener locks it at each of those events).
+ *     engine's listener locks it at each of those events); each accepted
+ *     POLICY_ENTRY record is exactly its entry's Size bytes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,10 +130,13 @@ count_records(const uint8_t *buf, size_t n, uint16_t type)
 	while (off + 8 <= n - TAIL) {
 		uint32_t len = vv_le32(buf + off + 4);
 
-		if (vv_le16(buf + off) == type)
-			count++;
 		if (len > n - TAIL - off - 8)
 			abort();        /* the loader accepted a bad frame */
+		if (vv_le16(buf + off) == type)
+			count++;
+		/* a POLICY_ENTRY record is exactly the entry's own Size bytes */
+		if (vv_le16(buf + off) == 5 && (len < 6 || vv_le16(buf + off + 8 + 4) != len))
+			abort();
 		off += 8 + (size_t)len;
 	}
 	if (off != n - TAIL)

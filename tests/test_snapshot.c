@@ -348,6 +348,24 @@ test_refusals(void)
 	}
 	reseal(copy, n);
 	expect_refused(copy, n, true, NULL, "policy interface unlocked");
+	/* bytes after a policy entry's own Size, inside its record */
+	{
+		uint8_t *padded = malloc(n + 4), *rec;
+		size_t at, len;
+
+		REQUIRE(padded != NULL);
+		memcpy(padded, snap, n);
+		rec = find_record(padded, n, 5);            /* POLICY_ENTRY */
+		REQUIRE(rec != NULL);
+		len = vv_le32(rec + 4);
+		at = (size_t)(rec - padded) + 8 + len;
+		memmove(padded + at + 4, padded + at, n - at);
+		memset(padded + at, 0xee, 4);
+		vv_put_le32(rec + 4, (uint32_t)(len + 4));
+		reseal(padded, n + 4);
+		expect_refused(padded, n + 4, true, NULL, "not the entry's Size");
+		free(padded);
+	}
 	/* a daemon without a TPM cannot take a TPM VM's MOR state */
 	expect_refused(snap, n, false, NULL, "TPM");
 	/* a service with less volatile storage than the state needs */

@@ -575,6 +575,12 @@ walk(const struct vv_service *svc, struct vv_cursor body, struct parsed *p, bool
 				return bad(err, off, "policy entry, but this service has no policy "
 					   "engine");
 			if (!apply) {
+				/* The record is the entry, its own Size bytes: the
+				 * engine reads Size bytes, and anything after them
+				 * would be skipped unread. */
+				if (rec.left < 6 || vv_le16(rec.p + 4) != rec.left)
+					return bad(err, off, "policy entry: record length is not "
+						   "the entry's Size");
 				p->policies++;
 				p->volatile_cost += rec.left;
 			} else if (vv_policy_register(svc->policy, rec.p, rec.left) !=

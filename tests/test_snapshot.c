@@ -271,6 +271,16 @@ reseal(uint8_t *snap, size_t n)
 	vv_put_le32(snap + n - 4, (uint32_t)crc32(0L, snap, (unsigned)(n - 4)));
 }
 
+/* The first record of a type in a snapshot, or NULL. */
+static uint8_t *
+find_record(uint8_t *snap, size_t n, uint16_t type)
+{
+	for (size_t off = 48; off + 8 <= n - 4; off += 8 + (size_t)vv_le32(snap + off + 4))
+		if (vv_le16(snap + off) == type)
+			return snap + off;
+	return NULL;
+}
+
 static void
 test_refusals(void)
 {
@@ -327,6 +337,35 @@ test_refusals(void)
 	vv_put_le32(copy + 52, 0x7fffffff);
 	reseal(copy, n);
 	expect_refused(copy, n, true, NULL, "longer than what remains");
+	/* past EndOfDxe with the policy interface unlocked: no service is in
+	 * that state (fuzz_snapshot found the loader accepted it) */
+	memcpy(copy, snap, n);
+	{
+		uint8_t *rec = find_record(copy, n, 4);     /* POLICY_STATE */
+
+		REQUIRE(rec != NULL);
+		rec[8] &= (uint8_t)~0x02u;
+	}
+	reseal(copy, n);
+	expect_refused(copy, n, true, NULL, "policy interface unlocked");
+	/* bytes after a policy entry's own Size, inside its record */
+	{
+		uint8_t *padded = malloc(n + 4), *rec;
+		size_t at, len;
+
+		REQUIRE(padded != NULL);
+		memcpy(padded, snap, n);
+		rec = find_record(padded, n, 5);            /* POLICY_ENTRY */
+		REQUIRE(rec != NULL);
+		len = vv_le32(rec + 4);
+		at = (size_t)(rec - padded) + 8 + len;
+		memmove(padded + at + 4, padded + at, n - at);
+		memset(padded + at, 0xee, 4);
+		vv_put_le32(rec + 4, (uint32_t)(len + 4));
+		reseal(padded, n + 4);
+		expect_refused(padded, n + 4, true, NULL, "not the entry's Size");
+		free(padded);
+	}
 	/* a daemon without a TPM cannot take a TPM VM's MOR state */
 	expect_refused(snap, n, false, NULL, "TPM");
 	/* a service with less volatile storage than the state needs */

@@ -575,6 +575,12 @@ walk(const struct vv_service *svc, struct vv_cursor body, struct parsed *p, bool
 				return bad(err, off, "policy entry, but this service has no policy "
 					   "engine");
 			if (!apply) {
+				/* The record is the entry, its own Size bytes: the
+				 * engine reads Size bytes, and anything after them
+				 * would be skipped unread. */
+				if (rec.left < 6 || vv_le16(rec.p + 4) != rec.left)
+					return bad(err, off, "policy entry: record length is not "
+						   "the entry's Size");
 				p->policies++;
 				p->volatile_cost += rec.left;
 			} else if (vv_policy_register(svc->policy, rec.p, rec.left) !=
@@ -603,6 +609,13 @@ check_fit(const struct vv_service *svc, const struct parsed *p, struct vv_error 
 	if (svc->policy != NULL && !p->have_policy_state)
 		return vv_error_set(err, "snapshot: no policy state record, but this service "
 				    "has a policy engine");
+	/* The policy engine locks its interface at EndOfDxe, ReadyToBoot and
+	 * ExitBootServices (and only a reset unlocks it): a phase past
+	 * power-on with an unlocked interface is a state no service reaches,
+	 * and restoring it would let the OS register or disable policies. */
+	if (svc->policy != NULL && p->phase != 0 && !(p->policy_flags & POLICY_LOCKED))
+		return vv_error_set(err, "snapshot: a boot phase past power-on with the variable "
+				    "policy interface unlocked");
 	if (svc->policy == NULL && p->have_policy_state && p->policy_flags != 0)
 		return vv_error_set(err, "snapshot: a policy lock, but this service has no "
 				    "policy engine");

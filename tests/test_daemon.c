@@ -1643,6 +1643,155 @@ test_cli_write_refused_on_live_store(void)
 	cleanup(&d);
 }
 
+/* ---- the shipped systemd unit (contrib/systemd/vmvarsd@.service.in) ---- */
+
+/* The value of KEY= in the generated unit (static buffer), or NULL. */
+static const char *
+unit_value(const char *key)
+{
+	static char line[1024];
+	const char *root = getenv("VMVARS_BUILD_ROOT");
+	char path[512];
+	size_t klen = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/contrib/vmvarsd@.service", root ? root : ".");
+	if ((f = fopen(path, "r")) == NULL) {
+		printf("# %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, key, klen) == 0 && line[klen] == '=') {
+			fclose(f);
+			line[strcspn(line, "\n")] = '\0';
+			return line + klen + 1;
+		}
+	}
+	fclose(f);
+	return NULL;
+}
+
+/*
+ * The unit as shipped, without systemd: the state directory as
+ * StateDirectory= makes it for the unit's User= (owned by that user, the
+ * unit's StateDirectoryMode=), the daemon started as that user with the
+ * options of the unit's ExecStart= line -- the user is nobody here, as no
+ * test creates users.  Then NV writes through the VMM client, well past
+ * the journal's compaction bound: vars.json is written by the
+ * compactions, owned by the user, and the journal never grows past its
+ * bound; SIGTERM folds the rest in and leaves the journal empty.  (The
+ * unit before had no User= and --user vmvars: a root-owned 0700
+ * directory its daemon could not create a file in.)
+ */
+static void
+test_unit_as_shipped(void)
+{
+	const char *v;
+	char exec_copy[1024], *tok, *save = NULL, want_dir[] = "/var/lib/vmvars/%i";
+	long mode = -1;
+	const char *extra[16];
+	static char value[1024];
+	struct daemon d;
+	struct guest gs;
+	struct stat st;
+	long max_journal = 0, snap;
+	int n = 0, i;
+
+	if (getuid() != 0)
+		SKIP("needs root: the unit's user is another uid");
+	/* unit_value's buffer is reused: each value is used at once */
+	REQUIRE((v = unit_value("ExecStart")) != NULL);
+	snprintf(exec_copy, sizeof(exec_copy), "%s", v);
+	CHECK((v = unit_value("User")) != NULL && strcmp(v, "vmvars") == 0);
+	CHECK((v = unit_value("StateDirectory")) != NULL && strcmp(v, "vmvars/%i") == 0);
+	if ((v = unit_value("StateDirectoryMode")) != NULL)
+		mode = strtol(v, NULL, 8);
+	CHECK_EQ(mode, 0700);
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.dir, sizeof(d.dir), "/tmp/vmvarsd-test-XXXXXX");
+	REQUIRE(mkdtemp(d.dir) != NULL);
+	snprintf(d.vmm, sizeof(d.vmm), "%s/vmm.sock", d.dir);
+	snprintf(d.mgmt, sizeof(d.mgmt), "%s/mgmt.sock", d.dir);
+	REQUIRE(chown(d.dir, 65534, 65534) == 0);       /* StateDirectory= with User= */
+	REQUIRE(mode > 0 && chmod(d.dir, (mode_t)mode) == 0);
+
+	/* ExecStart=: the installed vmvarsd, --state-dir /var/lib/vmvars/%i
+	 * (spawn() passes the build's binary and --state-dir d.dir), and
+	 * whatever else it says, passed as it is. */
+	tok = strtok_r(exec_copy, " ", &save);
+	REQUIRE(tok != NULL && strlen(tok) > 13 && strcmp(tok + strlen(tok) - 13, "/sbin/vmvarsd") == 0);
+	tok = strtok_r(NULL, " ", &save);
+	REQUIRE(tok != NULL && strcmp(tok, "--state-dir") == 0);
+	tok = strtok_r(NULL, " ", &save);
+	REQUIRE(tok != NULL && strcmp(tok, want_dir) == 0);
+	while ((tok = strtok_r(NULL, " ", &save)) != NULL && n < 15) {
+		CHECK(strchr(tok, '%') == NULL);
+		extra[n++] = tok;
+	}
+	extra[n] = NULL;
+
+	unprivileged_uid = 65534;                       /* User= */
+	d.pid = spawn(&d, extra);
+	unprivileged_uid = 0;
+	for (i = 0; i < 500 && access(d.mgmt, F_OK) != 0 && alive(&d); i++)
+		msleep(10);
+	REQUIRE(alive(&d));
+	REQUIRE(guest_start(&gs, d.vmm, false));
+	for (i = 0; i < 150; i++) {
+		long j;
+
+		memset(value, 'a' + i % 26, sizeof(value));
+		CHECK_STATUS(fw_set_variable(&gs.g, U("Big"), &test_guid, NV_BS_RT, value,
+					     sizeof(value)), VV_EFI_SUCCESS);
+		j = file_size_of(d.dir, "vars.json.journal");
+		max_journal = j > max_journal ? j : max_journal;
+	}
+	guest_stop(&gs);
+	/* bound: max(64 KiB, snapshot) plus the record that crossed it */
+	snap = file_size_of(d.dir, "vars.json");
+	printf("# journal at most %ld bytes, vars.json %ld bytes\n", max_journal, snap);
+	CHECK(snap > 0);                                /* written by a compaction */
+	CHECK(max_journal <= 64 * 1024 + 4096);
+	CHECK_EQ(stop(&d), 0);
+	CHECK_EQ(file_size_of(d.dir, "vars.json.journal"), 0);
+	CHECK(file_has(d.dir, "vars.json", "7474747474747474"));    /* 't' x 8: the last write */
+	{
+		char path[160];
+
+		snprintf(path, sizeof(path), "%s/vars.json", d.dir);
+		CHECK(stat(path, &st) == 0 && st.st_uid == 65534);
+	}
+	cleanup(&d);
+}
+
+/*
+ * Started as root with --user in a directory that user cannot write (what
+ * the unit used to do), vmvarsd refuses to start: exit 1, the reason and
+ * the fix in its log, rather than failing every compaction later.
+ */
+static void
+test_unwritable_state_dir_refused(void)
+{
+	static const char *const as_user[] = { "--user", "nobody", NULL };
+	struct daemon d;
+	char want[400];
+
+	if (getuid() != 0)
+		SKIP("needs root: --user");
+	memset(&d, 0, sizeof(d));
+	snprintf(d.dir, sizeof(d.dir), "/tmp/vmvarsd-test-XXXXXX");
+	REQUIRE(mkdtemp(d.dir) != NULL);                /* root's, 0700 */
+	d.pid = spawn(&d, as_user);
+	CHECK_EQ(exit_status_within_5s(d.pid), 1);
+	d.pid = 0;
+	snprintf(want, sizeof(want), "error: the state directory %s is not writable by uid 65534 "
+		 "(Permission denied): vmvarsd could not save the store; make the directory "
+		 "owned by that user (the systemd unit's User= with StateDirectory= does)", d.dir);
+	CHECK(log_has(&d, want, false));
+	cleanup(&d);
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_boot_dma),
 	TEST(test_boot_pio),
@@ -1668,6 +1817,8 @@ static const struct vv_test tests[] = {
 	TEST(test_second_daemon_refused),
 	TEST(test_lock_released_at_exit),
 	TEST(test_cli_write_refused_on_live_store),
+	TEST(test_unit_as_shipped),
+	TEST(test_unwritable_state_dir_refused),
 };
 
 VV_TEST_MAIN(tests)

@@ -36,7 +36,7 @@ have_efitools=false
 command -v sign-efi-sig-list >/dev/null && command -v cert-to-efi-sig-list >/dev/null &&
 	command -v openssl >/dev/null && have_efitools=true
 
-echo "1..89"
+echo "1..90"
 
 # ---- create, set, get, list, delete -----------------------------------------
 run "$VMVARS" create s.json
@@ -405,7 +405,19 @@ else
 fi
 run "$VMVARS" set lk.json New --u8 2 --guid 11111111-2222-3333-4444-555555555555
 check "set once the holder has gone: exit 0" test "$rc" = 0 -a "$("$VMVARS" get lk.json New --hex)" = 02
+# Root editing a store that belongs to vmvarsd's user (the unit's
+# User=vmvars): the new file and the lock file stay that user's, or the
+# daemon could not open its own store on the next start.
+if [ "$(id -u)" = 0 ]; then
+	printf '{"version": 2, "variables": []}' >own.json
+	chown 65534:65534 own.json && chmod 600 own.json
+	run "$VMVARS" set own.json Mine --u8 1 --guid 11111111-2222-3333-4444-555555555555
+	check "root edits a store owned by uid 65534: store and lock file stay 65534's, mode 0600" \
+		test "$rc" = 0 -a "$(stat -c %u:%g:%a own.json)" = 65534:65534:600 -a "$(stat -c %u:%g:%a own.json.lock)" = 65534:65534:600
+else
+	skip "root edits a store owned by another user" "not root"
+fi
 
 echo "# $fails failed of $n"
-[ "$n" = 89 ] || echo "# plan mismatch: ran $n"
+[ "$n" = 90 ] || echo "# plan mismatch: ran $n"
 exit 0

@@ -6,7 +6,9 @@
 # tampered (refused, file unchanged byte for byte), `vmvars sign` compared
 # with sign-efi-sig-list, sb-state in each mode, --json parsed by python3,
 # format conversion and bad input, sb-certs PEM export, enroll --from a
-# distribution template and import of a JSON store.  Prints TAP.
+# distribution template, import of a JSON store, and the store lock
+# (writers refused while another process holds it, readers not).  Prints
+# TAP.
 #
 # VMVARS is the binary (meson passes it).  Cases needing efitools SKIP when
 # it is missing (./dev deps installs it, so CI runs them).
@@ -34,7 +36,7 @@ have_efitools=false
 command -v sign-efi-sig-list >/dev/null && command -v cert-to-efi-sig-list >/dev/null &&
 	command -v openssl >/dev/null && have_efitools=true
 
-echo "1..82"
+echo "1..90"
 
 # ---- create, set, get, list, delete -----------------------------------------
 run "$VMVARS" create s.json
@@ -354,6 +356,68 @@ else
 	skip "create --layout ovmf-2m" "no /usr/share/OVMF/OVMF_VARS.fd"
 fi
 
+# ---- one writer per store (src/backend/store_lock.h) ------------------------
+# hold_lock LOCKFILE RECORD: holds LOCKFILE's OFD write lock, as vmvarsd or
+# another vmvars does, with RECORD ("PID PROGRAM\n") in it, until killed.
+hold_lock() {
+	python3 -c '
+import fcntl, os, struct, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack("hhqqi4x", fcntl.F_WRLCK, 0, 0, 0, 0))
+os.ftruncate(fd, 0)
+os.write(fd, sys.argv[2].encode())
+print("held", flush=True)
+time.sleep(60)' "$1" "$2" >held.txt &
+	holder=$!
+	for _ in $(seq 200); do grep -q held held.txt 2>/dev/null && return 0; sleep 0.05; done
+	return 1
+}
+release_lock() { kill "$holder"; wait "$holder" 2>/dev/null; rm -f held.txt; }
+run "$VMVARS" create lk.json
+check "create: the lock file lk.json.lock is left beside the store" test "$rc" = 0 -a -f lk.json.lock
+"$VMVARS" set lk.json Kept --u8 1 --guid 11111111-2222-3333-4444-555555555555
+cp lk.json lk.orig
+if hold_lock lk.json.lock $'4242 vmvars\n'; then
+	run "$VMVARS" set lk.json New --u8 2 --guid 11111111-2222-3333-4444-555555555555
+	checkx "set while another vmvars holds the store: exit 1, names it, file unchanged" \
+		'test "$rc" = 1 -a "$err" = "vmvars: set: lk.json is in use by vmvars (pid 4242); wait for it to finish" && cmp -s lk.json lk.orig'
+	run "$VMVARS" boot add lk.json --title t --path /EFI/t.efi
+	checkx "boot add while held: exit 1, same message, file unchanged" \
+		'test "$rc" = 1 -a "$err" = "vmvars: boot: lk.json is in use by vmvars (pid 4242); wait for it to finish" && cmp -s lk.json lk.orig'
+	run "$VMVARS" convert s.json lk.json
+	checkx "convert onto a held store: exit 1, file unchanged" \
+		'test "$rc" = 1 -a "$err" = "vmvars: convert: lk.json is in use by vmvars (pid 4242); wait for it to finish" && cmp -s lk.json lk.orig'
+	run "$VMVARS" list lk.json
+	checkx "list and get while held: reads take no lock (exit 0)" \
+		'test "$rc" = 0 && [[ $out == Kept* ]] && test "$("$VMVARS" get lk.json Kept --hex)" = 01'
+	release_lock
+else
+	notok "could not hold the lock of lk.json"; n=$((n + 3))
+	kill "$holder" 2>/dev/null
+fi
+if hold_lock lk.json.lock ''; then
+	run "$VMVARS" delete lk.json Kept --guid 11111111-2222-3333-4444-555555555555
+	checkx "delete while a holder without a record holds it: exit 1, says so, file unchanged" \
+		'test "$rc" = 1 -a "$err" = "vmvars: delete: lk.json is in use by another process; stop it, or wait for it to finish" && cmp -s lk.json lk.orig'
+	release_lock
+else
+	notok "could not hold the lock of lk.json"
+fi
+run "$VMVARS" set lk.json New --u8 2 --guid 11111111-2222-3333-4444-555555555555
+check "set once the holder has gone: exit 0" test "$rc" = 0 -a "$("$VMVARS" get lk.json New --hex)" = 02
+# Root editing a store that belongs to vmvarsd's user (the unit's
+# User=vmvars): the new file and the lock file stay that user's, or the
+# daemon could not open its own store on the next start.
+if [ "$(id -u)" = 0 ]; then
+	printf '{"version": 2, "variables": []}' >own.json
+	chown 65534:65534 own.json && chmod 600 own.json
+	run "$VMVARS" set own.json Mine --u8 1 --guid 11111111-2222-3333-4444-555555555555
+	check "root edits a store owned by uid 65534: store and lock file stay 65534's, mode 0600" \
+		test "$rc" = 0 -a "$(stat -c %u:%g:%a own.json)" = 65534:65534:600 -a "$(stat -c %u:%g:%a own.json.lock)" = 65534:65534:600
+else
+	skip "root edits a store owned by another user" "not root"
+fi
+
 echo "# $fails failed of $n"
-[ "$n" = 82 ] || echo "# plan mismatch: ran $n"
+[ "$n" = 90 ] || echo "# plan mismatch: ran $n"
 exit 0

@@ -129,23 +129,27 @@ spawn(struct daemon *d, const char *const *extra)
 	return pid;
 }
 
-/* True if the daemon's log (DIR.log, spawn) contains needle. */
+/* The daemon's log (DIR.log) holds text; whole_line: as a whole line. */
 static bool
-log_has(const struct daemon *d, const char *needle)
+log_has(const struct daemon *d, const char *text, bool whole_line)
 {
-	char path[160];
-	static char buf[1 << 20];
-	size_t n;
+	static char log[1 << 18];
+	char path[128], want[800];
 	FILE *f;
+	size_t n;
 
 	snprintf(path, sizeof(path), "%s.log", d->dir);
-	f = fopen(path, "r");
-	if (f == NULL)
+	if ((f = fopen(path, "r")) == NULL)
 		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
+	n = fread(log + 1, 1, sizeof(log) - 2, f);
 	fclose(f);
-	buf[n] = 0;
-	return strstr(buf, needle) != NULL;
+	log[0] = '\n';
+	log[n + 1] = '\0';
+	snprintf(want, sizeof(want), whole_line ? "\n%s\n" : "%s", text);
+	if (strstr(log, want) != NULL)
+		return true;
+	printf("# %s.log lacks: %s\n", d->dir, text);
+	return false;
 }
 
 /* Starts the daemon and waits until its management socket answers. */
@@ -1487,7 +1491,7 @@ test_restart_keeps_security_state(void)
 	probe_os_view(&gs.g, &after);
 	check_os_view(&after);
 	CHECK_EQ(vv_client_reconnects(gs.client), 1);
-	CHECK(log_has(&d, "restored the running VM's service state (phase: runtime)"));
+	CHECK(log_has(&d, "restored the running VM's service state (phase: runtime)", false));
 	/* the keyed MOR lock still knows its key: the right one unlocks */
 	CHECK_STATUS(fw_set_variable(&gs.g, U("MemoryOverwriteRequestControlLock"),
 				     &VV_GUID_MOR_LOCK, NV_BS_RT, key, 8), VV_EFI_SUCCESS);
@@ -1507,7 +1511,7 @@ test_restart_keeps_security_state(void)
 	size = sizeof(buf);
 	CHECK_STATUS(fw_get_variable(&gs.g, U("SecureBoot"), &VV_GUID_GLOBAL_VARIABLE, &attr, buf,
 				     &size), VV_EFI_DEVICE_ERROR);
-	CHECK(log_has(&d, "no MM request is served until the VMM resets the VM"));
+	CHECK(log_has(&d, "no MM request is served until the VMM resets the VM", false));
 	/* the VMM resets the VM: a power-on, served again */
 	vv_uefi_vars_device_reset(gs.dev);
 	{
@@ -1523,6 +1527,502 @@ test_restart_keeps_security_state(void)
 	CHECK(access(path, F_OK) == 0);          /* recorded again */
 	guest_stop(&gs);
 	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
+/* ---- one writer per store (backend/store_lock.h) ---- */
+
+/* DIR/NAME's bytes into buf (at most cap); the length, or -1 if it cannot
+ * be read (absent). */
+static long
+read_bytes(const char *dir, const char *name, char *buf, size_t cap)
+{
+	char path[160];
+	long n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "rb")) == NULL)
+		return -1;
+	n = (long)fread(buf, 1, cap, f);
+	fclose(f);
+	return n;
+}
+
+/* DIR/NAME holds exactly the n bytes of want (n -1: DIR/NAME is absent). */
+static bool
+same_bytes(const char *dir, const char *name, const char *want, long n)
+{
+	static char now[1 << 16];
+
+	return read_bytes(dir, name, now, sizeof(now)) == n && (n <= 0 || memcmp(now, want, (size_t)n) == 0);
+}
+
+
+/* What a refused writer is told while d's daemon holds its store. */
+static void
+in_use_message(const struct daemon *d, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/vars.json is in use by vmvarsd (pid %ld); stop it or edit "
+		 "through its management socket", d->dir, (long)d->pid);
+}
+
+/* Waits up to 5 s for pid to exit; its exit status, or -1 (killed: it
+ * did not exit, or died of a signal). */
+static int
+exit_status_within_5s(pid_t pid)
+{
+	int st;
+
+	for (int i = 0; i < 500; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		msleep(10);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+static void
+mgmt_expect(const struct daemon *d, const char *line, const char *needle)
+{
+	int fd = connect_unix(d->mgmt);
+
+	CHECK(fd >= 0);
+	CHECK_HAS(fd >= 0 ? mgmt_call(fd, line) : "", needle);
+	if (fd >= 0)
+		close(fd);
+}
+
+#define GET_LINE(name) "{\"cmd\":\"get\",\"name\":\"" name "\",\"guid\":\"" TEST_GUID_TEXT "\"}"
+
+/*
+ * `vmvarsd --check` on the directory of a running daemon is refused and
+ * touches nothing.  Before the lock, it compacted and truncated the
+ * journal under the daemon, whose next append landed past a hole of zero
+ * bytes: the store no longer loaded after a crash.  Here the daemon's
+ * write after the refused check must load after a kill -9 (replayed from
+ * the journal, never folded by a clean exit).
+ */
+static void
+test_check_refused_on_live_store(void)
+{
+	static const char *const no_fold[] = { "--compact-idle-ms", "0", NULL };
+	static const char *const check[] = { "--check", NULL };
+	static char journal[1 << 16], snapshot[1 << 16];
+	struct daemon d, c;
+	char want[600];
+	long jn, sn;
+
+	setup(&d, no_fold);
+	mgmt_set_one(&d, "BeforeCheck");
+	jn = read_bytes(d.dir, "vars.json.journal", journal, sizeof(journal));
+	sn = read_bytes(d.dir, "vars.json", snapshot, sizeof(snapshot));
+	CHECK(jn > 0);                                  /* acknowledged: in the journal */
+	c = d;
+	c.pid = spawn(&c, check);
+	CHECK_EQ(exit_status_within_5s(c.pid), 1);
+	in_use_message(&d, want, sizeof(want));
+	{
+		char line[700];
+
+		snprintf(line, sizeof(line), "vmvarsd[%ld]: error: %s", (long)c.pid, want);
+		CHECK(log_has(&d, line, true));
+	}
+	CHECK(same_bytes(d.dir, "vars.json.journal", journal, jn));
+	CHECK(same_bytes(d.dir, "vars.json", snapshot, sn));
+	CHECK(alive(&d));
+	mgmt_set_one(&d, "AfterCheck");                 /* the daemon's next write */
+	crash(&d);
+	REQUIRE(start(&d, no_fold));
+	mgmt_expect(&d, GET_LINE("BeforeCheck"), "\"data\":\"aa\"");
+	mgmt_expect(&d, GET_LINE("AfterCheck"), "\"data\":\"aa\"");
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
+/* Counts the entries of dir other than . and .. */
+static int
+entries(const char *dir)
+{
+	char cmd[200];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls -A %s | wc -l", dir);
+	if ((p = popen(cmd, "r")) != NULL) {
+		if (fscanf(p, "%d", &n) != 1)
+			n = -1;
+		pclose(p);
+	}
+	return n;
+}
+
+/*
+ * `vmvarsd --check` writes nothing, ever: on an empty directory it creates
+ * no file (no journal, no snapshot, no lock file); on a stopped store with
+ * a torn last journal record it reports the store and leaves the tail (and
+ * every other byte) as it was.
+ */
+static void
+test_check_writes_nothing(void)
+{
+	static const char *const no_fold[] = { "--compact-idle-ms", "0", NULL };
+	static const char *const check[] = { "--check", NULL };
+	static char journal[1 << 16], snapshot[1 << 16];
+	struct daemon d;
+	char line[300], path[160];
+	long jn, sn;
+	FILE *f;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.dir, sizeof(d.dir), "/tmp/vmvarsd-test-XXXXXX");
+	REQUIRE(mkdtemp(d.dir) != NULL);
+	snprintf(d.vmm, sizeof(d.vmm), "%s/vmm.sock", d.dir);
+	snprintf(d.mgmt, sizeof(d.mgmt), "%s/mgmt.sock", d.dir);
+	d.pid = spawn(&d, check);
+	CHECK_EQ(exit_status_within_5s(d.pid), 0);
+	d.pid = 0;
+	CHECK_EQ(entries(d.dir), 0);
+
+	REQUIRE(start(&d, no_fold));
+	mgmt_set_one(&d, "Kept");
+	crash(&d);                                      /* the journal holds Kept */
+	snprintf(path, sizeof(path), "%s/vars.json.journal", d.dir);
+	REQUIRE((f = fopen(path, "a")) != NULL);
+	fputs("0badc0de {\"op\":\"put\",\"gu", f);     /* a torn append */
+	fclose(f);
+	jn = read_bytes(d.dir, "vars.json.journal", journal, sizeof(journal));
+	sn = read_bytes(d.dir, "vars.json", snapshot, sizeof(snapshot));
+	d.pid = spawn(&d, check);
+	CHECK_EQ(exit_status_within_5s(d.pid), 0);
+	d.pid = 0;
+	snprintf(line, sizeof(line), "\n%s/vars.json: OK, ", d.dir);
+	CHECK(log_has(&d, line, false));
+	CHECK(same_bytes(d.dir, "vars.json.journal", journal, jn));
+	CHECK(same_bytes(d.dir, "vars.json", snapshot, sn));
+	/* and the store is whole for the daemon, which cuts the tail */
+	REQUIRE(start(&d, NULL));
+	mgmt_expect(&d, GET_LINE("Kept"), "\"data\":\"aa\"");
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
+/*
+ * A second vmvarsd on the same state directory exits with status 1 and
+ * says who holds the store, before it touches the sockets: the first one
+ * still serves on its own (before the lock, the second unlinked and
+ * rebound both sockets and the first one was cut off).
+ */
+static void
+test_second_daemon_refused(void)
+{
+	struct daemon d, second;
+	char want[600], line[700];
+	struct stat before, after;
+	struct guest gs;
+
+	setup(&d, NULL);
+	REQUIRE(lstat(d.vmm, &before) == 0);
+	second = d;
+	second.pid = spawn(&second, NULL);
+	CHECK_EQ(exit_status_within_5s(second.pid), 1);
+	in_use_message(&d, want, sizeof(want));
+	snprintf(line, sizeof(line), "vmvarsd[%ld]: error: %s", (long)second.pid, want);
+	CHECK(log_has(&d, line, true));
+	/* the same socket inode, still answered by the first daemon */
+	CHECK(lstat(d.vmm, &after) == 0 && after.st_ino == before.st_ino);
+	CHECK(alive(&d));
+	mgmt_set_one(&d, "StillServed");
+	REQUIRE(guest_start(&gs, d.vmm, false));
+	{
+		uint8_t buf[8];
+		uint64_t size = sizeof(buf);
+		uint32_t attr;
+
+		CHECK_STATUS(fw_get_variable(&gs.g, U("StillServed"), &test_guid, &attr, buf,
+					     &size), VV_EFI_SUCCESS);
+	}
+	guest_stop(&gs);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
+/* The lock goes with its holder: after a clean exit and after a kill -9,
+ * a new daemon starts on the same directory. */
+static void
+test_lock_released_at_exit(void)
+{
+	struct daemon d;
+
+	setup(&d, NULL);
+	mgmt_set_one(&d, "One");
+	CHECK_EQ(stop(&d), 0);
+	REQUIRE(start(&d, NULL));
+	mgmt_expect(&d, GET_LINE("One"), "\"data\":\"aa\"");
+	crash(&d);
+	REQUIRE(start(&d, NULL));
+	mgmt_expect(&d, GET_LINE("One"), "\"data\":\"aa\"");
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
+/* Runs the vmvars CLI with args (NULL-terminated); its exit status, its
+ * standard error in err. */
+static int
+run_cli(const char *const *args, char *err, size_t cap)
+{
+	const char *root = getenv("VMVARS_BUILD_ROOT");
+	char exe[512];
+	const char *argv[16];
+	int pfd[2], st, n = 0;
+	size_t len = 0;
+	ssize_t r;
+	pid_t pid;
+
+	snprintf(exe, sizeof(exe), "%s/src/cli/vmvars", root ? root : ".");
+	argv[n++] = exe;
+	for (int i = 0; args[i] != NULL && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	if (pipe(pfd) != 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(pfd[1], 2);
+		close(pfd[0]);
+		close(pfd[1]);
+		int nul = open("/dev/null", O_WRONLY);
+
+		if (nul >= 0)
+			dup2(nul, 1);
+		execv(exe, (char *const *)argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	while (len < cap - 1 && (r = read(pfd[0], err + len, cap - 1 - len)) > 0)
+		len += (size_t)r;
+	err[len] = '\0';
+	close(pfd[0]);
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * Every vmvars command that writes a store is refused on a live daemon's
+ * store, with the message naming the store, the daemon and what to do,
+ * and leaves the file byte for byte as it was; commands that only read
+ * still work (they take no lock).  Once the daemon has stopped the same
+ * edit goes through.
+ */
+static void
+test_cli_write_refused_on_live_store(void)
+{
+	static const char *const no_fold[] = { "--compact-idle-ms", "0", NULL };
+	static char snapshot[1 << 16];
+	struct daemon d;
+	char store[128], want[700], err[1024];
+	long sn;
+
+	setup(&d, NULL);
+	mgmt_set_one(&d, "Mine");
+	CHECK_EQ(stop(&d), 0);                          /* vars.json now holds Mine */
+	REQUIRE(start(&d, no_fold));
+	snprintf(store, sizeof(store), "%s/vars.json", d.dir);
+	sn = read_bytes(d.dir, "vars.json", snapshot, sizeof(snapshot));
+	REQUIRE(sn > 0);
+	{
+		const char *const set[] = { "set", store, "Foo", "--string", "x", "--guid",
+					    TEST_GUID_TEXT, NULL };
+		const char *const del[] = { "delete", store, "Mine", "--guid", TEST_GUID_TEXT,
+					    NULL };
+		const char *const boot[] = { "boot", "add", store, "--title", "t", "--path",
+					     "/EFI/x.efi", NULL };
+		const char *const create[] = { "create", store, "--force", NULL };
+		const char *const *writers[] = { set, del, boot, create };
+		const char *const names[] = { "set", "delete", "boot", "create" };
+
+		for (size_t i = 0; i < sizeof(writers) / sizeof(writers[0]); i++) {
+			char msg[600];
+
+			in_use_message(&d, msg, sizeof(msg));
+			snprintf(want, sizeof(want), "vmvars: %s: %s\n", names[i], msg);
+			CHECK_EQ(run_cli(writers[i], err, sizeof(err)), 1);
+			if (strcmp(err, want) != 0)
+				printf("# %s: stderr \"%s\", want \"%s\"\n", names[i], err, want);
+			CHECK(strcmp(err, want) == 0);
+			CHECK(same_bytes(d.dir, "vars.json", snapshot, sn));
+		}
+	}
+	{
+		const char *const list[] = { "list", store, NULL };
+		const char *const get[] = { "get", store, "Mine", "--hex", NULL };
+
+		CHECK_EQ(run_cli(list, err, sizeof(err)), 0);
+		CHECK_EQ(run_cli(get, err, sizeof(err)), 0);
+	}
+	/* nothing left behind: the store, journal, lock and sockets only */
+	CHECK_EQ(entries(d.dir), 5);
+	CHECK(alive(&d));
+	CHECK_EQ(stop(&d), 0);
+	{
+		const char *const set[] = { "set", store, "Foo", "--string", "x", "--guid",
+					    TEST_GUID_TEXT, NULL };
+
+		CHECK_EQ(run_cli(set, err, sizeof(err)), 0);
+		CHECK(file_has(d.dir, "vars.json", "\"Foo\""));
+	}
+	cleanup(&d);
+}
+
+/* ---- the shipped systemd unit (contrib/systemd/vmvarsd@.service.in) ---- */
+
+/* The value of KEY= in the generated unit (static buffer), or NULL. */
+static const char *
+unit_value(const char *key)
+{
+	static char line[1024];
+	const char *root = getenv("VMVARS_BUILD_ROOT");
+	char path[512];
+	size_t klen = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/contrib/vmvarsd@.service", root ? root : ".");
+	if ((f = fopen(path, "r")) == NULL) {
+		printf("# %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, key, klen) == 0 && line[klen] == '=') {
+			fclose(f);
+			line[strcspn(line, "\n")] = '\0';
+			return line + klen + 1;
+		}
+	}
+	fclose(f);
+	return NULL;
+}
+
+/*
+ * The unit as shipped, without systemd: the state directory as
+ * StateDirectory= makes it for the unit's User= (owned by that user, the
+ * unit's StateDirectoryMode=), the daemon started as that user with the
+ * options of the unit's ExecStart= line -- the user is nobody here, as no
+ * test creates users.  Then NV writes through the VMM client, well past
+ * the journal's compaction bound: vars.json is written by the
+ * compactions, owned by the user, and the journal never grows past its
+ * bound; SIGTERM folds the rest in and leaves the journal empty.  (The
+ * unit before had no User= and --user vmvars: a root-owned 0700
+ * directory its daemon could not create a file in.)
+ */
+static void
+test_unit_as_shipped(void)
+{
+	const char *v;
+	char exec_copy[1024], *tok, *save = NULL, want_dir[] = "/var/lib/vmvars/%i";
+	long mode = -1;
+	const char *extra[16];
+	static char value[1024];
+	struct daemon d;
+	struct guest gs;
+	struct stat st;
+	long max_journal = 0, snap;
+	int n = 0, i;
+
+	if (getuid() != 0)
+		SKIP("needs root: the unit's user is another uid");
+	/* unit_value's buffer is reused: each value is used at once */
+	REQUIRE((v = unit_value("ExecStart")) != NULL);
+	snprintf(exec_copy, sizeof(exec_copy), "%s", v);
+	CHECK((v = unit_value("User")) != NULL && strcmp(v, "vmvars") == 0);
+	CHECK((v = unit_value("StateDirectory")) != NULL && strcmp(v, "vmvars/%i") == 0);
+	if ((v = unit_value("StateDirectoryMode")) != NULL)
+		mode = strtol(v, NULL, 8);
+	CHECK_EQ(mode, 0700);
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.dir, sizeof(d.dir), "/tmp/vmvarsd-test-XXXXXX");
+	REQUIRE(mkdtemp(d.dir) != NULL);
+	snprintf(d.vmm, sizeof(d.vmm), "%s/vmm.sock", d.dir);
+	snprintf(d.mgmt, sizeof(d.mgmt), "%s/mgmt.sock", d.dir);
+	REQUIRE(chown(d.dir, 65534, 65534) == 0);       /* StateDirectory= with User= */
+	REQUIRE(mode > 0 && chmod(d.dir, (mode_t)mode) == 0);
+
+	/* ExecStart=: the installed vmvarsd, --state-dir /var/lib/vmvars/%i
+	 * (spawn() passes the build's binary and --state-dir d.dir), and
+	 * whatever else it says, passed as it is. */
+	tok = strtok_r(exec_copy, " ", &save);
+	REQUIRE(tok != NULL && strlen(tok) > 13 && strcmp(tok + strlen(tok) - 13, "/sbin/vmvarsd") == 0);
+	tok = strtok_r(NULL, " ", &save);
+	REQUIRE(tok != NULL && strcmp(tok, "--state-dir") == 0);
+	tok = strtok_r(NULL, " ", &save);
+	REQUIRE(tok != NULL && strcmp(tok, want_dir) == 0);
+	while ((tok = strtok_r(NULL, " ", &save)) != NULL && n < 15) {
+		CHECK(strchr(tok, '%') == NULL);
+		extra[n++] = tok;
+	}
+	extra[n] = NULL;
+
+	unprivileged_uid = 65534;                       /* User= */
+	d.pid = spawn(&d, extra);
+	unprivileged_uid = 0;
+	for (i = 0; i < 500 && access(d.mgmt, F_OK) != 0 && alive(&d); i++)
+		msleep(10);
+	REQUIRE(alive(&d));
+	REQUIRE(guest_start(&gs, d.vmm, false));
+	for (i = 0; i < 150; i++) {
+		long j;
+
+		memset(value, 'a' + i % 26, sizeof(value));
+		CHECK_STATUS(fw_set_variable(&gs.g, U("Big"), &test_guid, NV_BS_RT, value,
+					     sizeof(value)), VV_EFI_SUCCESS);
+		j = file_size_of(d.dir, "vars.json.journal");
+		max_journal = j > max_journal ? j : max_journal;
+	}
+	guest_stop(&gs);
+	/* bound: max(64 KiB, snapshot) plus the record that crossed it */
+	snap = file_size_of(d.dir, "vars.json");
+	printf("# journal at most %ld bytes, vars.json %ld bytes\n", max_journal, snap);
+	CHECK(snap > 0);                                /* written by a compaction */
+	CHECK(max_journal <= 64 * 1024 + 4096);
+	CHECK_EQ(stop(&d), 0);
+	CHECK_EQ(file_size_of(d.dir, "vars.json.journal"), 0);
+	CHECK(file_has(d.dir, "vars.json", "7474747474747474"));    /* 't' x 8: the last write */
+	{
+		char path[160];
+
+		snprintf(path, sizeof(path), "%s/vars.json", d.dir);
+		CHECK(stat(path, &st) == 0 && st.st_uid == 65534);
+	}
+	cleanup(&d);
+}
+
+/*
+ * Started as root with --user in a directory that user cannot write (what
+ * the unit used to do), vmvarsd refuses to start: exit 1, the reason and
+ * the fix in its log, rather than failing every compaction later.
+ */
+static void
+test_unwritable_state_dir_refused(void)
+{
+	static const char *const as_user[] = { "--user", "nobody", NULL };
+	struct daemon d;
+	char want[400];
+
+	if (getuid() != 0)
+		SKIP("needs root: --user");
+	memset(&d, 0, sizeof(d));
+	snprintf(d.dir, sizeof(d.dir), "/tmp/vmvarsd-test-XXXXXX");
+	REQUIRE(mkdtemp(d.dir) != NULL);                /* root's, 0700 */
+	d.pid = spawn(&d, as_user);
+	CHECK_EQ(exit_status_within_5s(d.pid), 1);
+	d.pid = 0;
+	snprintf(want, sizeof(want), "error: the state directory %s is not writable by uid 65534 "
+		 "(Permission denied): vmvarsd could not save the store; make the directory "
+		 "owned by that user (the systemd unit's User= with StateDirectory= does)", d.dir);
+	CHECK(log_has(&d, want, false));
 	cleanup(&d);
 }
 
@@ -1547,6 +2047,13 @@ static const struct vv_test tests[] = {
 	TEST(test_landlock_confines_files),
 	TEST(test_idle_compaction),
 	TEST(test_restart_keeps_security_state),
+	TEST(test_check_refused_on_live_store),
+	TEST(test_check_writes_nothing),
+	TEST(test_second_daemon_refused),
+	TEST(test_lock_released_at_exit),
+	TEST(test_cli_write_refused_on_live_store),
+	TEST(test_unit_as_shipped),
+	TEST(test_unwritable_state_dir_refused),
 };
 
 VV_TEST_MAIN(tests)

@@ -101,7 +101,8 @@ int vv_format_save_fd_layout(const struct vv_store *s, enum vv_fd_layout layout,
 			     struct vv_error *err);
 
 /* Writes bytes to path atomically (temp file, fsync, rename, directory
- * fsync); the old file, if any, is untouched on failure. */
+ * fsync); the old file, if any, is untouched on failure.  The new file
+ * keeps the old one's mode and, when the caller is root, its owner. */
 int vv_write_file_atomic(const char *path, const uint8_t *data, size_t size,
 			 struct vv_error *err);
 

@@ -73,6 +73,9 @@ struct journal_backend {
 	 * after a failed append could not be rolled back: the next commit then
 	 * compacts, which makes disk equal memory again. */
 	bool synced;
+	/* vv_json_journal_backend_new_readonly: load touches nothing, commits
+	 * fail, destroy does not compact. */
+	bool read_only;
 	/* test-only fault injection (journal_backend.h) */
 	enum vv_journal_step fail_step;
 	int fail_errno;
@@ -586,6 +589,8 @@ journal_load(struct vv_backend *b, struct vv_store *s, struct vv_error *err)
 	if (read_state(jb, s, &good_len, &journal_len, &exists, err) != 0)
 		return -1;
 	jb->jlen = (off_t)good_len;
+	if (jb->read_only)
+		return 0;       /* a torn tail stays: its writer may be alive */
 	if (exists) {
 		if (open_journal(jb, err) != 0)
 			return -1;
@@ -722,6 +727,8 @@ journal_commit(struct vv_backend *b, const struct vv_store *s, const struct vv_c
 	size_t len;
 	int rc;
 
+	if (jb->read_only)
+		return vv_error_set(err, "%s: opened read-only", jb->path);
 	/* A whole-store change, or disk not known to match memory: rewrite. */
 	if (change->kind == VV_CHANGE_ALL || change->var == NULL || !jb->synced)
 		return compact(jb, s, err);
@@ -761,7 +768,7 @@ journal_destroy(struct vv_backend *b)
 {
 	struct journal_backend *jb = to_journal(b);
 
-	if (jb->synced && jb->jlen > 0)
+	if (jb->synced && jb->jlen > 0 && !jb->read_only)
 		compact_from_disk(jb);
 	if (jb->fd >= 0)
 		close(jb->fd);
@@ -810,4 +817,14 @@ fail:
 		free(jb);
 	}
 	return NULL;
+}
+
+struct vv_backend *
+vv_json_journal_backend_new_readonly(const char *path, struct vv_error *err)
+{
+	struct vv_backend *b = vv_json_journal_backend_new(path, err);
+
+	if (b != NULL)
+		to_journal(b)->read_only = true;
+	return b;
 }

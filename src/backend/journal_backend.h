@@ -24,6 +24,16 @@ enum vv_journal_step {
 void vv_journal_backend_fail_next(struct vv_backend *b, enum vv_journal_step step,
 				  int err_no);
 
+/*
+ * The same files, opened read-only (vmvarsd --check): load reads the
+ * snapshot and replays the journal and writes nothing -- a missing journal
+ * is not created, a torn last record is not cut (its writer may still be
+ * appending) -- every commit fails ("opened read-only"), and destroy does
+ * not compact.
+ */
+struct vv_backend *vv_json_journal_backend_new_readonly(const char *path,
+							struct vv_error *err);
+
 /* The plain JSON file backend the journal backend writes its snapshots
  * through, for vv_file_backend_fail_next() on a compaction. */
 struct vv_backend *vv_journal_backend_snapshot(struct vv_backend *b);

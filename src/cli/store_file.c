@@ -16,6 +16,7 @@
 
 #include <vmvars/ucs2.h>
 
+#include "backend/store_lock.h"
 #include "cli/cli.h"
 #include "cli/store_file.h"
 
@@ -148,6 +149,39 @@ service_volatile(const struct vv_store_file *sf, const char *line)
 	return false;
 }
 
+/* True (err set) if path no longer holds the bytes sf was read from. */
+static bool
+changed_since_read(const struct vv_store_file *sf, const char *path, struct vv_error *err)
+{
+	uint8_t *now;
+	size_t size;
+	bool changed;
+
+	if (vv_read_file(path, &now, &size, err) != 0)
+		return true;
+	changed = size != sf->raw_size || memcmp(now, sf->raw, size) != 0;
+	free(now);
+	if (changed)
+		vv_error_set(err, "%s changed since it was read; nothing written (run the command "
+			     "again)", path);
+	return changed;
+}
+
+int
+vv_store_file_write(const struct vv_store_file *sf, const char *path, const uint8_t *data,
+		    size_t size, struct vv_error *err)
+{
+	int lock, rc = -1;
+
+	if (vv_store_lock(path, vv_cli_progname, true, &lock, err) != 0)
+		return -1;
+	if (sf == NULL || sf->path == NULL || sf->raw == NULL || strcmp(path, sf->path) != 0 ||
+	    !changed_since_read(sf, path, err))
+		rc = vv_write_file_atomic(path, data, size, err);
+	vv_store_unlock(lock);
+	return rc;
+}
+
 int
 vv_store_file_save(struct vv_store_file *sf, const char *out_path, enum vv_format f,
 		   const uint8_t *tmpl, size_t tmpl_size, struct vv_error *err)
@@ -177,7 +211,7 @@ vv_store_file_save(struct vv_store_file *sf, const char *out_path, enum vv_forma
 		if (!service_volatile(sf, rep.lines[i]))
 			fprintf(stderr, "%s: warning: %s: %s\n", vv_cli_progname, out_path, rep.lines[i]);
 	vv_format_report_free(&rep);
-	rc = vv_write_file_atomic(out_path, out, out_size, err);
+	rc = vv_store_file_write(sf, out_path, out, out_size, err);
 	free(out);
 	return rc;
 }

@@ -7,8 +7,10 @@
  * (decode_siglist.c, decode_devpath.c).
  *
  * Invariant: a command never writes the user's file unless the whole
- * operation succeeded, and then only through vv_write_file_atomic (temp
- * file + rename), so a failure leaves the file byte for byte as it was.
+ * operation succeeded, and then only through vv_store_file_write (the
+ * store's lock, then vv_write_file_atomic: temp file + rename), so a
+ * failure leaves the file byte for byte as it was.  Commands that only
+ * read a store take no lock.
  */
 #ifndef VMVARS_CLI_STORE_FILE_H
 #define VMVARS_CLI_STORE_FILE_H
@@ -58,6 +60,20 @@ int vv_store_file_save(struct vv_store_file *sf, const char *out_path, enum vv_f
 		       const uint8_t *tmpl, size_t tmpl_size, struct vv_error *err);
 
 void vv_store_file_close(struct vv_store_file *sf);
+
+/*
+ * Writes data as the store file path.  Every store write of the CLI goes
+ * through here: under the store's exclusive lock (backend/store_lock.h),
+ * so never while vmvarsd or another vmvars holds it -- then err says who
+ * ("PATH is in use by vmvarsd (pid N); stop it or edit through its
+ * management socket") -- and, when path is the file sf was read from, only
+ * if it still holds the bytes that were read: an edit of a stale copy
+ * would silently undo what was written in between (a daemon that stopped
+ * after we read, another vmvars).  sf may be NULL (a new file).  0, or -1
+ * with err; the file is unchanged on failure.
+ */
+int vv_store_file_write(const struct vv_store_file *sf, const char *path, const uint8_t *data,
+			size_t size, struct vv_error *err);
 
 /* Reads a whole file (at most 64 MiB).  0 or -1 with err naming it. */
 int vv_read_file(const char *path, uint8_t **data, size_t *size, struct vv_error *err);

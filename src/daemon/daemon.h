@@ -45,12 +45,17 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* ---- vm.c: the one VM's variable service ---- */
+/* The file the store lives in, relative to the state directory (the
+ * current directory from main.c's chdir on; "/" after a chroot).  Its lock
+ * is VM_STORE_FILE ".lock" (backend/store_lock.h). */
+#define VM_STORE_FILE "vars.json"
 struct vm_config {
 	const char *state_dir;
 	struct vv_limits limits;
 	bool force_secure_boot;
 	bool no_custom_mode;
 	bool tpm;
+	bool read_only;                 /* --check: load only, write nothing */
 };
 
 struct vm {
@@ -81,7 +86,7 @@ struct vm {
 
 /* Opens DIR/vars.json (relative to the current directory, which main.c has
  * made the state directory) and attaches policy, Secure Boot and MOR.
- * 0, or -1 with err. */
+ * 0, or -1 with err.  The caller holds the store's lock (main.c). */
 int vm_open(struct vm *vm, const struct vm_config *cfg, struct vv_error *err);
 void vm_close(struct vm *vm);
 /* One MM request: req[0, len) is 24 + MessageLength bytes, already

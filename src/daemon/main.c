@@ -1,7 +1,8 @@
 /*
  * src/daemon/main.c -- vmvarsd: options, then the setup sequence, read top
  * to bottom (code-models §6 item 7):
- *   parse options -> log -> sockets (bound or inherited from systemd)
+ *   parse options -> log -> the store's lock -> sockets (bound or
+ *   inherited from systemd)
  *   -> chdir to the state directory -> open the store -> READY=1
  *   -> sandbox -> serve -> flush -> exit 0.
  * Exit codes: 0 clean shutdown, 1 setup failure, 2 bad usage.
@@ -24,6 +25,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "backend/store_lock.h"
 #include "daemon.h"
 
 struct options {
@@ -304,6 +306,8 @@ main(int argc, char **argv)
 	struct vv_error err = { { 0 } };
 	struct vm vm;
 	struct stat st;
+	char store_path[PATH_MAX];
+	int lock_fd;
 
 	if (parse_options(argc, argv, &o) != 0) {
 		usage(stderr);
@@ -322,6 +326,21 @@ main(int argc, char **argv)
 	}
 	if (stat(o.vm.state_dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		fatal("%s: not a directory", o.vm.state_dir);
+	/*
+	 * One writer per store (backend/store_lock.h).  Before the sockets,
+	 * so that a second daemon on this directory stops here rather than
+	 * replace the first one's sockets; before the store is read, so that
+	 * nothing else writes it under us.  The descriptor stays open for the
+	 * process's life, through the sandbox, and the kernel releases the
+	 * lock at exit.  --check takes it too, for a consistent view (no
+	 * daemon appending or compacting while it reads), but creates nothing.
+	 */
+	if ((size_t)snprintf(store_path, sizeof(store_path), "%s/%s", o.vm.state_dir,
+			     VM_STORE_FILE) >= sizeof(store_path))
+		fatal("%s: path too long", o.vm.state_dir);
+	if (vv_store_lock(store_path, "vmvarsd", !o.check_only, &lock_fd, &err) != 0)
+		fatal("%s", err.msg);
+	o.vm.read_only = o.check_only;
 	if (!o.check_only) {
 		inherit_sockets(&o);
 		default_sockets(&o);
@@ -347,6 +366,7 @@ main(int argc, char **argv)
 	if (o.check_only) {
 		printf("%s/vars.json: OK, %zu variables\n", o.vm.state_dir, vv_store_count(vm.store));
 		vm_close(&vm);
+		vv_store_unlock(lock_fd);
 		return 0;
 	}
 	/* The running VM's service state, if a previous daemon recorded one
@@ -374,5 +394,6 @@ main(int argc, char **argv)
 	}
 	log_info("store flushed; exiting");
 	vm_close(&vm);
+	vv_store_unlock(lock_fd);       /* after vm_close: it may still write */
 	return 0;
 }

@@ -14,6 +14,9 @@
  *      kills the whole process with SIGSYS (SCMP_ACT_KILL_PROCESS).
  * The set was found by running the daemon tests under `strace -f -c`.
  *
+ * Between 2 and 3 the daemon makes sure its user can create files in the
+ * state directory (check_state_dir_writable), or refuses to start.
+ *
  * Without root, step 2 is skipped: the store is confined by Landlock where
  * the kernel has it, file permissions, and the allowlist (no socket(),
  * connect(), execve(), fork).
@@ -160,6 +163,28 @@ confine_root(const struct sandbox_config *cfg)
 	return drop_capabilities();
 }
 
+/*
+ * The store's writes create files in the state directory: the journal,
+ * the temporary file of each compaction (renamed over vars.json).  A
+ * directory the daemon's user cannot write -- typically root's 0700
+ * directory after --user dropped to another uid -- would let it start
+ * and then fail every compaction, the journal growing until every NV
+ * write fails at RLIMIT_FSIZE.  So it does not start.  access() checks
+ * the real uid: after confine_root's setresuid, the user that will write.
+ * Landlock (applied after this) does not change what access() reports.
+ */
+static int
+check_state_dir_writable(const struct sandbox_config *cfg)
+{
+	if (access(".", W_OK | X_OK) == 0)
+		return 0;
+	log_error("the state directory %s is not writable by uid %u (%s): vmvarsd could not "
+		  "save the store; make the directory owned by that user (the systemd unit's "
+		  "User= with StateDirectory= does)", cfg->state_dir, (unsigned)getuid(),
+		  strerror(errno));
+	return -1;
+}
+
 static int
 install_seccomp(void)
 {
@@ -193,11 +218,13 @@ sandbox_enter(const struct sandbox_config *cfg)
 	if (!cfg->enabled) {
 		log_warn("*** --no-sandbox: NO SANDBOX. This process parses guest input with its "
 			 "full privileges. Use only for debugging. ***");
-		return 0;
+		return check_state_dir_writable(cfg);
 	}
 	if (set_limits(cfg) != 0)
 		return -1;
 	if (root && confine_root(cfg) != 0)
+		return -1;
+	if (check_state_dir_writable(cfg) != 0)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
 		log_error("sandbox: no_new_privs: %s", strerror(errno));

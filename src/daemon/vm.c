@@ -14,11 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend/journal_backend.h"
 #include "daemon.h"
 
-/* The file the store lives in, relative to the state directory (the
- * current directory from main.c on; "/" after a chroot). */
-#define VM_STORE_FILE "vars.json"
 /* The service state of the running VM (docs/snapshot.md), and the name
  * it is written under before the rename that replaces it. */
 #define VM_RUNTIME_FILE "runtime.state"
@@ -29,10 +27,15 @@
 
 /* The backend: nothing else in the daemon depends on which one it is. */
 static struct vv_backend *
-open_backend(struct vv_error *err)
+open_backend(const struct vm_config *cfg, struct vv_error *err)
 {
 	/* The journaled backend: one append + fdatasync per durable write,
-	 * compacted into the JSON v2 file (docs/architecture.md). */
+	 * compacted into the JSON v2 file (docs/architecture.md).  --check
+	 * reads the same files and writes nothing: not even Secure Boot's
+	 * initial variables of a new store, whose commits then fail (and
+	 * are undone), so it reports what is on disk. */
+	if (cfg->read_only)
+		return vv_json_journal_backend_new_readonly(VM_STORE_FILE, err);
 	return vv_json_journal_backend_new(VM_STORE_FILE, err);
 }
 
@@ -49,7 +52,7 @@ vm_open(struct vm *vm, const struct vm_config *cfg, struct vv_error *err)
 	vm->store = vv_store_new(&cfg->limits);
 	if (vm->store == NULL)
 		return vv_error_set(err, "limits make no sense (hwerr storage > NV storage?)");
-	backend = open_backend(err);
+	backend = open_backend(cfg, err);
 	if (backend == NULL)
 		goto fail;
 	vv_store_set_backend(vm->store, backend);

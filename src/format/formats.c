@@ -642,7 +642,10 @@ write_all(int fd, const uint8_t *buf, size_t len)
  * <path>.tmp.<pid>, created O_EXCL (never through a symlink), written,
  * fsynced, closed, renamed over path, then the directory fsynced.  Any
  * failure before the rename removes the temporary file and leaves path as
- * it was.  The new file gets the mode of the old one, else 0644.
+ * it was.  The new file gets the mode of the old one, else 0644, and, when
+ * we are root, the old one's owner: root editing a store that belongs to
+ * vmvarsd's user (vmvarsd@.service runs as vmvars) must not leave a file
+ * that user can no longer open.
  */
 int
 vv_write_file_atomic(const char *path, const uint8_t *data, size_t size, struct vv_error *err)
@@ -653,10 +656,13 @@ vv_write_file_atomic(const char *path, const uint8_t *data, size_t size, struct 
 	char *tmp;
 	int fd;
 
+	bool keep_owner = false;
+
 	if (stat(path, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
 			return vv_error_set(err, "%s: is a directory", path);
 		mode = st.st_mode & 07777;
+		keep_owner = geteuid() == 0 && (st.st_uid != 0 || st.st_gid != 0);
 	}
 	if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0)
 		return vv_error_set(err, "%s: out of memory", path);
@@ -667,6 +673,12 @@ vv_write_file_atomic(const char *path, const uint8_t *data, size_t size, struct 
 		vv_error_set(err, "%s: create %s: %s", path, tmp, strerror(errno));
 		free(tmp);
 		return -1;
+	}
+	if (keep_owner && fchown(fd, st.st_uid, st.st_gid) != 0) {
+		vv_error_set(err, "%s: chown %s to %u:%u: %s", path, tmp, (unsigned)st.st_uid,
+			     (unsigned)st.st_gid, strerror(errno));
+		close(fd);
+		goto fail;
 	}
 	if (write_all(fd, data, size) != 0 || fsync(fd) != 0) {
 		vv_error_set(err, "%s: write %s: %s", path, tmp, strerror(errno));

@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -79,6 +80,9 @@ static rlim_t fsize_limit;
  * uid and gid: an unprivileged vmvarsd, which cannot chroot. */
 static uid_t unprivileged_uid;
 
+/* When >= 0, the next daemons start with this umask. */
+static int spawn_umask = -1;
+
 /* Starts vmvarsd on d->dir with extra arguments (NULL-terminated). */
 static pid_t
 spawn(struct daemon *d, const char *const *extra)
@@ -119,6 +123,8 @@ spawn(struct daemon *d, const char *const *extra)
 			signal(SIGXFSZ, SIG_DFL);
 			setrlimit(RLIMIT_FSIZE, &rl);
 		}
+		if (spawn_umask >= 0)
+			umask((mode_t)spawn_umask);
 		if (unprivileged_uid != 0 && getuid() == 0 &&
 		    (setgroups(0, NULL) != 0 || setgid(unprivileged_uid) != 0 ||
 		     setuid(unprivileged_uid) != 0))
@@ -1274,6 +1280,89 @@ test_mgmt_while_vmm_busy(void)
 	cleanup(&d);
 }
 
+/* ---- sockets ---- */
+
+/*
+ * Item 5: the sockets have their modes (VMM 0660, management 0600) from
+ * the moment they exist, even when vmvarsd starts with umask 0.  Evidence:
+ * inotify on the state directory reports each socket created once and
+ * its attributes never changed (a chmod after bind is an IN_ATTRIB), and
+ * stat() polled in a loop during the start never sees another mode.
+ */
+static void
+test_socket_modes_from_bind(void)
+{
+	struct daemon d;
+	char evbuf[4096];
+	int ifd, created[2] = { 0, 0 }, attrib[2] = { 0, 0 }, wrong = 0, polls = 0;
+	bool up = false;
+	struct stat st;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.dir, sizeof(d.dir), "/tmp/vmvarsd-test-XXXXXX");
+	REQUIRE(mkdtemp(d.dir) != NULL);
+	snprintf(d.vmm, sizeof(d.vmm), "%s/vmm.sock", d.dir);
+	snprintf(d.mgmt, sizeof(d.mgmt), "%s/mgmt.sock", d.dir);
+	ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	REQUIRE(ifd >= 0);
+	REQUIRE(inotify_add_watch(ifd, d.dir, IN_CREATE | IN_ATTRIB) >= 0);
+	spawn_umask = 0;
+	d.pid = spawn(&d, NULL);
+	spawn_umask = -1;
+	for (int i = 0; i < 2000000 && !up; i++) {
+		const char *const paths[2] = { d.vmm, d.mgmt };
+		const mode_t want[2] = { 0660, 0600 };
+
+		for (int k = 0; k < 2; k++) {
+			if (stat(paths[k], &st) == 0 && (st.st_mode & 07777) != want[k]) {
+				if (wrong++ == 0)
+					printf("# %s seen with mode %o\n", paths[k],
+					       (unsigned)(st.st_mode & 07777));
+			}
+		}
+		polls++;
+		if (i % 64 == 63) {
+			int fd = connect_unix(d.mgmt);
+
+			if (fd >= 0) {
+				close(fd);
+				up = true;
+			}
+			if (waitpid(d.pid, NULL, WNOHANG) == d.pid)
+				break;
+		}
+	}
+	REQUIRE(up);
+	for (;;) {
+		ssize_t len = read(ifd, evbuf, sizeof(evbuf));
+
+		if (len <= 0)
+			break;
+		for (char *p = evbuf; p < evbuf + len;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+			int k = ev->len == 0 ? -1 : strcmp(ev->name, "vmm.sock") == 0 ? 0 :
+				strcmp(ev->name, "mgmt.sock") == 0 ? 1 : -1;
+
+			if (k >= 0) {
+				created[k] += (ev->mask & IN_CREATE) != 0;
+				attrib[k] += (ev->mask & IN_ATTRIB) != 0;
+			}
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	close(ifd);
+	printf("# %d stat() polls during the start\n", polls);
+	CHECK_EQ(created[0], 1);
+	CHECK_EQ(created[1], 1);
+	CHECK_EQ(attrib[0], 0);
+	CHECK_EQ(attrib[1], 0);
+	CHECK_EQ(wrong, 0);
+	CHECK(stat(d.vmm, &st) == 0 && (st.st_mode & 07777) == 0660);
+	CHECK(stat(d.mgmt, &st) == 0 && (st.st_mode & 07777) == 0600);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_boot_dma),
 	TEST(test_boot_pio),
@@ -1294,6 +1383,7 @@ static const struct vv_test tests[] = {
 	TEST(test_sandbox_kills_execve),
 	TEST(test_landlock_confines_files),
 	TEST(test_idle_compaction),
+	TEST(test_socket_modes_from_bind),
 };
 
 VV_TEST_MAIN(tests)

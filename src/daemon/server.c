@@ -57,7 +57,8 @@ listen_unix(const char *path, mode_t mode)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct stat st;
-	int fd;
+	mode_t old_umask;
+	int fd, rc;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		log_error("%s: socket path too long", path);
@@ -71,8 +72,23 @@ listen_unix(const char *path, mode_t mode)
 		log_error("socket: %s", strerror(errno));
 		return -1;
 	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 || chmod(path, mode) != 0 ||
-	    listen(fd, 8) != 0) {
+	/*
+	 * The socket file must have `mode` from the moment it exists: a
+	 * chmod() after bind() leaves a window in which anyone the umask lets
+	 * through (everyone, with umask 0) can connect -- and keep the
+	 * connection.  bind() creates the file with 0777 minus the umask; that
+	 * is the documented rule (POSIX, unix(7)), so the umask is set to
+	 * exactly the bits `mode` lacks around the bind().  (Linux happens to
+	 * take the mode from an fchmod() of the socket before bind(), but
+	 * documents no such thing; binding in a private directory and renaming
+	 * needs a scratch directory on the same file system.)  umask is
+	 * process-wide: here the daemon is one thread in setup, so nothing
+	 * else creates a file meanwhile.
+	 */
+	old_umask = umask(0777 & ~mode);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old_umask);
+	if (rc != 0 || listen(fd, 8) != 0) {
 		log_error("%s: %s", path, strerror(errno));
 		close(fd);
 		return -1;

@@ -1363,6 +1363,155 @@ test_socket_modes_from_bind(void)
 	cleanup(&d);
 }
 
+/* True if the daemon's log holds `needle`. */
+static bool
+log_has(const struct daemon *d, const char *needle)
+{
+	char name[80];
+
+	snprintf(name, sizeof(name), "%s.log", strrchr(d->dir, '/') + 1);
+	return file_has("/tmp", name, needle);
+}
+
+/*
+ * As uid `uid` (a child that drops root): connects to path, sends req,
+ * and reads until `want` bytes, a newline, or EOF.  The bytes go to out;
+ * returns their count, and *eof_after says whether the connection ended
+ * right after them.  -1 if the connect failed.
+ */
+static ssize_t
+exchange_as(uid_t uid, const char *path, const void *req, size_t req_len, uint8_t *out,
+	    size_t want, bool *eof_after)
+{
+	int pfd[2], st;
+	pid_t pid;
+	ssize_t n = -1;
+	uint8_t flag = 0;
+
+	REQUIRE(pipe(pfd) == 0);
+	pid = fork();
+	if (pid == 0) {
+		uint8_t buf[1024];
+		ssize_t got = 0;
+		int fd;
+
+		close(pfd[0]);
+		if (setgroups(0, NULL) != 0 || setgid(uid) != 0 || setuid(uid) != 0)
+			_exit(2);
+		fd = connect_unix(path);
+		if (fd >= 0) {
+			struct pollfd p = { fd, POLLIN, 0 };
+
+			/* the write may fail: a refusing daemon may have
+			 * closed already; what it said is still to be read */
+			if (req_len > 0 && write(fd, req, req_len) != (ssize_t)req_len)
+				fprintf(stderr, "uid %u: request not sent\n", (unsigned)uid);
+			while ((size_t)got < want && poll(&p, 1, 5000) == 1) {
+				ssize_t r = read(fd, buf + got, 1);
+
+				if (r <= 0)
+					break;
+				got++;
+				if (buf[got - 1] == '\n')
+					break;
+			}
+			/* closed: EOF, or a reset when our request was still
+			 * unread on the daemon's side as it closed */
+			if (poll(&p, 1, 2000) == 1) {
+				ssize_t r = read(fd, buf + got, 1);
+
+				flag = r == 0 || (r < 0 && errno == ECONNRESET);
+			}
+		} else {
+			got = -1;
+		}
+		if (write(pfd[1], &got, sizeof(got)) != sizeof(got) ||
+		    (got > 0 && write(pfd[1], buf, (size_t)got) != got) ||
+		    write(pfd[1], &flag, 1) != 1)
+			_exit(4);
+		_exit(0);
+	}
+	close(pfd[1]);
+	if (read(pfd[0], &n, sizeof(n)) == sizeof(n) && n > 0) {
+		if (read_exact(pfd[0], out, (size_t)n) == false)
+			n = -1;
+	}
+	if (read(pfd[0], &flag, 1) != 1)
+		flag = 0;
+	*eof_after = flag != 0;
+	close(pfd[0]);
+	waitpid(pid, &st, 0);
+	return n;
+}
+
+/*
+ * Item 6: the management socket checks the peer's credentials.  The
+ * socket files are opened to everyone (chmod 0666, as a permissive
+ * systemd SocketMode would) so that only the daemon's check stands:
+ *   - daemon as root: uid 65534 gets the documented refusal line and the
+ *     close, and the log names it; root is served; uid 65534 on the VMM
+ *     socket is served as before (HELLO_REPLY: no credential check);
+ *   - daemon as uid 65534: uid 65534 (its own) is served, root is
+ *     served, uid 65533 is refused.
+ */
+static void
+test_mgmt_peer_credentials(void)
+{
+	static const char version[] = "{\"cmd\":\"version\"}\n";
+	static const char refused[] = "{\"ok\":false,\"error\":\"permission denied: uid 65534 "
+				      "may not use the management socket\"}\n";
+	struct daemon d;
+	uint8_t out[512], h[32];
+	bool eof;
+	ssize_t n;
+	int fd;
+
+	/* a daemon that closes on us must fail a check, not kill the test */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (getuid() != 0)
+		SKIP("needs root to connect as other uids");
+	setup(&d, NULL);
+	REQUIRE(chmod(d.dir, 0711) == 0 && chmod(d.mgmt, 0666) == 0 && chmod(d.vmm, 0666) == 0);
+	n = exchange_as(65534, d.mgmt, version, strlen(version), out, sizeof(out), &eof);
+	CHECK_EQ(n, (ssize_t)strlen(refused));
+	CHECK(n > 0 && memcmp(out, refused, (size_t)n) == 0);
+	CHECK(eof);
+	CHECK(log_has(&d, "management connection refused: peer uid 65534"));
+	n = exchange_as(65534, d.vmm, h, hello(h, 1), out, 32, &eof);
+	CHECK_EQ(n, 32);
+	CHECK_EQ(vv_le32(out), VV_VMM_MSG_HELLO_REPLY);
+	CHECK(!eof);
+	fd = connect_unix(d.mgmt);
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"version\"}"), "\"ok\":true");
+	close(fd);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.dir, sizeof(d.dir), "/tmp/vmvarsd-test-XXXXXX");
+	REQUIRE(mkdtemp(d.dir) != NULL);
+	snprintf(d.vmm, sizeof(d.vmm), "%s/vmm.sock", d.dir);
+	snprintf(d.mgmt, sizeof(d.mgmt), "%s/mgmt.sock", d.dir);
+	REQUIRE(chown(d.dir, 65534, 65534) == 0 && chmod(d.dir, 0711) == 0);
+	unprivileged_uid = 65534;
+	REQUIRE(start(&d, NULL));
+	unprivileged_uid = 0;
+	REQUIRE(chmod(d.mgmt, 0666) == 0);
+	n = exchange_as(65534, d.mgmt, version, strlen(version), out, sizeof(out), &eof);
+	CHECK(n > 0 && memmem(out, (size_t)n, "\"version\":", 10) != NULL &&
+	      memmem(out, (size_t)n, "\"ok\":true}\n", 11) != NULL);
+	CHECK(!eof);
+	n = exchange_as(65533, d.mgmt, version, strlen(version), out, sizeof(out), &eof);
+	CHECK(n > 0 && memmem(out, (size_t)n, "permission denied: uid 65533", 28) != NULL);
+	CHECK(eof);
+	fd = connect_unix(d.mgmt);
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"version\"}"), "\"ok\":true");
+	close(fd);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_boot_dma),
 	TEST(test_boot_pio),
@@ -1384,6 +1533,7 @@ static const struct vv_test tests[] = {
 	TEST(test_landlock_confines_files),
 	TEST(test_idle_compaction),
 	TEST(test_socket_modes_from_bind),
+	TEST(test_mgmt_peer_credentials),
 };
 
 VV_TEST_MAIN(tests)

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -123,6 +124,7 @@ server_listen(struct server_config *cfg)
 
 struct loop {
 	struct vm *vm;
+	uid_t uid;                      /* ours: may use the management socket */
 	const struct server_config *cfg;
 	struct conn *conns;             /* VMM and management, one list */
 	struct conn *vmm;               /* the active VMM connection or NULL */
@@ -157,6 +159,42 @@ drop(struct loop *l, struct conn *c)
 	conn_free(c);
 }
 
+/*
+ * The management socket's file mode (0600) is the first gate, but a
+ * socket passed by systemd or re-moded by an operator may be wider, and
+ * the API edits the store as the host owner: the peer's credentials, as
+ * the kernel recorded them at connect(), must be root or the daemon's own
+ * uid (docs/management.md "Access").  The VMM socket has no such check:
+ * its users are the VMM's group, by the file mode (protocol.md).
+ * true if the peer may stay; a refused one has been told why and closed.
+ */
+static bool
+mgmt_peer_allowed(struct loop *l, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	char msg[160];
+	int n;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof(cred)) {
+		log_warn("management connection refused: no peer credentials: %s",
+			 strerror(errno));
+		close(fd);
+		return false;
+	}
+	if (cred.uid == 0 || cred.uid == l->uid)
+		return true;
+	log_warn("management connection refused: peer uid %u (pid %d) is neither root nor "
+		 "vmvarsd's uid %u", (unsigned)cred.uid, (int)cred.pid, (unsigned)l->uid);
+	n = snprintf(msg, sizeof(msg), "{\"ok\":false,\"error\":\"permission denied: uid %u "
+		     "may not use the management socket\"}\n", (unsigned)cred.uid);
+	/* A new socket's buffer takes this whole; if not, the peer learns
+	 * from the close alone. */
+	(void)send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+	return false;
+}
+
 static void
 accept_one(struct loop *l, int lfd, enum conn_kind kind)
 {
@@ -167,6 +205,8 @@ accept_one(struct loop *l, int lfd, enum conn_kind kind)
 	if (fd < 0)
 		return;
 	cap = kind == CONN_VMM ? VV_VMM_FRAME_HEADER_SIZE + VV_VMM_MAX_PAYLOAD : MGMT_LINE_MAX;
+	if (kind == CONN_MGMT && !mgmt_peer_allowed(l, fd))
+		return;
 	if (kind == CONN_MGMT && l->nmgmt >= MAX_MGMT) {
 		log_warn("management connection refused: %u already open", l->nmgmt);
 		close(fd);
@@ -418,8 +458,9 @@ void
 server_run(struct vm *vm, const struct server_config *cfg)
 {
 	/* nv_compacted 0: what vm_open itself committed (Secure Boot's
-	 * initial state on a new store) is folded in too. */
-	struct loop l = { .vm = vm, .cfg = cfg, .asleep_since_us = -1,
+	 * initial state on a new store) is folded in too.  geteuid: after
+	 * the sandbox's user switch, the uid this process serves as. */
+	struct loop l = { .vm = vm, .cfg = cfg, .uid = geteuid(), .asleep_since_us = -1,
 			  .nv_seen = 0, .nv_compacted = 0 };
 	struct pollfd pfd[3 + MAX_MGMT + 8];
 	struct conn *who[3 + MAX_MGMT + 8];

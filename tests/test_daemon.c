@@ -1280,6 +1280,81 @@ test_mgmt_while_vmm_busy(void)
 	cleanup(&d);
 }
 
+/* ---- reconnection ---- */
+
+/* A number from a management reply: the value of "key": (0 if absent). */
+static unsigned long long
+reply_number(const char *reply, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(reply, pat);
+	return p != NULL ? strtoull(p + strlen(pat), NULL, 10) : 0;
+}
+
+/* Reads one frame (header and payload up to cap); its type, or 0. */
+static uint32_t
+read_frame(int fd, uint8_t *buf, size_t cap)
+{
+	uint32_t len;
+
+	if (!read_exact(fd, buf, 8))
+		return 0;
+	len = vv_le32(buf + 4);
+	if (len > cap - 8 || !read_exact(fd, buf + 8, len))
+		return 0;
+	return vv_le32(buf);
+}
+
+/*
+ * Item 3: a VMM that closes cleanly and reconnects at once, 200 times:
+ * HELLO, one GetVariable, close, connect again.  Never BUSY: the daemon
+ * handles the old connection's hang-up before it accepts the new one.
+ */
+static void
+test_reconnect_after_close_not_busy(void)
+{
+	enum { ROUNDS = 200 };
+	struct daemon d;
+	uint8_t buf[256];
+	int busy = 0, served = 0, fd;
+
+	/* a daemon that closes on us must fail a check, not kill the test */
+	signal(SIGPIPE, SIG_IGN);
+
+	setup(&d, NULL);
+	for (int i = 0; i < ROUNDS; i++) {
+		uint32_t type;
+
+		fd = connect_unix(d.vmm);
+		REQUIRE(fd >= 0);
+		CHECK(write(fd, buf, hello(buf, 1)) == 32);
+		type = read_frame(fd, buf, sizeof(buf));
+		if (type == VV_VMM_MSG_ERROR && vv_le32(buf + 8) == VV_VMM_ERR_BUSY) {
+			busy++;
+		} else if (type == VV_VMM_MSG_HELLO_REPLY) {
+			check_get_setup_mode(fd);
+			served++;
+		}
+		close(fd);
+	}
+	printf("# %d of %d reconnections refused as busy\n", busy, ROUNDS);
+	CHECK_EQ(busy, 0);
+	CHECK_EQ(served, ROUNDS);
+	fd = connect_unix(d.mgmt);
+	{
+		const char *r = mgmt_call(fd, "{\"cmd\":\"stats\"}");
+
+		CHECK_EQ(reply_number(r, "vmm_refused"), 0);
+		CHECK_EQ(reply_number(r, "vmm_connections"), ROUNDS);
+	}
+	close(fd);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
 /* ---- sockets ---- */
 
 /*
@@ -1532,6 +1607,7 @@ static const struct vv_test tests[] = {
 	TEST(test_sandbox_kills_execve),
 	TEST(test_landlock_confines_files),
 	TEST(test_idle_compaction),
+	TEST(test_reconnect_after_close_not_busy),
 	TEST(test_socket_modes_from_bind),
 	TEST(test_mgmt_peer_credentials),
 };

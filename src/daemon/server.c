@@ -153,6 +153,8 @@ drop(struct loop *l, struct conn *c)
 	if (l->vmm == c) {
 		l->vmm = NULL;
 		log_info("vmm connection %u closed", c->id);
+	} else if (c->kind == CONN_VMM) {
+		log_debug("vmm connection %u (not the active one) closed", c->id);
 	}
 	if (c->kind == CONN_MGMT)
 		l->nmgmt--;
@@ -207,6 +209,13 @@ accept_one(struct loop *l, int lfd, enum conn_kind kind)
 	cap = kind == CONN_VMM ? VV_VMM_FRAME_HEADER_SIZE + VV_VMM_MAX_PAYLOAD : MGMT_LINE_MAX;
 	if (kind == CONN_MGMT && !mgmt_peer_allowed(l, fd))
 		return;
+	if (kind == CONN_VMM && l->vmm != NULL && l->vmm->close_after_flush) {
+		/* The active VMM has said its last word (an ERROR is going
+		 * out): it is no longer active, it only finishes sending.  A
+		 * VMM reconnecting after it must not be refused as busy. */
+		log_info("vmm connection %u: closing; a new connection takes over", l->vmm->id);
+		l->vmm = NULL;
+	}
 	if (kind == CONN_MGMT && l->nmgmt >= MAX_MGMT) {
 		log_warn("management connection refused: %u already open", l->nmgmt);
 		close(fd);
@@ -496,10 +505,8 @@ server_run(struct vm *vm, const struct server_config *cfg)
 				break;
 			}
 		}
-		if (rc > 0 && (pfd[1].revents & POLLIN))
-			accept_one(&l, vmm_listen_fd, CONN_VMM);
-		if (rc > 0 && mgmt_listen_fd >= 0 && (pfd[2].revents & POLLIN))
-			accept_one(&l, mgmt_listen_fd, CONN_MGMT);
+		/* Existing connections first (a hang-up frees the VMM slot),
+		 * then new ones. */
 		for (nfds_t i = 3; i < n; i++) {
 			struct conn *c = who[i];
 
@@ -513,6 +520,10 @@ server_run(struct vm *vm, const struct server_config *cfg)
 			else
 				(void)settle(&l, c, 0);
 		}
+		if (rc > 0 && (pfd[1].revents & POLLIN))
+			accept_one(&l, vmm_listen_fd, CONN_VMM);
+		if (rc > 0 && mgmt_listen_fd >= 0 && (pfd[2].revents & POLLIN))
+			accept_one(&l, mgmt_listen_fd, CONN_MGMT);
 		check_deadlines(&l, now_ms());
 		timeout_ms = compact_when_idle(&l, now_ms());
 		/* Keep spinning after the non-blocking turn that follows a

@@ -7,7 +7,12 @@
  * and adaptive busy polling (--poll-us, vv_client_set_poll_us): the same
  * traffic with polling off and with long windows, requests arriving inside
  * the daemon's window, management and signals served while the VMM side
- * is busy.  Functional only: no timing is asserted.
+ * is busy.  And the loop's bounds and gates of issue #12: a pipelining VMM
+ * never timed out, the frame timeout to the millisecond, reconnection
+ * right after a close, a management flood that waits behind the guest and
+ * stays small, unread replies, socket modes from creation, the management
+ * socket's peer credentials.  Functional: where time matters it is a
+ * loose bound (or a count), never a performance figure.
  *
  * The daemon is $VMVARS_BUILD_ROOT/src/daemon/vmvarsd; each case starts
  * its own in a private temporary directory, its log in DIR/log.
@@ -1587,6 +1592,387 @@ test_mgmt_peer_credentials(void)
 	cleanup(&d);
 }
 
+/* ---- timers and management bounds ---- */
+
+/* Sanitizer builds keep freed memory in quarantine: no RSS bound there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZER_TEST_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZER_TEST_BUILD 1
+#endif
+#endif
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+static unsigned long long
+daemon_stat(int mgmt_fd, const char *key)
+{
+	return reply_number(mgmt_call(mgmt_fd, "{\"cmd\":\"stats\"}"), key);
+}
+
+/* A VMM connection past the handshake, or -1. */
+static int
+vmm_connect_hello(const struct daemon *d)
+{
+	uint8_t buf[32];
+	int fd = connect_unix(d->vmm);
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, buf, hello(buf, 1)) != 32 || !read_exact(fd, buf, 32) ||
+	    vv_le32(buf) != VV_VMM_MSG_HELLO_REPLY) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Item 1: a VMM that pipelines.  A child writes 300 GetVariable frames so
+ * that each write ends in the middle of a frame (the second half of frame
+ * i with the first half of frame i+1, 2 ms apart): the daemon has a
+ * partial frame buffered for the whole run (well over 600 ms) while every
+ * frame completes within a few ms.  With --frame-timeout-ms 150 the timer
+ * is per frame: all 300 replies arrive, each exact, no ERROR, and the
+ * connection serves one more request afterwards.
+ */
+static void
+test_pipelined_frames_not_timed_out(void)
+{
+	static const char *const extra[] = { "--frame-timeout-ms", "150", NULL };
+	enum { FRAMES = 300 };
+	struct daemon d;
+	uint8_t frame[256], rep[256];
+	size_t n = get_setup_mode_frame(frame), total = n - 12, got = 0;
+	int64_t t0;
+	pid_t writer;
+	int fd, st;
+
+	/* a daemon that closes on us must fail a check, not kill the test */
+	signal(SIGPIPE, SIG_IGN);
+
+	setup(&d, extra);
+	fd = vmm_connect_hello(&d);
+	REQUIRE(fd >= 0);
+	t0 = mono_ms();
+	writer = fork();
+	if (writer == 0) {
+		static uint8_t stream[FRAMES * 256];
+		size_t off = n / 2;
+
+		for (int i = 0; i < FRAMES; i++)
+			memcpy(stream + (size_t)i * n, frame, n);
+		if (write(fd, stream, off) != (ssize_t)off)
+			_exit(1);
+		while (off < (size_t)FRAMES * n) {
+			size_t len = off + n <= (size_t)FRAMES * n ? n : (size_t)FRAMES * n - off;
+
+			msleep(2);
+			if (write(fd, stream + off, len) != (ssize_t)len)
+				_exit(1);
+			off += len;
+		}
+		_exit(0);
+	}
+	for (int i = 0; i < FRAMES; i++) {
+		if (!read_exact(fd, rep, 8 + 2 + total))
+			break;
+		if (vv_le32(rep) != VV_VMM_MSG_MM_REPLY) {
+			printf("# reply %d: frame type %u, code %u\n", i, vv_le32(rep),
+			       vv_le32(rep + 8));
+			break;
+		}
+		if (vv_le32(rep + 4) == 2 + total && vv_le16(rep + 8) == VV_STS_SUCCESS &&
+		    vv_le64(rep + 10 + 32) == VV_EFI_SUCCESS && rep[10 + 76 + 20] == 1)
+			got++;
+	}
+	printf("# %zu replies in %lld ms with a 150 ms frame timeout\n", got,
+	       (long long)(mono_ms() - t0));
+	CHECK_EQ(got, FRAMES);
+	CHECK(mono_ms() - t0 >= 600);           /* the run outlasted the timeout */
+	REQUIRE(waitpid(writer, &st, 0) == writer);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	if (got == FRAMES)
+		check_get_setup_mode(fd);       /* the connection stayed */
+	close(fd);
+	fd = connect_unix(d.mgmt);
+	CHECK_EQ(daemon_stat(fd, "vmm_protocol_errors"), 0);
+	close(fd);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
+/*
+ * Item 2: --frame-timeout-ms is exact to the millisecond, not rounded up
+ * to the loop's one-second tick.  150 ms: a VMM frame left incomplete at
+ * t0 has its ERROR 7 waiting 450 ms later (three timeouts; the old loop
+ * slept a whole second); a management line left incomplete then gets its
+ * error line and the close after at least 140 ms and well under a second.
+ */
+static void
+test_frame_timeout_ms_exact(void)
+{
+	static const char *const extra[] = { "--frame-timeout-ms", "150",
+					     "--compact-idle-ms", "0", NULL };
+	static const char timed_out[] =
+		"{\"ok\":false,\"error\":\"request line not completed in time\"}\n";
+	struct daemon d;
+	uint8_t f[256];
+	int v, m;
+	int64_t t1, waited;
+	ssize_t n;
+
+	/* a daemon that closes on us must fail a check, not kill the test */
+	signal(SIGPIPE, SIG_IGN);
+
+	setup(&d, extra);
+	v = connect_unix(d.vmm);
+	m = connect_unix(d.mgmt);
+	REQUIRE(v >= 0 && m >= 0);
+	hello(f, 1);
+	CHECK(write(v, f, 10) == 10);           /* 10 of HELLO's 32 bytes */
+	msleep(450);
+	{
+		struct pollfd p = { v, POLLIN, 0 };
+
+		CHECK_EQ(poll(&p, 1, 0), 1);    /* the ERROR is already there */
+	}
+	n = read_to_eof(v, f, sizeof(f));
+	REQUIRE(n >= 12);
+	CHECK_EQ(vv_le32(f), VV_VMM_MSG_ERROR);
+	CHECK_EQ(vv_le32(f + 8), VV_VMM_ERR_TIMEOUT);
+	close(v);
+	t1 = mono_ms();
+	CHECK(write(m, "{\"cmd\":", 7) == 7);
+	n = read_to_eof(m, f, sizeof(f));
+	waited = mono_ms() - t1;
+	printf("# management line timed out after %lld ms\n", (long long)waited);
+	CHECK_EQ(n, (ssize_t)strlen(timed_out));
+	CHECK(n > 0 && memcmp(f, timed_out, (size_t)n) == 0);
+	CHECK(waited >= 140 && waited < 900);
+	close(m);
+	CHECK(alive(&d));
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
+/* The daemon's VmHWM (peak resident set) in KiB, or -1. */
+static long
+daemon_peak_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* A child that writes `lines` lines of `{"cmd":"list"}` to fd at once
+ * (blocking: it waits whenever the daemon stops reading). */
+static pid_t
+flood_list(int fd, int lines)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		static const char line[] = "{\"cmd\":\"list\"}\n";
+		size_t len = (size_t)lines * (sizeof(line) - 1), off = 0;
+		char *buf = malloc(len);
+
+		signal(SIGPIPE, SIG_IGN);
+		if (buf == NULL)
+			_exit(2);
+		for (int i = 0; i < lines; i++)
+			memcpy(buf + (size_t)i * (sizeof(line) - 1), line, sizeof(line) - 1);
+		while (off < len) {
+			ssize_t w = write(fd, buf + off, len - off);
+
+			if (w <= 0)
+				_exit(1);
+			off += (size_t)w;
+		}
+		_exit(0);
+	}
+	return pid;
+}
+
+/* Counts whole reply lines read from fd (non-blocking, at most cap
+ * bytes); *bad counts those that are not a successful list. */
+struct line_count {
+	long lines, bad;
+	char head[16];
+	size_t head_len;
+};
+
+
+static ssize_t
+count_replies(int fd, size_t cap, struct line_count *lc)
+{
+	static char buf[1 << 16];
+	ssize_t r = recv(fd, buf, cap < sizeof(buf) ? cap : sizeof(buf), MSG_DONTWAIT);
+
+	for (ssize_t i = 0; i < r; i++) {
+		if (buf[i] == '\n') {
+			if (lc->head_len < 12 || memcmp(lc->head, "{\"ok\":true,", 11) != 0)
+				lc->bad++;
+			lc->lines++;
+			lc->head_len = 0;
+		} else if (lc->head_len < sizeof(lc->head)) {
+			lc->head[lc->head_len++] = buf[i];
+		}
+	}
+	return r;
+}
+
+/*
+ * Item 4: a management client floods 1 MiB of `list` requests (69,905
+ * lines) in one write, first without reading a reply, then reading them
+ * 64 KiB at a time, while a VMM sends GetVariable after GetVariable and a
+ * second management connection reads the daemon's mgmt_requests counter
+ * after each one.  Counted, not timed:
+ *   - between two consecutive VMM requests at most 1000 management lines
+ *     are handled (the unbounded loop handled one read's worth, thousands
+ *     of lines, in one go);
+ *   - while nobody reads the replies, the daemon stops: at most 2000 lines
+ *     handled during the first 100 VMM requests;
+ *   - every request line gets its reply, a successful list, in the end;
+ *   - the daemon's peak RSS (VmHWM) stays under 32 MiB (not in sanitizer
+ *     builds, whose allocator keeps freed memory in quarantine).
+ */
+static void
+test_mgmt_flood_bounded(void)
+{
+	enum { LINES = (1 << 20) / 15 };
+	struct daemon d;
+	struct line_count lc = { 0 };
+	unsigned long long base, prev, cur, max_delta = 0;
+	pid_t writer;
+	int v, s, f, st, idle = 0;
+	long rss;
+
+	/* a daemon that closes on us must fail a check, not kill the test */
+	signal(SIGPIPE, SIG_IGN);
+
+	setup(&d, NULL);
+	v = vmm_connect_hello(&d);
+	s = connect_unix(d.mgmt);
+	f = connect_unix(d.mgmt);
+	REQUIRE(v >= 0 && s >= 0 && f >= 0);
+	base = prev = daemon_stat(s, "mgmt_requests");
+	writer = flood_list(f, LINES);
+	REQUIRE(writer > 0);
+	for (int i = 0; i < 100; i++) {                 /* nobody reads f */
+		check_get_setup_mode(v);
+		cur = daemon_stat(s, "mgmt_requests");
+		if (cur - prev > max_delta)
+			max_delta = cur - prev;
+		prev = cur;
+	}
+	printf("# unread flood: %llu lines handled during 100 VMM requests\n", prev - base);
+	CHECK(prev - base <= 2000);
+	while (lc.lines < LINES && idle < 5000) {       /* read 64 KiB a time */
+		ssize_t r = count_replies(f, 1 << 16, &lc);
+
+		if (r <= 0) {
+			idle++;
+			msleep(1);
+		} else {
+			idle = 0;
+		}
+		check_get_setup_mode(v);
+		cur = daemon_stat(s, "mgmt_requests");
+		if (cur - prev > max_delta)
+			max_delta = cur - prev;
+		prev = cur;
+	}
+	rss = daemon_peak_rss_kib(d.pid);
+	printf("# %ld replies (%ld bad); at most %llu lines between two VMM requests; "
+	       "peak RSS %ld KiB\n", lc.lines, lc.bad, max_delta, rss);
+	CHECK_EQ(lc.lines, LINES);
+	CHECK_EQ(lc.bad, 0);
+	CHECK(max_delta <= 1000);
+#ifndef SANITIZER_TEST_BUILD
+	CHECK(rss > 0 && rss < 32 * 1024);
+#endif
+	REQUIRE(waitpid(writer, &st, 0) == writer);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(f);
+	close(s);
+	close(v);
+	CHECK(alive(&d));
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
+/*
+ * Item 4: a management client that never reads its replies is closed
+ * once they have not moved for the frame timeout (300 ms here): after
+ * a second of not reading, the client finds fewer replies than requests
+ * and then the end of the connection; the daemon says why in its log.
+ */
+static void
+test_mgmt_unread_replies_closed(void)
+{
+	static const char *const extra[] = { "--frame-timeout-ms", "300", NULL };
+	enum { LINES = (1 << 20) / 15 };
+	struct daemon d;
+	struct line_count lc = { 0 };
+	pid_t writer;
+	bool eof = false;
+	int f, st;
+
+	/* a daemon that closes on us must fail a check, not kill the test */
+	signal(SIGPIPE, SIG_IGN);
+
+	setup(&d, extra);
+	f = connect_unix(d.mgmt);
+	REQUIRE(f >= 0);
+	writer = flood_list(f, LINES);
+	REQUIRE(writer > 0);
+	msleep(1000);
+	for (;;) {
+		struct pollfd p = { f, POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&p, 1, 5000) <= 0)
+			break;
+		r = count_replies(f, 1 << 16, &lc);
+		if (r == 0) {
+			eof = true;
+			break;
+		}
+		if (r < 0 && errno != EAGAIN)
+			break;
+	}
+	printf("# %ld of %d replies before the close\n", lc.lines, LINES);
+	CHECK(eof);
+	CHECK(lc.lines < LINES);
+	CHECK_EQ(lc.bad, 0);
+	CHECK(log_has(&d, "bytes of replies not taken"));
+	REQUIRE(waitpid(writer, &st, 0) == writer);
+	close(f);
+	CHECK(alive(&d));
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_boot_dma),
 	TEST(test_boot_pio),
@@ -1607,7 +1993,11 @@ static const struct vv_test tests[] = {
 	TEST(test_sandbox_kills_execve),
 	TEST(test_landlock_confines_files),
 	TEST(test_idle_compaction),
+	TEST(test_pipelined_frames_not_timed_out),
+	TEST(test_frame_timeout_ms_exact),
 	TEST(test_reconnect_after_close_not_busy),
+	TEST(test_mgmt_flood_bounded),
+	TEST(test_mgmt_unread_replies_closed),
 	TEST(test_socket_modes_from_bind),
 	TEST(test_mgmt_peer_credentials),
 };

@@ -1637,19 +1637,19 @@ vmm_connect_hello(const struct daemon *d)
 }
 
 /*
- * Item 1: a VMM that pipelines.  A child writes 300 GetVariable frames so
+ * Item 1: a VMM that pipelines.  A child writes 400 GetVariable frames so
  * that each write ends in the middle of a frame (the second half of frame
  * i with the first half of frame i+1, 2 ms apart): the daemon has a
- * partial frame buffered for the whole run (well over 600 ms) while every
- * frame completes within a few ms.  With --frame-timeout-ms 150 the timer
- * is per frame: all 300 replies arrive, each exact, no ERROR, and the
- * connection serves one more request afterwards.
+ * partial frame buffered for the whole run (over 800 ms) while every frame
+ * completes within a few ms.  With --frame-timeout-ms 250 the timer is per
+ * frame: all 400 replies arrive, each exact, no ERROR, and the connection
+ * serves one more request afterwards.
  */
 static void
 test_pipelined_frames_not_timed_out(void)
 {
-	static const char *const extra[] = { "--frame-timeout-ms", "150", NULL };
-	enum { FRAMES = 300 };
+	static const char *const extra[] = { "--frame-timeout-ms", "250", NULL };
+	enum { FRAMES = 400 };
 	struct daemon d;
 	uint8_t frame[256], rep[256];
 	size_t n = get_setup_mode_frame(frame), total = n - 12, got = 0;
@@ -1695,10 +1695,10 @@ test_pipelined_frames_not_timed_out(void)
 		    vv_le64(rep + 10 + 32) == VV_EFI_SUCCESS && rep[10 + 76 + 20] == 1)
 			got++;
 	}
-	printf("# %zu replies in %lld ms with a 150 ms frame timeout\n", got,
+	printf("# %zu replies in %lld ms with a 250 ms frame timeout\n", got,
 	       (long long)(mono_ms() - t0));
 	CHECK_EQ(got, FRAMES);
-	CHECK(mono_ms() - t0 >= 600);           /* the run outlasted the timeout */
+	CHECK(mono_ms() - t0 >= 800);           /* the run outlasted the timeout */
 	REQUIRE(waitpid(writer, &st, 0) == writer);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	if (got == FRAMES)

@@ -1973,6 +1973,53 @@ test_mgmt_unread_replies_closed(void)
 	cleanup(&d);
 }
 
+/*
+ * A management client that writes 1000 requests and half-closes at once
+ * (shutdown SHUT_WR, as `socat -` does at the end of its input) still gets
+ * every reply, in order (the "id"s), before the daemon closes: the lines
+ * left by the per-turn budget are handled after the EOF.
+ */
+static void
+test_mgmt_half_close_answered(void)
+{
+	enum { LINES = 1000 };
+	static char req[LINES * 40];
+	static uint8_t rep[LINES * 96];
+	struct daemon d;
+	size_t len = 0;
+	long lines = 0, in_order = 0;
+	ssize_t n;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	setup(&d, NULL);
+	fd = connect_unix(d.mgmt);
+	REQUIRE(fd >= 0);
+	for (int i = 0; i < LINES; i++)
+		len += (size_t)snprintf(req + len, sizeof(req) - len,
+					"{\"cmd\":\"version\",\"id\":%d}\n", i);
+	CHECK(write(fd, req, len) == (ssize_t)len);
+	shutdown(fd, SHUT_WR);
+	n = read_to_eof(fd, rep, sizeof(rep));
+	REQUIRE(n > 0);
+	for (const char *p = (const char *)rep; p < (const char *)rep + n; p++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "{\"id\":%ld,", lines);
+		in_order += strncmp(p, want, strlen(want)) == 0;
+		lines++;
+		p = memchr(p, '\n', (size_t)((const char *)rep + n - p));
+		if (p == NULL)
+			break;
+	}
+	CHECK_EQ(lines, LINES);
+	CHECK_EQ(in_order, LINES);
+	close(fd);
+	CHECK(alive(&d));
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_boot_dma),
 	TEST(test_boot_pio),
@@ -1998,6 +2045,7 @@ static const struct vv_test tests[] = {
 	TEST(test_reconnect_after_close_not_busy),
 	TEST(test_mgmt_flood_bounded),
 	TEST(test_mgmt_unread_replies_closed),
+	TEST(test_mgmt_half_close_answered),
 	TEST(test_socket_modes_from_bind),
 	TEST(test_mgmt_peer_credentials),
 };

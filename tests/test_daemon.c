@@ -2020,6 +2020,83 @@ test_mgmt_half_close_answered(void)
 	cleanup(&d);
 }
 
+/* A GetVariable(SetupMode) MM_REQUEST frame whose DataSize leaves ds
+ * bytes of room (the reply is as long as the request); its length. */
+static size_t
+big_get_frame(uint8_t *out, size_t ds)
+{
+	static const char name[] = "SetupMode";
+	const size_t ns = sizeof(name) * 2, msg = 16 + 36 + ns + ds, total = 24 + msg;
+	uint8_t *b = out + 12;
+
+	memset(out, 0, 12 + total);
+	put_frame(out, VV_VMM_MSG_MM_REQUEST, (uint32_t)(4 + total));
+	vv_put_le32(out + 8, 65536);
+	memcpy(b, VV_GUID_SMM_VARIABLE.b, 16);
+	vv_put_le64(b + 16, msg);
+	vv_put_le64(b + 24, VV_MM_GET_VARIABLE);
+	memcpy(b + 40, VV_GUID_GLOBAL_VARIABLE.b, 16);
+	vv_put_le64(b + 56, ds);
+	vv_put_le64(b + 64, ns);
+	for (size_t i = 0; i < sizeof(name); i++)
+		vv_put_le16(b + 76 + 2 * i, (uint8_t)name[i]);
+	return 12 + total;
+}
+
+/*
+ * A VMM connection the daemon is closing does not hold the VMM slot, and
+ * does not linger.  The VMM (v1) sends 60 KB GetVariable requests without
+ * reading: three replies fill most of the daemon's socket buffer (each
+ * seen sent whole through vmm_bytes_out), the fourth no longer fits and
+ * stays queued, with half of a fifth frame buffered.  With a 300 ms frame
+ * timeout the daemon ends v1 with ERROR 7 -- queued behind the reply, so
+ * v1 is "closing" -- and a new VMM (v2) is then served, not BUSY.  v1,
+ * still not reading, is dropped once its output has not moved for the
+ * timeout (logged), and v2 keeps working.
+ */
+static void
+test_closing_vmm_gives_up_slot(void)
+{
+	static const char *const extra[] = { "--frame-timeout-ms", "300", NULL };
+	static uint8_t f[2 * 65600], sink[1 << 19];
+	struct daemon d;
+	size_t n = big_get_frame(f, 60000), reply = n - 12 + 10;
+	unsigned long long out = 32;
+	int v1, v2, s;
+
+	signal(SIGPIPE, SIG_IGN);
+	setup(&d, extra);
+	v1 = vmm_connect_hello(&d);
+	s = connect_unix(d.mgmt);
+	REQUIRE(v1 >= 0 && s >= 0);
+	for (int k = 0; k < 3; k++) {
+		int tries = 0;
+
+		CHECK(write(v1, f, n) == (ssize_t)n);
+		out += reply;
+		while (daemon_stat(s, "vmm_bytes_out") != out && tries++ < 200)
+			msleep(10);
+		REQUIRE(tries <= 200);                  /* sent whole */
+	}
+	memcpy(f + n, f, n / 2);                        /* a fourth, half a fifth */
+	CHECK(write(v1, f, n + n / 2) == (ssize_t)(n + n / 2));
+	msleep(600);
+	v2 = vmm_connect_hello(&d);
+	CHECK(v2 >= 0);                                 /* HELLO_REPLY, not BUSY */
+	CHECK_EQ(daemon_stat(s, "vmm_refused"), 0);
+	msleep(600);
+	CHECK(log_has(&d, "bytes of replies not taken"));
+	CHECK(read_to_eof(v1, sink, sizeof(sink)) >= (ssize_t)(3 * reply));
+	if (v2 >= 0)
+		check_get_setup_mode(v2);
+	close(v1);
+	close(v2);
+	close(s);
+	CHECK(alive(&d));
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_boot_dma),
 	TEST(test_boot_pio),
@@ -2046,6 +2123,7 @@ static const struct vv_test tests[] = {
 	TEST(test_mgmt_flood_bounded),
 	TEST(test_mgmt_unread_replies_closed),
 	TEST(test_mgmt_half_close_answered),
+	TEST(test_closing_vmm_gives_up_slot),
 	TEST(test_socket_modes_from_bind),
 	TEST(test_mgmt_peer_credentials),
 };

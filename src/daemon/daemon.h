@@ -100,7 +100,8 @@ struct conn {
 	/* The frame timer: when the first byte of the message now incomplete
 	 * in `in` arrived, restarted each time a message completes; -1. */
 	int64_t partial_since_ms;
-	/* mgmt: output pending and no byte of it taken since; -1. */
+	/* Output pending and no byte of it taken since (server.c
+	 * check_deadlines: management and closing connections); -1. */
 	int64_t out_stalled_since_ms;
 	unsigned id;
 	struct conn *next;

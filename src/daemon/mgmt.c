@@ -6,8 +6,9 @@
  * locks (vmvars/store.h "Who asks").
  *
  * A line that is not a JSON object, an unknown command or a bad argument
- * gets {"ok":false,"error":...} and the connection stays open; only a line
- * longer than the buffer (1 MiB) ends the connection.
+ * gets {"ok":false,"error":...} and the connection stays open; here only a
+ * line longer than the buffer (1 MiB) ends the connection (server.c also
+ * ends one for a line left incomplete, or replies left unread, too long).
  *
  * A connection gets a bounded share of each loop turn (daemon.h
  * MGMT_LINES_PER_TURN, MGMT_OUT_MAX; server.c runs the turns): a client

@@ -78,6 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (size > 0 && !c->close_after_flush) {
 		size_t n = size < chunk ? size : chunk;
 
+		conn_in_compact(c);             /* as server.c read_conn does */
 		if (n > c->in_cap - c->in_len)
 			n = c->in_cap - c->in_len;
 		memcpy(c->in + c->in_len, data, n);

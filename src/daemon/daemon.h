@@ -109,25 +109,42 @@ enum conn_kind { CONN_VMM, CONN_MGMT };
 struct conn {
 	int fd;
 	enum conn_kind kind;
-	uint8_t *in;                    /* received, not yet consumed */
-	size_t in_len, in_cap;
+	uint8_t *in;                    /* received, not yet consumed: in[0, in_len) */
+	size_t in_len, in_cap;          /* in_cap: room from `in` to the end */
+	uint8_t *in_base;               /* the allocation, in_size bytes */
+	size_t in_size;
 	uint8_t *out;                   /* to send: out[out_off, out_len) */
 	size_t out_off, out_len, out_cap;
 	bool close_after_flush;         /* stop reading; close once out is sent */
 	bool handshaken;                /* VMM: HELLO accepted */
-	int64_t partial_since_ms;       /* first byte of an incomplete frame; -1 */
+	bool eof;                       /* mgmt: peer sent EOF; finish, then close */
+	bool backlog;                   /* mgmt: a whole line waits (turn budget) */
+	/* The frame timer: when the first byte of the message now incomplete
+	 * in `in` arrived, restarted each time a message completes; -1. */
+	int64_t partial_since_ms;
+	/* Output pending and no byte of it taken since (server.c
+	 * check_deadlines: management and closing connections); -1. */
+	int64_t out_stalled_since_ms;
 	unsigned id;
 	struct conn *next;
 };
 
+/* CLOCK_MONOTONIC in milliseconds: the clock of every daemon timer. */
+int64_t now_ms(void);
 struct conn *conn_new(int fd, enum conn_kind kind, size_t in_cap, unsigned id);
 void conn_free(struct conn *c);
 /* Appends to the output queue; -1 (and the connection is to be closed)
  * on allocation failure. */
 int conn_queue(struct conn *c, const void *data, size_t len);
-/* Drops the first n bytes of the input buffer. */
+/* Drops the first n bytes of the input buffer: one whole message (this
+ * restarts the frame timer). */
 void conn_consume(struct conn *c, size_t n);
+/* Moves the unconsumed input to the start of the allocation (before a read). */
+void conn_in_compact(struct conn *c);
+/* The whole allocation holds unconsumed input. */
+bool conn_in_full(const struct conn *c);
 bool conn_out_pending(const struct conn *c);
+size_t conn_out_queued(const struct conn *c);
 
 /* ---- vmm_conn.c: the VMM frame protocol (docs/protocol.md) ---- */
 /* Handles every complete frame in c->in.  Returns 0 (connection stays) or
@@ -138,7 +155,15 @@ int vmm_conn_process(struct vm *vm, struct conn *c);
 void vmm_conn_error(struct conn *c, uint32_t code, const char *text);
 
 /* ---- mgmt.c: the management API (docs/management.md) ---- */
-/* Handles every complete line in c->in.  -1: close (oversized line). */
+/* Bounds on one management connection (issue #12): per loop turn at most
+ * MGMT_LINES_PER_TURN lines are handled, so a flood waits behind the VMM
+ * rather than the other way round; no line is handled (and nothing read)
+ * while more than MGMT_OUT_MAX bytes of its replies are unsent. */
+#define MGMT_LINES_PER_TURN 4
+#define MGMT_OUT_MAX        (64u * 1024)
+/* Handles up to MGMT_LINES_PER_TURN complete lines in c->in; sets
+ * c->backlog when a complete line is left for the next turn.  -1: close
+ * (oversized line). */
 int mgmt_conn_process(struct vm *vm, struct conn *c, bool *quit);
 
 /* ---- server.c: sockets and the poll loop ---- */
@@ -164,7 +189,6 @@ struct server_config {
 int server_listen(struct server_config *cfg);
 /* Runs until SIGTERM/SIGINT or a management quit. */
 void server_run(struct vm *vm, const struct server_config *cfg);
-int64_t now_ms(void);
 
 /* ---- sandbox.c ---- */
 struct sandbox_config {

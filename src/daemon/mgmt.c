@@ -6,8 +6,14 @@
  * locks (vmvars/store.h "Who asks").
  *
  * A line that is not a JSON object, an unknown command or a bad argument
- * gets {"ok":false,"error":...} and the connection stays open; only a line
- * longer than the buffer (1 MiB) ends the connection.
+ * gets {"ok":false,"error":...} and the connection stays open; here only a
+ * line longer than the buffer (1 MiB) ends the connection (server.c also
+ * ends one for a line left incomplete, or replies left unread, too long).
+ *
+ * A connection gets a bounded share of each loop turn (daemon.h
+ * MGMT_LINES_PER_TURN, MGMT_OUT_MAX; server.c runs the turns): a client
+ * that writes a megabyte of requests at once must not hold up the guest's
+ * variable calls, nor make the daemon queue all the replies.
  */
 #include <string.h>
 
@@ -508,12 +514,21 @@ handle_line(struct vm *vm, struct conn *c, const char *line, bool *quit)
 int
 mgmt_conn_process(struct vm *vm, struct conn *c, bool *quit)
 {
+	unsigned handled = 0;
+
+	c->backlog = false;
 	for (;;) {
 		uint8_t *nl = memchr(c->in, '\n', c->in_len);
 		size_t n;
 
 		if (nl == NULL)
 			break;
+		if (handled == MGMT_LINES_PER_TURN || conn_out_queued(c) > MGMT_OUT_MAX) {
+			/* The rest waits for the next turn (server.c). */
+			c->backlog = true;
+			return 0;
+		}
+		handled++;
 		n = (size_t)(nl - c->in);
 		*nl = '\0';             /* the line is now a C string */
 		if (memchr(c->in, '\0', n) != NULL) {
@@ -528,11 +543,11 @@ mgmt_conn_process(struct vm *vm, struct conn *c, bool *quit)
 		if (*quit)
 			return 0;
 	}
-	if (c->in_len == c->in_cap) {
+	if (conn_in_full(c)) {
 		const char *msg = "{\"ok\":false,\"error\":\"request line longer than 1 MiB\"}\n";
 
 		log_warn("management connection %u: line longer than %zu bytes; closing it",
-			 c->id, c->in_cap);
+			 c->id, c->in_size);
 		(void)conn_queue(c, msg, strlen(msg));
 		c->close_after_flush = true;
 		return -1;

@@ -43,6 +43,9 @@ static const int allowed_syscalls[] = {
 	SCMP_SYS(writev), SCMP_SYS(accept4), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
 	SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(close), SCMP_SYS(fcntl),
 	SCMP_SYS(shutdown),
+	/* server.c: the management peer's SO_PEERCRED on accept, checked
+	 * against root and our own uid (taken once when serving starts) */
+	SCMP_SYS(getsockopt), SCMP_SYS(geteuid),
 	/* file backend: tmp file, fsync, rename, directory fsync */
 	SCMP_SYS(openat), SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(rename),
 	SCMP_SYS(renameat), SCMP_SYS(renameat2), SCMP_SYS(unlink), SCMP_SYS(unlinkat),
@@ -234,7 +237,7 @@ sandbox_enter(const struct sandbox_config *cfg)
 		return -1;
 	if (install_seccomp() != 0)
 		return -1;
-	/* From here on only allowed_syscalls work (no geteuid). */
+	/* From here on only allowed_syscalls work. */
 	log_info("sandbox: %s, Landlock %s, seccomp allowlist of %zu syscalls",
 		 root ? "chroot to the state directory, no capabilities" : "unprivileged",
 		 landlock_abi > 0 ? "confines files to the state directory" : "unavailable",

@@ -6,9 +6,17 @@
  * signalfd.  Knows no protocol: it moves bytes between sockets and the
  * conn buffers and calls vmm_conn_process() / mgmt_conn_process().
  *
- * Backpressure: a connection with unsent output is not read from, so a
- * peer that does not read its replies cannot make the daemon buffer more
- * than one reply (VMM) or one reply per line already received (mgmt).
+ * One loop turn: poll; signals; then every open connection (writes,
+ * reads, the protocols' work); only then the listening sockets, so that a
+ * VMM that closes and reconnects at once finds its old connection gone
+ * rather than "busy" (issue #12); then the deadlines, and a poll() timeout
+ * that ends at the earliest of them, to the millisecond.
+ *
+ * Backpressure: a VMM connection with unsent output is not read from, so
+ * a VMM that does not read its replies cannot make the daemon buffer more
+ * than the replies to one read.  A management connection is bounded per
+ * turn and in its output (daemon.h MGMT_LINES_PER_TURN, MGMT_OUT_MAX), and
+ * one whose replies are not taken for the frame timeout is closed.
  *
  * Latency: after answering the VMM the loop busy-polls its connection for
  * a bounded window before sleeping again (vmm_busy_poll below).
@@ -16,6 +24,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -44,12 +53,6 @@ now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int64_t
-now_ms(void)
-{
-	return now_us() / 1000;
-}
-
 /* A listening UNIX stream socket at path with mode (stale socket file
  * replaced).  -1 on failure, logged. */
 static int
@@ -57,7 +60,8 @@ listen_unix(const char *path, mode_t mode)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct stat st;
-	int fd;
+	mode_t old_umask;
+	int fd, rc;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		log_error("%s: socket path too long", path);
@@ -71,8 +75,23 @@ listen_unix(const char *path, mode_t mode)
 		log_error("socket: %s", strerror(errno));
 		return -1;
 	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 || chmod(path, mode) != 0 ||
-	    listen(fd, 8) != 0) {
+	/*
+	 * The socket file must have `mode` from the moment it exists: a
+	 * chmod() after bind() leaves a window in which anyone the umask lets
+	 * through (everyone, with umask 0) can connect -- and keep the
+	 * connection.  bind() creates the file with 0777 minus the umask; that
+	 * is the documented rule (POSIX, unix(7)), so the umask is set to
+	 * exactly the bits `mode` lacks around the bind().  (Linux happens to
+	 * take the mode from an fchmod() of the socket before bind(), but
+	 * documents no such thing; binding in a private directory and renaming
+	 * needs a scratch directory on the same file system.)  umask is
+	 * process-wide: here the daemon is one thread in setup, so nothing
+	 * else creates a file meanwhile.
+	 */
+	old_umask = umask(0777 & ~mode);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old_umask);
+	if (rc != 0 || listen(fd, 8) != 0) {
 		log_error("%s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
@@ -107,6 +126,7 @@ server_listen(struct server_config *cfg)
 
 struct loop {
 	struct vm *vm;
+	uid_t uid;                      /* ours: may use the management socket */
 	const struct server_config *cfg;
 	struct conn *conns;             /* VMM and management, one list */
 	struct conn *vmm;               /* the active VMM connection or NULL */
@@ -135,10 +155,48 @@ drop(struct loop *l, struct conn *c)
 	if (l->vmm == c) {
 		l->vmm = NULL;
 		log_info("vmm connection %u closed", c->id);
+	} else if (c->kind == CONN_VMM) {
+		log_debug("vmm connection %u (not the active one) closed", c->id);
 	}
 	if (c->kind == CONN_MGMT)
 		l->nmgmt--;
 	conn_free(c);
+}
+
+/*
+ * The management socket's file mode (0600) is the first gate, but a
+ * socket passed by systemd or re-moded by an operator may be wider, and
+ * the API edits the store as the host owner: the peer's credentials, as
+ * the kernel recorded them at connect(), must be root or the daemon's own
+ * uid (docs/management.md "Access").  The VMM socket has no such check:
+ * its users are the VMM's group, by the file mode (protocol.md).
+ * true if the peer may stay; a refused one has been told why and closed.
+ */
+static bool
+mgmt_peer_allowed(struct loop *l, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	char msg[160];
+	int n;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof(cred)) {
+		log_warn("management connection refused: no peer credentials: %s",
+			 strerror(errno));
+		close(fd);
+		return false;
+	}
+	if (cred.uid == 0 || cred.uid == l->uid)
+		return true;
+	log_warn("management connection refused: peer uid %u (pid %d) is neither root nor "
+		 "vmvarsd's uid %u", (unsigned)cred.uid, (int)cred.pid, (unsigned)l->uid);
+	n = snprintf(msg, sizeof(msg), "{\"ok\":false,\"error\":\"permission denied: uid %u "
+		     "may not use the management socket\"}\n", (unsigned)cred.uid);
+	/* A new socket's buffer takes this whole; if not, the peer learns
+	 * from the close alone. */
+	(void)send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+	return false;
 }
 
 static void
@@ -151,6 +209,15 @@ accept_one(struct loop *l, int lfd, enum conn_kind kind)
 	if (fd < 0)
 		return;
 	cap = kind == CONN_VMM ? VV_VMM_FRAME_HEADER_SIZE + VV_VMM_MAX_PAYLOAD : MGMT_LINE_MAX;
+	if (kind == CONN_MGMT && !mgmt_peer_allowed(l, fd))
+		return;
+	if (kind == CONN_VMM && l->vmm != NULL && l->vmm->close_after_flush) {
+		/* The active VMM has said its last word (an ERROR is going
+		 * out): it is no longer active, it only finishes sending.  A
+		 * VMM reconnecting after it must not be refused as busy. */
+		log_info("vmm connection %u: closing; a new connection takes over", l->vmm->id);
+		l->vmm = NULL;
+	}
 	if (kind == CONN_MGMT && l->nmgmt >= MAX_MGMT) {
 		log_warn("management connection refused: %u already open", l->nmgmt);
 		close(fd);
@@ -187,6 +254,7 @@ read_conn(struct loop *l, struct conn *c)
 {
 	ssize_t n;
 
+	conn_in_compact(c);
 	if (c->in_len == c->in_cap) {
 		/* Only a management line can fill its buffer without being a
 		 * complete message; mgmt_conn_process has refused it. */
@@ -199,23 +267,49 @@ read_conn(struct loop *l, struct conn *c)
 		if (c->in_len > 0 && c->kind == CONN_VMM)
 			log_warn("vmm connection %u: peer closed in the middle of a frame "
 				 "(%zu bytes unprocessed)", c->id, c->in_len);
-		return -1;
+		if (c->kind == CONN_VMM)
+			return -1;
+		/* A management client may half-close after its last line
+		 * and wait for the replies: those lines are still handled,
+		 * the turn budget allowing, then the connection is closed. */
+		c->eof = true;
+		(void)mgmt_conn_process(l->vm, c, &l->quit);
+		return 1;
 	}
+	/* The first byte of a message: the frame timer starts. */
+	if (c->in_len == 0)
+		c->partial_since_ms = now_ms();
 	c->in_len += (size_t)n;
 	if (c->kind == CONN_VMM) {
 		l->vm->vmm_bytes_in += (uint64_t)n;
 		if (l->vmm != c) {
 			/* A refused VMM: its bytes are not looked at. */
 			c->in_len = 0;
+			c->partial_since_ms = -1;
 			return 1;
 		}
 		(void)vmm_conn_process(l->vm, c);
 	} else {
 		(void)mgmt_conn_process(l->vm, c, &l->quit);
 	}
-	c->partial_since_ms = c->in_len > 0 ? (c->partial_since_ms >= 0 ? c->partial_since_ms
-							     : now_ms()) : -1;
 	return 1;
+}
+
+/* A management connection may be read from: it is open for input, no
+ * whole line waits in its buffer, and its replies are not piling up. */
+static bool
+mgmt_may_read(const struct conn *c)
+{
+	return !c->close_after_flush && !c->eof && !c->backlog &&
+	       conn_out_queued(c) <= MGMT_OUT_MAX;
+}
+
+/* A management connection has lines waiting that this turn may handle. */
+static bool
+mgmt_has_work(const struct conn *c)
+{
+	return c->kind == CONN_MGMT && c->backlog && !c->close_after_flush &&
+	       conn_out_queued(c) <= MGMT_OUT_MAX;
 }
 
 /* Sends what is queued.  -1: drop now.  Notes in l->vmm_answered when the
@@ -229,6 +323,8 @@ write_conn(struct loop *l, struct conn *c)
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
 	c->out_off += (size_t)n;
+	/* The peer took bytes: the stall clock (check_deadlines) restarts. */
+	c->out_stalled_since_ms = conn_out_pending(c) && n > 0 ? now_ms() : -1;
 	if (c->kind == CONN_VMM) {
 		l->vm->vmm_bytes_out += (uint64_t)n;
 		if (c == l->vmm && !conn_out_pending(c) && !c->close_after_flush)
@@ -242,7 +338,11 @@ write_conn(struct loop *l, struct conn *c)
 static bool
 settle(struct loop *l, struct conn *c, int bad)
 {
-	if (bad < 0 || (c->close_after_flush && !conn_out_pending(c))) {
+	bool said_all = c->close_after_flush || (c->eof && !c->backlog);
+
+	if (conn_out_pending(c) && c->out_stalled_since_ms < 0)
+		c->out_stalled_since_ms = now_ms();
+	if (bad < 0 || (said_all && !conn_out_pending(c))) {
 		drop(l, c);
 		return true;
 	}
@@ -261,6 +361,55 @@ serve_readable(struct loop *l, struct conn *c)
 	if (rc >= 0 && conn_out_pending(c) && write_conn(l, c) != 0)
 		rc = -1;
 	return settle(l, c, rc) ? -1 : rc;
+}
+
+/* What poll() is asked to watch on c. */
+static short
+conn_events(const struct conn *c)
+{
+	short ev = conn_out_pending(c) ? POLLOUT : 0;
+
+	if (c->kind == CONN_VMM)
+		return ev ? ev : (c->close_after_flush ? 0 : POLLIN);
+	return ev | (mgmt_may_read(c) ? POLLIN : 0);
+}
+
+/* c's input may be read: a VMM's only once its replies are out
+ * (protocol.md "Connections"), a management one within its bounds. */
+static bool
+may_read(const struct conn *c)
+{
+	if (c->kind == CONN_VMM)
+		return !c->close_after_flush && !conn_out_pending(c);
+	return mgmt_may_read(c);
+}
+
+/* One connection's share of a loop turn, by what poll() reported:
+ * send, then read (and let the protocol answer), or else handle the
+ * management lines already buffered; then close it if it is done. */
+static void
+serve_conn(struct loop *l, struct conn *c, short revents)
+{
+	int rc = 0;
+
+	/* A hang-up with output pending: the send fails and drops it. */
+	if ((revents & POLLOUT) || ((revents & (POLLHUP | POLLERR)) && conn_out_pending(c))) {
+		rc = write_conn(l, c);
+		if (rc != 0) {
+			(void)settle(l, c, rc);
+			return;
+		}
+	}
+	if ((revents & (POLLIN | POLLHUP | POLLERR)) && may_read(c)) {
+		(void)serve_readable(l, c);
+		return;
+	}
+	if (mgmt_has_work(c)) {
+		(void)mgmt_conn_process(l->vm, c, &l->quit);
+		if (conn_out_pending(c))
+			rc = write_conn(l, c);
+	}
+	(void)settle(l, c, rc);
 }
 
 /*
@@ -367,22 +516,69 @@ compact_when_idle(struct loop *l, int64_t now)
 	return 1000;
 }
 
-/* A VMM frame left incomplete for longer than the timeout ends the
- * connection (protocol.md "Errors"); management lines likewise. */
-static void
-check_deadlines(struct loop *l, int64_t now)
+/*
+ * The deadlines (protocol.md "ERROR", management.md "Framing"):
+ *   - the frame timer: a message (VMM frame, management line) must be
+ *     complete within the frame timeout of its first byte; it restarts
+ *     whenever a message completes (conn_consume), so a VMM that pipelines
+ *     has always some frame in flight and is never timed out for it.  On a
+ *     management connection it runs only while the daemon reads from it
+ *     (not while its own lines wait, its replies pile up, or after EOF);
+ *   - a peer that takes no byte of its pending output for the frame
+ *     timeout is dropped: a management client that does not read its
+ *     replies (it holds MGMT_OUT_MAX bytes and one of MAX_MGMT slots), or
+ *     any connection the daemon is closing (an ERROR not read, or a VMM
+ *     connection retired by a new one), so none of them lingers.  The
+ *     active VMM is not: its unread reply stops the daemon reading it,
+ *     which is all the backpressure it needs.
+ * Returns the milliseconds until the earliest remaining deadline (at most
+ * `cap`), the timeout of the next poll().
+ */
+static int
+check_deadlines(struct loop *l, int64_t now, int cap)
 {
-	for (struct conn *c = l->conns; c != NULL; c = c->next) {
+	const int64_t timeout = l->cfg->frame_timeout_ms;
+	int64_t next = now + cap;
+	struct conn *c, *following;
+
+	for (c = l->conns; c != NULL; c = following) {
+		bool watch_output = c->kind == CONN_MGMT || c->close_after_flush || c != l->vmm;
+
+		following = c->next;
+		if (watch_output && conn_out_pending(c) && c->out_stalled_since_ms >= 0) {
+			if (now - c->out_stalled_since_ms >= timeout) {
+				log_warn("%s connection %u: %zu bytes of replies not taken for %lld ms; "
+					 "closing it", c->kind == CONN_VMM ? "vmm" : "management",
+					 c->id, conn_out_queued(c), (long long)timeout);
+				drop(l, c);
+				continue;
+			}
+			if (c->out_stalled_since_ms + timeout < next)
+				next = c->out_stalled_since_ms + timeout;
+		}
 		if (c->partial_since_ms < 0 || c->close_after_flush ||
-		    now - c->partial_since_ms < l->cfg->frame_timeout_ms)
+		    (c->kind == CONN_MGMT && !mgmt_may_read(c)))
 			continue;
-		log_warn("%s connection %u: message incomplete after %d ms; closing it",
-			 c->kind == CONN_VMM ? "vmm" : "management", c->id, l->cfg->frame_timeout_ms);
-		if (c->kind == CONN_VMM)
+		if (now - c->partial_since_ms < timeout) {
+			if (c->partial_since_ms + timeout < next)
+				next = c->partial_since_ms + timeout;
+			continue;
+		}
+		log_warn("%s connection %u: message incomplete after %lld ms; closing it",
+			 c->kind == CONN_VMM ? "vmm" : "management", c->id, (long long)timeout);
+		if (c->kind == CONN_VMM) {
 			vmm_conn_error(c, VV_VMM_ERR_TIMEOUT, "frame not completed in time");
+		} else {
+			const char *msg = "{\"ok\":false,\"error\":\"request line not completed "
+					  "in time\"}\n";
+
+			(void)conn_queue(c, msg, strlen(msg));
+		}
 		c->close_after_flush = true;
 		c->partial_since_ms = -1;
+		(void)settle(l, c, conn_out_pending(c) ? write_conn(l, c) : 0);
 	}
+	return next - now > 0 ? (int)(next - now) : 0;
 }
 
 static int
@@ -402,8 +598,9 @@ void
 server_run(struct vm *vm, const struct server_config *cfg)
 {
 	/* nv_compacted 0: what vm_open itself committed (Secure Boot's
-	 * initial state on a new store) is folded in too. */
-	struct loop l = { .vm = vm, .cfg = cfg, .asleep_since_us = -1,
+	 * initial state on a new store) is folded in too.  geteuid: after
+	 * the sandbox's user switch, the uid this process serves as. */
+	struct loop l = { .vm = vm, .cfg = cfg, .uid = geteuid(), .asleep_since_us = -1,
 			  .nv_seen = 0, .nv_compacted = 0 };
 	struct pollfd pfd[3 + MAX_MGMT + 8];
 	struct conn *who[3 + MAX_MGMT + 8];
@@ -416,18 +613,18 @@ server_run(struct vm *vm, const struct server_config *cfg)
 	while (!l.quit) {
 		nfds_t n = 0;
 		int rc;
+		bool work = false;      /* management lines wait: do not block */
 
 		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = vmm_listen_fd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = mgmt_listen_fd, .events = POLLIN };
 		for (struct conn *c = l.conns; c != NULL && n < sizeof(pfd) / sizeof(pfd[0]);
 		     c = c->next) {
-			short ev = conn_out_pending(c) ? POLLOUT : (c->close_after_flush ? 0 : POLLIN);
-
 			who[n] = c;
-			pfd[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
+			pfd[n++] = (struct pollfd){ .fd = c->fd, .events = conn_events(c) };
+			work = work || mgmt_has_work(c);
 		}
-		rc = poll(pfd, n, spin ? 0 : timeout_ms);
+		rc = poll(pfd, n, spin || work ? 0 : timeout_ms);
 		if (rc < 0 && errno != EINTR)
 			fatal("poll: %s", strerror(errno));
 		l.vmm_answered = false;
@@ -439,25 +636,17 @@ server_run(struct vm *vm, const struct server_config *cfg)
 				break;
 			}
 		}
+		/* Existing connections first (a hang-up frees the VMM slot),
+		 * then new ones.  serve_conn drops only the connection it
+		 * serves, so who[] holds no freed one when it is reached. */
+		for (nfds_t i = 3; i < n && !l.quit; i++)
+			serve_conn(&l, who[i], rc > 0 ? pfd[i].revents : 0);
 		if (rc > 0 && (pfd[1].revents & POLLIN))
 			accept_one(&l, vmm_listen_fd, CONN_VMM);
 		if (rc > 0 && mgmt_listen_fd >= 0 && (pfd[2].revents & POLLIN))
 			accept_one(&l, mgmt_listen_fd, CONN_MGMT);
-		for (nfds_t i = 3; i < n; i++) {
-			struct conn *c = who[i];
-
-			if (rc <= 0)
-				pfd[i].revents = 0;
-
-			if (pfd[i].revents & POLLOUT)
-				(void)settle(&l, c, write_conn(&l, c));
-			else if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
-				(void)serve_readable(&l, c);
-			else
-				(void)settle(&l, c, 0);
-		}
-		check_deadlines(&l, now_ms());
 		timeout_ms = compact_when_idle(&l, now_ms());
+		timeout_ms = check_deadlines(&l, now_ms(), timeout_ms);
 		/* Keep spinning after the non-blocking turn that follows a
 		 * request caught by the spin: that turn usually finds nothing
 		 * (the VMM's next request is still coming), and dropping to

@@ -80,6 +80,9 @@ connect_unix(const char *path)
  * write past it fails with EFBIG, as a full disk fails with ENOSPC (and
  * raises SIGXFSZ, which vmvarsd must ignore). */
 static rlim_t fsize_limit;
+/* RLIMIT_NOFILE for the next daemon (0: inherited); the sandbox's own
+ * limit only ever tightens one. */
+static rlim_t nofile_limit;
 
 /* When non-zero and the tests run as root, the next daemons run as this
  * uid and gid: an unprivileged vmvarsd, which cannot chroot. */
@@ -120,6 +123,11 @@ spawn(struct daemon *d, const char *const *extra)
 		 * clone) cannot run under the seccomp filter and hangs; the
 		 * library's leaks are covered by the in-process tests. */
 		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+		if (nofile_limit != 0) {
+			struct rlimit rl = { nofile_limit, nofile_limit };
+
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
 		if (fsize_limit != 0) {
 			struct rlimit rl = { fsize_limit, fsize_limit };
 
@@ -2843,6 +2851,93 @@ test_closing_vmm_gives_up_slot(void)
 	cleanup(&d);
 }
 
+/* CPU ticks (utime + stime) the process has used. */
+static long
+cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	f = fopen(path, "r");
+	if (f == NULL || fgets(buf, sizeof(buf), f) == NULL) {
+		if (f != NULL)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	p = strrchr(buf, ')');
+	/* after ") state": fields 3.. ; utime is field 14, stime 15 */
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+				&ut, &st) != 2)
+		return -1;
+	return (long)(ut + st);
+}
+
+/*
+ * Connections that never read fill the process's descriptors; accept()
+ * then fails with EMFILE while the listening socket stays readable.  The
+ * loop must not spin on it (it did, at 100% CPU), and must accept again
+ * once descriptors are free.
+ */
+static void
+test_accept_emfile_no_spin(void)
+{
+	struct daemon d;
+	int fds[200], nfds = 0;
+	long t0, t1, hz = sysconf(_SC_CLK_TCK);
+	uint8_t buf[256];
+	size_t n;
+	int fd;
+
+	/* 16 descriptors: the daemon's own (listening sockets, signalfd, the
+	 * store's files, the log) leave fewer than the 16 management
+	 * connections it would take. */
+	nofile_limit = 16;
+	setup(&d, NULL);
+	nofile_limit = 0;
+	/* Non-blocking connects: once the daemon stops accepting, the listen
+	 * backlog fills and a blocking connect() would wait for it. */
+	for (int i = 0; i < 16; i++) {
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+		memcpy(sun.sun_path, d.mgmt, strnlen(d.mgmt, sizeof(sun.sun_path) - 1));
+		if (s >= 0 && connect(s, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+			fds[nfds++] = s;
+		else if (s >= 0)
+			close(s);
+	}
+	msleep(300);
+	CHECK(log_has(&d, "accept: Too many open files; not accepting for 100 ms", false));
+	t0 = cpu_ticks(d.pid);
+	msleep(1000);
+	t1 = cpu_ticks(d.pid);
+	REQUIRE(t0 >= 0 && t1 >= 0);
+	printf("# %d connections held; daemon CPU over 1 s: %ld ticks of %ld\n", nfds, t1 - t0, hz);
+	CHECK(t1 - t0 < hz / 4);               /* a spinning loop takes ~hz */
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	msleep(300);
+	/* accepting again: a VMM gets its HELLO_REPLY */
+	fd = connect_unix(d.vmm);
+	REQUIRE(fd >= 0);
+	n = hello(buf, 1);
+	CHECK(write(fd, buf, n) == (ssize_t)n);
+	{
+		struct pollfd p = { fd, POLLIN, 0 };
+
+		CHECK(poll(&p, 1, 5000) == 1);
+		CHECK(read(fd, buf, sizeof(buf)) == 32);
+		CHECK_EQ(vv_le32(buf), VV_VMM_MSG_HELLO_REPLY);
+	}
+	close(fd);
+	CHECK(alive(&d));
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_boot_dma),
 	TEST(test_boot_pio),
@@ -2880,6 +2975,7 @@ static const struct vv_test tests[] = {
 	TEST(test_closing_vmm_gives_up_slot),
 	TEST(test_socket_modes_from_bind),
 	TEST(test_mgmt_peer_credentials),
+	TEST(test_accept_emfile_no_spin),
 };
 
 VV_TEST_MAIN(tests)

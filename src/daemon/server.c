@@ -139,7 +139,13 @@ struct loop {
 	int64_t nv_changed_ms;          /* when nv_seen last moved */
 	struct vv_spin_window spin;     /* vmm_busy_poll's window */
 	int64_t asleep_since_us;        /* window 0: when the loop last slept */
+	/* accept() failed for want of descriptors or memory: the listening
+	 * sockets stay readable, so they are left out of poll() until then
+	 * rather than spinning on them. */
+	int64_t accept_paused_until_ms;
 };
+
+#define ACCEPT_PAUSE_MS 100
 
 static void
 drop(struct loop *l, struct conn *c)
@@ -206,8 +212,16 @@ accept_one(struct loop *l, int lfd, enum conn_kind kind)
 	size_t cap;
 	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			if (l->accept_paused_until_ms == 0)
+				log_warn("accept: %s; not accepting for %d ms", strerror(errno),
+					 ACCEPT_PAUSE_MS);
+			l->accept_paused_until_ms = now_ms() + ACCEPT_PAUSE_MS;
+		}
 		return;
+	}
+	l->accept_paused_until_ms = 0;
 	cap = kind == CONN_VMM ? VV_VMM_FRAME_HEADER_SIZE + VV_VMM_MAX_PAYLOAD : MGMT_LINE_MAX;
 	if (kind == CONN_MGMT && !mgmt_peer_allowed(l, fd))
 		return;
@@ -615,9 +629,14 @@ server_run(struct vm *vm, const struct server_config *cfg)
 		int rc;
 		bool work = false;      /* management lines wait: do not block */
 
+		int64_t now = now_ms();
+		short listen_ev = now >= l.accept_paused_until_ms ? POLLIN : 0;
+
 		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = vmm_listen_fd, .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = mgmt_listen_fd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = vmm_listen_fd, .events = listen_ev };
+		pfd[n++] = (struct pollfd){ .fd = mgmt_listen_fd, .events = listen_ev };
+		if (!listen_ev && l.accept_paused_until_ms - now < timeout_ms)
+			timeout_ms = (int)(l.accept_paused_until_ms - now);
 		for (struct conn *c = l.conns; c != NULL && n < sizeof(pfd) / sizeof(pfd[0]);
 		     c = c->next) {
 			who[n] = c;

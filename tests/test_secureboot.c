@@ -330,6 +330,38 @@ test_secure_boot_enable_and_custom_mode_switches(void)
 	env_close(&e);
 }
 
+/*
+ * edk2's UpdatePlatformMode (review of issue #12, R6): entering user mode
+ * writes SecureBootEnable = 1 whatever it held; at runtime a PK change
+ * touches neither SecureBootEnable nor SecureBoot (the running boot keeps
+ * the Secure Boot state it started with), while SetupMode follows PK.
+ */
+static void
+test_secure_boot_enable_follows_edk2(void)
+{
+	struct sbenv e;
+	uint8_t zero = 0;
+
+	NEED_TOOLS();
+	env_open(&e, NULL);
+	CHECK_STATUS(mm_set(&e, &VV_GUID_SECURE_BOOT_ENABLE, "SecureBootEnable",
+			    VV_ATTR_NV | VV_ATTR_BS, &zero, 1), VV_EFI_SUCCESS);
+	CHECK_STATUS(send_auth(&e, GV, "PK", SB_ATTR, "PK.auth"), VV_EFI_SUCCESS);
+	CHECK_EQ(mm_get_byte(&e, &VV_GUID_SECURE_BOOT_ENABLE, "SecureBootEnable"), 1);
+	check_mode(&e, 0, 1, 0, 0);
+	/* the OS deletes PK at runtime: setup mode, SecureBoot as it was */
+	vv_store_signal(e.s, VV_EVENT_END_OF_DXE);
+	vv_store_signal(e.s, VV_EVENT_EXIT_BOOT_SERVICES);
+	CHECK_STATUS(send_auth(&e, GV, "PK", SB_ATTR, "PK-delete.auth"), VV_EFI_SUCCESS);
+	CHECK_EQ(mm_get_byte(&e, GV, "SetupMode"), 1);
+	CHECK_EQ(mm_get_byte(&e, GV, "SecureBoot"), 1);
+	CHECK(vv_store_find(e.s, U("SecureBootEnable"), &VV_GUID_SECURE_BOOT_ENABLE) != NULL);
+	/* the next boot sees setup mode, Secure Boot off */
+	vv_store_signal(e.s, VV_EVENT_RESET);
+	check_mode(&e, 1, 0, 0, 0);
+	env_close(&e);
+}
+
 static void
 test_custom_mode_skips_signatures(void)
 {
@@ -609,6 +641,7 @@ static const struct vv_test tests[] = {
 	TEST(test_custom_mode_skips_signatures),
 	TEST(test_private_authenticated_variable),
 	TEST(test_private_forged_chain),
+	TEST(test_secure_boot_enable_follows_edk2),
 	TEST(test_host_enrollment),
 	TEST(test_rotation_replaces_trust),
 	TEST(test_cleanup),

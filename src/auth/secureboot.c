@@ -192,7 +192,10 @@ publish_mode(struct vv_secureboot *sb)
 	put_byte(sb, NAME("SetupMode"), gv, ATTR_BS_RT, m == VV_SB_SETUP || m == VV_SB_AUDIT);
 	put_byte(sb, NAME("AuditMode"), gv, ATTR_BS_RT, m == VV_SB_AUDIT);
 	put_byte(sb, NAME("DeployedMode"), gv, ATTR_BS_RT, m == VV_SB_DEPLOYED);
-	put_byte(sb, NAME("SecureBoot"), gv, ATTR_BS_RT, secure);
+	/* edk2 UpdatePlatformMode: SecureBoot says whether this boot runs in
+	 * Secure Boot mode, so it is not changed at runtime. */
+	if (!vv_store_at_runtime(sb->store))
+		put_byte(sb, NAME("SecureBoot"), gv, ATTR_BS_RT, secure);
 }
 
 /* Power-on work (edk2 AuthVariableLibInitialize, formats §8.6). */
@@ -526,11 +529,13 @@ sb_auth_hook(void *ctx, struct vv_store *s, struct vv_write *w)
 /* ------------------------------------------------------------------ */
 
 /*
- * PK was enrolled (present) or deleted: edk2's UpdatePlatformMode creates
- * SecureBootEnable = 1 (NV|BS) on the way into user mode when it is
- * missing, and deletes it on the way back to setup mode, so firmware that
- * reads it right after enrolling PK (EnrollDefaultKeys.efi) finds it.
- * force_secure_boot keeps it at 1 throughout.
+ * PK was enrolled (present) or deleted: edk2's UpdatePlatformMode writes
+ * SecureBootEnable = 1 (NV|BS) on the way into user mode, whatever it held
+ * before, and deletes it on the way back to setup mode, so firmware that
+ * reads it right after enrolling PK (EnrollDefaultKeys.efi) finds it.  At
+ * runtime it touches neither SecureBootEnable nor SecureBoot (the OS
+ * cannot change how the running boot was secured).  force_secure_boot
+ * keeps it at 1 throughout.
  */
 static void
 sync_secure_boot_enable(struct vv_secureboot *sb, bool pk)
@@ -538,12 +543,12 @@ sync_secure_boot_enable(struct vv_secureboot *sb, bool pk)
 	struct name n = NAME("SecureBootEnable");
 	const vv_guid *g = &VV_GUID_SECURE_BOOT_ENABLE;
 
-	if (pk || sb->cfg.force_secure_boot) {
-		if (find(sb, n, g) == NULL)
-			put_byte(sb, n, g, ATTR_NV_BS, 1);
-	} else if (find(sb, n, g) != NULL) {
+	if (vv_store_at_runtime(sb->store))
+		return;
+	if (pk || sb->cfg.force_secure_boot)
+		put_byte(sb, n, g, ATTR_NV_BS, 1);
+	else if (find(sb, n, g) != NULL)
 		vv_store_put(sb->store, n.s, n.len, g, ATTR_NV_BS, NULL, 0, NULL);
-	}
 }
 
 /* A guest write of AuditMode / DeployedMode: 1 byte, BS|RT, boot time. */

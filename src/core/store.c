@@ -476,6 +476,10 @@ vv_store_restore_phase(struct vv_store *s, bool end_of_dxe, bool ready_to_boot, 
 }
 
 uint64_t vv_store_state_changes(const struct vv_store *s) { return s->state_changes; }
+uint64_t vv_store_max_variable_size(const struct vv_store *s, uint32_t attributes)
+{
+	return class_max_variable_size(s, attributes);
+}
 void vv_store_note_state_change(struct vv_store *s) { s->state_changes++; }
 
 int

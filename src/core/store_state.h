@@ -22,6 +22,11 @@ void vv_store_note_state_change(struct vv_store *s);
 void vv_store_restore_phase(struct vv_store *s, bool end_of_dxe, bool ready_to_boot,
 			    bool at_runtime);
 
+/* The largest variable (overhead + name + data) the store takes with these
+ * attributes: the class rule every write obeys (HR, authenticated, NV,
+ * volatile), so a restore bounds a variable exactly as a live write did. */
+uint64_t vv_store_max_variable_size(const struct vv_store *s, uint32_t attributes);
+
 /* Every VarCheck property registered at run time (not the built-in table). */
 void vv_store_for_each_property(const struct vv_store *s, vv_property_fn fn, void *ctx);
 

@@ -370,11 +370,13 @@ parse_variable(struct vv_cursor *c, const struct vv_store *s, struct vv_variable
 		return bad(err, off, "variable record: empty name or data");
 	if (v->digest_size > sizeof(v->digest))
 		return bad(err, off, "variable record: digest longer than 64 bytes");
-	/* Bounded by this service's limits before anything is allocated. */
+	/* Bounded by this service's limits before anything is allocated,
+	 * by the rule of the variable's own class, as its live write was (a
+	 * volatile authenticated variable may be larger than a plain one). */
 	if ((uint64_t)name_len * 2 + 2 + data_size + l->variable_overhead >
-	    l->max_volatile_variable_size)
-		return bad(err, off, "variable record: larger than this service's "
-			   "max_volatile_variable_size");
+	    vv_store_max_variable_size(s, v->attributes))
+		return bad(err, off, "variable record: larger than this service's maximum "
+			   "variable size for its attributes");
 	memcpy(v->guid.b, guid, 16);
 	v->has_time = (flags & VAR_HAS_TIME) != 0;
 	memcpy(v->time.b, time, 16);

@@ -10,16 +10,15 @@
  *   ... MMIO exits -> vv_uefi_vars_device_read/write(dev, ...) as before;
  *   ... VM reset   -> vv_uefi_vars_device_reset(dev) (sends VM_RESET).
  *
- * Reconnection: when a request fails because the connection broke (the
- * daemon restarted), the client reconnects, redoes the handshake and sends
- * the request once more; if that fails too the request gets
- * VV_STS_ERR_UNKNOWN (the guest sees EFI_DEVICE_ERROR).  A request that
- * reached a daemon which died before replying may thus run twice;
- * every variable service call is idempotent except an APPEND_WRITE
- * SetVariable, whose second run appends nothing new for signature lists
- * (de-duplicated) but would for a plain append.  Volatile variables and
- * the boot phase live in the daemon: after a daemon restart they are gone
- * and the store is "at boot" again (docs/protocol.md "Daemon restart").
+ * Reconnection: a request whose frame could not be sent because the
+ * connection broke (the daemon restarted) is sent once more on a new
+ * connection, after a new handshake.  A request that was sent but not
+ * answered is never sent again: the daemon may have applied it (a keyed
+ * MORLock applied twice is a lock and an unlock), so it gets
+ * VV_STS_ERR_UNKNOWN (the guest sees EFI_DEVICE_ERROR) and the next request
+ * reconnects.  A restarted daemon continues from the VM's recorded service
+ * state, or refuses until the VMM resets the VM (docs/protocol.md "Daemon
+ * restart").
  *
  * A client is not thread-safe; the VMM serialises calls as it does for
  * the device.

@@ -313,8 +313,8 @@ vv_client_free(struct vv_client *c)
 
 /*
  * Sends one request frame and receives its reply, reconnecting once if
- * the connection is (or turns out to be) broken.  0 with the reply in
- * c->frame, or -1.
+ * the connection is broken before the frame is out (never after: see
+ * below).  0 with the reply in c->frame, or -1.
  *
  * The payload is hdr then body (the caller's buffers, never c->frame):
  * they are copied to payload_of(c) before each attempt, because a
@@ -331,9 +331,24 @@ exchange(struct vv_client *c, uint32_t type, const uint8_t *hdr, size_t hdr_len,
 			memcpy(payload_of(c), hdr, hdr_len);
 		if (body_len > 0)
 			memcpy(payload_of(c) + hdr_len, body, body_len);
-		if (send_frame(c, type, hdr_len + body_len) == 0 && recv_frame(c, rtype, rlen) == 0)
+		if (send_frame(c, type, hdr_len + body_len) != 0) {
+			/* Not sent whole: the daemon acts on whole frames only,
+			 * so it never ran; a new connection may carry it. */
+			disconnect(c);
+			continue;
+		}
+		if (recv_frame(c, rtype, rlen) == 0)
 			return 0;
+		/*
+		 * Sent but not answered: the daemon may have applied it
+		 * before it died or stalled.  Sending it again is not safe --
+		 * a keyed MORLock applied twice is a lock and then an unlock,
+		 * an APPEND_WRITE is appended twice -- so the caller gets the
+		 * failure (the guest a device error) and the next request
+		 * reconnects.
+		 */
 		disconnect(c);
+		return -1;
 	}
 	return -1;
 }

@@ -43,6 +43,10 @@ static const int allowed_syscalls[] = {
 	SCMP_SYS(writev), SCMP_SYS(accept4), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
 	SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(close), SCMP_SYS(fcntl),
 	SCMP_SYS(shutdown),
+	/* the kernel resumes a poll() with a timeout that a stop (SIGSTOP,
+	 * a cgroup freeze, a debugger) interrupted through restart_syscall:
+	 * without it a frozen and thawed daemon died of SIGSYS */
+	SCMP_SYS(restart_syscall),
 	/* server.c: the management peer's SO_PEERCRED on accept, checked
 	 * against root and our own uid (taken once when serving starts) */
 	SCMP_SYS(getsockopt), SCMP_SYS(geteuid),

@@ -920,8 +920,11 @@ connect_daemon(const char *sock)
 	for (int i = 0; i < 20000; i++) {
 		struct vv_client *c = vv_client_connect(sock, &err);
 
-		if (c != NULL)
+		/* the VM powers on: a daemon serves a VM from its VM_RESET
+		 * (or a restored record) on, docs/protocol.md */
+		if (c != NULL && vv_client_vm_reset(c) == 0)
 			return c;
+		vv_client_free(c);
 		usleep(100);
 	}
 	return NULL;

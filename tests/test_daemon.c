@@ -190,6 +190,8 @@ start(struct daemon *d, const char *const *extra)
 	return false;
 }
 
+static const char *mgmt_call(int fd, const char *line);
+
 static void
 setup(struct daemon *d, const char *const *extra)
 {
@@ -199,6 +201,15 @@ setup(struct daemon *d, const char *const *extra)
 	snprintf(d->vmm, sizeof(d->vmm), "%s/vmm.sock", d->dir);
 	snprintf(d->mgmt, sizeof(d->mgmt), "%s/mgmt.sock", d->dir);
 	REQUIRE(start(d, extra));
+	/* The VM powers on: a new daemon serves nothing before (protocol.md
+	 * "Daemon restart"); tests that speak raw frames need not send it. */
+	{
+		int fd = connect_unix(d->mgmt);
+
+		REQUIRE(fd >= 0);
+		REQUIRE(strstr(mgmt_call(fd, "{\"cmd\":\"reset\"}"), "\"ok\":true") != NULL);
+		close(fd);
+	}
 }
 
 /* SIGTERM and the exit status (-1 if it did not exit normally). */
@@ -301,7 +312,12 @@ guest_start(struct guest *gs, const char *vmm, bool pio)
 	if (fw_guest_alloc(&gs->g, pio) != 0)
 		return false;
 	gs->dev = vv_uefi_vars_device_new_handler(&h, fw_guest_memory(&gs->g), pio);
-	return gs->dev != NULL && fw_guest_init(&gs->g, gs->dev, why, sizeof(why)) == 0;
+	if (gs->dev == NULL)
+		return false;
+	/* A VM's start is a reset: the daemon serves a VM only after its
+	 * power-on or a restored record (protocol.md "Daemon restart"). */
+	vv_uefi_vars_device_reset(gs->dev);
+	return fw_guest_init(&gs->g, gs->dev, why, sizeof(why)) == 0;
 }
 
 static void
@@ -384,26 +400,14 @@ scripted_boot(bool pio, const char *const *extra)
 	CHECK_STATUS(fw_set_variable(g, U("PlatformLangCodes"), gv, BS_RT, "de", 2), VV_EFI_SUCCESS);
 	guest_stop(&gs);
 	CHECK_EQ(stop(&d), 0);
-	/* a new daemon process: NV variables are there, and so is the
-	 * running VM's volatile state (issue #12: runtime.state) */
+	/* a new daemon process and a new VM start (guest_start resets): NV
+	 * variables are there, volatile ones are not */
 	REQUIRE(start(&d, extra));
 	REQUIRE(guest_start(&gs, d.vmm, pio));
 	size = sizeof(buf);
 	CHECK_STATUS(fw_get_variable(&gs.g, U("BootOrder"), gv, &attr, buf, &size), VV_EFI_SUCCESS);
 	CHECK_EQ(size, 4);
 	CHECK_MEM(buf, "\0\0\1\0", 4);
-	size = sizeof(buf);
-	CHECK_STATUS(fw_get_variable(&gs.g, U("PlatformLangCodes"), gv, &attr, buf, &size),
-		     VV_EFI_SUCCESS);
-	CHECK_EQ(size, 2);
-	CHECK_MEM(buf, "de", 2);
-	/* a VM reset (a power-on) starts from nothing volatile */
-	vv_uefi_vars_device_reset(gs.dev);
-	{
-		char why[128];
-
-		REQUIRE(fw_guest_init(&gs.g, gs.dev, why, sizeof(why)) == 0);
-	}
 	size = sizeof(buf);
 	CHECK_STATUS(fw_get_variable(&gs.g, U("PlatformLangCodes"), gv, &attr, buf, &size),
 		     VV_EFI_NOT_FOUND);
@@ -1886,8 +1890,9 @@ test_cli_write_refused_on_live_store(void)
 		CHECK_EQ(run_cli(list, err, sizeof(err)), 0);
 		CHECK_EQ(run_cli(get, err, sizeof(err)), 0);
 	}
-	/* nothing left behind: the store, journal, lock and sockets only */
-	CHECK_EQ(entries(d.dir), 5);
+	/* nothing left behind: the store, journal, lock, the service-state
+	 * record and the sockets only */
+	CHECK_EQ(entries(d.dir), 6);
 	CHECK(alive(&d));
 	CHECK_EQ(stop(&d), 0);
 	{
@@ -2938,6 +2943,397 @@ test_accept_emfile_no_spin(void)
 	cleanup(&d);
 }
 
+/* ---- regressions from the attacker review of issue #12 (R1, R2, R4, R7) ---- */
+
+static void
+enroll_pk(struct daemon *d)
+{
+	char *esl = pk_esl_hex(d->dir), *line;
+	int fd;
+
+	if (esl == NULL)
+		SKIP("the openssl command is missing");
+	line = malloc(strlen(esl) + 64);
+	REQUIRE(line != NULL);
+	sprintf(line, "{\"cmd\":\"enroll\",\"db\":\"PK\",\"esl\":\"%s\"}", esl);
+	fd = connect_unix(d->mgmt);
+	CHECK_HAS(mgmt_call(fd, line), "\"mode\":\"user\"");
+	close(fd);
+	free(line);
+	free(esl);
+}
+
+/* The OS must get no power it did not have: either the restored OS view,
+ * or refusal (DEVICE_ERROR) until the VMM resets the VM. */
+static void
+check_no_new_power(const struct os_view *v)
+{
+	CHECK(v->custom_mode != VV_EFI_SUCCESS);
+	CHECK(v->db_unsigned != VV_EFI_SUCCESS);
+	CHECK(v->mor != VV_EFI_SUCCESS);
+	CHECK(v->locked != VV_EFI_SUCCESS);
+	CHECK(v->new_volatile != VV_EFI_SUCCESS);
+}
+
+/* A user-mode VM boots to its OS as in test_restart_keeps_security_state. */
+static void
+boot_to_os(struct guest *gs)
+{
+	static const uint8_t key[8] = { 8, 7, 6, 5, 4, 3, 2, 1 };
+	uint8_t entry[256];
+	size_t n;
+
+	CHECK_STATUS(fw_set_variable(&gs->g, U("Locked"), &test_guid, NV_BS_RT, "L", 1),
+		     VV_EFI_SUCCESS);
+	n = fw_policy_entry(entry, &test_guid, U("Locked"), 0, VV_POLICY_NO_MAX_SIZE, 0, 0,
+			    VV_POLICY_LOCK_NOW);
+	CHECK_STATUS(fw_policy_register(&gs->g, entry, n), VV_EFI_SUCCESS);
+	CHECK_STATUS(fw_set_variable(&gs->g, U("VolBS"), &test_guid, VV_ATTR_BS, "b", 1),
+		     VV_EFI_SUCCESS);
+	CHECK_STATUS(fw_set_variable(&gs->g, U("VolRT"), &test_guid, BS_RT, "r", 1),
+		     VV_EFI_SUCCESS);
+	CHECK_EQ(fw_event(&gs->g, &VV_GUID_END_OF_DXE), VV_STS_SUCCESS);
+	CHECK_STATUS(fw_set_variable(&gs->g, U("MemoryOverwriteRequestControlLock"),
+				     &VV_GUID_MOR_LOCK, NV_BS_RT, key, 8), VV_EFI_SUCCESS);
+	CHECK_STATUS(fw_smm_function(&gs->g, VV_MM_READY_TO_BOOT), VV_EFI_SUCCESS);
+	CHECK_EQ(fw_event(&gs->g, &VV_GUID_EXIT_BOOT_SERVICES), VV_STS_SUCCESS);
+}
+
+/*
+ * R1.  After a restore FAILS (the daemon is in NEEDS_RESET, its memory at
+ * the power-on state), the first management command -- any, even
+ * {"cmd":"version"} or "stats" from a monitoring agent -- runs vm_record,
+ * which sees state_changes != recorded_changes (recorded_changes is still
+ * 0: vm_restore never set it on failure) and writes the POWER-ON state
+ * as runtime.state.  The next daemon restart restores that record
+ * successfully and serves the still-running OS as boot-time firmware:
+ * CustomMode=1 and then an unsigned db write succeed.
+ */
+static void
+test_needs_reset_survives_management_and_restart(void)
+{
+	static const char *const tpm[] = { "--tpm", NULL };
+	struct daemon d;
+	struct guest gs;
+	struct os_view before, after;
+	uint8_t buf[16];
+	uint64_t size;
+	uint32_t attr;
+	char path[160];
+	int fd;
+
+	setup(&d, tpm);
+	enroll_pk(&d);
+	REQUIRE(guest_start(&gs, d.vmm, false));
+	boot_to_os(&gs);
+	probe_os_view(&gs.g, &before);
+	check_os_view(&before);
+
+	/* the record is damaged (torn disk block, bit flip, version skew) */
+	crash(&d);
+	snprintf(path, sizeof(path), "%s/runtime.state", d.dir);
+	fd = open(path, O_RDWR);
+	REQUIRE(fd >= 0);
+	REQUIRE(pwrite(fd, "\xff", 1, 60) == 1);
+	close(fd);
+	REQUIRE(start(&d, tpm));
+	size = sizeof(buf);
+	CHECK_STATUS(fw_get_variable(&gs.g, U("VolRT"), &test_guid, &attr, buf, &size),
+		     VV_EFI_DEVICE_ERROR);                 /* NEEDS_RESET: good */
+
+	/* a monitoring agent asks for the version: nothing else */
+	fd = connect_unix(d.mgmt);
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"version\"}"), "\"ok\":true");
+	close(fd);
+
+	/* the daemon is restarted once more (operator, systemd Restart=) */
+	crash(&d);
+	REQUIRE(start(&d, tpm));
+	probe_os_view(&gs.g, &after);
+	check_no_new_power(&after);
+	guest_stop(&gs);
+	stop(&d);
+	cleanup(&d);
+}
+
+/*
+ * R2.  When vm_record fails (ENOSPC/EDQUOT/EIO on runtime.state.tmp; here
+ * a directory of that name stands in for the failure), the daemon goes
+ * NEEDS_RESET -- in memory only -- and leaves the OLD runtime.state in
+ * place.  A restart then restores that older record: an earlier boot
+ * phase.  Here: a record from before EndOfDxe; EndOfDxe's record fails;
+ * the firmware boots the OS anyway (its calls get DEVICE_ERROR); after the
+ * daemon is restarted the OS is served as pre-EndOfDxe firmware.
+ */
+static void
+test_failed_record_is_not_restored(void)
+{
+	static const char *const tpm[] = { "--tpm", NULL };
+	struct daemon d;
+	struct guest gs;
+	struct os_view after;
+	uint8_t entry[256];
+	char tmp[160];
+	size_t n;
+
+	setup(&d, tpm);
+	enroll_pk(&d);
+	REQUIRE(guest_start(&gs, d.vmm, false));
+	CHECK_STATUS(fw_set_variable(&gs.g, U("Locked"), &test_guid, NV_BS_RT, "L", 1),
+		     VV_EFI_SUCCESS);
+	n = fw_policy_entry(entry, &test_guid, U("Locked"), 0, VV_POLICY_NO_MAX_SIZE, 0, 0,
+			    VV_POLICY_LOCK_NOW);
+	CHECK_STATUS(fw_policy_register(&gs.g, entry, n), VV_EFI_SUCCESS);   /* recorded */
+	CHECK_STATUS(fw_set_variable(&gs.g, U("VolRT"), &test_guid, BS_RT, "r", 1),
+		     VV_EFI_SUCCESS);                                       /* recorded */
+
+	/* the next record cannot be written (stand-in for ENOSPC) */
+	snprintf(tmp, sizeof(tmp), "%s/runtime.state.tmp", d.dir);
+	REQUIRE(mkdir(tmp, 0700) == 0);
+	CHECK(fw_event(&gs.g, &VV_GUID_END_OF_DXE) != VV_STS_SUCCESS);
+	printf("# EndOfDxe refused: %s\n", vv_client_last_error(gs.client));
+	(void)fw_smm_function(&gs.g, VV_MM_READY_TO_BOOT);
+	(void)fw_event(&gs.g, &VV_GUID_EXIT_BOOT_SERVICES);
+
+	/* space is freed, the daemon restarted (operator or systemd) */
+	REQUIRE(rmdir(tmp) == 0);
+	CHECK_EQ(stop(&d), 0);
+	REQUIRE(start(&d, tpm));
+	probe_os_view(&gs.g, &after);
+	check_no_new_power(&after);
+	CHECK(log_has(&d, "runtime.state: none; waiting for the VMM's VM_RESET", false));
+	guest_stop(&gs);
+	stop(&d);
+	cleanup(&d);
+}
+
+/*
+ * R4.  A state a live service reaches that its own restore refuses: a
+ * volatile authenticated variable is bounded by max_auth_variable_size
+ * (store.c class_max_variable_size), but the snapshot loader bounds every
+ * variable by max_volatile_variable_size (snapshot.c parse_variable).
+ * With --max-variable-size below --max-auth-variable-size (OVMF's own
+ * PCDs: 0x2000 vs 0x2800), a guest creates a 9000-byte volatile private
+ * authenticated variable; after any daemon restart the VM is refused
+ * (NEEDS_RESET) -- a guest-triggered forced reset, and the path into R1.
+ */
+static void
+test_volatile_auth_variable_restores(void)
+{
+	static const char *const opts[] = { "--max-variable-size", "8192", NULL };
+	const uint32_t attr = BS_RT | VV_ATTR_AT;
+	static uint8_t sd[16384], auth[32768], value[9000];
+	struct daemon d;
+	struct guest gs;
+	char cmd[1024], path[200];
+	uint8_t t[16] = { 0xea, 0x07, 1, 1 }, buf[16384];
+	size_t n = 0, sig_size;
+	uint64_t size;
+	uint32_t got_attr;
+	FILE *f;
+
+	setup(&d, opts);
+	memset(value, 'A', sizeof(value));
+	for (const char *c = "Big"; *c; c++) {
+		sd[n++] = (uint8_t)*c;
+		sd[n++] = 0;
+	}
+	memcpy(sd + n, test_guid.b, 16);
+	n += 16;
+	vv_put_le32(sd + n, attr);
+	n += 4;
+	memcpy(sd + n, t, 16);
+	n += 16;
+	memcpy(sd + n, value, sizeof(value));
+	n += sizeof(value);
+	snprintf(path, sizeof(path), "%s.sd", d.dir);
+	f = fopen(path, "wb");
+	REQUIRE(f != NULL && fwrite(sd, 1, n, f) == n);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "cd /tmp && openssl req -x509 -newkey rsa:2048 -nodes "
+		 "-subj /CN=guest -days 30 -keyout %s.key -out %s.crt 2>/dev/null && "
+		 "openssl cms -sign -binary -noattr -md sha256 -outform DER -in %s.sd "
+		 "-signer %s.crt -inkey %s.key -out %s.sig", d.dir, d.dir, d.dir, d.dir, d.dir,
+		 d.dir);
+	if (system(cmd) != 0)
+		SKIP("openssl is missing");
+	snprintf(path, sizeof(path), "%s.sig", d.dir);
+	f = fopen(path, "rb");
+	REQUIRE(f != NULL);
+	sig_size = fread(auth + 40, 1, sizeof(auth) - 40 - sizeof(value), f);
+	fclose(f);
+	memcpy(auth, t, 16);
+	vv_put_le32(auth + 16, (uint32_t)(24 + sig_size));
+	vv_put_le16(auth + 20, 0x0200);
+	vv_put_le16(auth + 22, 0x0ef1);
+	vv_guid_parse("4aafd29d-68df-49ee-8aa9-347d375665a7", (vv_guid *)(auth + 24));
+	memcpy(auth + 40 + sig_size, value, sizeof(value));
+
+	REQUIRE(guest_start(&gs, d.vmm, false));
+	CHECK_STATUS(fw_set_variable(&gs.g, U("Big"), &test_guid, attr, auth,
+				     40 + sig_size + sizeof(value)), VV_EFI_SUCCESS);
+	size = sizeof(buf);
+	CHECK_STATUS(fw_get_variable(&gs.g, U("Big"), &test_guid, &got_attr, buf, &size),
+		     VV_EFI_SUCCESS);
+	/* the daemon is restarted; the VM goes on */
+	crash(&d);
+	REQUIRE(start(&d, opts));
+	size = sizeof(buf);
+	CHECK_STATUS(fw_get_variable(&gs.g, U("Big"), &test_guid, &got_attr, buf, &size),
+		     VV_EFI_SUCCESS);
+	printf("# after the restart: %s\n", vv_client_last_error(gs.client));
+	guest_stop(&gs);
+	stop(&d);
+	snprintf(cmd, sizeof(cmd), "rm -f %s.sd %s.sig %s.key %s.crt", d.dir, d.dir, d.dir, d.dir);
+	(void)system(cmd);
+	cleanup(&d);
+}
+
+/*
+ * R7.  The client resends an MM_REQUEST on a new connection when it got no
+ * reply (client.c exchange(): "reconnecting once"), though the daemon may
+ * already have applied it.  A daemon that stalls past the client's timeout
+ * (a slow fdatasync on a loaded host; SIGSTOP here) then applies the
+ * request twice.  For a keyed MORLock, the second application is "unlock
+ * with the right key": the firmware is told SUCCESS and the OS runs with
+ * MOR unlocked.  The same happens when a restarted daemon is up in time
+ * for the resend after dying between its record and its reply.
+ */
+static void
+test_client_never_resends_after_sending(void)
+{
+	static const char *const tpm[] = { "--tpm", NULL };
+	static const uint8_t key[8] = { 8, 7, 6, 5, 4, 3, 2, 1 };
+	struct daemon d;
+	struct guest gs;
+	vv_status st;
+	pid_t helper, dpid;
+
+	setup(&d, tpm);
+	REQUIRE(guest_start(&gs, d.vmm, false));
+	CHECK_EQ(fw_event(&gs.g, &VV_GUID_END_OF_DXE), VV_STS_SUCCESS);
+	vv_client_set_timeout(gs.client, 1000);
+	dpid = d.pid;
+	REQUIRE(kill(dpid, SIGSTOP) == 0);              /* the daemon stalls ... */
+	helper = fork();
+	if (helper == 0) {
+		msleep(1400);                           /* ... for 1.4 s */
+		kill(dpid, SIGCONT);
+		_exit(0);
+	}
+	st = fw_set_variable(&gs.g, U("MemoryOverwriteRequestControlLock"), &VV_GUID_MOR_LOCK,
+			     NV_BS_RT, key, 8);
+	waitpid(helper, NULL, 0);
+	/* sent, not answered in time: failed, and not sent again */
+	CHECK_STATUS(st, VV_EFI_DEVICE_ERROR);
+	CHECK_EQ(vv_client_reconnects(gs.client), 0);
+	vv_client_set_timeout(gs.client, 5000);
+	/* The daemon applied the lock once when it woke: the OS cannot change
+	 * MOR.  (A reconnect in the same instant as the daemon retires the
+	 * timed-out connection may be refused as busy: a device error, never
+	 * a success.) */
+	for (int i = 0; i < 20; i++) {
+		st = fw_set_variable(&gs.g, U("MemoryOverwriteRequestControl"), &VV_GUID_MOR,
+				     NV_BS_RT, "\x00", 1);
+		if (st != VV_EFI_DEVICE_ERROR)
+			break;
+		msleep(50);
+	}
+	CHECK_STATUS(st, VV_EFI_ACCESS_DENIED);
+	CHECK(alive(&d));
+	guest_stop(&gs);
+	stop(&d);
+	cleanup(&d);
+}
+
+/*
+ * Review R5: files someone left under the record's names.  A FIFO named
+ * runtime.state must not hang the start (it is refused: the VM then needs
+ * a reset), a FIFO named runtime.state.tmp must not hang the loop, and a
+ * hard link named runtime.state.tmp must not make the daemon write into
+ * the linked file.
+ */
+static void
+test_runtime_state_special_files(void)
+{
+	struct daemon d;
+	char path[200], victim[96], got[64];
+	struct stat st;
+	int fd;
+	FILE *f;
+
+	/* (a) */
+	memset(&d, 0, sizeof(d));
+	snprintf(d.dir, sizeof(d.dir), "/tmp/vmvarsd-test-XXXXXX");
+	REQUIRE(mkdtemp(d.dir) != NULL);
+	snprintf(d.vmm, sizeof(d.vmm), "%s/vmm.sock", d.dir);
+	snprintf(d.mgmt, sizeof(d.mgmt), "%s/mgmt.sock", d.dir);
+	snprintf(path, sizeof(path), "%s/runtime.state", d.dir);
+	REQUIRE(mkfifo(path, 0600) == 0);
+	REQUIRE(start(&d, NULL));
+	fd = connect_unix(d.mgmt);
+	/* a reply: the daemon is past its start (the record was looked at) */
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"version\"}"), "\"ok\":true");
+	CHECK(log_has(&d, "runtime.state: not a regular file with one link", false));
+	CHECK(lstat(path, &st) != 0);                   /* made unusable: gone */
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"reset\"}"), "\"ok\":true");
+
+	/* (b) */
+	snprintf(path, sizeof(path), "%s/runtime.state.tmp", d.dir);
+	REQUIRE(mkfifo(path, 0600) == 0);
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"set\",\"name\":\"V\",\"guid\":\"" TEST_GUID_TEXT
+			    "\",\"attributes\":\"BS|RT\",\"data\":\"01\"}"), "\"ok\":true");
+	snprintf(path, sizeof(path), "%s/runtime.state", d.dir);
+	CHECK(stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0);
+
+	/* (c) */
+	snprintf(victim, sizeof(victim), "%s.victim", d.dir);
+	f = fopen(victim, "w");
+	REQUIRE(f != NULL);
+	fputs("precious\n", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/runtime.state.tmp", d.dir);
+	REQUIRE(link(victim, path) == 0);
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"set\",\"name\":\"V\",\"guid\":\"" TEST_GUID_TEXT
+			    "\",\"attributes\":\"BS|RT\",\"data\":\"02\"}"), "\"ok\":true");
+	f = fopen(victim, "r");
+	REQUIRE(f != NULL);
+	CHECK(fgets(got, sizeof(got), f) != NULL && strcmp(got, "precious\n") == 0);
+	fclose(f);
+	unlink(victim);
+	close(fd);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
+/*
+ * A stopped and continued daemon (SIGSTOP, a cgroup freeze, a debugger)
+ * resumes its poll() through restart_syscall, which the seccomp allowlist
+ * lacked: the daemon died of SIGSYS when thawed (found by the review's R7
+ * reproducer, which stops the daemon).
+ */
+static void
+test_stop_and_continue(void)
+{
+	struct daemon d;
+	int fd;
+
+	setup(&d, NULL);
+	for (int i = 0; i < 3; i++) {
+		msleep(100);                    /* asleep in poll() */
+		REQUIRE(kill(d.pid, SIGSTOP) == 0);
+		msleep(100);
+		REQUIRE(kill(d.pid, SIGCONT) == 0);
+	}
+	msleep(100);
+	CHECK(alive(&d));
+	fd = connect_unix(d.mgmt);
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"version\"}"), "\"ok\":true");
+	close(fd);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_boot_dma),
 	TEST(test_boot_pio),
@@ -2976,6 +3372,12 @@ static const struct vv_test tests[] = {
 	TEST(test_socket_modes_from_bind),
 	TEST(test_mgmt_peer_credentials),
 	TEST(test_accept_emfile_no_spin),
+	TEST(test_needs_reset_survives_management_and_restart),
+	TEST(test_failed_record_is_not_restored),
+	TEST(test_volatile_auth_variable_restores),
+	TEST(test_client_never_resends_after_sending),
+	TEST(test_runtime_state_special_files),
+	TEST(test_stop_and_continue),
 };
 
 VV_TEST_MAIN(tests)

@@ -501,7 +501,7 @@ handle_line(struct vm *vm, struct conn *c, const char *line, bool *quit)
 	}
 	/* What a host edit changed of the service state is recorded before
 	 * the reply, as for a guest request (vm.c vm_record). */
-	if (vm_record(vm) != 0)
+	if (!vm->needs_reset && vm_record(vm) != 0)
 		fail(&r, "the service state could not be recorded (%s); the VMM must reset "
 		     "the VM", vm->needs_reset_why);
 	text = json_object_to_json_string_ext(r.out, JSON_C_TO_STRING_PLAIN);

@@ -108,6 +108,45 @@ service_of(struct vm *vm)
 	return (struct vv_service){ vm->store, vm->policy, vm->mor };
 }
 
+/*
+ * The record, runtime.state, says one of three things:
+ *   absent        nothing is known of the running VM (its first start, a
+ *                 record made unusable, or a daemon upgraded under a VM
+ *                 started before records existed): serve nothing until the
+ *                 VMM's VM_RESET, which a VMM sends at power-on anyway;
+ *   empty         the VM was reset and nothing changed since (power-on);
+ *   a snapshot    the state to continue from (docs/snapshot.md).
+ * Both ways down need no free space (a full disk is one reason to take
+ * them): making the record unusable is an unlink, recording a reset is an
+ * empty file.  "Absent" must never mean "power-on": then losing the record
+ * would hand the running OS boot-time powers.
+ */
+static void
+invalidate_record(void)
+{
+	if (unlink(VM_RUNTIME_FILE) != 0 && errno != ENOENT)
+		log_error("%s: cannot remove it: %s", VM_RUNTIME_FILE, strerror(errno));
+}
+
+/* The empty record of a reset: created afresh (never through a link or a
+ * FIFO left under the name). */
+static int
+record_power_on(char *why, size_t why_size)
+{
+	int fd;
+
+	if (unlink(VM_RUNTIME_FILE) != 0 && errno != ENOENT) {
+		snprintf(why, why_size, "VM reset: %s: %s", VM_RUNTIME_FILE, strerror(errno));
+		return -1;
+	}
+	fd = open(VM_RUNTIME_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || close(fd) != 0) {
+		snprintf(why, why_size, "VM reset: %s: %s", VM_RUNTIME_FILE, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static void
 need_reset(struct vm *vm, const char *why)
 {
@@ -117,40 +156,17 @@ need_reset(struct vm *vm, const char *why)
 	memcpy(vm->needs_reset_why, why, n);
 	vm->needs_reset_why[n] = '\0';
 	vm->needs_reset = true;
+	invalidate_record();
 	log_error("%s; no MM request is served until the VMM resets the VM", why);
 }
 
-/*
- * A VM reset as vv_uefi_vars_device_reset() does it on the store side.
- * The state after it is the power-on state, which a missing runtime.state
- * stands for: the record goes (a later restart must not bring the old
- * boot back), and the VM may be served again if it needed a reset.
- */
-int
-vm_reset(struct vm *vm)
-{
-	vv_store_signal(vm->store, VV_EVENT_RESET);
-	vm->vm_resets++;
-	if (unlink(VM_RUNTIME_FILE) != 0 && errno != ENOENT) {
-		char why[640];
-
-		snprintf(why, sizeof(why), "VM reset: cannot remove %s: %s", VM_RUNTIME_FILE,
-			 strerror(errno));
-		need_reset(vm, why);
-		return -1;
-	}
-	vm->recorded_changes = vv_store_state_changes(vm->store);
-	if (vm->needs_reset)
-		log_info("VM reset: serving again from the power-on state");
-	vm->needs_reset = false;
-	return 0;
-}
-
-/* Reads runtime.state whole; NULL with *missing when there is none. */
+/* Reads runtime.state whole: a regular file with one link, at most
+ * VM_RUNTIME_MAX bytes.  NULL (why set) otherwise; *missing when absent. */
 static uint8_t *
 read_runtime(size_t *size, bool *missing, char *why, size_t why_size)
 {
-	int fd = open(VM_RUNTIME_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO planted under the name must not hang the start. */
+	int fd = open(VM_RUNTIME_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	uint8_t *buf = NULL;
 	struct stat st;
 	size_t got = 0;
@@ -160,12 +176,15 @@ read_runtime(size_t *size, bool *missing, char *why, size_t why_size)
 		snprintf(why, why_size, "%s: %s", VM_RUNTIME_FILE, strerror(errno));
 		return NULL;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > VM_RUNTIME_MAX) {
-		snprintf(why, why_size, "%s: not a regular file of at most %u bytes",
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    st.st_size > VM_RUNTIME_MAX) {
+		snprintf(why, why_size, "%s: not a regular file with one link and at most %u bytes",
 			 VM_RUNTIME_FILE, VM_RUNTIME_MAX);
 		goto out;
 	}
 	buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
+	if (buf == NULL)
+		snprintf(why, why_size, "%s: out of memory", VM_RUNTIME_FILE);
 	while (buf != NULL && got < (size_t)st.st_size) {
 		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
 
@@ -178,14 +197,13 @@ read_runtime(size_t *size, bool *missing, char *why, size_t why_size)
 		}
 		got += (size_t)n;
 	}
-	if (buf == NULL && got == 0 && why[0] == '\0')
-		snprintf(why, why_size, "%s: out of memory", VM_RUNTIME_FILE);
 	*size = got;
 out:
 	close(fd);
 	return buf;
 }
 
+/* At start: restores what the record says (see invalidate_record). */
 int
 vm_restore(struct vm *vm)
 {
@@ -197,15 +215,24 @@ vm_restore(struct vm *vm)
 	uint8_t *buf = read_runtime(&size, &missing, why, sizeof(why));
 	int rc;
 
+	vm->recorded_changes = vv_store_state_changes(vm->store);
 	if (buf == NULL && missing) {
-		/* Never recorded, or recorded by no daemon yet: the power-on
-		 * state, which is what vm_open made. */
-		vm->recorded_changes = vv_store_state_changes(vm->store);
+		snprintf(vm->needs_reset_why, sizeof(vm->needs_reset_why),
+			 "no record of the VM's service state: the VMM must reset the VM (it "
+			 "does at power-on) before it is served");
+		vm->needs_reset = true;
+		log_info("%s: none; waiting for the VMM's VM_RESET (power-on) before serving",
+			 VM_RUNTIME_FILE);
 		return 1;
 	}
 	if (buf == NULL) {
 		need_reset(vm, why);
 		return -1;
+	}
+	if (size == 0) {
+		free(buf);
+		log_info("%s: the VM was reset and nothing changed since", VM_RUNTIME_FILE);
+		return 0;
 	}
 	rc = vv_snapshot_load(&svc, NULL, buf, size, &err);
 	free(buf);
@@ -239,7 +266,9 @@ write_all(int fd, const uint8_t *p, size_t n)
 }
 
 /*
- * Written to a temporary name and renamed over runtime.state, so a daemon
+ * Writes the current state as the record: to a temporary name, created
+ * afresh (O_EXCL after an unlink: never through a link or a FIFO someone
+ * left under that name), then renamed over runtime.state, so a daemon
  * killed at any point leaves the old record or the new one.  Not fsynced:
  * the record only has to outlive the daemon process, not the host -- when
  * the host goes down the VM goes with it, and its next start is a power-on
@@ -247,45 +276,87 @@ write_all(int fd, const uint8_t *p, size_t n)
  * write + rename (tens of microseconds) instead of a disk flush per
  * volatile SetVariable.
  */
-int
-vm_record(struct vm *vm)
+static int
+write_record(struct vm *vm, char *why, size_t why_size)
 {
 	struct vv_service svc = service_of(vm);
 	struct vv_error err = { { 0 } };
-	uint64_t changes = vv_store_state_changes(vm->store);
 	uint8_t *buf = NULL;
 	size_t size = 0;
-	char why[640];
-	int fd = -1, rc = -1;
+	int fd, rc = -1;
 
-	if (changes == vm->recorded_changes)
-		return 0;
 	if (vv_snapshot_save(&svc, NULL, &buf, &size, &err) != 0) {
-		snprintf(why, sizeof(why), "cannot record the service state: %s", err.msg);
+		snprintf(why, why_size, "cannot record the service state: %s", err.msg);
+		return -1;
+	}
+	if (unlink(VM_RUNTIME_TMP) != 0 && errno != ENOENT) {
+		snprintf(why, why_size, "cannot record the service state: %s: %s", VM_RUNTIME_TMP,
+			 strerror(errno));
 		goto out;
 	}
-	fd = open(VM_RUNTIME_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open(VM_RUNTIME_TMP, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 || write_all(fd, buf, size) != 0 || close(fd) != 0) {
-		snprintf(why, sizeof(why), "cannot record the service state: %s: %s",
-			 VM_RUNTIME_TMP, strerror(errno));
+		snprintf(why, why_size, "cannot record the service state: %s: %s", VM_RUNTIME_TMP,
+			 strerror(errno));
 		if (fd >= 0)
 			(void)close(fd);
-		fd = -1;
 		(void)unlink(VM_RUNTIME_TMP);
 		goto out;
 	}
-	fd = -1;
 	if (rename(VM_RUNTIME_TMP, VM_RUNTIME_FILE) != 0) {
-		snprintf(why, sizeof(why), "cannot record the service state: rename: %s",
+		snprintf(why, why_size, "cannot record the service state: rename: %s",
 			 strerror(errno));
 		(void)unlink(VM_RUNTIME_TMP);
 		goto out;
 	}
-	vm->recorded_changes = changes;
 	rc = 0;
 out:
 	free(buf);
-	if (rc != 0)
-		need_reset(vm, why);
 	return rc;
+}
+
+int
+vm_record(struct vm *vm)
+{
+	uint64_t changes = vv_store_state_changes(vm->store);
+	char why[640];
+
+	/* Nothing is recorded while the VM needs a reset: the state in
+	 * memory is not the guest's (it is the power-on state, or one whose
+	 * record failed), and the record was made unusable on purpose. */
+	if (vm->needs_reset)
+		return -1;
+	if (changes == vm->recorded_changes)
+		return 0;
+	if (write_record(vm, why, sizeof(why)) != 0) {
+		need_reset(vm, why);
+		return -1;
+	}
+	vm->recorded_changes = changes;
+	return 0;
+}
+
+/*
+ * A VM reset as vv_uefi_vars_device_reset() does it on the store side,
+ * and the way out of needs_reset.  The power-on state is recorded (an
+ * empty record), so that a daemon restarted before the next change still
+ * knows the VM was reset.
+ */
+int
+vm_reset(struct vm *vm)
+{
+	bool was = vm->needs_reset;
+	char why[640];
+
+	vv_store_signal(vm->store, VV_EVENT_RESET);
+	vm->vm_resets++;
+	if (record_power_on(why, sizeof(why)) != 0) {
+		need_reset(vm, why);
+		return -1;
+	}
+	vm->recorded_changes = vv_store_state_changes(vm->store);
+	vm->needs_reset = false;
+	if (was)
+		log_info("VM reset: serving again from the power-on state");
+	return 0;
 }

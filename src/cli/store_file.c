@@ -323,17 +323,25 @@ json_changed_since_read(const struct vv_store_file *sf, const struct json_disk *
 	return true;
 }
 
-/* Empties PATH.journal in place, durably.  Not through a symlink. */
+/* Empties PATH.journal in place, durably: not through a symlink, and only
+ * the regular file of one link that was read (checked again on the
+ * descriptor, so a name swapped meanwhile is not truncated). */
 static int
 empty_journal(const char *path, struct vv_error *err)
 {
+	struct stat st;
 	char *jpath;
 	int fd, rc = 0;
 
 	if (asprintf(&jpath, "%s.journal", path) < 0)
 		return vv_error_set(err, "%s: out of memory", path);
 	fd = open(jpath, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 || ftruncate(fd, 0) != 0 || fsync(fd) != 0)
+	if (fd < 0 || fstat(fd, &st) != 0)
+		rc = vv_error_set(err, "%s: empty: %s", jpath, strerror(errno));
+	else if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
+		rc = vv_error_set(err, "%s: no longer a regular file of one link; not emptied",
+				  jpath);
+	else if (ftruncate(fd, 0) != 0 || fsync(fd) != 0)
 		rc = vv_error_set(err, "%s: empty: %s", jpath, strerror(errno));
 	if (fd >= 0)
 		close(fd);

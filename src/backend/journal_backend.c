@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include <vmvars/backend.h>
+#include <vmvars/json_v2.h>
 #include <vmvars/ucs2.h>
 #include <vmvars/uefi_vars_device.h>  /* vv_crc32c */
 
@@ -457,6 +458,55 @@ vv_journal_replay_text(struct vv_store *s, const char *text, size_t len, const c
 		       size_t *good_len, struct vv_error *err)
 {
 	return replay_onto(s, NULL, text, len, origin ? origin : "<journal>", good_len, err);
+}
+
+int
+vv_journal_load_text(struct vv_store *s, const char *path, const char *snapshot,
+		     size_t snapshot_len, const char *journal, size_t journal_len,
+		     size_t *good_len, struct vv_error *err)
+{
+	struct vv_store *base;
+	char *jpath;
+	int rc = -1;
+
+	*good_len = 0;
+	if (snapshot == NULL)
+		snapshot_len = 0;
+	/* As read_state: nothing to replay, the snapshot goes straight in. */
+	if (journal == NULL || journal_len == 0)
+		return vv_json_v2_parse(s, snapshot != NULL ? snapshot : "", snapshot_len, path,
+					err);
+	if (asprintf(&jpath, "%s.journal", path) < 0)
+		return vv_error_set(err, "%s: out of memory", path);
+	base = scratch_store();
+	if (base == NULL)
+		vv_error_set(err, "%s: out of memory", path);
+	else if (vv_json_v2_parse(base, snapshot != NULL ? snapshot : "", snapshot_len, path,
+				  err) == 0)
+		rc = replay_onto(s, base, journal, journal_len, jpath, good_len, err);
+	vv_store_free(base);
+	free(jpath);
+	return rc;
+}
+
+char *
+vv_journal_fold_text(const char *path, const char *snapshot, size_t snapshot_len,
+		     const char *journal, size_t journal_len, size_t *len, size_t *good_len,
+		     struct vv_error *err)
+{
+	struct vv_store *s = scratch_store();
+	char *text = NULL;
+
+	if (s == NULL) {
+		vv_error_set(err, "%s: out of memory", path);
+		return NULL;
+	}
+	if (vv_journal_load_text(s, path, snapshot, snapshot_len, journal, journal_len,
+				 good_len, err) == 0 &&
+	    (text = vv_json_v2_serialize(s, len)) == NULL)
+		vv_error_set(err, "%s: out of memory", path);
+	vv_store_free(s);
+	return text;
 }
 
 /* ------------------------------------------------------------------ */

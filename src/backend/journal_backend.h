@@ -48,4 +48,27 @@ struct vv_backend *vv_journal_backend_snapshot(struct vv_backend *b);
 int vv_journal_replay_text(struct vv_store *s, const char *text, size_t len,
 			   const char *origin, size_t *good_len, struct vv_error *err);
 
+/*
+ * What a load of the store path builds, from bytes the caller read itself:
+ * the snapshot text (JSON v2; NULL or 0 bytes = empty) with the journal
+ * text replayed onto it -- the same parser, replay and torn-tail rule as
+ * load -- added to the empty store s.  Messages name path and
+ * path.journal.  *good_len: the length of the journal's good records (less
+ * than journal_len by a torn last record).  For the vmvars CLI, which must
+ * see what vmvarsd sees and later check that the files still hold the bytes
+ * it read (src/cli/store_file.c).  0, or -1 with err.
+ */
+int vv_journal_load_text(struct vv_store *s, const char *path, const char *snapshot,
+			 size_t snapshot_len, const char *journal, size_t journal_len,
+			 size_t *good_len, struct vv_error *err);
+
+/*
+ * The snapshot a compaction of those bytes writes: the same load into a
+ * store without quotas (what was accepted once is not judged again),
+ * serialised as JSON v2.  malloc'd, *len and *good_len set; NULL with err.
+ */
+char *vv_journal_fold_text(const char *path, const char *snapshot, size_t snapshot_len,
+			   const char *journal, size_t journal_len, size_t *len,
+			   size_t *good_len, struct vv_error *err);
+
 #endif

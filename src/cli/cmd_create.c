@@ -54,7 +54,7 @@ save_fd_layout(struct vv_store_file *sf, const char *out, enum vv_fd_layout layo
 	rc = vv_format_save_fd_layout(sf->store, layout, from_template ? sf->raw : NULL,
 				      from_template ? sf->raw_size : 0, &bytes, &size, NULL, err);
 	if (rc == 0)
-		rc = vv_store_file_write(NULL, out, bytes, size, err);
+		rc = vv_store_file_write(NULL, out, VV_FORMAT_OVMF_FD, bytes, size, err);
 	else
 		vv_error_prefix(err, "%s", out);
 	free(bytes);

@@ -9,13 +9,17 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <vmvars/ucs2.h>
 
+#include "backend/file_backend.h"
+#include "backend/journal_backend.h"
 #include "backend/store_lock.h"
 #include "cli/cli.h"
 #include "cli/store_file.h"
@@ -94,11 +98,81 @@ vv_store_file_empty(struct vv_store_file *sf, bool secure_boot, struct vv_error 
 	return 0;
 }
 
+/* ---- the journal of a JSON store (store_file.h) ----------------------- */
+
+/*
+ * Reads PATH.journal: *exists false (0) if there is none.  Never through a
+ * symlink (a write truncates it, and root must not truncate whatever a
+ * link points at) nor a FIFO (it would block); *links gets its link count.
+ */
+static int
+read_journal(const char *path, bool *exists, uint8_t **data, size_t *size, nlink_t *links,
+	     struct vv_error *err)
+{
+	struct stat st;
+	char *jpath, *text = NULL;
+	int fd, rc = -1;
+
+	*exists = false;
+	*data = NULL;
+	*size = 0;
+	if (asprintf(&jpath, "%s.journal", path) < 0)
+		return vv_error_set(err, "%s: out of memory", path);
+	fd = open(jpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		rc = 0;
+	} else if (fd < 0 && errno == ELOOP) {
+		vv_error_set(err, "%s: a symbolic link; a store's journal must be a regular file",
+			     jpath);
+	} else if (fd < 0) {
+		vv_error_set(err, "%s: %s", jpath, strerror(errno));
+	} else if (fstat(fd, &st) != 0) {
+		vv_error_set(err, "%s: fstat: %s", jpath, strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		vv_error_set(err, "%s: not a regular file", jpath);
+	} else if (vv_file_read_all(fd, &text, size) != 0) {
+		vv_error_set(err, "%s: read: %s", jpath, strerror(errno));
+	} else {
+		*exists = true;
+		*data = (uint8_t *)text;
+		*links = st.st_nlink;
+		rc = 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(jpath);
+	return rc;
+}
+
+static void
+warn_torn(const char *path, size_t good, size_t size)
+{
+	fprintf(stderr, "%s: warning: %s.journal: torn last record (%zu bytes at byte %zu) "
+		"dropped: it was never acknowledged\n", vv_cli_progname, path, size - good, good);
+}
+
+/* The store as vmvarsd loads it: sf->raw (if any) with sf->jraw replayed. */
+static int
+load_journaled(struct vv_store_file *sf, struct vv_error *err)
+{
+	if (vv_journal_load_text(sf->store, sf->path, (const char *)sf->raw, sf->raw_size,
+				 (const char *)sf->jraw, sf->jraw_size, &sf->jgood, err) != 0)
+		return -1;
+	sf->format = VV_FORMAT_JSON;
+	sf->journaled = true;
+	if (sf->jgood < sf->jraw_size)
+		warn_torn(sf->path, sf->jgood, sf->jraw_size);
+	return 0;
+}
+
 int
 vv_store_file_open(struct vv_store_file *sf, const char *path, enum vv_format f,
 		   bool secure_boot, struct vv_error *err)
 {
 	struct stat st;
+	bool json, jexists;
+	nlink_t links;
+	int rc;
 
 	if (vv_store_file_empty(sf, false, err) != 0)
 		return -1;
@@ -107,7 +181,17 @@ vv_store_file_open(struct vv_store_file *sf, const char *path, enum vv_format f,
 		return vv_error_set(err, "out of memory");
 	}
 	if (stat(path, &st) != 0) {
-		vv_error_set(err, "%s: %s", path, strerror(errno));
+		int saved = errno;
+
+		/* A journal without a snapshot: a daemon that never compacted. */
+		if (saved == ENOENT && (f == VV_FORMAT_UNKNOWN || f == VV_FORMAT_JSON) &&
+		    read_journal(path, &jexists, &sf->jraw, &sf->jraw_size, &links, err) == 0 &&
+		    jexists) {
+			sf->snapshot_missing = true;
+			rc = load_journaled(sf, err);
+			goto loaded;
+		}
+		vv_error_set(err, "%s: %s", path, strerror(saved));
 		vv_store_file_close(sf);
 		return -1;
 	}
@@ -116,7 +200,19 @@ vv_store_file_open(struct vv_store_file *sf, const char *path, enum vv_format f,
 		vv_store_file_close(sf);
 		return -1;
 	}
-	if (vv_format_load_path(path, f, sf->store, &sf->format, err) != 0) {
+	json = S_ISREG(st.st_mode) &&
+	       (f == VV_FORMAT_JSON ||
+		(f == VV_FORMAT_UNKNOWN && vv_format_detect(sf->raw, sf->raw_size) == VV_FORMAT_JSON));
+	if (json && read_journal(path, &jexists, &sf->jraw, &sf->jraw_size, &links, err) != 0) {
+		vv_store_file_close(sf);
+		return -1;
+	}
+	if (json && jexists)
+		rc = load_journaled(sf, err);
+	else
+		rc = vv_format_load_path(path, f, sf->store, &sf->format, err);
+loaded:
+	if (rc != 0) {
 		vv_store_file_close(sf);
 		return -1;
 	}
@@ -167,16 +263,160 @@ changed_since_read(const struct vv_store_file *sf, const char *path, struct vv_e
 	return changed;
 }
 
-int
-vv_store_file_write(const struct vv_store_file *sf, const char *path, const uint8_t *data,
-		    size_t size, struct vv_error *err)
+/* A JSON store as it is on disk now: snapshot and journal bytes. */
+struct json_disk {
+	bool snapshot_exists, journal_exists;
+	uint8_t *snapshot, *journal;
+	size_t snapshot_size, journal_size;
+	nlink_t journal_links;
+};
+
+static void
+json_disk_free(struct json_disk *d)
 {
+	free(d->snapshot);
+	free(d->journal);
+}
+
+static int
+json_disk_read(const char *path, struct json_disk *d, struct vv_error *err)
+{
+	struct stat st;
+
+	memset(d, 0, sizeof(*d));
+	if (stat(path, &st) != 0) {
+		if (errno != ENOENT)
+			return vv_error_set(err, "%s: %s", path, strerror(errno));
+	} else if (S_ISREG(st.st_mode)) {
+		if (vv_read_file(path, &d->snapshot, &d->snapshot_size, err) != 0)
+			return -1;
+		d->snapshot_exists = true;
+	}
+	if (read_journal(path, &d->journal_exists, &d->journal, &d->journal_size,
+			 &d->journal_links, err) != 0) {
+		json_disk_free(d);
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+same_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+	return an == bn && (an == 0 || memcmp(a, b, an) == 0);
+}
+
+/* True (err set) if the store changed since sf read it: the snapshot (or
+ * its absence) and the journal's content (none = empty). */
+static bool
+json_changed_since_read(const struct vv_store_file *sf, const struct json_disk *d,
+			struct vv_error *err)
+{
+	bool snapshot_same = sf->snapshot_missing ? !d->snapshot_exists :
+			     d->snapshot_exists && same_bytes(d->snapshot, d->snapshot_size,
+							       sf->raw, sf->raw_size);
+
+	if (snapshot_same && same_bytes(d->journal, d->journal_size, sf->jraw, sf->jraw_size))
+		return false;
+	vv_error_set(err, "%s changed since it was read; nothing written (run the command again)",
+		     sf->path);
+	return true;
+}
+
+/* Empties PATH.journal in place, durably: not through a symlink, and only
+ * the regular file of one link that was read (checked again on the
+ * descriptor, so a name swapped meanwhile is not truncated). */
+static int
+empty_journal(const char *path, struct vv_error *err)
+{
+	struct stat st;
+	char *jpath;
+	int fd, rc = 0;
+
+	if (asprintf(&jpath, "%s.journal", path) < 0)
+		return vv_error_set(err, "%s: out of memory", path);
+	fd = open(jpath, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0)
+		rc = vv_error_set(err, "%s: empty: %s", jpath, strerror(errno));
+	else if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
+		rc = vv_error_set(err, "%s: no longer a regular file of one link; not emptied",
+				  jpath);
+	else if (ftruncate(fd, 0) != 0 || fsync(fd) != 0)
+		rc = vv_error_set(err, "%s: empty: %s", jpath, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(jpath);
+	return rc;
+}
+
+/*
+ * The JSON write under the lock (store_file.h): fold a non-empty journal
+ * into the snapshot, empty it, then write data.  Crash analysis: before
+ * the fold's rename, the old snapshot + journal; after it, the folded
+ * snapshot + a journal it already holds (replay is idempotent on
+ * contents: docs/architecture.md "Persistence"); after the truncate, the
+ * folded snapshot alone; after the last rename, data alone.  Never data
+ * with the old journal replayed over it.
+ */
+static int
+write_json_store(const struct vv_store_file *sf, const char *path, const uint8_t *data,
+		 size_t size, struct vv_error *err)
+{
+	struct json_disk d;
+	char *fold = NULL;
+	size_t fold_len, good = 0;
+	int rc = -1;
+
+	if (json_disk_read(path, &d, err) != 0)
+		return -1;
+	if (sf != NULL && json_changed_since_read(sf, &d, err))
+		goto out;
+	if (d.journal_size > 0) {
+		if (d.journal_links != 1) {
+			vv_error_set(err, "%s.journal: has %lu links; refusing to empty it in place "
+				     "(nothing written)", path, (unsigned long)d.journal_links);
+			goto out;
+		}
+		fold = vv_journal_fold_text(path, (const char *)d.snapshot, d.snapshot_size,
+					    (const char *)d.journal, d.journal_size, &fold_len,
+					    &good, err);
+		if (fold == NULL) {
+			vv_error_prefix(err, "%s: its journal cannot be folded in; nothing written",
+					path);
+			goto out;
+		}
+		/* sf's open already reported a torn tail of these bytes. */
+		if (sf == NULL && good < d.journal_size)
+			warn_torn(path, good, d.journal_size);
+		if (good > 0 && vv_write_file_atomic(path, (const uint8_t *)fold, fold_len, err) != 0)
+			goto out;
+		if (empty_journal(path, err) != 0) {
+			if (good > 0)
+				vv_error_prefix(err, "%s now holds its journal's records, which the "
+						"journal repeats; the edit was not written", path);
+			goto out;
+		}
+	}
+	rc = vv_write_file_atomic(path, data, size, err);
+out:
+	free(fold);
+	json_disk_free(&d);
+	return rc;
+}
+
+int
+vv_store_file_write(const struct vv_store_file *sf, const char *path, enum vv_format f,
+		    const uint8_t *data, size_t size, struct vv_error *err)
+{
+	bool in_place = sf != NULL && sf->path != NULL && strcmp(path, sf->path) == 0 &&
+			(sf->raw != NULL || sf->journaled);
 	int lock, rc = -1;
 
 	if (vv_store_lock(path, vv_cli_progname, true, &lock, err) != 0)
 		return -1;
-	if (sf == NULL || sf->path == NULL || sf->raw == NULL || strcmp(path, sf->path) != 0 ||
-	    !changed_since_read(sf, path, err))
+	if (f == VV_FORMAT_JSON)
+		rc = write_json_store(in_place ? sf : NULL, path, data, size, err);
+	else if (!in_place || !changed_since_read(sf, path, err))
 		rc = vv_write_file_atomic(path, data, size, err);
 	vv_store_unlock(lock);
 	return rc;
@@ -211,7 +451,7 @@ vv_store_file_save(struct vv_store_file *sf, const char *out_path, enum vv_forma
 		if (!service_volatile(sf, rep.lines[i]))
 			fprintf(stderr, "%s: warning: %s: %s\n", vv_cli_progname, out_path, rep.lines[i]);
 	vv_format_report_free(&rep);
-	rc = vv_store_file_write(sf, out_path, out, out_size, err);
+	rc = vv_store_file_write(sf, out_path, f, out, out_size, err);
 	free(out);
 	return rc;
 }
@@ -224,6 +464,7 @@ vv_store_file_close(struct vv_store_file *sf)
 	vv_store_free(sf->store);
 	free(sf->path);
 	free(sf->raw);
+	free(sf->jraw);
 	memset(sf, 0, sizeof(*sf));
 }
 

@@ -11,6 +11,14 @@
  * store's lock, then vv_write_file_atomic: temp file + rename), so a
  * failure leaves the file byte for byte as it was.  Commands that only
  * read a store take no lock.
+ *
+ * A JSON store with a journal beside it (PATH.journal, vmvarsd's
+ * journaled backend, docs/architecture.md "Persistence") is the snapshot
+ * PATH with the journal replayed onto it, and every command sees it so:
+ * after vmvarsd was killed the journal holds acknowledged writes that PATH
+ * does not.  A write folds the journal in first (below), so PATH ends up
+ * holding everything and the journal empty, and the old journal is never
+ * replayed over the new content.
  */
 #ifndef VMVARS_CLI_STORE_FILE_H
 #define VMVARS_CLI_STORE_FILE_H
@@ -33,11 +41,24 @@ struct vv_store_file {
 	struct vv_secureboot *sb;      /* NULL unless opened with secure_boot */
 	uint8_t *raw;                  /* the file's bytes (template for fd saves) */
 	size_t raw_size;
+	/* A JSON store read with its journal (PATH.journal existed): the
+	 * store is raw (NULL when snapshot_missing: a daemon that never
+	 * compacted) with jraw replayed onto it, as vmvarsd loads it. */
+	bool journaled;
+	bool snapshot_missing;
+	uint8_t *jraw;                 /* the journal's bytes as read */
+	size_t jraw_size;
+	size_t jgood;                  /* its good records (jraw_size minus a torn tail) */
 };
 
 /*
  * Opens path (format f, or detected when VV_FORMAT_UNKNOWN) into a fresh
- * store with limits large enough for any real store.  With secure_boot the
+ * store with limits large enough for any real store.  A JSON store with
+ * PATH.journal beside it (a regular file, not a symlink) is read as
+ * vmvarsd reads it: the journal replayed onto the snapshot, a torn last
+ * record dropped with a warning on stderr, any other bad record an error
+ * naming the journal and the byte offset; PATH itself may then be missing.
+ * Nothing is written and no lock is taken.  With secure_boot the
  * Secure Boot service is attached (vmvars/secureboot.h): it derives the
  * mode and adds the variables edk2 creates at power-on (SecureBootEnable,
  * CustomMode, VendorKeysNv), exactly as the guest would see them.
@@ -62,18 +83,30 @@ int vv_store_file_save(struct vv_store_file *sf, const char *out_path, enum vv_f
 void vv_store_file_close(struct vv_store_file *sf);
 
 /*
- * Writes data as the store file path.  Every store write of the CLI goes
- * through here: under the store's exclusive lock (backend/store_lock.h),
- * so never while vmvarsd or another vmvars holds it -- then err says who
- * ("PATH is in use by vmvarsd (pid N); stop it or edit through its
- * management socket") -- and, when path is the file sf was read from, only
- * if it still holds the bytes that were read: an edit of a stale copy
- * would silently undo what was written in between (a daemon that stopped
- * after we read, another vmvars).  sf may be NULL (a new file).  0, or -1
- * with err; the file is unchanged on failure.
+ * Writes data (format f) as the store file path.  Every store write of the
+ * CLI goes through here: under the store's exclusive lock
+ * (backend/store_lock.h), so never while vmvarsd or another vmvars holds
+ * it -- then err says who ("PATH is in use by vmvarsd (pid N); stop it or
+ * edit through its management socket") -- and, when path is the file sf
+ * was read from, only if it (and its journal) still hold the bytes that
+ * were read: an edit of a stale copy would silently undo what was written
+ * in between (a daemon that stopped after we read, another vmvars).  sf
+ * may be NULL (a new file).
+ *
+ * JSON output onto a store whose journal is not empty: first the journal
+ * is folded in -- PATH rewritten atomically as snapshot + journal (what
+ * vmvarsd's compaction writes), then the journal emptied and fsync'd --
+ * and only then is data written.  A crash at any point leaves the old
+ * store (snapshot + journal, or the folded snapshot, which that journal
+ * only repeats) or the new one with an empty journal; the old journal is
+ * never replayed over the new content.  The journal must be a regular
+ * file with one link (it is truncated in place).
+ *
+ * 0, or -1 with err; the store's content is unchanged on failure (after a
+ * fold, PATH's bytes are the folded snapshot).
  */
-int vv_store_file_write(const struct vv_store_file *sf, const char *path, const uint8_t *data,
-			size_t size, struct vv_error *err);
+int vv_store_file_write(const struct vv_store_file *sf, const char *path, enum vv_format f,
+			const uint8_t *data, size_t size, struct vv_error *err);
 
 /* Reads a whole file (at most 64 MiB).  0 or -1 with err naming it. */
 int vv_read_file(const char *path, uint8_t **data, size_t *size, struct vv_error *err);

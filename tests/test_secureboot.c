@@ -476,6 +476,21 @@ test_private_authenticated_variable(void)
 	/* the bound signer deletes with an empty payload */
 	CHECK_STATUS(send_auth(&e, &TEST_GUID, "Priv", at, "p4.auth"), VV_EFI_SUCCESS);
 	CHECK(vv_store_find(e.s, U("Priv"), &TEST_GUID) == NULL);
+	/* A private variable with no recorded signer (imported from efivarfs,
+	 * say) is nobody's to take: the first signer may not bind it. */
+	{
+		vv_efi_time t0;
+
+		memset(&t0, 0, sizeof(t0));
+		vv_put_le16(t0.b, 2024);
+		t0.b[2] = t0.b[3] = 1;
+		REQUIRE(vv_store_put(e.s, U("Priv"), &TEST_GUID, at, "host", 4, &t0) ==
+			VV_EFI_SUCCESS);
+		CHECK_STATUS(send_auth(&e, &TEST_GUID, "Priv", at, "p3.auth"),
+			     VV_EFI_SECURITY_VIOLATION);
+		CHECK_EQ(vv_store_find(e.s, U("Priv"), &TEST_GUID)->data_size, 4);
+		CHECK_EQ(vv_store_find(e.s, U("Priv"), &TEST_GUID)->digest_size, 0);
+	}
 	env_close(&e);
 }
 

@@ -496,7 +496,12 @@ auth_private(struct vv_write *w)
 	vv_pkcs7_free(p7);
 	if (rc != 0)
 		return VV_EFI_SECURITY_VIOLATION;
-	if (w->existing != NULL && w->existing->digest_size != 0 &&
+	/* An existing variable is bound to the signer recorded with it.  One
+	 * with no recorded signer (imported from a format that has none, such
+	 * as efivarfs) has no owner a signature could match: the guest cannot
+	 * take it over by signing first (edk2 refuses a write to a private
+	 * variable missing from its certdb).  Its owner, the host, can. */
+	if (w->existing != NULL &&
 	    (w->existing->digest_size != sizeof(digest) ||
 	     memcmp(w->existing->digest, digest, sizeof(digest)) != 0))
 		return VV_EFI_SECURITY_VIOLATION;

@@ -26,12 +26,12 @@
 #include <string.h>
 
 #include <openssl/evp.h>
-#include <zlib.h>
 
 #include <vmvars/snapshot.h>
 #include <vmvars/ucs2.h>
 
 #include "auth/mor_state.h"
+#include "core/crc32.h"
 #include "core/cursor.h"
 #include "core/store_state.h"
 
@@ -342,6 +342,19 @@ vv_snapshot_save(const struct vv_service *svc, const struct vv_snapshot_options 
 	if (opts->flags & ~(VV_SNAPSHOT_FULL | VV_SNAPSHOT_NV_DIGEST))
 		return vv_error_set(err, "snapshot: unknown save flags 0x%x", opts->flags);
 	full = (opts->flags & VV_SNAPSHOT_FULL) != 0;
+	/* One allocation of about the right size: a full snapshot of a large
+	 * store would otherwise be copied by every doubling on the way. */
+	{
+		size_t est = HEADER_SIZE + TRAILER_SIZE + 4096;
+
+		for (const struct vv_variable *v = vv_store_first(s); v != NULL;
+		     v = vv_store_next(v))
+			if (full || !(v->attributes & VV_ATTR_NV))
+				est += RECORD_HDR_SIZE + VAR_FIXED + v->digest_size +
+				       2 * v->name_len + v->data_size;
+		b.d = malloc(est);
+		b.cap = b.d != NULL ? est : 0;
+	}
 	hdr = wb_take(&b, HEADER_SIZE);
 	if (hdr != NULL) {
 		memcpy(hdr, MAGIC, 8);
@@ -398,7 +411,7 @@ vv_snapshot_save(const struct vv_service *svc, const struct vv_snapshot_options 
 	}
 	vv_put_le64(b.d + 16, b.len);
 	vv_put_le32(b.d + b.len - TRAILER_SIZE,
-		    (uint32_t)crc32(0L, b.d, (uInt)(b.len - TRAILER_SIZE)));
+		    vv_crc32(0, b.d, b.len - TRAILER_SIZE));
 	*out = b.d;
 	*out_size = b.len;
 	return 0;
@@ -613,8 +626,7 @@ parse_header(const uint8_t *buf, size_t size, const struct vv_snapshot_options *
 	if (total != size)
 		return vv_error_set(err, "snapshot: offset 16: declares %llu bytes, %zu given "
 				    "(truncated or padded)", (unsigned long long)total, size);
-	if (vv_le32(buf + size - TRAILER_SIZE) !=
-	    (uint32_t)crc32(0L, buf, (uInt)(size - TRAILER_SIZE)))
+	if (vv_le32(buf + size - TRAILER_SIZE) != vv_crc32(0, buf, size - TRAILER_SIZE))
 		return bad(err, size - TRAILER_SIZE, "checksum mismatch");
 	if (memcmp(opts->vm_id, any_vm, 16) != 0 && memcmp(id, opts->vm_id, 16) != 0)
 		return bad(err, 24, "the snapshot is of another VM");

@@ -995,6 +995,55 @@ test_old_vmm_never_sees_migration(void)
 	cleanup(&d);
 }
 
+/* A store file exported by the CLI (`vmvars export`, docs/migration.md
+ * "Backup, restore and clone") is a snapshot a daemon loads. */
+static void
+test_cli_export_loads_into_daemon(void)
+{
+	const char *root = getenv("VMVARS_BUILD_ROOT");
+	char cmd[1024], path[160];
+	struct daemon b;
+	struct side x;
+	uint8_t *snap, buf[16];
+	uint64_t size = sizeof(buf);
+	uint32_t attr;
+	long n;
+	FILE *f;
+
+	setup(&b, tpm_vm);
+	snprintf(path, sizeof(path), "%s.export", b.dir);
+	snprintf(cmd, sizeof(cmd), "cd %s.d 2>/dev/null || mkdir %s.d && cd %s.d && "
+		 "%s/src/cli/vmvars create s.json >/dev/null && "
+		 "%s/src/cli/vmvars set s.json NvData --data 6e76 --guid "
+		 "3d6b1f0e-4c2a-4b8e-9f10-112233445566 --attr NV,BS,RT && "
+		 "%s/src/cli/vmvars export s.json %s --vm-uuid " VM_UUID " --tpm >/dev/null",
+		 b.dir, b.dir, b.dir, root ? root : ".", root ? root : ".", root ? root : ".", path);
+	REQUIRE(system(cmd) == 0);
+	f = fopen(path, "rb");
+	REQUIRE(f != NULL);
+	snap = malloc(1 << 20);
+	REQUIRE(snap != NULL);
+	n = (long)fread(snap, 1, 1 << 20, f);
+	fclose(f);
+	REQUIRE(n > 52);
+	REQUIRE(side_connect(&x, b.vmm));
+	if (vv_client_load_state(x.client, VV_SNAPSHOT_FULL, snap, (size_t)n) != 0) {
+		printf("# %s\n", vv_client_last_error(x.client));
+		vv_test_failures++;
+	}
+	side_device(&x, false);
+	CHECK_STATUS(fw_get_variable(&x.g, U("NvData"), &test_guid, &attr, buf, &size),
+		     VV_EFI_SUCCESS);
+	CHECK(size == 2 && memcmp(buf, "nv", 2) == 0);
+	side_close(&x);
+	CHECK_EQ(stop(&b), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s.d %s", b.dir, path);
+	if (system(cmd) != 0)
+		printf("# cleanup failed\n");
+	free(snap);
+	cleanup(&b);
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_daemon_migration_dma),
 	TEST(test_daemon_migration_pio),
@@ -1003,6 +1052,7 @@ static const struct vv_test tests[] = {
 	TEST(test_daemon_refusals),
 	TEST(test_management_migration),
 	TEST(test_old_vmm_never_sees_migration),
+	TEST(test_cli_export_loads_into_daemon),
 };
 
 VV_TEST_MAIN(tests)

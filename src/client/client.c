@@ -448,27 +448,34 @@ recv_state_header(struct vv_client *c, uint32_t *type, uint32_t *len)
 	return 0;
 }
 
-int
-vv_client_save_state(struct vv_client *c, uint32_t flags, uint8_t **out, size_t *size)
+/* One SAVE_STATE exchange; -1 with *refused when the daemon answered
+ * ERROR (then a retry would get the same). */
+static int
+save_once(struct vv_client *c, uint32_t flags, uint8_t **out, size_t *size, bool *refused)
 {
 	uint32_t type, len;
 	uint8_t *buf;
 
-	*out = NULL;
-	*size = 0;
-	if (migration_ready(c) != 0)
+	*refused = false;
+	if (migration_ready(c) != 0) {
+		*refused = c->fd >= 0;          /* connected, but no MIGRATION */
 		return -1;
+	}
 	vv_put_le32(payload_of(c), flags);
-	if (send_frame(c, VV_VMM_MSG_SAVE_STATE, 4) != 0 || recv_state_header(c, &type, &len) != 0)
+	if (send_frame(c, VV_VMM_MSG_SAVE_STATE, 4) != 0 || recv_state_header(c, &type, &len) != 0) {
+		*refused = strncmp(c->error, "vmvarsd refused", 15) == 0;
 		goto fail;
+	}
 	/* The snapshot is the daemon's, bounded by what it advertised. */
 	if (type != VV_VMM_MSG_STATE || len > c->state_max - 4) {
 		set_error(c, "vmvarsd sent a malformed STATE (type %u, %u bytes)", type, len);
+		*refused = true;
 		goto fail;
 	}
 	buf = malloc(len ? len : 1);
 	if (buf == NULL) {
 		set_error(c, "out of memory for a %u-byte state", len);
+		*refused = true;
 		goto fail;
 	}
 	if (recv_exact(c, buf, len) != 0) {
@@ -480,6 +487,22 @@ vv_client_save_state(struct vv_client *c, uint32_t flags, uint8_t **out, size_t 
 	return 0;
 fail:
 	disconnect(c);
+	return -1;
+}
+
+/* A save changes nothing on the daemon, so a broken connection (a daemon
+ * restarted while the VM was paused) is retried once on a new one; a
+ * refusal is not. */
+int
+vv_client_save_state(struct vv_client *c, uint32_t flags, uint8_t **out, size_t *size)
+{
+	bool refused = false;
+
+	*out = NULL;
+	*size = 0;
+	for (int attempt = 0; attempt < 2 && !refused; attempt++)
+		if (save_once(c, flags, out, size, &refused) == 0)
+			return 0;
 	return -1;
 }
 

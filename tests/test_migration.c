@@ -52,6 +52,13 @@ static const vv_guid test_guid = { { 0x0e, 0x1f, 0x6b, 0x3d, 0x2a, 0x4c, 0x8e, 0
 				     0x9f, 0x10, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66 } };
 static const uint8_t mor_key[8] = { 8, 7, 6, 5, 4, 3, 2, 1 };
 
+/* zlib's CRC-32, to re-seal a modified block independently of vmvars. */
+static uint32_t
+vv_crc32_for_test(const uint8_t *p, size_t n)
+{
+	return (uint32_t)crc32(0L, p, (uInt)n);
+}
+
 /* ------------------------------------------------------------------ */
 /* Daemon processes (as tests/test_daemon.c starts them)              */
 /* ------------------------------------------------------------------ */
@@ -233,6 +240,7 @@ struct side {
 	struct vv_uefi_vars_device *dev;
 	struct fw_guest g;
 	bool has_dev;
+	bool borrowed_ram;      /* g.ram is the source side's (migrated RAM) */
 };
 
 static void
@@ -280,12 +288,46 @@ side_device(struct side *x, bool pio)
 	x->has_dev = true;
 }
 
+/*
+ * The destination's device, as a VMM brings it up for an incoming
+ * migration: created like the source's, its registers loaded from the
+ * source device's saved block (vv_uefi_vars_device_save/load), over the
+ * same guest RAM; the firmware goes on without a new handshake.
+ */
+static void
+side_device_from(struct side *x, struct side *src, bool pio)
+{
+	struct vv_error err = { { 0 } };
+	struct vv_mm_handler h;
+	uint8_t *regs = NULL;
+	size_t n = 0;
+
+	REQUIRE(vv_uefi_vars_device_save(src->dev, &regs, &n) == 0);
+	x->g = src->g;
+	x->borrowed_ram = true;
+	if (x->client != NULL) {
+		vv_client_mm_handler(x->client, &h);
+		x->dev = vv_uefi_vars_device_new_handler(&h, fw_guest_memory(&x->g), pio);
+	} else {
+		x->dev = vv_uefi_vars_device_new(x->mm, fw_guest_memory(&x->g), pio);
+	}
+	REQUIRE(x->dev != NULL);
+	if (vv_uefi_vars_device_load(x->dev, regs, n, &err) != 0) {
+		printf("# device state refused: %s\n", err.msg);
+		vv_test_failures++;
+	}
+	x->g.dev = x->dev;
+	x->has_dev = true;
+	free(regs);
+}
+
 static void
 side_close(struct side *x)
 {
 	if (x->has_dev) {
 		vv_uefi_vars_device_free(x->dev);
-		fw_guest_release(&x->g);
+		if (!x->borrowed_ram)
+			fw_guest_release(&x->g);
 	}
 	vv_client_free(x->client);
 	vv_mm_free(x->mm);
@@ -517,9 +559,10 @@ migrate_daemons(bool pio)
 	snprintf(path, sizeof(path), "%s/runtime.state", b.dir);
 	CHECK(access(path, F_OK) == 0);
 	vv_client_free(sb.client);
-	/* the firmware continues on B with a new client and device */
+	/* the firmware continues on B: the VMM's device with A's registers,
+	 * a new client */
 	REQUIRE(side_connect(&sb, b.vmm));
-	side_device(&sb, pio);
+	side_device_from(&sb, &sa, pio);
 	continue_boot(&sb, &tb);
 	/* the oracle: the same continuation on A, which never moved */
 	continue_boot(&sa, &ta);
@@ -552,7 +595,7 @@ test_daemon_migration_pio(void)
 /* ------------------------------------------------------------------ */
 
 static void
-test_library_migration(void)
+library_migration(bool pio)
 {
 	struct side a, b;
 	struct transcript ta = { 0 }, tb = { 0 };
@@ -563,7 +606,7 @@ test_library_migration(void)
 
 	REQUIRE(vv_guid_parse(VM_UUID, (vv_guid *)full.vm_id) == 0);
 	side_open_local(&a);
-	side_device(&a, false);
+	side_device(&a, pio);
 	boot_until_migration(&a.g);
 	REQUIRE(vv_snapshot_save(&(struct vv_service){ a.s, a.p, a.m }, &full, &snap, &n,
 				 &err) == 0);
@@ -575,13 +618,63 @@ test_library_migration(void)
 	if (err.msg[0])
 		printf("# %s\n", err.msg);
 	CHECK(vv_store_find(b.s, U("Stale"), &test_guid) == NULL);
-	side_device(&b, true);          /* the destination may use the PIO window */
+	side_device_from(&b, &a, pio);
 	continue_boot(&b, &tb);
 	continue_boot(&a, &ta);
 	check_same_transcript(&ta, &tb);
 	free(snap);
 	free(ta.d);
 	free(tb.d);
+	side_close(&a);
+	side_close(&b);
+}
+
+static void
+test_library_migration_dma(void)
+{
+	library_migration(false);
+}
+
+static void
+test_library_migration_pio(void)
+{
+	library_migration(true);
+}
+
+/* The device's register block refuses what it cannot be, changing
+ * nothing. */
+static void
+test_device_state_refusals(void)
+{
+	struct side a, b;
+	struct vv_error err = { { 0 } };
+	uint8_t *regs = NULL, *before = NULL, *after = NULL;
+	size_t n = 0, nb = 0, na = 0;
+
+	side_open_local(&a);
+	side_device(&a, true);
+	boot_until_migration(&a.g);
+	REQUIRE(vv_uefi_vars_device_save(a.dev, &regs, &n) == 0);
+	CHECK_EQ(n, 36 + 65536 + 4);
+	side_open_local(&b);
+	side_device(&b, false);                 /* a DMA device */
+	REQUIRE(vv_uefi_vars_device_save(b.dev, &before, &nb) == 0);
+	CHECK(vv_uefi_vars_device_load(b.dev, regs, n, &err) == -1);
+	CHECK_HAS(err.msg, "from a PIO device, this one is DMA");
+	CHECK(vv_uefi_vars_device_load(b.dev, regs, n - 1, &err) == -1);
+	CHECK_HAS(err.msg, "checksum mismatch");
+	regs[10] = 0;                           /* a DMA device's block ... */
+	regs[16] = 0x01;                        /* ... claiming 65537 bytes */
+	regs[18] = 0x01;
+	regs[17] = 0x00;
+	vv_put_le32(regs + n - 4, vv_crc32_for_test(regs, n - 4));
+	CHECK(vv_uefi_vars_device_load(b.dev, regs, n, &err) == -1);
+	CHECK_HAS(err.msg, "buffer size 65537 exceeds 65536");
+	REQUIRE(vv_uefi_vars_device_save(b.dev, &after, &na) == 0);
+	CHECK(na == nb && memcmp(after, before, nb) == 0);
+	free(regs);
+	free(before);
+	free(after);
 	side_close(&a);
 	side_close(&b);
 }
@@ -1217,7 +1310,9 @@ test_killed_during_save_and_load(void)
 static const struct vv_test tests[] = {
 	TEST(test_daemon_migration_dma),
 	TEST(test_daemon_migration_pio),
-	TEST(test_library_migration),
+	TEST(test_library_migration_dma),
+	TEST(test_library_migration_pio),
+	TEST(test_device_state_refusals),
 	TEST(test_ovmf_replay_cut),
 	TEST(test_daemon_refusals),
 	TEST(test_management_migration),

@@ -13,6 +13,13 @@
  * changes nothing; the second (apply) puts the records in.  The phase is
  * restored last, so the other records go in as they did before EndOfDxe.
  *
+ * The full form (VV_SNAPSHOT_FULL, issue #14) carries the NV variables
+ * too; its variables replace the store's whole content in one step
+ * (vv_store_replace_all: all or nothing, one whole-store commit), after
+ * everything that can still be refused.  The NV digest (record 7) is a
+ * SHA-256 over the NV variables in GUID/name order, so two stores with
+ * the same content agree however they were written.
+ *
  * Invariants:
  *  - the whole buffer is covered by the header, the records and the
  *    4-byte CRC-32 trailer, exactly; every length is checked against what

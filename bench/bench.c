@@ -15,6 +15,7 @@
  * would use.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <fcntl.h>
@@ -45,6 +46,7 @@
 #define NV_BS_RT (VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT)
 
 static bool quick;
+static const char *only;        /* --only WORD: the benchmarks whose name has WORD */
 static char dir[512];
 static const char *shared_data;
 
@@ -56,7 +58,7 @@ struct result {
 	int met;                /* 1 met, 0 missed, -1 no target / not measured */
 };
 
-static struct result results[32];
+static struct result results[48];
 static size_t nresults;
 
 static void
@@ -867,6 +869,298 @@ bench_boot_replay(void)
 	figure("boot_replay_ms", median(t, (size_t)reps), "ms", NULL, -1);
 }
 
+/* ---- migration: save, transfer, load (issue #14) ---- */
+
+/*
+ * The source side of a handover, on its own thread as the source daemon
+ * would be its own process: on each byte from `go` it either saves the
+ * service's full snapshot and sends it (mode 1), or sends `bare` bytes
+ * already in memory (mode 0), over one end of a socketpair.
+ */
+struct mig_source {
+	int go[2];              /* pipe: one byte per round, 'q' ends */
+	int sock;
+	const struct vv_service *svc;
+	const uint8_t *bare;
+	size_t bare_size;
+};
+
+static void
+send_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w <= 0) {
+			perror("bench: migration send");
+			exit(1);
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void
+recv_all(int fd, uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = read(fd, p, n);
+
+		if (r <= 0) {
+			perror("bench: migration receive");
+			exit(1);
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+}
+
+static void *
+mig_source_main(void *arg)
+{
+	struct mig_source *m = arg;
+	struct vv_snapshot_options full = { { 0 }, VV_SNAPSHOT_FULL };
+	char mode;
+
+	while (read(m->go[0], &mode, 1) == 1 && mode != 'q') {
+		if (mode == '1') {
+			struct vv_error err;
+			uint8_t *snap = NULL, len[8];
+			size_t n = 0;
+
+			if (vv_snapshot_save(m->svc, &full, &snap, &n, &err) != 0) {
+				fprintf(stderr, "bench: save: %s\n", err.msg);
+				exit(1);
+			}
+			vv_put_le64(len, n);
+			send_all(m->sock, len, 8);
+			send_all(m->sock, snap, n);
+			free(snap);
+		} else {
+			uint8_t len[8];
+
+			vv_put_le64(len, m->bare_size);
+			send_all(m->sock, len, 8);
+			send_all(m->sock, m->bare, m->bare_size);
+		}
+	}
+	return NULL;
+}
+
+struct mig_service {
+	struct vv_store *s;
+	struct vv_policy *p;
+	struct vv_secureboot *sb;
+	struct vv_mor *m;
+	struct vv_service v;
+};
+
+static void
+mig_open(struct mig_service *x, const struct vv_limits *l)
+{
+	x->s = vv_store_new(l);
+	x->p = vv_policy_new(x->s, NULL);
+	x->sb = vv_secureboot_new(x->s, NULL);
+	x->m = vv_mor_new(x->s, true);
+	if (x->s == NULL || x->p == NULL || x->sb == NULL || x->m == NULL) {
+		fprintf(stderr, "bench: out of memory\n");
+		exit(1);
+	}
+	x->v = (struct vv_service){ x->s, x->p, x->m };
+}
+
+static void
+mig_close(struct mig_service *x)
+{
+	vv_mor_free(x->m);
+	vv_secureboot_free(x->sb);
+	vv_policy_free(x->p);
+	vv_store_free(x->s);
+}
+
+/* One round: 'go' to the source, receive (and load, for a handover) on
+ * this thread.  Returns its time in ms; the load's error exits. */
+static double
+mig_round(struct mig_source *m, int sock, char mode, struct mig_service *dst, uint8_t *buf,
+	  size_t *got)
+{
+	struct vv_snapshot_options full = { { 0 }, VV_SNAPSHOT_FULL };
+	struct vv_error err;
+	uint8_t len[8];
+	double t0 = now_us();
+	size_t n;
+
+	if (write(m->go[1], &mode, 1) != 1)
+		exit(1);
+	recv_all(sock, len, 8);
+	n = (size_t)vv_le64(len);
+	if (n > (8u << 20))
+		exit(1);
+	recv_all(sock, buf, n);
+	*got = n;
+	if (dst != NULL && vv_snapshot_load(&dst->v, &full, buf, n, &err) != 0) {
+		fprintf(stderr, "bench: load: %s\n", err.msg);
+		exit(1);
+	}
+	return (now_us() - t0) / 1000;
+}
+
+/*
+ * migration_handover_ms: a VM paused with a 256 KiB store (NV variables
+ * of 4000 bytes, a few volatile ones, EndOfDxe) is saved in full, sent
+ * over a socketpair and loaded into a fresh service (no backend: the
+ * disk's part is the whole-store commit, which docs/performance.md
+ * "Durable writes" measures), against sending the same number of bytes
+ * over the same socket.  Both rounds run interleaved, medians of each.
+ */
+static void
+bench_migration(void)
+{
+	struct vv_limits l;
+	struct mig_service src;
+	struct mig_source m = { 0 };
+	pthread_t th;
+	int sv[2], reps = quick ? 3 : 31;
+	double *ho = calloc((size_t)reps, sizeof(double)), *bare = calloc((size_t)reps, sizeof(double));
+	unsigned nvars = quick ? 8 : 60;
+	uint8_t value[4000], *buf;
+	uint16_t name[10];
+	vv_guid g;
+	size_t size = 0, got = 0;
+
+	vv_limits_default(&l);
+	l.nv_storage = 512u << 10;
+	mig_open(&src, &l);
+	vv_guid_parse("12345678-1234-1234-1234-123456789abc", &g);
+	for (unsigned i = 0; i < nvars; i++) {
+		name_of(i, name);
+		memset(value, (int)i, sizeof(value));
+		if (vv_store_put(src.s, name, 9, &g, NV_BS_RT, value, sizeof(value), NULL) !=
+		    VV_EFI_SUCCESS)
+			exit(1);
+	}
+	for (unsigned i = 0; i < 8; i++) {
+		name_of(1000 + i, name);
+		if (vv_store_put(src.s, name, 9, &g, VV_ATTR_BS | VV_ATTR_RT, value, 200, NULL) !=
+		    VV_EFI_SUCCESS)
+			exit(1);
+	}
+	vv_store_signal(src.s, VV_EVENT_END_OF_DXE);
+	if (ho == NULL || bare == NULL || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0 ||
+	    pipe(m.go) != 0)
+		exit(1);
+	m.sock = sv[0];
+	m.svc = &src.v;
+	buf = malloc(8u << 20);
+	if (buf == NULL)
+		exit(1);
+	if (pthread_create(&th, NULL, mig_source_main, &m) != 0)
+		exit(1);
+	/* the size of a snapshot, for the bare rounds */
+	{
+		struct mig_service dst;
+
+		mig_open(&dst, &l);
+		(void)mig_round(&m, sv[1], '1', &dst, buf, &size);
+		mig_close(&dst);
+	}
+	m.bare = malloc(size);
+	if (m.bare == NULL)
+		exit(1);
+	memset((uint8_t *)m.bare, 0x5a, size);
+	m.bare_size = size;
+	for (int r = 0; r < reps; r++) {
+		struct mig_service dst;
+
+		mig_open(&dst, &l);
+		ho[r] = mig_round(&m, sv[1], '1', &dst, buf, &got);
+		mig_close(&dst);
+		bare[r] = mig_round(&m, sv[1], '0', NULL, buf, &got);
+	}
+	if (write(m.go[1], "q", 1) != 1)
+		exit(1);
+	pthread_join(th, NULL);
+	{
+		double h = median(ho, (size_t)reps), b = median(bare, (size_t)reps);
+
+		figure("migration_handover_ms", h, "ms", NULL, -1);
+		figure("migration_bare_transfer_ms", b, "ms", NULL, -1);
+		figure("migration_handover_vs_transfer_ratio", h / b, "x", "<= 3", h / b <= 3);
+		figure("migration_handover_bytes", (double)size, "B", NULL, -1);
+	}
+	close(sv[0]);
+	close(sv[1]);
+	close(m.go[0]);
+	close(m.go[1]);
+	free((uint8_t *)m.bare);
+	free(buf);
+	free(ho);
+	free(bare);
+	mig_close(&src);
+}
+
+/* migration_blob_bytes: the recorded OVMF boot's full state, with the
+ * product's configuration (store, policy, Secure Boot, MOR). */
+static void
+bench_migration_blob(void)
+{
+	struct vv_snapshot_options full = { { 0 }, VV_SNAPSHOT_FULL };
+	struct mig_service x;
+	struct vv_error err;
+	struct vv_mm *mm;
+	struct fw_guest g;
+	struct vv_uefi_vars_device *dev;
+	char path[1024], *line = NULL;
+	uint8_t *snap = NULL;
+	size_t cap = 0, n = 0;
+	FILE *f;
+
+	if (shared_data == NULL) {
+		printf("# migration_blob_bytes: not measured (no shared data directory)\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/ovmf-boot/requests.jsonl", shared_data);
+	if ((f = fopen(path, "r")) == NULL) {
+		printf("# migration_blob_bytes: not measured (%s: %s)\n", path, strerror(errno));
+		return;
+	}
+	mig_open(&x, NULL);
+	mm = vv_mm_new(x.s, x.p);
+	fw_guest_alloc(&g, false);
+	dev = vv_uefi_vars_device_new(mm, fw_guest_memory(&g), false);
+	vv_uefi_vars_device_write(dev, VV_REG_BUFFER_SIZE, VV_MM_MAX_BUFFER, 4);
+	vv_uefi_vars_device_write(dev, VV_REG_DMA_ADDR_LO, FW_COMM_GPA, 4);
+	while (getline(&line, &cap, f) > 0) {
+		struct json_object *o = json_tokener_parse(line), *hex;
+		const char *h;
+
+		if (o == NULL || !json_object_object_get_ex(o, "request", &hex))
+			exit(1);
+		h = json_object_get_string(hex);
+		for (size_t i = 0; i < strlen(h) / 2; i++) {
+			unsigned v;
+
+			sscanf(h + 2 * i, "%2x", &v);
+			g.ram[FW_COMM_GPA + i] = (uint8_t)v;
+		}
+		vv_uefi_vars_device_write(dev, VV_REG_CMD_STS, VV_CMD_DMA_MM, 2);
+		json_object_put(o);
+	}
+	fclose(f);
+	free(line);
+	if (vv_snapshot_save(&x.v, &full, &snap, &n, &err) != 0)
+		exit(1);
+	figure("migration_blob_bytes", (double)n, "B", NULL, -1);
+	free(snap);
+	vv_snapshot_save(&x.v, NULL, &snap, &n, &err);
+	figure("migration_blob_volatile_bytes", (double)n, "B", NULL, -1);
+	free(snap);
+	vv_uefi_vars_device_free(dev);
+	vv_mm_free(mm);
+	fw_guest_release(&g);
+	mig_close(&x);
+}
+
 
 /* ---- vmvarsd: a real daemon process over its VMM socket ---- */
 
@@ -1215,8 +1509,10 @@ main(int argc, char **argv)
 			user_dir = argv[++i];
 		else if (strcmp(argv[i], "--shared-data") == 0 && i + 1 < argc)
 			shared_data = argv[++i];
+		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+			only = argv[++i];
 		else {
-			fprintf(stderr, "usage: %s [--quick] [--dir DIR] [--shared-data DIR]\n",
+			fprintf(stderr, "usage: %s [--quick] [--dir DIR] [--shared-data DIR] [--only WORD]\n",
 				argv[0]);
 			return 2;
 		}
@@ -1236,13 +1532,17 @@ main(int argc, char **argv)
 	}
 	printf("# vmvars %s bench%s, durable writes in %s\n", VMVARS_VERSION,
 	       quick ? " (quick: tiny sizes, figures not comparable)" : "", dir);
-	bench_mm_get();
-	bench_getnext();
-	bench_durable_writes();
-	bench_auth_set();
-	bench_dbx_append();
-	bench_boot_replay();
-	bench_daemon();
+#define RUN(f) do { if (only == NULL || strstr(#f, only) != NULL) f(); } while (0)
+	RUN(bench_mm_get);
+	RUN(bench_getnext);
+	RUN(bench_durable_writes);
+	RUN(bench_auth_set);
+	RUN(bench_dbx_append);
+	RUN(bench_boot_replay);
+	RUN(bench_migration);
+	RUN(bench_migration_blob);
+	RUN(bench_daemon);
+#undef RUN
 	summary();
 	if (user_dir == NULL)
 		rmdir(dir);

@@ -47,7 +47,7 @@ check_output(const struct conn *c)
 			abort();
 		type = vv_le32(c->out + off);
 		len = vv_le32(c->out + off + 4);
-		if (type != 2 && type != 4 && type != 6 && type != 7)
+		if (type != 2 && type != 4 && type != 6 && type != 7 && type != 9)
 			abort();
 		if (c->out_len - off - 8 < len)
 			abort();

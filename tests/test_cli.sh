@@ -6,11 +6,12 @@
 # tampered (refused, file unchanged byte for byte), `vmvars sign` compared
 # with sign-efi-sig-list, sb-state in each mode, --json parsed by python3,
 # format conversion and bad input, sb-certs PEM export, enroll --from a
-# distribution template, import of a JSON store, and the store lock
-# (writers refused while another process holds it, readers not), and
+# distribution template, import of a JSON store, the store lock
+# (writers refused while another process holds it, readers not),
 # journaled stores (vars.json + vars.json.journal as vmvarsd leaves them
 # after a crash): read and written as the daemon sees them, checked by a
-# real vmvarsd started afterwards.  Prints TAP.
+# real vmvarsd started afterwards, and backup/restore/clone through
+# snapshots (export, import-state, clone).  Prints TAP.
 #
 # VMVARS is the binary, VMVARSD the daemon (meson passes both).  Cases needing efitools SKIP when
 # it is missing (./dev deps installs it, so CI runs them).
@@ -38,7 +39,7 @@ have_efitools=false
 command -v sign-efi-sig-list >/dev/null && command -v cert-to-efi-sig-list >/dev/null &&
 	command -v openssl >/dev/null && have_efitools=true
 
-echo "1..118"
+echo "1..130"
 
 # ---- create, set, get, list, delete -----------------------------------------
 run "$VMVARS" create s.json
@@ -596,4 +597,58 @@ fi
 
 echo "# $fails failed of $n"
 [ "$n" = 118 ] || echo "# plan mismatch: ran $n"
+# ---- export, import-state, clone (issue #14) ----------------------------------
+U1=6a1f0c2e-8d3b-4e5f-9a0b-1c2d3e4f5a6b
+U2=11111111-2222-3333-4444-555555555555
+"$VMVARS" create ex.json
+"$VMVARS" set ex.json Foo --data 010203 --guid "$U2" --attr NV,BS,RT
+"$VMVARS" set ex.json PlatformLang --string en
+run "$VMVARS" export ex.json ex.snap --vm-uuid "$U1"
+checkx "export: exit 0, a VMVSTATE file with header flag 1 (full) and the VM identity" \
+	'test "$rc" = 0 && test "$(head -c 8 ex.snap)" = VMVSTATE && test "$(od -An -tx1 -j10 -N2 ex.snap | tr -d " ")" = 0100 && test "$(od -An -tx1 -j24 -N16 ex.snap | tr -d " \n")" = 2e0c1f6a3b8d5f4e9a0b1c2d3e4f5a6b'
+run "$VMVARS" export ex.json ex.snap --vm-uuid "$U1"
+check "export: refuses to replace FILE without --force (exit 1)" \
+	test "$rc" = 1 -a "$err" = "vmvars: export: ex.snap exists (use --force to replace it)"
+run "$VMVARS" import-state ex.snap im.json --vm-uuid "$U2"
+checkx "import-state under another VM identity: exit 1, the reason, nothing written" \
+	'test "$rc" = 1 -a "$err" = "vmvars: import-state: snapshot: offset 24: the snapshot is of another VM" -a ! -e im.json'
+head -c 200 ex.snap >trunc.snap
+run "$VMVARS" import-state trunc.snap im.json
+checkx "import-state of a truncated snapshot: exit 1, says so, nothing written" \
+	'test "$rc" = 1 && echo "$err" | grep -q "given (truncated or padded)" && test ! -e im.json'
+cp ex.snap flip.snap
+printf '\x55' | dd of=flip.snap bs=1 seek=300 conv=notrunc 2>/dev/null
+run "$VMVARS" import-state flip.snap im.json
+checkx "import-state of a corrupted snapshot: exit 1, checksum mismatch" \
+	'test "$rc" = 1 && echo "$err" | grep -q "checksum mismatch" && test ! -e im.json'
+run "$VMVARS" import-state ex.snap im.json --vm-uuid "$U1"
+checkx "import-state: exit 0; every variable of the store, same bytes" \
+	'test "$rc" = 0 && test "$("$VMVARS" get im.json Foo --guid "$U2" --hex)" = 010203 && test "$("$VMVARS" get im.json PlatformLang --hex)" = 656e00'
+run "$VMVARS" import-state ex.snap im.json
+check "import-state: refuses to replace STORE without --force (exit 1)" test "$rc" = 1
+run "$VMVARS" clone ex.json cl.json
+check "clone without --vm-uuid: usage error (exit 2)" test "$rc" = 2
+run "$VMVARS" clone ex.json cl.json --vm-uuid "$U2"
+checkx "clone: exit 0, NV content copied, says what it resets" \
+	'test "$rc" = 0 && test "$("$VMVARS" get cl.json Foo --guid "$U2" --hex)" = 010203 && echo "$out" | grep -q "^reset: the VM identity (start its vmvarsd with --vm-uuid $U2)"'
+# the clone's variables are the export's: export it again under its identity
+"$VMVARS" export cl.json cl.snap --vm-uuid "$U2" >/dev/null
+"$VMVARS" export im.json im.snap --vm-uuid "$U2" >/dev/null
+check "clone and import-state give the same store (equal snapshots)" cmp -s cl.snap im.snap
+if hold_lock ex.json.lock $'4242 vmvarsd\n'; then
+	run "$VMVARS" export ex.json busy.snap
+	checkx "export while vmvarsd holds the store: exit 1, names it and the management API" \
+		'test "$rc" = 1 && echo "$err" | grep -q "in use by vmvarsd (pid 4242)" && echo "$err" | grep -q "save-state" && test ! -e busy.snap'
+	release_lock
+else
+	notok "could not hold the lock of ex.json"
+fi
+printf 'x' >ex.json.journal
+run "$VMVARS" export ex.json j.snap
+checkx "export with an unfolded vmvarsd journal beside the store: exit 1, says so" \
+	'test "$rc" = 1 && echo "$err" | grep -q "ex.json.journal holds writes not yet in ex.json" && test ! -e j.snap'
+rm -f ex.json.journal
+
+echo "# $fails failed of $n"
+[ "$n" = 102 ] || echo "# plan mismatch: ran $n"
 exit 0

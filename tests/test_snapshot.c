@@ -13,6 +13,9 @@
 
 #include <vmvars/snapshot.h>
 
+#include "core/crc32.h"
+#include "core/store_state.h"
+
 #define POLICY_REV 0x00010000u
 
 struct svc {
@@ -241,6 +244,7 @@ test_state_changes(void)
 static void
 expect_refused(const uint8_t *snap, size_t n, bool tpm, const uint8_t *vm_id, const char *why)
 {
+	struct vv_snapshot_options opts = { { 0 }, 0 };
 	struct svc b;
 	struct vv_error err = { { 0 } };
 	uint8_t *before = NULL, *after = NULL;
@@ -248,7 +252,9 @@ expect_refused(const uint8_t *snap, size_t n, bool tpm, const uint8_t *vm_id, co
 
 	svc_open(&b, tpm, NULL);
 	REQUIRE(vv_snapshot_save(&b.v, NULL, &before, &nb, &err) == 0);
-	CHECK(vv_snapshot_load(&b.v, vm_id, snap, n, &err) == -1);
+	if (vm_id != NULL)
+		memcpy(opts.vm_id, vm_id, 16);
+	CHECK(vv_snapshot_load(&b.v, &opts, snap, n, &err) == -1);
 	if (strstr(err.msg, why) == NULL)
 		printf("# got \"%s\", want \"%s\"\n", err.msg, why);
 	CHECK(strstr(err.msg, why) != NULL);
@@ -317,9 +323,9 @@ test_refusals(void)
 	vv_put_le16(copy + 8, 2);
 	reseal(copy, n);
 	expect_refused(copy, n, true, NULL, "format version 2");
-	/* flags this version does not know (the full form) */
+	/* flags this version does not know */
 	memcpy(copy, snap, n);
-	vv_put_le16(copy + 10, 1);
+	vv_put_le16(copy + 10, 2);
 	reseal(copy, n);
 	expect_refused(copy, n, true, NULL, "flags this version does not know");
 	/* bad magic */
@@ -397,10 +403,324 @@ test_refusals(void)
 	svc_close(&a);
 }
 
+
+/* ---- the full form (issue #14) ---- */
+
+static const struct vv_snapshot_options FULL = { { 0 }, VV_SNAPSHOT_FULL };
+static const struct vv_snapshot_options FULL_DIGEST = { { 0 },
+							VV_SNAPSHOT_FULL | VV_SNAPSHOT_NV_DIGEST };
+
+/* A service's whole state as bytes: the full snapshot. */
+static uint8_t *
+full_bytes(struct svc *e, size_t *n)
+{
+	struct vv_error err = { { 0 } };
+	uint8_t *out = NULL;
+
+	REQUIRE(vv_snapshot_save(&e->v, &FULL, &out, n, &err) == 0);
+	return out;
+}
+
+/* A full snapshot moves the NV content too: the destination starts from
+ * other NV content (a stale variable, no "Locked"), and ends with the
+ * source's, in the source's enumeration order, byte for byte. */
+static void
+test_full_round_trip(void)
+{
+	struct svc a, b;
+	uint8_t *snap, *again, *src;
+	size_t n = 0, n2 = 0, ns = 0;
+	struct vv_error err = { { 0 } };
+
+	svc_open(&a, true, NULL);
+	late_boot(&a);
+	REQUIRE(vv_snapshot_save(&a.v, &FULL_DIGEST, &snap, &n, &err) == 0);
+	CHECK_EQ(vv_le16(snap + 10), 1);            /* header flag: full */
+	svc_open(&b, true, NULL);
+	CHECK_STATUS(set_var(b.s, U("Stale"), &TEST_GUID, NV_BS_RT, "s", 1), VV_EFI_SUCCESS);
+	CHECK(vv_snapshot_load(&b.v, &FULL, snap, n, &err) == 0);
+	if (err.msg[0])
+		printf("# %s\n", err.msg);
+	CHECK(vv_store_find(b.s, U("Stale"), &TEST_GUID) == NULL);
+	CHECK(vv_store_find(b.s, U("Locked"), &TEST_GUID) != NULL);
+	src = full_bytes(&a, &ns);
+	again = full_bytes(&b, &n2);
+	CHECK_EQ(n2, ns);
+	if (n2 == ns)
+		CHECK_MEM(again, src, ns);
+	check_late_boot_rules(&a);
+	check_late_boot_rules(&b);
+	/* a VM reset on the destination keeps the migrated NV content */
+	vv_store_signal(b.s, VV_EVENT_RESET);
+	CHECK(vv_store_find(b.s, U("Locked"), &TEST_GUID) != NULL);
+	CHECK(vv_store_find(b.s, U("VolRT"), &TEST_GUID) == NULL);
+	CHECK(!vv_policy_locked(b.p));
+	free(snap);
+	free(again);
+	free(src);
+	svc_close(&a);
+	svc_close(&b);
+}
+
+/* Loads into b with opts; checks the refusal, its reason, and that b's
+ * whole state (full form, NV included) is unchanged. */
+static void
+expect_full_refused(struct svc *b, const struct vv_snapshot_options *opts, const uint8_t *snap,
+		    size_t n, const char *why)
+{
+	struct vv_error err = { { 0 } };
+	size_t nb = 0, na = 0;
+	uint8_t *before = full_bytes(b, &nb), *after;
+
+	CHECK(vv_snapshot_load(&b->v, opts, snap, n, &err) == -1);
+	if (strstr(err.msg, why) == NULL)
+		printf("# got \"%s\", want \"%s\"\n", err.msg, why);
+	CHECK(strstr(err.msg, why) != NULL);
+	after = full_bytes(b, &na);
+	CHECK_EQ(na, nb);
+	if (na == nb)
+		CHECK_MEM(after, before, na);
+	if (na != nb || memcmp(after, before, na) != 0)
+		printf("# changed by the refused load (%s)\n", why);
+	free(before);
+	free(after);
+}
+
+static void
+test_full_refusals(void)
+{
+	struct svc a, b;
+	uint8_t *full, *vol, *copy;
+	size_t nf = 0, nv = 0;
+	struct vv_error err = { { 0 } };
+	static const struct vv_snapshot_options digest = { { 0 }, VV_SNAPSHOT_NV_DIGEST };
+	struct vv_snapshot_options mine = { { 0x11 }, VV_SNAPSHOT_FULL };
+	struct vv_limits lim;
+
+	svc_open(&a, true, NULL);
+	late_boot(&a);
+	REQUIRE(vv_snapshot_save(&a.v, &FULL, &full, &nf, &err) == 0);
+	REQUIRE(vv_snapshot_save(&a.v, &digest, &vol, &nv, &err) == 0);
+	svc_open(&b, true, NULL);
+	CHECK_STATUS(set_var(b.s, U("Mine"), &TEST_GUID, NV_BS_RT, "m", 1), VV_EFI_SUCCESS);
+
+	/* a full snapshot into a service that shares its NV store */
+	expect_full_refused(&b, NULL, full, nf, "shares its NV store");
+	/* another VM: b names itself, the snapshot is of VM zero */
+	expect_full_refused(&b, &mine, full, nf, "another VM");
+	/* the volatile-only form with an NV digest over different NV content */
+	expect_full_refused(&b, NULL, vol, nv, "NV store diverged");
+	/* ... and a digest that does not match the full form's own NV */
+	{
+		uint8_t *d;
+		size_t nd = 0;
+
+		REQUIRE(vv_snapshot_save(&a.v, &FULL_DIGEST, &d, &nd, &err) == 0);
+		REQUIRE(vv_le16(d + 48 + 12) == 7);          /* after PHASE: NV_DIGEST */
+		d[48 + 12 + 8] ^= 1;
+		reseal(d, nd);
+		expect_full_refused(&b, &FULL, d, nd, "NV store diverged");
+		/* a truncated full snapshot, a bad checksum, a newer version */
+		expect_full_refused(&b, &FULL, d, nd - 1, "given");
+		d[nd / 2] ^= 0x40;
+		expect_full_refused(&b, &FULL, d, nd, "checksum mismatch");
+		free(d);
+	}
+	copy = malloc(nf);
+	REQUIRE(copy != NULL);
+	memcpy(copy, full, nf);
+	vv_put_le16(copy + 8, 2);
+	reseal(copy, nf);
+	expect_full_refused(&b, &FULL, copy, nf, "format version 2");
+	/* an NV variable in a snapshot that does not say it is full */
+	memcpy(copy, full, nf);
+	vv_put_le16(copy + 10, 0);
+	reseal(copy, nf);
+	expect_full_refused(&b, &FULL, copy, nf, "an NV variable in a volatile snapshot");
+	/* the same variable twice: found before anything changes */
+	{
+		uint8_t *rec = find_record(full, nf, 2), *dup;
+		size_t len = 8 + vv_le32(rec + 4), at = (size_t)(rec - full);
+
+		dup = malloc(nf + len);
+		REQUIRE(dup != NULL);
+		memcpy(dup, full, at + len);
+		memcpy(dup + at + len, rec, len);
+		memcpy(dup + at + 2 * len, full + at + len, nf - at - len);
+		reseal(dup, nf + len);
+		expect_full_refused(&b, &FULL, dup, nf + len, "a duplicate variable");
+		free(dup);
+	}
+	svc_close(&b);
+
+	/* limits that do not fit: NV storage, and a smaller maximum NV size */
+	vv_limits_default(&lim);
+	lim.nv_storage = 4096 + 300;
+	svc_open(&b, true, &lim);
+	expect_full_refused(&b, &FULL, full, nf, "do not fit this service's NV storage");
+	svc_close(&b);
+	vv_limits_default(&lim);
+	lim.max_variable_size = 64;
+	svc_open(&b, true, &lim);
+	expect_full_refused(&b, &FULL, full, nf, "maximum NV variable size");
+	svc_close(&b);
+	vv_limits_default(&lim);
+	lim.volatile_storage = 300;
+	svc_open(&b, true, &lim);
+	expect_full_refused(&b, &FULL, full, nf, "volatile storage");
+	svc_close(&b);
+
+	free(copy);
+	free(full);
+	free(vol);
+	svc_close(&a);
+}
+
+/* The same NV content, written in another order, has the same digest;
+ * a volatile-only snapshot with it loads over a shared store. */
+static void
+test_nv_digest_order(void)
+{
+	struct svc a, b;
+	uint8_t *snap;
+	size_t n = 0;
+	struct vv_error err = { { 0 } };
+	static const struct vv_snapshot_options digest = { { 0 }, VV_SNAPSHOT_NV_DIGEST };
+
+	svc_open(&a, true, NULL);
+	svc_open(&b, true, NULL);
+	CHECK_STATUS(set_var(a.s, U("One"), &TEST_GUID, NV_BS_RT, "1", 1), VV_EFI_SUCCESS);
+	CHECK_STATUS(set_var(a.s, U("Two"), &TEST_GUID, NV_BS_RT, "2", 1), VV_EFI_SUCCESS);
+	CHECK_STATUS(set_var(b.s, U("Two"), &TEST_GUID, NV_BS_RT, "2", 1), VV_EFI_SUCCESS);
+	CHECK_STATUS(set_var(b.s, U("One"), &TEST_GUID, NV_BS_RT, "1", 1), VV_EFI_SUCCESS);
+	REQUIRE(vv_snapshot_save(&a.v, &digest, &snap, &n, &err) == 0);
+	CHECK(vv_snapshot_load(&b.v, NULL, snap, n, &err) == 0);
+	free(snap);
+	svc_close(&a);
+	svc_close(&b);
+}
+
+/* The names of a store's variables in enumeration order, with data. */
+static void
+same_content(struct vv_store *x, struct vv_store *y)
+{
+	const struct vv_variable *v = vv_store_first(x), *w = vv_store_first(y);
+
+	for (; v && w; v = vv_store_next(v), w = vv_store_next(w)) {
+		CHECK(vv_ucs2_equal(v->name, v->name_len, w->name, w->name_len));
+		CHECK_EQ(v->attributes, w->attributes);
+		CHECK_EQ(v->data_size, w->data_size);
+	}
+	CHECK(v == NULL && w == NULL);
+}
+
+/* vv_store_replace_all: all or nothing, one whole-store commit. */
+static void
+test_replace_all(void)
+{
+	struct test_backend tb;
+	struct vv_store *s = vv_store_new(NULL), *ref = vv_store_new(NULL);
+	struct vv_error err = { { 0 } };
+	struct vv_variable vars[3];
+	uint64_t avail_before, avail, max, rem, maxvar;
+
+	REQUIRE(s != NULL && ref != NULL);
+	test_backend_init(&tb);
+	vv_store_set_backend(s, &tb.base);
+	CHECK_STATUS(set_var(s, U("Old"), &TEST_GUID, NV_BS_RT, "o", 1), VV_EFI_SUCCESS);
+	CHECK_STATUS(set_var(s, U("OldVol"), &TEST_GUID, BS_RT, "v", 1), VV_EFI_SUCCESS);
+	CHECK_STATUS(set_var(ref, U("Old"), &TEST_GUID, NV_BS_RT, "o", 1), VV_EFI_SUCCESS);
+	CHECK_STATUS(set_var(ref, U("OldVol"), &TEST_GUID, BS_RT, "v", 1), VV_EFI_SUCCESS);
+	CHECK_STATUS(vv_store_query(s, VV_ATTR_NV | VV_ATTR_BS, &max, &avail_before, &maxvar),
+		     VV_EFI_SUCCESS);
+	memset(vars, 0, sizeof(vars));
+	for (int i = 0; i < 3; i++) {
+		vars[i].guid = TEST_GUID;
+		vars[i].attributes = i == 1 ? BS_RT : NV_BS_RT;
+		vars[i].data = (uint8_t *)"new";
+		vars[i].data_size = 3;
+	}
+	vars[0].name = (uint16_t *)u"A";
+	vars[1].name = (uint16_t *)u"B";
+	vars[2].name = (uint16_t *)u"C";
+	vars[0].name_len = vars[1].name_len = vars[2].name_len = 1;
+
+	/* the commit fails: memory (and so the disk, atomic) unchanged */
+	tb.fail_next = 1;
+	CHECK(vv_store_replace_all(s, vars, 3, &err) == -1);
+	CHECK(strstr(err.msg, "injected failure") != NULL);
+	same_content(s, ref);
+	CHECK_STATUS(vv_store_query(s, VV_ATTR_NV | VV_ATTR_BS, &max, &avail, &maxvar),
+		     VV_EFI_SUCCESS);
+	CHECK_EQ(avail, avail_before);
+	CHECK(vv_store_find(s, U("Old"), &TEST_GUID) != NULL);
+	/* a refused variable (a duplicate): unchanged, no commit tried */
+	{
+		int commits = tb.commits;
+
+		vars[2].name = (uint16_t *)u"A";
+		CHECK(vv_store_replace_all(s, vars, 3, &err) == -1);
+		CHECK(strstr(err.msg, "duplicate") != NULL);
+		CHECK_EQ(tb.commits, commits);
+		same_content(s, ref);
+		vars[2].name = (uint16_t *)u"C";
+	}
+	/* success: the new content, in order, committed once as a whole */
+	{
+		int commits = tb.commits;
+
+		CHECK(vv_store_replace_all(s, vars, 3, &err) == 0);
+		CHECK_EQ(tb.commits, commits + 1);
+		CHECK_EQ(tb.last_kind, VV_CHANGE_ALL);
+		CHECK(vv_store_find(s, U("Old"), &TEST_GUID) == NULL);
+		CHECK_EQ(vv_store_count(s), 3);
+		CHECK(vv_ucs2_equal(vv_store_first(s)->name, 1, (const uint16_t *)u"A", 1));
+		CHECK_EQ(vv_store_next(vv_store_first(s))->attributes, BS_RT);
+		CHECK_STATUS(vv_store_query(s, VV_ATTR_NV | VV_ATTR_BS, &max, &rem, &maxvar),
+			     VV_EFI_SUCCESS);
+		CHECK(rem < max);
+	}
+	vv_store_free(s);
+	vv_store_free(ref);
+}
+
+/* The snapshot's CRC-32 (src/core/crc32.c, PCLMULQDQ where the CPU has
+ * it) equals zlib's on every length and alignment around the 16- and
+ * 64-byte steps, on large random buffers, and chained. */
+static void
+test_crc32_equals_zlib(void)
+{
+	size_t n = 1u << 20;
+	uint8_t *b = malloc(n);
+	unsigned seed = 7, bad = 0;
+
+	REQUIRE(b != NULL);
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)rand_r(&seed);
+	for (size_t len = 0; len <= 1024; len++)
+		for (size_t off = 0; off < 3; off++)
+			bad += vv_crc32(0, b + off, len) != (uint32_t)crc32(0L, b + off, (uInt)len);
+	for (int i = 0; i < 50; i++) {
+		size_t len = (size_t)rand_r(&seed) % n, off = (size_t)rand_r(&seed) % (n - len + 1);
+
+		bad += vv_crc32(0, b + off, len) != (uint32_t)crc32(0L, b + off, (uInt)len);
+		bad += vv_crc32(vv_crc32(0, b, off), b + off, len) !=
+		       (uint32_t)crc32(0L, b, (uInt)(off + len));
+	}
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(vv_crc32(0, "123456789", 9), 0xCBF43926u);      /* the check value */
+	free(b);
+}
+
 static const struct vv_test tests[] = {
+	TEST(test_crc32_equals_zlib),
 	TEST(test_round_trip),
 	TEST(test_state_changes),
 	TEST(test_refusals),
+	TEST(test_full_round_trip),
+	TEST(test_full_refusals),
+	TEST(test_nv_digest_order),
+	TEST(test_replace_all),
 };
 
 VV_TEST_MAIN(tests)

@@ -54,6 +54,22 @@ uint16_t vv_client_mm(struct vv_client *c, uint8_t *buf, size_t buf_size);
 /* VM reset (VM_RESET -> ACK).  0, or -1 with vv_client_last_error(). */
 int vv_client_vm_reset(struct vv_client *c);
 
+/*
+ * Migration (docs/migration.md; needs VV_VMM_FEATURE_MIGRATION, which
+ * this client always asks for).  vv_client_save_state: SAVE_STATE with
+ * flags (VV_SNAPSHOT_FULL, VV_SNAPSHOT_NV_DIGEST of vmvars/snapshot.h);
+ * *out is malloc'd (free() it).  vv_client_load_state: LOAD_STATE; flags
+ * VV_SNAPSHOT_FULL lets the daemon take a full snapshot.  0, or -1 with
+ * vv_client_last_error() (for a refusal, the daemon's reason).  A save,
+ * which changes nothing, is retried once on a new connection when the old
+ * one broke (a daemon restarted while the VM was paused); a load is not:
+ * the VMM decides (the source keeps running on any failure, and a second
+ * LOAD_STATE after a load that did complete is refused as "not at its
+ * power-on state").
+ */
+int vv_client_save_state(struct vv_client *c, uint32_t flags, uint8_t **out, size_t *size);
+int vv_client_load_state(struct vv_client *c, uint32_t flags, const uint8_t *buf, size_t size);
+
 /* The features the daemon granted in its HELLO_REPLY. */
 uint64_t vv_client_features(const struct vv_client *c);
 /* How many times the client has reconnected since vv_client_connect(). */

@@ -23,6 +23,7 @@
 #ifndef VMVARS_UEFI_VARS_DEVICE_H
 #define VMVARS_UEFI_VARS_DEVICE_H
 
+#include <vmvars/error.h>
 #include <vmvars/mm.h>
 
 #ifdef __cplusplus
@@ -100,6 +101,24 @@ void vv_uefi_vars_device_write(struct vv_uefi_vars_device *d, uint64_t offset, u
 /* Full VM reset: registers and buffers as at power-on, and the store gets
  * VV_EVENT_RESET (volatile variables gone, boot phase, policies cleared). */
 void vv_uefi_vars_device_reset(struct vv_uefi_vars_device *d);
+
+/*
+ * The register block as bytes, for the VMM's own migration stream
+ * (docs/migration.md "The device's registers"): status, BUFFER_SIZE, the
+ * DMA address, the PIO offset and the PIO buffer's bytes -- what the
+ * guest's firmware set up at boot and its runtime driver goes on using.
+ * The store side is the service snapshot's (vmvars/snapshot.h).
+ *
+ * vv_uefi_vars_device_save: *out malloc'd; 0, or -1 (out of memory).
+ * vv_uefi_vars_device_load: into a device created with the same use_pio,
+ * taken while the VM is paused (no command in flight); every field is
+ * checked first and a refused or failed load changes nothing.  No
+ * handler is called (the store's state comes with its own snapshot).  0,
+ * or -1 with err.
+ */
+int vv_uefi_vars_device_save(const struct vv_uefi_vars_device *d, uint8_t **out, size_t *size);
+int vv_uefi_vars_device_load(struct vv_uefi_vars_device *d, const uint8_t *buf, size_t size,
+			     struct vv_error *err);
 
 /* CRC-32C (Castagnoli), init and final XOR 0xffffffff: edk2's
  * CalculateCrc32c(buf, len, 0). */

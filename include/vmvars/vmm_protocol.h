@@ -28,6 +28,16 @@
  * VM_RESET payload: empty.  ACK payload: acknowledged type u32.
  * ERROR payload: code u32 (VV_VMM_ERR_*), then 0..200 bytes of UTF-8
  *   text; the sender closes the connection after it.
+ *
+ * Migration (feature VV_VMM_FEATURE_MIGRATION; docs/migration.md):
+ * SAVE_STATE payload: flags u32 (VV_SNAPSHOT_FULL, VV_SNAPSHOT_NV_DIGEST
+ *   of vmvars/snapshot.h).  STATE payload: the snapshot bytes.
+ * LOAD_STATE payload: flags u32 (VV_SNAPSHOT_FULL allows a full
+ *   snapshot), then the snapshot bytes.  Reply ACK (type 10), or ERROR
+ *   STATE_REFUSED with the loader's reason.
+ * STATE and LOAD_STATE payloads may exceed max_payload: their bound is
+ *   HELLO_REPLY's offset 20 (max_state_payload), reserved 0 when the
+ *   feature is not granted.
  */
 #ifndef VMVARS_VMM_PROTOCOL_H
 #define VMVARS_VMM_PROTOCOL_H
@@ -58,11 +68,15 @@ enum vv_vmm_msg {
 	VV_VMM_MSG_VM_RESET = 5,     /* VMM -> daemon */
 	VV_VMM_MSG_ACK = 6,          /* daemon -> VMM */
 	VV_VMM_MSG_ERROR = 7,        /* daemon -> VMM, then close */
+	VV_VMM_MSG_SAVE_STATE = 8,   /* VMM -> daemon (MIGRATION) */
+	VV_VMM_MSG_STATE = 9,        /* daemon -> VMM (MIGRATION) */
+	VV_VMM_MSG_LOAD_STATE = 10,  /* VMM -> daemon (MIGRATION) */
 };
 
 /* Feature bits (HELLO features; the reply holds the intersection). */
 #define VV_VMM_FEATURE_VM_RESET  (1ull << 0)
-#define VV_VMM_FEATURES_KNOWN    VV_VMM_FEATURE_VM_RESET
+#define VV_VMM_FEATURE_MIGRATION (1ull << 1)  /* SAVE_STATE, LOAD_STATE */
+#define VV_VMM_FEATURES_KNOWN    (VV_VMM_FEATURE_VM_RESET | VV_VMM_FEATURE_MIGRATION)
 
 enum vv_vmm_error {
 	VV_VMM_ERR_MALFORMED = 1,    /* a frame broke a length or field rule */
@@ -75,6 +89,8 @@ enum vv_vmm_error {
 	VV_VMM_ERR_SHUTDOWN = 8,     /* the daemon is exiting */
 	VV_VMM_ERR_NEEDS_RESET = 9,  /* the service state of the running VM is
 				      * lost: only VM_RESET is served */
+	VV_VMM_ERR_STATE_REFUSED = 10, /* LOAD_STATE refused (text: why); the
+					* daemon's state is unchanged */
 };
 
 #ifdef __cplusplus

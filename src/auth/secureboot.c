@@ -25,6 +25,7 @@
 #include <vmvars/secureboot.h>
 #include <vmvars/ucs2.h>
 
+#include "core/store_state.h"
 #include "auth/auth2.h"
 #include "auth/pkcs7.h"
 #include "auth/siglist.h"
@@ -658,6 +659,19 @@ sb_committed_hook(void *ctx, struct vv_store *s, struct vv_write *w)
 	return VV_EFI_SUCCESS;
 }
 
+/* The NV content was replaced whole (a full migration snapshot,
+ * vv_store_replace_all): the mode is derived again from the new PK and
+ * mode flags.  Nothing is published: the mode variables the guest reads
+ * came with the snapshot and describe the boot that is running. */
+static void
+sb_resync(void *ctx, struct vv_store *s)
+{
+	struct vv_secureboot *sb = ctx;
+
+	(void)s;
+	sb->mode = derive_mode(sb);
+}
+
 static void
 sb_on_event(void *ctx, struct vv_store *s, enum vv_event ev)
 {
@@ -677,6 +691,7 @@ detach(struct vv_secureboot *sb)
 	vv_store_remove_hook(sb->store, VV_HOOK_AUTH, sb_auth_hook, sb);
 	vv_store_remove_hook(sb->store, VV_HOOK_COMMITTED, sb_committed_hook, sb);
 	vv_store_remove_listener(sb->store, sb_on_event, sb);
+	vv_store_remove_resync(sb->store, sb_resync, sb);
 }
 
 struct vv_secureboot *
@@ -692,7 +707,8 @@ vv_secureboot_new(struct vv_store *s, const struct vv_secureboot_config *cfg)
 	if (vv_store_add_hook(s, VV_HOOK_SPECIAL, sb_special_hook, sb) != 0 ||
 	    vv_store_add_hook(s, VV_HOOK_AUTH, sb_auth_hook, sb) != 0 ||
 	    vv_store_add_hook(s, VV_HOOK_COMMITTED, sb_committed_hook, sb) != 0 ||
-	    vv_store_add_listener(s, sb_on_event, sb) != 0) {
+	    vv_store_add_listener(s, sb_on_event, sb) != 0 ||
+	    vv_store_add_resync(s, sb_resync, sb) != 0) {
 		detach(sb);
 		free(sb);
 		return NULL;

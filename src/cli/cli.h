@@ -70,5 +70,11 @@ int vv_cmd_convert(int argc, char **argv);
 void vv_cmd_convert_help(FILE *out);
 int vv_cmd_create(int argc, char **argv);
 void vv_cmd_create_help(FILE *out);
+int vv_cmd_export(int argc, char **argv);
+void vv_cmd_export_help(FILE *out);
+int vv_cmd_import_state(int argc, char **argv);
+void vv_cmd_import_state_help(FILE *out);
+int vv_cmd_clone(int argc, char **argv);
+void vv_cmd_clone_help(FILE *out);
 
 #endif

@@ -39,6 +39,11 @@ const struct vv_cli_command vv_cli_commands[] = {
 	{ "convert", "convert a store file to another format", vv_cmd_convert, vv_cmd_convert_help },
 	{ "create", "create a new store file, empty or from a template",
 	  vv_cmd_create, vv_cmd_create_help },
+	{ "export", "a store's full state as a snapshot file (backup)",
+	  vv_cmd_export, vv_cmd_export_help },
+	{ "import-state", "a store from a snapshot file (restore)",
+	  vv_cmd_import_state, vv_cmd_import_state_help },
+	{ "clone", "copy a store for a new VM identity", vv_cmd_clone, vv_cmd_clone_help },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -33,6 +33,7 @@ struct vv_client {
 	int timeout_ms;
 	struct vv_spin_window spin;     /* the wait for a reply; max 0 = block */
 	uint64_t features;              /* granted by the daemon */
+	uint32_t state_max;             /* max_state_payload (MIGRATION), else 0 */
 	unsigned reconnects;
 	bool ever_connected;
 	uint8_t *frame;                 /* header + VV_VMM_MAX_PAYLOAD */
@@ -266,6 +267,7 @@ establish(struct vv_client *c)
 		goto fail;
 	}
 	c->features = vv_le64(p + 8);
+	c->state_max = (c->features & VV_VMM_FEATURE_MIGRATION) ? vv_le32(p + 20) : 0;
 	if (c->ever_connected)
 		c->reconnects++;
 	c->ever_connected = true;
@@ -404,6 +406,152 @@ vv_client_vm_reset(struct vv_client *c)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- migration (docs/migration.md) ---- */
+
+/* Exactly len bytes (blocking, within the socket timeouts). */
+static int
+recv_exact(struct vv_client *c, uint8_t *p, size_t len)
+{
+	int64_t no_spin = 0;
+
+	while (len > 0) {
+		ssize_t n = recv_some(c, p, len, &no_spin);
+
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Connected, and the daemon granted MIGRATION. */
+static int
+migration_ready(struct vv_client *c)
+{
+	if (c->fd < 0 && establish(c) != 0)
+		return -1;
+	if (!(c->features & VV_VMM_FEATURE_MIGRATION) || c->state_max < 4) {
+		set_error(c, "vmvarsd did not grant the MIGRATION feature");
+		return -1;
+	}
+	return 0;
+}
+
+/* After a migration request: the reply's header; an ERROR frame becomes
+ * c->error (and -1), as in recv_frame. */
+static int
+recv_state_header(struct vv_client *c, uint32_t *type, uint32_t *len)
+{
+	uint8_t hdr[VV_VMM_FRAME_HEADER_SIZE];
+
+	if (recv_exact(c, hdr, sizeof(hdr)) != 0)
+		return -1;
+	*type = vv_le32(hdr);
+	*len = vv_le32(hdr + 4);
+	if (*type == VV_VMM_MSG_ERROR && *len >= 4 && *len <= 4 + VV_VMM_ERROR_TEXT_MAX) {
+		uint8_t *p = payload_of(c);
+
+		if (recv_exact(c, p, *len) == 0)
+			set_error(c, "vmvarsd refused (error %u): %.*s", vv_le32(p),
+				  (int)(*len - 4), (const char *)p + 4);
+		disconnect(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* One SAVE_STATE exchange; -1 with *refused when the daemon answered
+ * ERROR (then a retry would get the same). */
+static int
+save_once(struct vv_client *c, uint32_t flags, uint8_t **out, size_t *size, bool *refused)
+{
+	uint32_t type, len;
+	uint8_t *buf;
+
+	*refused = false;
+	if (migration_ready(c) != 0) {
+		*refused = c->fd >= 0;          /* connected, but no MIGRATION */
+		return -1;
+	}
+	vv_put_le32(payload_of(c), flags);
+	if (send_frame(c, VV_VMM_MSG_SAVE_STATE, 4) != 0 || recv_state_header(c, &type, &len) != 0) {
+		*refused = strncmp(c->error, "vmvarsd refused", 15) == 0;
+		goto fail;
+	}
+	/* The snapshot is the daemon's, bounded by what it advertised. */
+	if (type != VV_VMM_MSG_STATE || len > c->state_max - 4) {
+		set_error(c, "vmvarsd sent a malformed STATE (type %u, %u bytes)", type, len);
+		*refused = true;
+		goto fail;
+	}
+	buf = malloc(len ? len : 1);
+	if (buf == NULL) {
+		set_error(c, "out of memory for a %u-byte state", len);
+		*refused = true;
+		goto fail;
+	}
+	if (recv_exact(c, buf, len) != 0) {
+		free(buf);
+		goto fail;
+	}
+	*out = buf;
+	*size = len;
+	return 0;
+fail:
+	disconnect(c);
+	return -1;
+}
+
+/* A save changes nothing on the daemon, so a broken connection (a daemon
+ * restarted while the VM was paused) is retried once on a new one; a
+ * refusal is not. */
+int
+vv_client_save_state(struct vv_client *c, uint32_t flags, uint8_t **out, size_t *size)
+{
+	bool refused = false;
+
+	*out = NULL;
+	*size = 0;
+	for (int attempt = 0; attempt < 2 && !refused; attempt++)
+		if (save_once(c, flags, out, size, &refused) == 0)
+			return 0;
+	return -1;
+}
+
+int
+vv_client_load_state(struct vv_client *c, uint32_t flags, const uint8_t *buf, size_t size)
+{
+	uint8_t hdr[VV_VMM_FRAME_HEADER_SIZE + 4];
+	uint32_t type, len;
+	uint8_t ack[4];
+
+	if (migration_ready(c) != 0)
+		return -1;
+	if (size > c->state_max - 4) {
+		set_error(c, "a %zu-byte state exceeds vmvarsd's max_state_payload %u", size,
+			  c->state_max);
+		return -1;
+	}
+	vv_put_le32(hdr, VV_VMM_MSG_LOAD_STATE);
+	vv_put_le32(hdr + 4, (uint32_t)(4 + size));
+	vv_put_le32(hdr + 8, flags);
+	/* A daemon that refuses early (TOO_LARGE) closes while we send: its
+	 * ERROR is still there to read, so read whatever the send did. */
+	(void)(write_all(c, hdr, sizeof(hdr)) == 0 && write_all(c, buf, size) == 0);
+	if (recv_state_header(c, &type, &len) != 0)
+		goto fail;
+	if (type != VV_VMM_MSG_ACK || len != 4 || recv_exact(c, ack, 4) != 0 ||
+	    vv_le32(ack) != VV_VMM_MSG_LOAD_STATE) {
+		set_error(c, "vmvarsd sent a malformed reply to LOAD_STATE (type %u)", type);
+		goto fail;
+	}
+	return 0;
+fail:
+	disconnect(c);
+	return -1;
 }
 
 uint64_t

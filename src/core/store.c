@@ -47,6 +47,7 @@
 #define MAX_HOOKS_PER_STAGE 8
 #define MAX_LISTENERS       8
 #define MIN_BUCKETS         64
+#define MAX_RESYNC          4
 
 /* Offsets in EFI_VARIABLE_AUTHENTICATION_2 (device-abi §10.2). */
 #define AUTH2_CERT_OFFSET   16u   /* TimeStamp, then WIN_CERTIFICATE */
@@ -96,6 +97,8 @@ struct vv_store {
 	size_t nhooks[VV_HOOK_STAGES];
 	struct listener listeners[MAX_LISTENERS];
 	size_t nlisteners;
+	struct { vv_store_resync_fn fn; void *ctx; } resync[MAX_RESYNC];
+	size_t nresync;
 
 	struct vv_property_table *properties;
 };
@@ -1539,6 +1542,125 @@ vv_store_flush(struct vv_store *s, struct vv_error *err)
 	if (s->backend == NULL)
 		return 0;
 	return s->backend->ops->commit(s->backend, s, &all, err);
+}
+
+int
+vv_store_add_resync(struct vv_store *s, vv_store_resync_fn fn, void *ctx)
+{
+	if (s->nresync >= MAX_RESYNC)
+		return -1;
+	s->resync[s->nresync].fn = fn;
+	s->resync[s->nresync].ctx = ctx;
+	s->nresync++;
+	return 0;
+}
+
+void
+vv_store_remove_resync(struct vv_store *s, vv_store_resync_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < s->nresync; i++) {
+		if (s->resync[i].fn == fn && s->resync[i].ctx == ctx) {
+			s->resync[i] = s->resync[--s->nresync];
+			return;
+		}
+	}
+}
+
+/* The part of the store vv_store_replace_all swaps: the table and what is
+ * counted from it. */
+struct table_state {
+	struct vv_variable **buckets;
+	size_t nbuckets, count;
+	struct vv_variable *head, *tail;
+	const struct vv_variable *cursor;
+	uint64_t used_nv, used_hwerr, used_volatile;
+};
+
+static void
+table_save(const struct vv_store *s, struct table_state *t)
+{
+	t->buckets = s->buckets;
+	t->nbuckets = s->nbuckets;
+	t->count = s->count;
+	t->head = s->head;
+	t->tail = s->tail;
+	t->cursor = s->cursor;
+	t->used_nv = s->used_nv;
+	t->used_hwerr = s->used_hwerr;
+	t->used_volatile = s->used_volatile;
+}
+
+static void
+table_put_back(struct vv_store *s, const struct table_state *t)
+{
+	s->buckets = t->buckets;
+	s->nbuckets = t->nbuckets;
+	s->count = t->count;
+	s->head = t->head;
+	s->tail = t->tail;
+	s->cursor = t->cursor;
+	s->used_nv = t->used_nv;
+	s->used_hwerr = t->used_hwerr;
+	s->used_volatile = t->used_volatile;
+}
+
+static void
+free_chain(struct vv_variable *v)
+{
+	struct vv_variable *next;
+
+	for (; v != NULL; v = next) {
+		next = v->next;
+		var_free(v);
+	}
+}
+
+int
+vv_store_replace_all(struct vv_store *s, const struct vv_variable *vars, size_t n,
+		     struct vv_error *err)
+{
+	struct table_state old;
+	struct vv_variable **fresh = calloc(MIN_BUCKETS, sizeof(*fresh));
+
+	if (fresh == NULL)
+		return vv_error_set(err, "out of memory");
+	/* The old table goes aside whole; the new one is built in its place,
+	 * so vv_store_insert_loaded applies every structural rule and quota
+	 * to the new content alone. */
+	table_save(s, &old);
+	s->buckets = fresh;
+	s->nbuckets = MIN_BUCKETS;
+	s->count = 0;
+	s->head = s->tail = NULL;
+	s->cursor = NULL;
+	s->used_nv = s->used_hwerr = s->used_volatile = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (vv_store_insert_loaded(s, &vars[i], err) != 0) {
+			vv_error_prefix(err, "variable %zu", i);
+			goto undo;
+		}
+	}
+	if (s->backend != NULL) {
+		struct vv_change all = { VV_CHANGE_ALL, NULL };
+
+		s->nv_commits++;
+		if (s->backend->ops->commit(s->backend, s, &all, err) != 0) {
+			memcpy(s->io_error, err->msg, sizeof(s->io_error));
+			goto undo;
+		}
+	}
+	free_chain(old.head);
+	free(old.buckets);
+	s->state_changes++;
+	for (size_t i = 0; i < s->nresync; i++)
+		s->resync[i].fn(s->resync[i].ctx, s);
+	return 0;
+undo:
+	free_chain(s->head);
+	free(s->buckets);
+	table_put_back(s, &old);
+	s->state_changes++;
+	return -1;
 }
 
 uint64_t

@@ -30,4 +30,29 @@ uint64_t vv_store_max_variable_size(const struct vv_store *s, uint32_t attribute
 /* Every VarCheck property registered at run time (not the built-in table). */
 void vv_store_for_each_property(const struct vv_store *s, vv_property_fn fn, void *ctx);
 
+/*
+ * Replaces the store's whole variable content (NV and volatile) with
+ * vars[0, n), in that enumeration order, and makes the NV part durable
+ * with one whole-store commit (VV_CHANGE_ALL): the full form of a
+ * migration snapshot (src/state/snapshot.c).  Each variable obeys the
+ * rules of vv_store_insert_loaded (attributes, per-class maximum size,
+ * class quotas, no duplicates); no hook runs and no per-variable commit
+ * is made.  On any failure (a variable refused, out of memory, the commit
+ * failing) the previous table is put back exactly -- the same variable
+ * objects, order and counters -- and -1 returned with err: memory is
+ * unchanged, and so is the disk, since the backends' whole-store commit
+ * is atomic.  Reservations and properties are not touched.  After a
+ * success the resync callbacks run (Secure Boot derives its mode from
+ * PK and the mode flags, which may now differ).
+ */
+int vv_store_replace_all(struct vv_store *s, const struct vv_variable *vars, size_t n,
+			 struct vv_error *err);
+
+/* A module whose state is derived from NV content (Secure Boot's mode)
+ * learns of vv_store_replace_all here.  0, or -1 when all slots are
+ * taken. */
+typedef void (*vv_store_resync_fn)(void *ctx, struct vv_store *s);
+int vv_store_add_resync(struct vv_store *s, vv_store_resync_fn fn, void *ctx);
+void vv_store_remove_resync(struct vv_store *s, vv_store_resync_fn fn, void *ctx);
+
 #endif

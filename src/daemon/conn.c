@@ -124,6 +124,22 @@ conn_in_compact(struct conn *c)
 	c->in_cap = c->in_size;
 }
 
+int
+conn_in_resize(struct conn *c, size_t size)
+{
+	uint8_t *p;
+
+	if (size < c->in_len)
+		return -1;
+	conn_in_compact(c);
+	p = realloc(c->in_base, size);
+	if (p == NULL)
+		return -1;
+	c->in_base = c->in = p;
+	c->in_size = c->in_cap = size;
+	return 0;
+}
+
 bool
 conn_in_full(const struct conn *c)
 {

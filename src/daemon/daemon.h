@@ -56,6 +56,7 @@ struct vm_config {
 	bool no_custom_mode;
 	bool tpm;
 	bool read_only;                 /* --check: load only, write nothing */
+	uint8_t vm_id[16];              /* --vm-uuid (EFI GUID layout); zero: none */
 };
 
 struct vm {
@@ -71,6 +72,10 @@ struct vm {
 	 * it cannot be recorded, or a recorded one cannot be restored, the
 	 * daemon serves no MM request until the VMM resets the VM. */
 	uint64_t recorded_changes;
+	/* The restart record: the cheapest form (volatile-only, no digest),
+	 * under this VM's identity.  Migration (vm_save_state/vm_load_state)
+	 * uses the same identity with the VMM's flags. */
+	struct vv_snapshot_options restart_opts;
 	bool needs_reset;
 	char needs_reset_why[200];         /* for the ERROR frame (200 bytes at most) */
 	/* Daemon counters (the MM endpoint keeps its own, vv_mm_stats). */
@@ -102,6 +107,20 @@ int vm_restore(struct vm *vm);
 /* After a request, before its reply: records the service state if it
  * changed.  0, or -1 (logged; the VM then needs a reset). */
 int vm_record(struct vm *vm);
+/*
+ * Migration (docs/migration.md).  The largest snapshot this daemon writes
+ * or takes: bounded by its limits (vm.c VM_STATE_MAX).
+ */
+size_t vm_state_max(const struct vm *vm);
+/* The snapshot of the running VM with flags (VV_SNAPSHOT_*); *out
+ * malloc'd.  0, or -1 with err. */
+int vm_save_state(struct vm *vm, unsigned flags, uint8_t **out, size_t *size,
+		  struct vv_error *err);
+/* Loads a snapshot (the VM must be at power-on): 0 loaded and recorded;
+ * -1 refused with err, the service unchanged (at power-on); -2 loaded but
+ * not recorded (the VM needs a reset, logged). */
+int vm_load_state(struct vm *vm, unsigned flags, const uint8_t *buf, size_t size,
+		  struct vv_error *err);
 
 /* ---- conn.c: connection buffers ---- */
 enum conn_kind { CONN_VMM, CONN_MGMT };
@@ -117,6 +136,7 @@ struct conn {
 	size_t out_off, out_len, out_cap;
 	bool close_after_flush;         /* stop reading; close once out is sent */
 	bool handshaken;                /* VMM: HELLO accepted */
+	bool migration;                 /* VMM: MIGRATION granted (STATE frames) */
 	bool eof;                       /* mgmt: peer sent EOF; finish, then close */
 	bool backlog;                   /* mgmt: a whole line waits (turn budget) */
 	/* The frame timer: when the first byte of the message now incomplete
@@ -141,6 +161,10 @@ int conn_queue(struct conn *c, const void *data, size_t len);
 void conn_consume(struct conn *c, size_t n);
 /* Moves the unconsumed input to the start of the allocation (before a read). */
 void conn_in_compact(struct conn *c);
+/* Makes the input allocation size bytes (>= in_len): a VMM connection
+ * grows it for one LOAD_STATE frame and shrinks it back after.  0, or -1
+ * (out of memory; the buffer is unchanged). */
+int conn_in_resize(struct conn *c, size_t size);
 /* The whole allocation holds unconsumed input. */
 bool conn_in_full(const struct conn *c);
 bool conn_out_pending(const struct conn *c);

@@ -43,7 +43,7 @@ enum {
 	OPT_STATE_DIR = 256, OPT_VMM_SOCKET, OPT_MGMT_SOCKET, OPT_FORCE_SB, OPT_NO_CUSTOM,
 	OPT_TPM, OPT_NV, OPT_VOLATILE, OPT_HWERR, OPT_MAXVAR, OPT_MAXAUTH, OPT_LOG,
 	OPT_USER, OPT_NO_SANDBOX, OPT_TIMEOUT, OPT_CHECK, OPT_TEST_SYSCALL, OPT_TEST_PATH, OPT_COMPACT_IDLE, OPT_VERSION,
-	OPT_POLL_US,
+	OPT_POLL_US, OPT_VM_UUID,
 };
 
 static const struct option long_options[] = {
@@ -53,6 +53,7 @@ static const struct option long_options[] = {
 	{ "force-secure-boot", no_argument, NULL, OPT_FORCE_SB },
 	{ "no-custom-mode", no_argument, NULL, OPT_NO_CUSTOM },
 	{ "tpm", no_argument, NULL, OPT_TPM },
+	{ "vm-uuid", required_argument, NULL, OPT_VM_UUID },
 	{ "nv-storage", required_argument, NULL, OPT_NV },
 	{ "volatile-storage", required_argument, NULL, OPT_VOLATILE },
 	{ "hwerr-storage", required_argument, NULL, OPT_HWERR },
@@ -86,6 +87,8 @@ usage(FILE *f)
 "  --force-secure-boot      SecureBootEnable is 1 and stays 1\n"
 "  --no-custom-mode         the guest cannot set CustomMode\n"
 "  --tpm                    the VM has a TPM: MOR/MORLock are served\n"
+"  --vm-uuid UUID           the VM's identity in its migration snapshots: a\n"
+"                           snapshot of another VM is refused (default: none)\n"
 "  --nv-storage BYTES       NV storage (default 262144)\n"
 "  --volatile-storage BYTES volatile storage (default 262144)\n"
 "  --hwerr-storage BYTES    HwErrRec reserve inside NV storage (default 4096)\n"
@@ -164,6 +167,14 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_FORCE_SB: o->vm.force_secure_boot = true; break;
 		case OPT_NO_CUSTOM: o->vm.no_custom_mode = true; break;
 		case OPT_TPM: o->vm.tpm = true; break;
+		case OPT_VM_UUID:
+			/* The 16 bytes are the GUID's EFI wire layout
+			 * (docs/migration.md "Identity"). */
+			if (vv_guid_parse(optarg, (vv_guid *)o->vm.vm_id) != 0) {
+				fprintf(stderr, "vmvarsd: --vm-uuid: not a UUID: %s\n", optarg);
+				return -1;
+			}
+			break;
 		case OPT_USER: o->sandbox.user = optarg; break;
 		case OPT_NO_SANDBOX: o->sandbox.enabled = false; break;
 		case OPT_CHECK: o->check_only = true; break;

@@ -15,6 +15,7 @@
  * that writes a megabyte of requests at once must not hold up the guest's
  * variable calls, nor make the daemon queue all the replies.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -430,6 +431,83 @@ cmd_stats(struct request *r)
 	return 0;
 }
 
+/* An optional boolean argument: 0 absent or false, 1 true, -1 not a
+ * boolean. */
+static int
+arg_flag(struct request *r, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(r->in, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean))
+		return -1;
+	return json_object_get_boolean(v) ? 1 : 0;
+}
+
+/* save-state: the migration snapshot (docs/migration.md) as base64. */
+static int
+cmd_save_state(struct request *r)
+{
+	struct vv_error err = { { 0 } };
+	int full = arg_flag(r, "full"), digest = arg_flag(r, "nv_digest");
+	uint8_t *snap = NULL;
+	size_t size = 0;
+	char *text;
+
+	if (full < 0 || digest < 0)
+		return fail(r, "\"full\" and \"nv_digest\" must be booleans");
+	if (r->vm->needs_reset)
+		return fail(r, "the VM needs a reset: %s", r->vm->needs_reset_why);
+	if (vm_save_state(r->vm, (full ? VV_SNAPSHOT_FULL : 0) |
+			  (digest ? VV_SNAPSHOT_NV_DIGEST : 0), &snap, &size, &err) != 0)
+		return fail(r, "%s", err.msg);
+	text = malloc(4 * ((size + 2) / 3) + 1);
+	if (text == NULL) {
+		free(snap);
+		return fail(r, "out of memory");
+	}
+	EVP_EncodeBlock((unsigned char *)text, snap, (int)size);
+	free(snap);
+	json_object_object_add(r->out, "ok", json_object_new_boolean(1));
+	json_object_object_add(r->out, "state_base64", json_object_new_string(text));
+	add_u64(r->out, "bytes", size);
+	free(text);
+	return 0;
+}
+
+/* load-state: a snapshot into a VM at power-on. */
+static int
+cmd_load_state(struct request *r)
+{
+	struct vv_error err = { { 0 } };
+	int full = arg_flag(r, "full");
+	uint8_t *snap = NULL;
+	size_t size = 0;
+	int rc;
+
+	if (full < 0)
+		return fail(r, "\"full\" must be a boolean");
+	if (arg_bytes(r, "state", &snap, &size) != 1) {
+		free(snap);
+		return fail(r, "\"state_base64\" (or \"state\", hex) is required and must decode");
+	}
+	if (size > vm_state_max(r->vm)) {
+		free(snap);
+		return fail(r, "snapshot of %zu bytes exceeds this daemon's limit %zu", size,
+			    vm_state_max(r->vm));
+	}
+	rc = vm_load_state(r->vm, full ? VV_SNAPSHOT_FULL : 0, snap, size, &err);
+	free(snap);
+	if (rc == -1)
+		return fail(r, "%s", err.msg);
+	if (rc != 0)
+		return fail(r, "%s", r->vm->needs_reset_why);
+	log_info("service state loaded by the management API");
+	json_object_object_add(r->out, "ok", json_object_new_boolean(1));
+	return 0;
+}
+
 static int
 cmd_simple(struct request *r, const char *cmd)
 {
@@ -473,6 +551,10 @@ run_command(struct request *r)
 		cmd_flush(r);
 	else if (strcmp(cmd, "stats") == 0)
 		cmd_stats(r);
+	else if (strcmp(cmd, "save-state") == 0)
+		cmd_save_state(r);
+	else if (strcmp(cmd, "load-state") == 0)
+		cmd_load_state(r);
 	else if (strcmp(cmd, "reset") == 0 || strcmp(cmd, "quit") == 0 ||
 		 strcmp(cmd, "version") == 0)
 		cmd_simple(r, cmd);

@@ -49,6 +49,7 @@ vm_open(struct vm *vm, const struct vm_config *cfg, struct vv_error *err)
 	struct vv_backend *backend;
 
 	memset(vm, 0, sizeof(*vm));
+	memcpy(vm->restart_opts.vm_id, cfg->vm_id, sizeof(vm->restart_opts.vm_id));
 	vm->store = vv_store_new(&cfg->limits);
 	if (vm->store == NULL)
 		return vv_error_set(err, "limits make no sense (hwerr storage > NV storage?)");
@@ -234,7 +235,7 @@ vm_restore(struct vm *vm)
 		log_info("%s: the VM was reset and nothing changed since", VM_RUNTIME_FILE);
 		return 0;
 	}
-	rc = vv_snapshot_load(&svc, NULL, buf, size, &err);
+	rc = vv_snapshot_load(&svc, &vm->restart_opts, buf, size, &err);
 	free(buf);
 	if (rc != 0) {
 		snprintf(why, sizeof(why), "%s: cannot restore the VM's service state: %s",
@@ -285,7 +286,7 @@ write_record(struct vm *vm, char *why, size_t why_size)
 	size_t size = 0;
 	int fd, rc = -1;
 
-	if (vv_snapshot_save(&svc, NULL, &buf, &size, &err) != 0) {
+	if (vv_snapshot_save(&svc, &vm->restart_opts, &buf, &size, &err) != 0) {
 		snprintf(why, why_size, "cannot record the service state: %s", err.msg);
 		return -1;
 	}
@@ -358,5 +359,66 @@ vm_reset(struct vm *vm)
 	vm->needs_reset = false;
 	if (was)
 		log_info("VM reset: serving again from the power-on state");
+	return 0;
+}
+
+/*
+ * A snapshot record costs at most its variable's quota charge plus 58
+ * bytes (record header 8 + fixed 48 + a 64-byte digest, against a charge
+ * of overhead + the name's NUL), and no variable is charged less than
+ * 65 bytes; so twice the storage sizes bound the records, and 64 KiB more
+ * covers the header, the fixed records and the policy table's slack.
+ */
+size_t
+vm_state_max(const struct vm *vm)
+{
+	const struct vv_limits *l = vv_store_limits(vm->store);
+	uint64_t max = (64u << 10) + 2 * (l->nv_storage + l->volatile_storage);
+
+	return max > (256u << 20) ? (256u << 20) : (size_t)max;
+}
+
+int
+vm_save_state(struct vm *vm, unsigned flags, uint8_t **out, size_t *size, struct vv_error *err)
+{
+	struct vv_service svc = service_of(vm);
+	struct vv_snapshot_options opts = vm->restart_opts;
+
+	opts.flags = flags;
+	if (vv_snapshot_save(&svc, &opts, out, size, err) != 0)
+		return -1;
+	if (*size > vm_state_max(vm)) {
+		free(*out);
+		*out = NULL;
+		return vv_error_set(err, "snapshot of %zu bytes exceeds this daemon's limit %zu",
+				    *size, vm_state_max(vm));
+	}
+	return 0;
+}
+
+int
+vm_load_state(struct vm *vm, unsigned flags, const uint8_t *buf, size_t size,
+	      struct vv_error *err)
+{
+	struct vv_service svc = service_of(vm);
+	struct vv_snapshot_options opts = vm->restart_opts;
+	opts.flags = flags & VV_SNAPSHOT_FULL;
+	if (vv_snapshot_load(&svc, &opts, buf, size, err) != 0) {
+		/* Unchanged, or reset to power-on by the loader: either way
+		 * the power-on state, which the record on disk already says
+		 * (empty after a VM_RESET) or leaves unknown (absent: still
+		 * NEEDS_RESET, as a destination that never ran the VM is). */
+		vm->recorded_changes = vv_store_state_changes(vm->store);
+		return -1;
+	}
+	/* A loaded state is the running VM's: recorded now, so that a
+	 * daemon restart after the migration keeps it.  A load is also what
+	 * ends a NEEDS_RESET that came from an unrestorable record (the
+	 * loader required the power-on state). */
+	vm->needs_reset = false;
+	if (vm_record(vm) != 0)
+		return -2;
+	log_info("loaded a migrated service state (%zu bytes, %s)", size,
+		 (buf[10] & 1) ? "full" : "volatile-only");
 	return 0;
 }

@@ -1,7 +1,9 @@
 /*
  * src/daemon/vmm_conn.c -- the daemon's side of the VMM socket protocol
  * (docs/protocol.md; numbers in vmvars/vmm_protocol.h): frame parsing,
- * the handshake, MM_REQUEST -> MM_REPLY, VM_RESET -> ACK.
+ * the handshake, MM_REQUEST -> MM_REPLY, VM_RESET -> ACK, and with the
+ * MIGRATION feature SAVE_STATE -> STATE and LOAD_STATE -> ACK
+ * (docs/migration.md).
  *
  * The VMM is trusted more than the guest but its bytes are the guest's:
  * every frame is validated whole before anything acts on it (protocol.md
@@ -13,6 +15,7 @@
  * (c->handshaken; MM_REQUEST and VM_RESET valid) -> CLOSING
  * (c->close_after_flush; nothing more is read).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <vmvars/vmm_protocol.h>
@@ -95,7 +98,11 @@ handle_hello(struct vm *vm, struct conn *c, const uint8_t *p, uint32_t len)
 	vv_put_le32(reply + 4, VV_VMM_VERSION);
 	vv_put_le64(reply + 8, features);
 	vv_put_le32(reply + 16, VV_VMM_MAX_PAYLOAD);
-	vv_put_le32(reply + 20, 0);
+	/* max_state_payload: the bound of STATE and LOAD_STATE payloads, for
+	 * a VMM that asked for MIGRATION; reserved (0) for any other. */
+	vv_put_le32(reply + 20, (features & VV_VMM_FEATURE_MIGRATION) ?
+				(uint32_t)(4 + vm_state_max(vm)) : 0);
+	c->migration = (features & VV_VMM_FEATURE_MIGRATION) != 0;
 	c->handshaken = true;
 	log_info("vmm connection %u: protocol %u, features 0x%llx", c->id, VV_VMM_VERSION,
 		 (unsigned long long)features);
@@ -167,6 +174,66 @@ handle_vm_reset(struct vm *vm, struct conn *c, uint32_t len)
 	return send_frame(c, VV_VMM_MSG_ACK, ack, sizeof(ack));
 }
 
+/*
+ * SAVE_STATE (docs/migration.md): flags u32, FULL and NV_DIGEST only.
+ * The VM is paused, so this is its state until the VMM resumes it here or
+ * on the destination.  Saving changes nothing: the source keeps serving.
+ */
+static int
+handle_save_state(struct vm *vm, struct conn *c, const uint8_t *p, uint32_t len)
+{
+	struct vv_error err = { { 0 } };
+	uint8_t *snap = NULL;
+	size_t size = 0;
+	uint32_t flags;
+	int rc;
+
+	if (len != 4)
+		return reject(vm, c, VV_VMM_ERR_MALFORMED, "SAVE_STATE payload is not 4 bytes");
+	flags = vv_le32(p);
+	if (flags & ~(uint32_t)(VV_SNAPSHOT_FULL | VV_SNAPSHOT_NV_DIGEST))
+		return reject(vm, c, VV_VMM_ERR_MALFORMED, "SAVE_STATE flags unknown");
+	if (vm->needs_reset)
+		return refuse_until_reset(vm, c);
+	if (vm_save_state(vm, flags, &snap, &size, &err) != 0) {
+		log_error("vmm connection %u: SAVE_STATE: %s", c->id, err.msg);
+		return reject(vm, c, VV_VMM_ERR_STATE_REFUSED, err.msg);
+	}
+	rc = send_frame(c, VV_VMM_MSG_STATE, snap, size);
+	log_info("vmm connection %u: saved the service state (%zu bytes, flags 0x%x)", c->id,
+		 size, flags);
+	free(snap);
+	return rc;
+}
+
+/*
+ * LOAD_STATE: flags u32, then the snapshot (hostile bytes: every check is
+ * the loader's, src/state/snapshot.c).  Refused: ERROR STATE_REFUSED with
+ * the loader's reason, and the daemon holds what it held (the power-on
+ * state); the VMM may retry on a new connection.
+ */
+static int
+handle_load_state(struct vm *vm, struct conn *c, const uint8_t *p, uint32_t len)
+{
+	struct vv_error err = { { 0 } };
+	uint32_t flags;
+	int rc;
+
+	if (len < 4)
+		return reject(vm, c, VV_VMM_ERR_MALFORMED, "LOAD_STATE shorter than 4 bytes");
+	flags = vv_le32(p);
+	if (flags & ~(uint32_t)VV_SNAPSHOT_FULL)
+		return reject(vm, c, VV_VMM_ERR_MALFORMED, "LOAD_STATE flags unknown");
+	rc = vm_load_state(vm, flags, p + 4, len - 4, &err);
+	if (rc == -1) {
+		log_warn("vmm connection %u: LOAD_STATE refused: %s", c->id, err.msg);
+		return reject(vm, c, VV_VMM_ERR_STATE_REFUSED, err.msg);
+	}
+	if (rc != 0)
+		return refuse_until_reset(vm, c);
+	return send_frame(c, VV_VMM_MSG_ACK, (uint8_t[4]){ VV_VMM_MSG_LOAD_STATE, 0, 0, 0 }, 4);
+}
+
 /* One whole, length-checked frame. */
 static int
 dispatch(struct vm *vm, struct conn *c, uint32_t type, const uint8_t *p, uint32_t len)
@@ -180,9 +247,18 @@ dispatch(struct vm *vm, struct conn *c, uint32_t type, const uint8_t *p, uint32_
 		return handle_mm_request(vm, c, p, len);
 	case VV_VMM_MSG_VM_RESET:
 		return handle_vm_reset(vm, c, len);
+	case VV_VMM_MSG_SAVE_STATE:
+		if (!c->migration)
+			break;
+		return handle_save_state(vm, c, p, len);
+	case VV_VMM_MSG_LOAD_STATE:
+		if (!c->migration)
+			break;
+		return handle_load_state(vm, c, p, len);
 	default:
-		return reject(vm, c, VV_VMM_ERR_UNKNOWN_TYPE, "unknown or server-only frame type");
+		break;
 	}
+	return reject(vm, c, VV_VMM_ERR_UNKNOWN_TYPE, "unknown or server-only frame type");
 }
 
 int
@@ -198,8 +274,21 @@ vmm_conn_process(struct vm *vm, struct conn *c)
 		 * oversized frame is never read (protocol.md "ERROR"). */
 		if (!c->handshaken && type != VV_VMM_MSG_HELLO)
 			return reject(vm, c, VV_VMM_ERR_HANDSHAKE, "first frame is not HELLO");
-		if (len > VV_VMM_MAX_PAYLOAD)
+		if (type == VV_VMM_MSG_LOAD_STATE && c->migration) {
+			/* The one frame allowed past max_payload, up to the
+			 * bound advertised in HELLO_REPLY; the buffer grows
+			 * for it once its header has passed that check. */
+			size_t need = VV_VMM_FRAME_HEADER_SIZE + (size_t)len;
+
+			if (len > 4 + vm_state_max(vm))
+				return reject(vm, c, VV_VMM_ERR_TOO_LARGE,
+					      "LOAD_STATE longer than max_state_payload");
+			if (need > c->in_size && conn_in_resize(c, need) != 0)
+				return reject(vm, c, VV_VMM_ERR_TOO_LARGE,
+					      "LOAD_STATE: out of memory for the frame");
+		} else if (len > VV_VMM_MAX_PAYLOAD) {
 			return reject(vm, c, VV_VMM_ERR_TOO_LARGE, "frame longer than max_payload");
+		}
 		if (c->in_len - VV_VMM_FRAME_HEADER_SIZE < len)
 			break;          /* incomplete: wait for the rest */
 		rc = dispatch(vm, c, type, c->in + VV_VMM_FRAME_HEADER_SIZE, len);
@@ -208,6 +297,11 @@ vmm_conn_process(struct vm *vm, struct conn *c)
 			return -1;
 		}
 		conn_consume(c, VV_VMM_FRAME_HEADER_SIZE + (size_t)len);
+		/* Back to the ordinary buffer after a LOAD_STATE (a failed
+		 * shrink keeps the larger one, which is harmless). */
+		if (c->in_size > VV_VMM_FRAME_HEADER_SIZE + VV_VMM_MAX_PAYLOAD &&
+		    c->in_len <= VV_VMM_FRAME_HEADER_SIZE + VV_VMM_MAX_PAYLOAD)
+			(void)conn_in_resize(c, VV_VMM_FRAME_HEADER_SIZE + VV_VMM_MAX_PAYLOAD);
 	}
 	return 0;
 }

@@ -31,6 +31,8 @@
 
 #include <vmvars/uefi_vars_device.h>
 
+#include "core/crc32.h"
+#include "core/cursor.h"
 #include "proto/mm_internal.h"
 
 struct vv_uefi_vars_device {
@@ -496,4 +498,99 @@ vv_uefi_vars_device_reset(struct vv_uefi_vars_device *d)
 	d->pio_offset = 0;
 	if (d->handler.reset != NULL)
 		d->handler.reset(d->handler.opaque);
+}
+
+/* ---- migration (docs/migration.md "The device's registers") ---- */
+
+#define DEV_MAGIC      "VMVDEVST"
+#define DEV_VERSION    1u
+#define DEV_FIXED      36u          /* magic .. pio_offset */
+#define DEV_FLAG_PIO   0x0001u
+
+int
+vv_uefi_vars_device_save(const struct vv_uefi_vars_device *d, uint8_t **out, size_t *size)
+{
+	size_t n = DEV_FIXED + d->buf_size + 4;
+	uint8_t *b = malloc(n);
+
+	*out = NULL;
+	*size = 0;
+	if (b == NULL)
+		return -1;
+	memcpy(b, DEV_MAGIC, 8);
+	vv_put_le16(b + 8, DEV_VERSION);
+	vv_put_le16(b + 10, d->use_pio ? DEV_FLAG_PIO : 0);
+	vv_put_le16(b + 12, d->status);
+	vv_put_le16(b + 14, 0);
+	vv_put_le32(b + 16, d->buf_size);
+	vv_put_le32(b + 20, d->dma_addr_lo);
+	vv_put_le32(b + 24, d->dma_addr_hi);
+	vv_put_le32(b + 28, d->pio_offset);
+	vv_put_le32(b + 32, 0);
+	if (d->buf_size > 0)
+		memcpy(b + DEV_FIXED, d->pio_buf, d->buf_size);
+	vv_put_le32(b + n - 4, vv_crc32(0, b, n - 4));
+	*out = b;
+	*size = n;
+	return 0;
+}
+
+int
+vv_uefi_vars_device_load(struct vv_uefi_vars_device *d, const uint8_t *buf, size_t size,
+			 struct vv_error *err)
+{
+	struct vv_cursor c = vv_cursor_make(buf, size);
+	const uint8_t *magic = vv_cursor_take(&c, 8), *pio;
+	uint16_t version = vv_cursor_u16(&c), flags = vv_cursor_u16(&c);
+	uint16_t status = vv_cursor_u16(&c), reserved = vv_cursor_u16(&c);
+	uint32_t buf_size = vv_cursor_u32(&c), lo = vv_cursor_u32(&c), hi = vv_cursor_u32(&c);
+	uint32_t pio_offset = vv_cursor_u32(&c), reserved2 = vv_cursor_u32(&c);
+	uint8_t *new_pio = NULL, *new_mm = NULL;
+
+	if (c.bad || size < DEV_FIXED + 4 || memcmp(magic, DEV_MAGIC, 8) != 0)
+		return vv_error_set(err, "device state: not a uefi-vars register block");
+	if (version != DEV_VERSION)
+		return vv_error_set(err, "device state: version %u; this vmvars reads version %u",
+				    version, DEV_VERSION);
+	if (vv_le32(buf + size - 4) != vv_crc32(0, buf, size - 4))
+		return vv_error_set(err, "device state: checksum mismatch");
+	if ((flags & ~DEV_FLAG_PIO) != 0 || reserved != 0 || reserved2 != 0)
+		return vv_error_set(err, "device state: unknown flags or reserved fields not 0");
+	if (((flags & DEV_FLAG_PIO) != 0) != d->use_pio)
+		return vv_error_set(err, "device state: from a %s device, this one is %s",
+				    (flags & DEV_FLAG_PIO) ? "PIO" : "DMA",
+				    d->use_pio ? "PIO" : "DMA");
+	/* Only what the device itself can put in CMD_STS. */
+	if (status != VV_STS_SUCCESS && status != VV_STS_ERR_UNKNOWN &&
+	    status != VV_STS_ERR_NOT_SUPPORTED && status != VV_STS_ERR_BAD_BUFFER_SIZE)
+		return vv_error_set(err, "device state: status 0x%x is not one the device reports",
+				    status);
+	/* Invariant (1): at most 64 KiB, and the buffer's bytes exactly. */
+	if (buf_size > VV_MM_MAX_BUFFER)
+		return vv_error_set(err, "device state: buffer size %u exceeds %u", buf_size,
+				    VV_MM_MAX_BUFFER);
+	pio = vv_cursor_take(&c, buf_size);
+	if (pio == NULL || c.left != 4)
+		return vv_error_set(err, "device state: length disagrees with the buffer size");
+	/* pio_offset may exceed buf_size (invariant (4) keeps every access
+	 * inside the buffer), as the guest can leave it. */
+	if (buf_size > 0) {
+		new_pio = malloc(buf_size);
+		new_mm = calloc(1, buf_size);
+		if (new_pio == NULL || new_mm == NULL) {
+			free(new_pio);
+			free(new_mm);
+			return vv_error_set(err, "device state: out of memory");
+		}
+		memcpy(new_pio, pio, buf_size);
+	}
+	free_buffers(d);
+	d->pio_buf = new_pio;
+	d->mm_buf = new_mm;
+	d->buf_size = buf_size;
+	d->status = status;
+	d->dma_addr_lo = lo;
+	d->dma_addr_hi = hi;
+	d->pio_offset = pio_offset;
+	return 0;
 }

@@ -13,6 +13,13 @@
  * changes nothing; the second (apply) puts the records in.  The phase is
  * restored last, so the other records go in as they did before EndOfDxe.
  *
+ * The full form (VV_SNAPSHOT_FULL, issue #14) carries the NV variables
+ * too; its variables replace the store's whole content in one step
+ * (vv_store_replace_all: all or nothing, one whole-store commit), after
+ * everything that can still be refused.  The NV digest (record 7) is a
+ * SHA-256 over the NV variables in GUID/name order, so two stores with
+ * the same content agree however they were written.
+ *
  * Invariants:
  *  - the whole buffer is covered by the header, the records and the
  *    4-byte CRC-32 trailer, exactly; every length is checked against what
@@ -25,12 +32,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zlib.h>
+#include <openssl/evp.h>
 
 #include <vmvars/snapshot.h>
 #include <vmvars/ucs2.h>
 
 #include "auth/mor_state.h"
+#include "core/crc32.h"
 #include "core/cursor.h"
 #include "core/store_state.h"
 
@@ -40,9 +48,10 @@
 #define RECORD_HDR_SIZE  8u
 #define VAR_FIXED        48u
 #define PROP_FIXED       44u
-/* Flags in the header: none is defined in version 1 (bit 0 is kept for
- * the full form of issue #14, which carries NV variables too). */
-#define HEADER_FLAGS_KNOWN 0u
+/* Flags in the header: bit 0, the full form (NV variables included). */
+#define HEADER_FULL        0x0001u
+#define HEADER_FLAGS_KNOWN HEADER_FULL
+#define NV_DIGEST_SIZE     32u
 
 enum record_type {
 	REC_PHASE = 1,
@@ -51,6 +60,7 @@ enum record_type {
 	REC_POLICY_STATE = 4,
 	REC_POLICY_ENTRY = 5,
 	REC_MOR = 6,
+	REC_NV_DIGEST = 7,
 };
 
 #define PHASE_END_OF_DXE    0x01u
@@ -166,11 +176,11 @@ rec_end(struct wbuf *b, size_t len_at)
 		vv_put_le32(b->d + len_at, (uint32_t)(b->len - len_at - 4));
 }
 
+/* A VARIABLE record's body (docs/snapshot.md): also what the NV digest
+ * hashes for each variable. */
 static void
-save_variable(struct wbuf *b, const struct vv_variable *v)
+variable_body(struct wbuf *b, const struct vv_variable *v)
 {
-	size_t at = rec_begin(b, REC_VARIABLE);
-
 	wb_bytes(b, v->guid.b, 16);
 	wb_u32(b, v->attributes);
 	wb_u32(b, (uint32_t)v->name_len);
@@ -182,7 +192,85 @@ save_variable(struct wbuf *b, const struct vv_variable *v)
 	wb_bytes(b, v->digest, v->digest_size);
 	wb_name(b, v->name, v->name_len);
 	wb_bytes(b, v->data, v->data_size);
+}
+
+static void
+save_variable(struct wbuf *b, const struct vv_variable *v)
+{
+	size_t at = rec_begin(b, REC_VARIABLE);
+
+	variable_body(b, v);
 	rec_end(b, at);
+}
+
+/* The canonical order of the NV digest: GUID bytes, then the name as
+ * UCS-2 code units, a prefix first.  Independent of creation order, so
+ * two stores with the same content agree however they were written. */
+static int
+nv_order(const void *x, const void *y)
+{
+	const struct vv_variable *a = *(const struct vv_variable *const *)x;
+	const struct vv_variable *b = *(const struct vv_variable *const *)y;
+	int c = memcmp(a->guid.b, b->guid.b, 16);
+	size_t n = a->name_len < b->name_len ? a->name_len : b->name_len;
+
+	if (c != 0)
+		return c;
+	for (size_t i = 0; i < n; i++)
+		if (a->name[i] != b->name[i])
+			return a->name[i] < b->name[i] ? -1 : 1;
+	return a->name_len < b->name_len ? -1 : a->name_len > b->name_len;
+}
+
+/*
+ * SHA-256 over the NV variables among vars[0, n) (pointers; reordered),
+ * each encoded as a VARIABLE record body, in nv_order.  0, or -1 (out of
+ * memory, OpenSSL failure).
+ */
+static int
+nv_digest(const struct vv_variable **vars, size_t n, uint8_t out[NV_DIGEST_SIZE])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	struct wbuf b = { 0 };
+	size_t nv = 0;
+	unsigned len = 0;
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++)
+		if (vars[i]->attributes & VV_ATTR_NV)
+			vars[nv++] = vars[i];
+	qsort(vars, nv, sizeof(*vars), nv_order);
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		goto out;
+	for (size_t i = 0; i < nv; i++) {
+		b.len = 0;
+		variable_body(&b, vars[i]);
+		if (b.oom || EVP_DigestUpdate(md, b.d, b.len) != 1)
+			goto out;
+	}
+	if (EVP_DigestFinal_ex(md, out, &len) == 1 && len == NV_DIGEST_SIZE)
+		rc = 0;
+out:
+	EVP_MD_CTX_free(md);
+	free(b.d);
+	return rc;
+}
+
+/* The NV digest of a store's current content. */
+static int
+store_nv_digest(const struct vv_store *s, uint8_t out[NV_DIGEST_SIZE])
+{
+	size_t n = vv_store_count(s), i = 0;
+	const struct vv_variable **vars = malloc((n ? n : 1) * sizeof(*vars));
+	int rc;
+
+	if (vars == NULL)
+		return -1;
+	for (const struct vv_variable *v = vv_store_first(s); v != NULL; v = vv_store_next(v))
+		vars[i++] = v;
+	rc = nv_digest(vars, i, out);
+	free(vars);
+	return rc;
 }
 
 static void
@@ -244,24 +332,43 @@ save_policy(struct wbuf *b, struct vv_policy *p)
 }
 
 int
-vv_snapshot_save(const struct vv_service *svc, const uint8_t *vm_id, uint8_t **out,
-		 size_t *out_size, struct vv_error *err)
+vv_snapshot_save(const struct vv_service *svc, const struct vv_snapshot_options *opts,
+		 uint8_t **out, size_t *out_size, struct vv_error *err)
 {
+	static const struct vv_snapshot_options none;
 	struct vv_store *s = svc->store;
 	struct wbuf b = { 0 };
 	uint8_t *hdr;
 	size_t at;
+	bool full;
 
 	*out = NULL;
 	*out_size = 0;
+	if (opts == NULL)
+		opts = &none;
+	if (opts->flags & ~(VV_SNAPSHOT_FULL | VV_SNAPSHOT_NV_DIGEST))
+		return vv_error_set(err, "snapshot: unknown save flags 0x%x", opts->flags);
+	full = (opts->flags & VV_SNAPSHOT_FULL) != 0;
+	/* One allocation of about the right size: a full snapshot of a large
+	 * store would otherwise be copied by every doubling on the way. */
+	{
+		size_t est = HEADER_SIZE + TRAILER_SIZE + 4096;
+
+		for (const struct vv_variable *v = vv_store_first(s); v != NULL;
+		     v = vv_store_next(v))
+			if (full || !(v->attributes & VV_ATTR_NV))
+				est += RECORD_HDR_SIZE + VAR_FIXED + v->digest_size +
+				       2 * v->name_len + v->data_size;
+		b.d = malloc(est);
+		b.cap = b.d != NULL ? est : 0;
+	}
 	hdr = wb_take(&b, HEADER_SIZE);
 	if (hdr != NULL) {
 		memcpy(hdr, MAGIC, 8);
 		vv_put_le16(hdr + 8, VV_SNAPSHOT_VERSION);
-		vv_put_le16(hdr + 10, 0);
+		vv_put_le16(hdr + 10, full ? HEADER_FULL : 0);
 		vv_put_le32(hdr + 12, HEADER_SIZE);
-		if (vm_id != NULL)
-			memcpy(hdr + 24, vm_id, 16);
+		memcpy(hdr + 24, opts->vm_id, 16);
 		/* +40: NV generation, 0 = not tracked (docs/snapshot.md) */
 	}
 	at = rec_begin(&b, REC_PHASE);
@@ -271,8 +378,22 @@ vv_snapshot_save(const struct vv_service *svc, const uint8_t *vm_id, uint8_t **o
 	wb_u8(&b, 0);
 	wb_u16(&b, 0);
 	rec_end(&b, at);
+	if (opts->flags & VV_SNAPSHOT_NV_DIGEST) {
+		uint8_t digest[NV_DIGEST_SIZE];
+
+		if (store_nv_digest(s, digest) != 0) {
+			b.oom = true;
+		} else {
+			at = rec_begin(&b, REC_NV_DIGEST);
+			wb_bytes(&b, digest, sizeof(digest));
+			rec_end(&b, at);
+		}
+	}
+	/* In enumeration order, NV and volatile interleaved in the full form,
+	 * so the destination enumerates (GetNextVariableName) exactly as the
+	 * source did. */
 	for (const struct vv_variable *v = vv_store_first(s); v != NULL; v = vv_store_next(v))
-		if (!(v->attributes & VV_ATTR_NV))
+		if (full || !(v->attributes & VV_ATTR_NV))
 			save_variable(&b, v);
 	vv_store_for_each_property(s, save_property, &b);
 	if (svc->policy != NULL && save_policy(&b, svc->policy) != 0)
@@ -297,7 +418,7 @@ vv_snapshot_save(const struct vv_service *svc, const uint8_t *vm_id, uint8_t **o
 	}
 	vv_put_le64(b.d + 16, b.len);
 	vv_put_le32(b.d + b.len - TRAILER_SIZE,
-		    (uint32_t)crc32(0L, b.d, (uInt)(b.len - TRAILER_SIZE)));
+		    vv_crc32(0, b.d, b.len - TRAILER_SIZE));
 	*out = b.d;
 	*out_size = b.len;
 	return 0;
@@ -313,9 +434,28 @@ struct parsed {
 	uint8_t phase, policy_flags;
 	uint8_t mor_tpm, mor_state;
 	uint8_t mor_key[VV_MOR_KEY_SIZE];
+	bool full;                          /* header flag: NV variables allowed */
+	bool have_digest;
+	uint8_t digest[NV_DIGEST_SIZE];
 	uint64_t volatile_cost;             /* variables + properties + policies */
+	uint64_t nv_cost, hwerr_cost;       /* full form: NV variables by class */
 	size_t policies;
+	/* Every VARIABLE record, in order: pointers into the buffer but for
+	 * the names (malloc'd).  Kept from the parse pass for the apply. */
+	struct vv_variable *vars;
+	size_t nvars, vars_cap;
 };
+
+static void
+parsed_free(struct parsed *p)
+{
+	for (size_t i = 0; i < p->nvars; i++)
+		free(p->vars[i].name);
+	free(p->vars);
+	p->vars = NULL;
+	p->nvars = p->vars_cap = 0;
+	memset(p->mor_key, 0, sizeof(p->mor_key));
+}
 
 static int
 bad(struct vv_error *err, size_t off, const char *what)
@@ -344,7 +484,7 @@ read_name(struct vv_cursor *c, uint32_t name_len)
 /* A VARIABLE record body; *v points into the buffer except v->name
  * (malloc'd, freed by the caller). */
 static int
-parse_variable(struct vv_cursor *c, const struct vv_store *s, struct vv_variable *v,
+parse_variable(struct vv_cursor *c, const struct vv_store *s, bool full, struct vv_variable *v,
 	       size_t off, struct vv_error *err)
 {
 	const struct vv_limits *l = vv_store_limits(s);
@@ -364,8 +504,16 @@ parse_variable(struct vv_cursor *c, const struct vv_store *s, struct vv_variable
 	time = vv_cursor_take(c, 16);
 	if (c->bad || (flags & ~VAR_HAS_TIME) != 0)
 		return bad(err, off, "variable record: unknown flags");
-	if (v->attributes & VV_ATTR_NV)
+	if ((v->attributes & VV_ATTR_NV) && !full)
 		return bad(err, off, "variable record: an NV variable in a volatile snapshot");
+	/* The attribute rules of vv_store_insert_loaded, here so that a bad
+	 * record is refused before anything changes. */
+	if (v->attributes & ~(uint32_t)(VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT | VV_ATTR_HR |
+					VV_ATTR_AT))
+		return bad(err, off, "variable record: unsupported attribute bits");
+	if (!(v->attributes & VV_ATTR_BS) ||
+	    ((v->attributes & VV_ATTR_HR) && !(v->attributes & VV_ATTR_NV)))
+		return bad(err, off, "variable record: attributes no variable can have");
 	if (name_len == 0 || data_size == 0)
 		return bad(err, off, "variable record: empty name or data");
 	if (v->digest_size > sizeof(v->digest))
@@ -375,8 +523,12 @@ parse_variable(struct vv_cursor *c, const struct vv_store *s, struct vv_variable
 	 * volatile authenticated variable may be larger than a plain one). */
 	if ((uint64_t)name_len * 2 + 2 + data_size + l->variable_overhead >
 	    vv_store_max_variable_size(s, v->attributes))
-		return bad(err, off, "variable record: larger than this service's maximum "
-			   "variable size for its attributes");
+		return bad(err, off, (v->attributes & VV_ATTR_NV) ?
+			   "variable record: larger than this service's maximum NV variable "
+			   "size for its class" :
+			   "variable record: larger than this service's maximum variable size "
+			   "for its attributes (max_volatile_variable_size, or "
+			   "max_auth_variable_size when authenticated)");
 	memcpy(v->guid.b, guid, 16);
 	v->has_time = (flags & VAR_HAS_TIME) != 0;
 	memcpy(v->time.b, time, 16);
@@ -396,6 +548,23 @@ parse_variable(struct vv_cursor *c, const struct vv_store *s, struct vv_variable
 	v->data_size = data_size;
 	if (c->bad || c->left != 0)
 		return bad(err, off, "variable record: length disagrees with its fields");
+	return 0;
+}
+
+/* Keeps a parsed variable (and its name) in p->vars. */
+static int
+keep_variable(struct parsed *p, struct vv_variable *v)
+{
+	if (p->nvars == p->vars_cap) {
+		size_t cap = p->vars_cap ? p->vars_cap * 2 : 64;
+		struct vv_variable *n = realloc(p->vars, cap * sizeof(*n));
+
+		if (n == NULL)
+			return -1;
+		p->vars = n;
+		p->vars_cap = cap;
+	}
+	p->vars[p->nvars++] = *v;
 	return 0;
 }
 
@@ -424,11 +593,13 @@ parse_property(struct vv_cursor *c, vv_guid *guid, struct vv_var_property *p, ui
 	return 0;
 }
 
-/* Checks the header and trailer; leaves *body over the records. */
+/* Checks the header and trailer; leaves *body over the records and
+ * *full set from the header's flags. */
 static int
-parse_header(const uint8_t *buf, size_t size, const uint8_t *vm_id, struct vv_cursor *body,
-	     struct vv_error *err)
+parse_header(const uint8_t *buf, size_t size, const struct vv_snapshot_options *opts,
+	     struct vv_cursor *body, bool *full, struct vv_error *err)
 {
+	static const uint8_t any_vm[16];
 	struct vv_cursor c = vv_cursor_make(buf, size);
 	const uint8_t *magic = vv_cursor_take(&c, 8);
 	uint16_t version = vv_cursor_u16(&c), flags = vv_cursor_u16(&c);
@@ -445,17 +616,20 @@ parse_header(const uint8_t *buf, size_t size, const uint8_t *vm_id, struct vv_cu
 		return vv_error_set(err, "snapshot: offset 8: format version %u; this vmvars "
 				    "reads version %u", version, VV_SNAPSHOT_VERSION);
 	if ((flags & ~HEADER_FLAGS_KNOWN) != 0)
-		return bad(err, 10, "flags this version does not know (a full snapshot?)");
+		return bad(err, 10, "flags this version does not know");
 	if (header_size != HEADER_SIZE)
 		return bad(err, 12, "header size is not 48");
 	if (total != size)
 		return vv_error_set(err, "snapshot: offset 16: declares %llu bytes, %zu given "
 				    "(truncated or padded)", (unsigned long long)total, size);
-	if (vv_le32(buf + size - TRAILER_SIZE) !=
-	    (uint32_t)crc32(0L, buf, (uInt)(size - TRAILER_SIZE)))
+	if (vv_le32(buf + size - TRAILER_SIZE) != vv_crc32(0, buf, size - TRAILER_SIZE))
 		return bad(err, size - TRAILER_SIZE, "checksum mismatch");
-	if (vm_id != NULL && memcmp(id, vm_id, 16) != 0)
+	if (memcmp(opts->vm_id, any_vm, 16) != 0 && memcmp(id, opts->vm_id, 16) != 0)
 		return bad(err, 24, "the snapshot is of another VM");
+	*full = (flags & HEADER_FULL) != 0;
+	if (*full && !(opts->flags & VV_SNAPSHOT_FULL))
+		return bad(err, 10, "a full snapshot (NV variables included), but this service "
+			   "shares its NV store: it loads only the volatile-only form");
 	*body = vv_cursor_make(buf + HEADER_SIZE, size - HEADER_SIZE - TRAILER_SIZE);
 	return 0;
 }
@@ -519,9 +693,10 @@ parse_small(struct vv_cursor *rec, uint16_t type, struct parsed *p, size_t off,
 }
 
 /*
- * The parse pass: every record checked, nothing changed.  With apply set,
- * the second pass: the records that are applied in order (variables,
- * properties, policy entries) go in as they come.
+ * The parse pass (p set, apply false): every record checked, nothing
+ * changed; the variables are kept in p->vars.  The apply pass (apply
+ * true): the property and policy records go in as they come; variables
+ * are applied from p->vars by the caller.
  */
 static int
 walk(const struct vv_service *svc, struct vv_cursor body, struct parsed *p, bool apply,
@@ -544,16 +719,35 @@ walk(const struct vv_service *svc, struct vv_cursor body, struct parsed *p, bool
 			if (!apply && parse_small(&rec, type, p, off, err) != 0)
 				return -1;
 			break;
+		case REC_NV_DIGEST:
+			if (apply)
+				break;
+			if (p->have_digest || rec.left != NV_DIGEST_SIZE)
+				return bad(err, off, "NV digest record: repeated, or not 32 bytes");
+			p->have_digest = true;
+			memcpy(p->digest, rec.p, NV_DIGEST_SIZE);
+			break;
 		case REC_VARIABLE: {
 			struct vv_variable v;
+			uint64_t cost;
 
-			rc = parse_variable(&rec, svc->store, &v, off, err);
-			if (rc == 0 && !apply)
-				p->volatile_cost += l->variable_overhead + vv_var_name_size(&v) +
-						    v.data_size;
-			if (rc == 0 && apply && vv_store_insert_loaded(svc->store, &v, err) != 0)
-				rc = -1;
-			free(v.name);
+			if (apply)
+				break;
+			if (parse_variable(&rec, svc->store, p->full, &v, off, err) != 0) {
+				free(v.name);
+				return -1;
+			}
+			cost = l->variable_overhead + vv_var_name_size(&v) + v.data_size;
+			if (!(v.attributes & VV_ATTR_NV))
+				p->volatile_cost += cost;
+			else if (v.attributes & VV_ATTR_HR)
+				p->hwerr_cost += cost;
+			else
+				p->nv_cost += cost;
+			if (keep_variable(p, &v) != 0) {
+				free(v.name);
+				return bad(err, off, "out of memory");
+			}
 			break;
 		}
 		case REC_PROPERTY: {
@@ -600,9 +794,29 @@ walk(const struct vv_service *svc, struct vv_cursor body, struct parsed *p, bool
 	return 0;
 }
 
+/* Two VARIABLE records of the same variable: the store would refuse the
+ * second one half way through the apply; found here, before anything
+ * changes. */
+static bool
+has_duplicate(const struct parsed *p)
+{
+	const struct vv_variable **v = malloc((p->nvars ? p->nvars : 1) * sizeof(*v));
+	bool dup = false;
+
+	if (v == NULL)
+		return true;            /* out of memory: refused all the same */
+	for (size_t i = 0; i < p->nvars; i++)
+		v[i] = &p->vars[i];
+	qsort(v, p->nvars, sizeof(*v), nv_order);
+	for (size_t i = 1; i < p->nvars && !dup; i++)
+		dup = nv_order(&v[i - 1], &v[i]) == 0;
+	free(v);
+	return dup;
+}
+
 /* What the parse pass can tell about fit before anything changes. */
 static int
-check_fit(const struct vv_service *svc, const struct parsed *p, struct vv_error *err)
+check_fit(const struct vv_service *svc, struct parsed *p, struct vv_error *err)
 {
 	const struct vv_limits *l = vv_store_limits(svc->store);
 
@@ -634,6 +848,41 @@ check_fit(const struct vv_service *svc, const struct parsed *p, struct vv_error 
 				    "service's volatile storage (%llu)",
 				    (unsigned long long)p->volatile_cost,
 				    (unsigned long long)l->volatile_storage);
+	if (p->nv_cost > l->nv_storage - l->hwerr_storage)
+		return vv_error_set(err, "snapshot: %llu bytes of NV variables do not fit this "
+				    "service's NV storage (%llu)", (unsigned long long)p->nv_cost,
+				    (unsigned long long)(l->nv_storage - l->hwerr_storage));
+	if (p->hwerr_cost > l->hwerr_storage)
+		return vv_error_set(err, "snapshot: %llu bytes of hardware-error records do not "
+				    "fit this service's hwerr storage (%llu)",
+				    (unsigned long long)p->hwerr_cost,
+				    (unsigned long long)l->hwerr_storage);
+	if (has_duplicate(p))
+		return vv_error_set(err, "snapshot: a duplicate variable (the same GUID and name "
+				    "twice)");
+	if (p->have_digest) {
+		/* The NV content this service will serve after the load: the
+		 * snapshot's own in the full form, its store's otherwise. */
+		uint8_t mine[NV_DIGEST_SIZE];
+		int rc;
+
+		if (p->full) {
+			const struct vv_variable **vars =
+				malloc((p->nvars ? p->nvars : 1) * sizeof(*vars));
+
+			for (size_t i = 0; vars != NULL && i < p->nvars; i++)
+				vars[i] = &p->vars[i];
+			rc = vars != NULL ? nv_digest(vars, p->nvars, mine) : -1;
+			free(vars);
+		} else {
+			rc = store_nv_digest(svc->store, mine);
+		}
+		if (rc != 0)
+			return vv_error_set(err, "snapshot: out of memory");
+		if (memcmp(mine, p->digest, NV_DIGEST_SIZE) != 0)
+			return vv_error_set(err, "snapshot: the NV store diverged from the source's "
+					    "(NV digest mismatch)");
+	}
 	return 0;
 }
 
@@ -654,17 +903,25 @@ drop_volatile(struct vv_store *s)
 	return 0;
 }
 
+/*
+ * Order: first what can still be refused by this service's own engines
+ * (properties, policy entries, the policy flags), over the unchanged
+ * variables; then the variables (the full form: the whole content in one
+ * all-or-nothing step with one NV commit); then what cannot fail (MOR,
+ * the phase).  So a refusal at any point leaves the NV content as it was,
+ * and the caller's reset brings the rest back to power-on.
+ */
 static int
 apply(const struct vv_service *svc, struct vv_cursor body, const struct parsed *p,
       struct vv_error *err)
 {
-	if (drop_volatile(svc->store) != 0)
+	/* Volatile-only: the service's own volatile variables go first, so
+	 * the quota the policy and property reservations meet is the
+	 * snapshot's (the full form swaps the table whole, below). */
+	if (!p->full && drop_volatile(svc->store) != 0)
 		return vv_error_set(err, "snapshot: could not clear the volatile variables");
 	if (walk(svc, body, NULL, true, err) != 0)
 		return -1;
-	if (p->have_mor &&
-	    vv_mor_state_set(svc->mor, (enum vv_mor_lock_state)p->mor_state, p->mor_key) != 0)
-		return vv_error_set(err, "snapshot: MOR state refused");
 	if (svc->policy != NULL) {
 		if ((p->policy_flags & POLICY_DISABLED) &&
 		    vv_policy_disable(svc->policy) != VV_EFI_SUCCESS)
@@ -673,6 +930,22 @@ apply(const struct vv_service *svc, struct vv_cursor body, const struct parsed *
 		if ((p->policy_flags & POLICY_LOCKED) && vv_policy_lock(svc->policy) != VV_EFI_SUCCESS)
 			return vv_error_set(err, "snapshot: cannot lock the variable policy");
 	}
+	if (p->full) {
+		if (vv_store_replace_all(svc->store, p->vars, p->nvars, err) != 0) {
+			vv_error_prefix(err, "snapshot: the NV content was not replaced");
+			return -1;
+		}
+	} else {
+		for (size_t i = 0; i < p->nvars; i++) {
+			if (vv_store_insert_loaded(svc->store, &p->vars[i], err) != 0) {
+				vv_error_prefix(err, "snapshot: variable %zu", i);
+				return -1;
+			}
+		}
+	}
+	if (p->have_mor &&
+	    vv_mor_state_set(svc->mor, (enum vv_mor_lock_state)p->mor_state, p->mor_key) != 0)
+		return vv_error_set(err, "snapshot: MOR state refused");
 	vv_store_restore_phase(svc->store, (p->phase & PHASE_END_OF_DXE) != 0,
 			       (p->phase & PHASE_READY_TO_BOOT) != 0,
 			       (p->phase & PHASE_RUNTIME) != 0);
@@ -680,28 +953,33 @@ apply(const struct vv_service *svc, struct vv_cursor body, const struct parsed *
 }
 
 int
-vv_snapshot_load(const struct vv_service *svc, const uint8_t *vm_id, const uint8_t *buf,
-		 size_t size, struct vv_error *err)
+vv_snapshot_load(const struct vv_service *svc, const struct vv_snapshot_options *opts,
+		 const uint8_t *buf, size_t size, struct vv_error *err)
 {
+	static const struct vv_snapshot_options none;
 	struct parsed p;
 	struct vv_cursor body;
+	int rc = -1;
 
 	memset(&p, 0, sizeof(p));
+	if (opts == NULL)
+		opts = &none;
 	if (buf == NULL)
 		return vv_error_set(err, "snapshot: no data");
 	if (vv_store_end_of_dxe(svc->store) || (svc->policy != NULL && vv_policy_count(svc->policy)))
 		return vv_error_set(err, "snapshot: the service is not at its power-on state");
-	if (parse_header(buf, size, vm_id, &body, err) != 0 || walk(svc, body, &p, false, err) != 0 ||
-	    check_fit(svc, &p, err) != 0) {
-		memset(p.mor_key, 0, sizeof(p.mor_key));
-		return -1;
-	}
+	if (parse_header(buf, size, opts, &body, &p.full, err) != 0 ||
+	    walk(svc, body, &p, false, err) != 0 || check_fit(svc, &p, err) != 0)
+		goto out;
 	if (apply(svc, body, &p, err) != 0) {
-		/* Never serve half a state: back to power-on. */
+		/* Never serve half a state: back to power-on (over the NV
+		 * content as it was: nothing that can fail comes after the
+		 * replacement of the NV content). */
 		vv_store_signal(svc->store, VV_EVENT_RESET);
-		memset(p.mor_key, 0, sizeof(p.mor_key));
-		return -1;
+		goto out;
 	}
-	memset(p.mor_key, 0, sizeof(p.mor_key));
-	return 0;
+	rc = 0;
+out:
+	parsed_free(&p);
+	return rc;
 }

@@ -27,7 +27,9 @@
  *      and the communication buffer and 4 KiB on each side of it read back
  *      exactly as before (DMA), or the PIO buffer reads back the request.
  *   5. The handshake: QEMU refuses to start when nothing listens on the
- *      socket, or with jsonfile= next to vmvarsd=.
+ *      socket, or with jsonfile= next to vmvarsd=; migration is blocked.
+ *   6. The operator path: what `vmvars firmware instantiate --vmvarsd`
+ *      prints (store, daemon argv, QEMU -device) runs as printed.
  *
  * The patched QEMU is $VMVARS_PATCHED_QEMU (./dev test builds it with
  * scripts/qemu-build); vmvarsd is $VMVARS_BUILD_ROOT/src/daemon/vmvarsd.
@@ -1239,6 +1241,81 @@ test_startup_refusals(void)
 	daemon_cleanup(&d);
 }
 
+/* ---- 6. the operator path: vmvars firmware instantiate --vmvarsd ---- */
+
+/*
+ * A host-uefi-vars descriptor with a JSON variable template, instantiated
+ * for vmvarsd (the library behind `vmvars firmware instantiate --vmvarsd`):
+ * the daemon started with exactly the printed argv and QEMU with exactly
+ * the printed -device serve the template's variable to the guest.  Only
+ * -bios is left out, the firmware image being the descriptor's invention.
+ */
+static void
+test_instantiated_vm_runs(void)
+{
+	static const char tpl_text[] =
+		"{\"version\": 2, \"variables\": [{\"guid\": "
+		"\"3d6b1f0e-4c2a-4b8e-9f10-112233445566\", \"name\": \"FromTemplate\","
+		" \"attr\": 7, \"data\": \"c0ffee\"}]}";
+	char base[40], tpl[64], state[48], desc[1024], dev[256];
+	struct vv_fw_instance_opts o = { .vm_name = "vm1" };
+	struct vv_fw_instance *inst = NULL;
+	struct vv_fw_descriptor *d;
+	struct vv_error err;
+	struct daemon dm;
+	struct qemu q;
+	uint8_t out[3];
+	uint16_t sts;
+	FILE *f;
+
+	if (patched_qemu() == NULL)
+		SKIP("VMVARS_PATCHED_QEMU does not name the patched QEMU (./dev qemu builds it)");
+	snprintf(base, sizeof(base), "/tmp/vmvars-qemu-inst-XXXXXX");
+	REQUIRE(mkdtemp(base) != NULL);
+	snprintf(tpl, sizeof(tpl), "%s/template.json", base);
+	snprintf(state, sizeof(state), "%s/vm1", base);
+	REQUIRE((f = fopen(tpl, "w")) != NULL);
+	fputs(tpl_text, f);
+	fclose(f);
+	snprintf(desc, sizeof(desc),
+		 "{\"interface-types\": [\"uefi\"], \"mapping\": {\"device\": \"memory\","
+		 " \"mode\": \"split\", \"executable\": {\"filename\": \"/fw.fd\", \"format\":"
+		 " \"raw\"}, \"nvram-template\": {\"filename\": \"%s\", \"format\": \"json\"}},"
+		 " \"targets\": [{\"architecture\": \"x86_64\", \"machines\": [\"pc-q35-*\"]}],"
+		 " \"features\": [\"host-uefi-vars\"]}", tpl);
+	REQUIRE((d = vv_fw_descriptor_parse(desc, strlen(desc), "qv.json", &err)) != NULL);
+	o.vmvarsd_dir = state;
+	inst = vv_fw_instantiate(d, &o, &err);
+	vv_fw_descriptor_free(d);
+	if (inst == NULL)
+		printf("# %s\n", err.msg);
+	REQUIRE(inst != NULL);
+	REQUIRE(inst->n_vmvarsd_args == 3 && strcmp(inst->vmvarsd_args[2], state) == 0);
+	REQUIRE(inst->n_qemu_args == 4 && strcmp(inst->qemu_args[2], "-device") == 0);
+	snprintf(dev, sizeof(dev), "uefi-vars-x64,vmvarsd=%s/vmm.sock", state);
+	CHECK(strcmp(inst->qemu_args[3], dev) == 0);
+
+	/* The daemon on the printed state directory, QEMU with the printed
+	 * device (qemu_start adds nothing to it but the socket it is given). */
+	memset(&dm, 0, sizeof(dm));
+	snprintf(dm.dir, sizeof(dm.dir), "%s", state);
+	snprintf(dm.vmm, sizeof(dm.vmm), "%s/vmm.sock", state);
+	snprintf(dm.mgmt, sizeof(dm.mgmt), "%s/mgmt.sock", state);
+	REQUIRE(daemon_start(&dm));
+	REQUIRE(qemu_start(&q, dm.vmm, false, NULL));
+	REQUIRE(fw_init(&q));
+	CHECK_STATUS(q_get(&q, "FromTemplate", &test_guid, &sts, out, sizeof(out)),
+		     VV_EFI_SUCCESS);
+	CHECK_EQ(sts, VV_STS_SUCCESS);
+	CHECK_MEM(out, "\xc0\xff\xee", 3);
+	qemu_stop(&q);
+	daemon_cleanup(&dm);
+	vv_fw_instance_free(inst);
+	snprintf(desc, sizeof(desc), "rm -rf %s", base);
+	if (system(desc) != 0)
+		printf("# cleanup of %s failed\n", base);
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_ovmf_boot_dma),
 	TEST(test_ovmf_boot_pio),
@@ -1246,6 +1323,7 @@ static const struct vv_test tests[] = {
 	TEST(test_daemon_killed_and_restarted),
 	TEST(test_malformed_replies),
 	TEST(test_startup_refusals),
+	TEST(test_instantiated_vm_runs),
 };
 
 VV_TEST_MAIN(tests)

@@ -789,7 +789,8 @@ check_persisted(const char *dir, const struct vv_store *want)
 		loaded++;
 	CHECK_EQ(loaded, nv);
 	CHECK(nv >= 15);                 /* final-nv-variables.txt lists 15 */
-	printf("# %u NV variables persisted by vmvarsd, equal to the reference\n", nv);
+	printf("# %u NV variables in the reference, %u in the store vmvarsd persisted\n", nv,
+	       loaded);
 	vv_store_free(got);
 }
 
@@ -858,8 +859,9 @@ replay_boot(bool pio)
 	CHECK_EQ(byte_diff, 0);
 	CHECK_EQ(ok_sts, 659);
 	CHECK(efi_errors > 100);
-	printf("# %s: %u requests, every status and reply byte as in-process (%u EFI errors "
-	       "among them)\n", pio ? "PIO" : "DMA", requests, efi_errors);
+	printf("# %s: %u requests through QEMU into vmvarsd; against in-process: %u status and "
+	       "%u reply differences; %u EFI errors inside the replies\n", pio ? "PIO" : "DMA",
+	       requests, status_diff, byte_diff, efi_errors);
 	CHECK_EQ(vm_resets(&d), 1);      /* the machine-start reset */
 	qemu_stop(&q);
 	CHECK_EQ(daemon_stop(&d), 0);    /* SIGTERM flushes the store */

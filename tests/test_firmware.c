@@ -1388,6 +1388,92 @@ test_instantiate_host_vars(void)
 	CHECK_EQ(count_files(vm), 3);
 }
 
+/*
+ * Issue #13's operator path: host-uefi-vars firmware served by vmvarsd.
+ * The store goes where the daemon reads it (STATE_DIR/vars.json, the
+ * directory made 0700), the daemon's command line comes back, and QEMU's
+ * device names the VMM socket instead of a jsonfile.
+ */
+static void
+test_instantiate_vmvarsd(void)
+{
+	const char *src = fresh_dir("v-src"), *base = fresh_dir("v-state");
+	char tpl[600], state[600], store[700], text[4096], dev[800];
+	struct vv_fw_instance_opts o = { .vm_name = "vm" };
+	struct vv_fw_instance *inst;
+	struct vv_fw_descriptor *d;
+	struct vv_error err;
+	struct stat st;
+
+	snprintf(tpl, sizeof(tpl), "%s/vars.json", src);
+	write_text(src, "vars.json", json_template);
+	snprintf(state, sizeof(state), "%s/vm", base);
+	snprintf(store, sizeof(store), "%s/vars.json", state);
+	snprintf(text, sizeof(text),
+		 "{\"interface-types\": [\"uefi\"], \"mapping\": {\"device\": \"memory\","
+		 " \"mode\": \"split\", \"executable\": {\"filename\": \"/q.fd\", \"format\": \"raw\"},"
+		 " \"nvram-template\": {\"filename\": \"%s\", \"format\": \"json\"}},"
+		 " \"targets\": [" X86_Q35 "], \"features\": [\"host-uefi-vars\"]}", tpl);
+	REQUIRE((d = desc_from(text)) != NULL);
+	o.vmvarsd_dir = state;
+	inst = vv_fw_instantiate(d, &o, &err);
+	if (inst == NULL)
+		printf("# %s\n", err.msg);
+	REQUIRE(inst != NULL);
+	CHECK_EQ(inst->kind, VV_FW_STATE_HOST_VARS);
+	CHECK(strcmp(inst->created, store) == 0);
+	CHECK_EQ(inst->n_variables, 2);
+	check_store(store, 2);
+	CHECK(stat(state, &st) == 0 && (st.st_mode & 0777) == 0700);
+	CHECK_EQ(count_files(state), 1);
+	snprintf(dev, sizeof(dev), "uefi-vars-x64,vmvarsd=%s/vmm.sock", state);
+	{
+		const char *want[] = { "-bios", "/q.fd", "-device", dev };
+
+		CHECK(args_are(inst, want, 4));
+	}
+	REQUIRE(inst->n_vmvarsd_args == 3);
+	CHECK(strcmp(inst->vmvarsd_args[0], "vmvarsd") == 0);
+	CHECK(strcmp(inst->vmvarsd_args[1], "--state-dir") == 0);
+	CHECK(strcmp(inst->vmvarsd_args[2], state) == 0);
+	vv_fw_instance_free(inst);
+	/* the daemon's store exists: refused, untouched */
+	CHECK(vv_fw_instantiate(d, &o, &err) == NULL);
+	CHECK(has_text(err.msg, "already exists"));
+	check_store(store, 2);
+
+	/* systemd's layout: the socket elsewhere, commas escaped for QEMU */
+	o.force = true;
+	o.vmvarsd_socket = "/run/vmvars/v,m/vmm.sock";
+	REQUIRE((inst = vv_fw_instantiate(d, &o, &err)) != NULL);
+	{
+		const char *want[] = { "-bios", "/q.fd", "-device",
+				       "uefi-vars-x64,vmvarsd=/run/vmvars/v,,m/vmm.sock" };
+
+		CHECK(args_are(inst, want, 4));
+	}
+	REQUIRE(inst->n_vmvarsd_args == 5);
+	CHECK(strcmp(inst->vmvarsd_args[3], "--vmm-socket") == 0);
+	CHECK(strcmp(inst->vmvarsd_args[4], "/run/vmvars/v,m/vmm.sock") == 0);
+	vv_fw_instance_free(inst);
+	vv_fw_descriptor_free(d);
+
+	/* flash firmware keeping its variables in pflash: not for vmvarsd */
+	REQUIRE((d = desc_from(flash_json(NULL, "/c.fd", "raw", tpl, "raw", Q35, ""))) != NULL);
+	o.vm_name = "vm5";
+	CHECK(vv_fw_instantiate(d, &o, &err) == NULL);
+	CHECK(has_text(err.msg, "vmvarsd serves host-side variables; this firmware keeps them "
+		       "in split"));
+	vv_fw_descriptor_free(d);
+	/* a socket without a state directory makes no sense */
+	o.vmvarsd_dir = NULL;
+	REQUIRE((d = desc_from(text)) != NULL);
+	CHECK(vv_fw_instantiate(d, &o, &err) == NULL);
+	CHECK(has_text(err.msg, "a vmvarsd socket without the daemon's state directory"));
+	vv_fw_descriptor_free(d);
+	CHECK_EQ(count_files(state), 1);
+}
+
 /* ---- Debian's ovmf package (§5.2) ---- */
 
 static void
@@ -1595,6 +1681,7 @@ static const struct vv_test tests[] = {
 	TEST(test_instantiate_format_mismatch),
 	TEST(test_instantiate_combined_stateless),
 	TEST(test_instantiate_host_vars),
+	TEST(test_instantiate_vmvarsd),
 	TEST(test_debian_ovmf),
 	TEST(test_cli),
 	TEST(test_zz_cleanup),

@@ -294,6 +294,11 @@ struct vv_fw_instance_opts {
 				     * copying it (needs an OVMF_VARS.fd reader) */
 	bool force;                 /* replace an existing per-VM file */
 	bool legacy_drive;          /* -drive if=pflash instead of -blockdev */
+	const char *vmvarsd_dir;    /* host-vars served by vmvarsd: the daemon's
+				     * state directory, which receives the store
+				     * as vars.json (created 0700 if missing) */
+	const char *vmvarsd_socket; /* the VMM socket QEMU connects to; default
+				     * <vmvarsd_dir>/vmm.sock */
 };
 
 struct vv_fw_instance {
@@ -303,6 +308,8 @@ struct vv_fw_instance {
 	size_t n_variables;         /* HOST_VARS: variables in the new store */
 	char **qemu_args;           /* argv tokens, e.g. "-machine", "smm=on" */
 	size_t n_qemu_args;
+	char **vmvarsd_args;        /* with vmvarsd_dir: the daemon's argv */
+	size_t n_vmvarsd_args;
 };
 
 /* Creates the VM's firmware state for descriptor d (§3.3, §4.4):
@@ -311,7 +318,11 @@ struct vv_fw_instance {
  *  stateless   -> nothing written;
  *  host-uefi-vars (or opts->host_vars) -> a new vmvars JSON v2 store at
  *               <dir>/<vm>_VARS.json, filled from the JSON template of the
- *               descriptor or opts->template_path when there is one.
+ *               descriptor or opts->template_path when there is one, for
+ *               QEMU's `uefi-vars-x64,jsonfile=`; with opts->vmvarsd_dir the
+ *               store is <vmvarsd_dir>/vars.json, served by vmvarsd (its
+ *               argv in vmvarsd_args) to QEMU's `uefi-vars-x64,vmvarsd=`
+ *               (contrib/qemu, docs/qemu.md).
  * Files are written to a temporary file in the target directory, fsynced
  * and linked (or, with force, renamed) into place, then the directory is
  * fsynced: an existing target is never touched without force, and a

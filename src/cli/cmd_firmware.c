@@ -34,6 +34,7 @@ vv_cmd_firmware_help(FILE *out)
 "    vmvars firmware instantiate [QUERY | --descriptor NAME|PATH] --vm NAME\n"
 "                                (--dir DIR | --output FILE) [--template FILE]\n"
 "                                [--host-vars] [--force] [--drive] [--json]\n"
+"                                [--vmvarsd STATE_DIR [--vmvarsd-socket PATH]]\n"
 "\n"
 "DESCRIPTION\n"
 "    Descriptors (QEMU docs/interop/firmware.json) are read from\n"
@@ -57,6 +58,10 @@ vv_cmd_firmware_help(FILE *out)
 "                   host-uefi-vars (or --host-vars)  creates a vmvars JSON store\n"
 "                              DIR/VM_VARS.json, from the descriptor's JSON\n"
 "                              template or --template FILE (JSON v2)\n"
+"                              --vmvarsd STATE_DIR: the store is STATE_DIR/vars.json,\n"
+"                              served by vmvarsd; prints the daemon's command\n"
+"                              line and QEMU's uefi-vars-x64,vmvarsd=SOCKET\n"
+"                              (QEMU patched with contrib/qemu, docs/qemu.md)\n"
 "                 An existing file is never replaced without --force.\n"
 "\n"
 "QUERY OPTIONS\n"
@@ -85,6 +90,9 @@ vv_cmd_firmware_help(FILE *out)
 "    --host-vars          split firmware: make a vmvars store instead of a copy\n"
 "    --force              replace an existing per-VM file\n"
 "    --drive              print -drive if=pflash (QEMU < 4.0) instead of -blockdev\n"
+"    --vmvarsd DIR        host-side variables served by vmvarsd with state DIR\n"
+"    --vmvarsd-socket PATH  the VMM socket QEMU connects to (default DIR/vmm.sock;\n"
+"                         /run/vmvars/VM/vmm.sock with contrib/systemd's units)\n"
 "\n"
 "EXIT STATUS\n"
 "    0 success; 1 the operation failed or nothing matched; 2 usage error.\n", out);
@@ -96,7 +104,7 @@ enum {
 	OPT_JSON = 256, OPT_DIR_SEARCH, OPT_ARCH, OPT_MACHINE, OPT_INTERFACE, OPT_FEATURE,
 	OPT_NO_FEATURE, OPT_MODE, OPT_FORMAT, OPT_NVRAM_FORMAT, OPT_LOADER, OPT_NVRAM_TEMPLATE,
 	OPT_EXPLAIN, OPT_DESCRIPTOR, OPT_VM, OPT_DIR, OPT_OUTPUT, OPT_TEMPLATE, OPT_HOST_VARS,
-	OPT_FORCE, OPT_DRIVE, OPT_HELP,
+	OPT_FORCE, OPT_DRIVE, OPT_VMVARSD, OPT_VMVARSD_SOCKET, OPT_HELP,
 };
 
 static const struct option long_options[] = {
@@ -121,6 +129,8 @@ static const struct option long_options[] = {
 	{ "host-vars", no_argument, NULL, OPT_HOST_VARS },
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "drive", no_argument, NULL, OPT_DRIVE },
+	{ "vmvarsd", required_argument, NULL, OPT_VMVARSD },
+	{ "vmvarsd-socket", required_argument, NULL, OPT_VMVARSD_SOCKET },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -237,6 +247,8 @@ parse_option(struct fw_args *a, int c, const char *arg)
 	case OPT_HOST_VARS: a->inst.host_vars = true; return 0;
 	case OPT_FORCE: a->inst.force = true; return 0;
 	case OPT_DRIVE: a->inst.legacy_drive = true; return 0;
+	case OPT_VMVARSD: a->inst.vmvarsd_dir = arg; return 0;
+	case OPT_VMVARSD_SOCKET: a->inst.vmvarsd_socket = arg; return 0;
 	default:
 		return VV_EXIT_USAGE;   /* getopt printed the message */
 	}
@@ -648,6 +660,10 @@ print_instance(const struct vv_fw_descriptor *d, const struct vv_fw_instance *in
 					       json_object_new_int64((int64_t)inst->n_variables));
 		json_object_object_add(o, "qemu-args", strings_json(inst->qemu_args,
 								    inst->n_qemu_args));
+		if (inst->vmvarsd_args != NULL)
+			json_object_object_add(o, "vmvarsd-args",
+					       strings_json(inst->vmvarsd_args,
+							    inst->n_vmvarsd_args));
 		print_json(o);
 		return;
 	}
@@ -658,6 +674,14 @@ print_instance(const struct vv_fw_descriptor *d, const struct vv_fw_instance *in
 		printf("variables:  %zu\n", inst->n_variables);
 	if (inst->kind == VV_FW_STATE_STATELESS)
 		printf("variables:  volatile only (nothing persists)\n");
+	if (inst->vmvarsd_args != NULL) {
+		printf("vmvarsd:   ");
+		for (i = 0; i < inst->n_vmvarsd_args; i++) {
+			putchar(' ');
+			print_shell_word(inst->vmvarsd_args[i]);
+		}
+		putchar('\n');
+	}
 	printf("qemu args: ");
 	for (i = 0; i < inst->n_qemu_args; i++) {
 		putchar(' ');
@@ -678,8 +702,9 @@ cmd_instantiate(struct fw_args *a, struct vv_fw_list *l)
 
 	if (a->inst.vm_name == NULL)
 		return usage_error("%sinstantiate needs --vm NAME", "");
-	if (a->inst.dir == NULL && a->inst.target == NULL)
-		return usage_error("%sinstantiate needs --dir DIR or --output FILE", "");
+	if (a->inst.dir == NULL && a->inst.target == NULL && a->inst.vmvarsd_dir == NULL)
+		return usage_error("%sinstantiate needs --dir DIR, --output FILE or --vmvarsd DIR",
+				   "");
 	if (a->descriptor != NULL && a->query_given)
 		return usage_error("%s--descriptor and query options exclude each other", "");
 	if (a->descriptor != NULL) {

@@ -14,6 +14,9 @@
  *                    the descriptor's JSON template or a given one (§3.4,
  *                    §4.5), used as `-device uefi-vars-x64,jsonfile=`
  *                    (x86) or `uefi-vars-sysbus,jsonfile=` (others).
+ *                    Served by vmvarsd instead (vmvarsd_dir): the store is
+ *                    the daemon's <state dir>/vars.json and the device gets
+ *                    `vmvarsd=<socket>` (QEMU patched with contrib/qemu).
  *
  * Every per-VM file is published atomically (vv_fw_publish_file): a
  * temporary file next to the target, fsync, link (no overwrite) or rename
@@ -365,9 +368,11 @@ push_flash(struct argv *a, const struct vv_fw_descriptor *d, enum vv_fw_state_ki
 	}
 }
 
-char **
-vv_fw_qemu_args(const struct vv_fw_descriptor *d, enum vv_fw_state_kind kind,
-		const char *executable, const char *vars_path, bool legacy_drive, size_t *n)
+/* vv_fw_qemu_args, or with vmvarsd_socket the device served by vmvarsd. */
+static char **
+qemu_args(const struct vv_fw_descriptor *d, enum vv_fw_state_kind kind,
+	  const char *executable, const char *vars_path, const char *vmvarsd_socket,
+	  bool legacy_drive, size_t *n)
 {
 	struct argv a = { 0 };
 	char *exe = NULL, *vars = NULL;
@@ -375,6 +380,8 @@ vv_fw_qemu_args(const struct vv_fw_descriptor *d, enum vv_fw_state_kind kind,
 	    : d->executable.filename != NULL ? d->executable.filename : d->filename;
 
 	*n = 0;
+	if (vmvarsd_socket != NULL)
+		vars_path = vmvarsd_socket;
 	if ((exe = qemu_escape(src)) == NULL ||
 	    (vars_path != NULL && (vars = qemu_escape(vars_path)) == NULL)) {
 		free(exe);
@@ -403,8 +410,8 @@ vv_fw_qemu_args(const struct vv_fw_descriptor *d, enum vv_fw_state_kind kind,
 	/* §3.2, §3.4: the host variable device carries the store. */
 	if (kind == VV_FW_STATE_HOST_VARS && vars != NULL) {
 		push(&a, "-device");
-		push(&a, "%s,jsonfile=%s", x86_firmware(d) ? "uefi-vars-x64" : "uefi-vars-sysbus",
-		     vars);
+		push(&a, "%s,%s=%s", x86_firmware(d) ? "uefi-vars-x64" : "uefi-vars-sysbus",
+		     vmvarsd_socket != NULL ? "vmvarsd" : "jsonfile", vars);
 	}
 	free(exe);
 	free(vars);
@@ -414,6 +421,13 @@ vv_fw_qemu_args(const struct vv_fw_descriptor *d, enum vv_fw_state_kind kind,
 	}
 	*n = a.n;
 	return a.v;
+}
+
+char **
+vv_fw_qemu_args(const struct vv_fw_descriptor *d, enum vv_fw_state_kind kind,
+		const char *executable, const char *vars_path, bool legacy_drive, size_t *n)
+{
+	return qemu_args(d, kind, executable, vars_path, NULL, legacy_drive, n);
 }
 
 /* ---- the modes ---- */
@@ -534,6 +548,22 @@ create_state(const struct vv_fw_descriptor *d, const struct vv_fw_instance_opts 
 		suffix = "_VARS.json";
 		break;
 	}
+	if (o->vmvarsd_dir != NULL) {
+		if (inst->kind != VV_FW_STATE_HOST_VARS)
+			return vv_error_set(err, "%s: vmvarsd serves host-side variables; this "
+					    "firmware keeps them in %s", d->path,
+					    vv_fw_state_kind_name(inst->kind));
+		/* The daemon's store is vars.json in its state directory
+		 * (src/daemon/vm.c), which systemd's StateDirectory= or this
+		 * creates with the mode vmvarsd expects. */
+		if (mkdir(o->vmvarsd_dir, 0700) != 0 && errno != EEXIST)
+			return vv_error_set(err, "%s: %s", o->vmvarsd_dir, strerror(errno));
+		if (asprintf(&inst->created, "%s/vars.json", o->vmvarsd_dir) < 0) {
+			inst->created = NULL;
+			return vv_error_set(err, "out of memory");
+		}
+		return make_host_store(d, o, inst->created, &inst->n_variables, err);
+	}
 	if ((inst->created = target_path(o, suffix, err)) == NULL)
 		return err != NULL && err->msg[0] ? -1 : vv_error_set(err, "out of memory");
 	switch (inst->kind) {
@@ -556,17 +586,44 @@ create_state(const struct vv_fw_descriptor *d, const struct vv_fw_instance_opts 
 	}
 }
 
+/* The daemon's command line; its default VMM socket (main.c) is what
+ * QEMU is pointed at unless another is given. */
+static int
+vmvarsd_argv(const struct vv_fw_instance_opts *o, struct vv_fw_instance *inst)
+{
+	struct argv a = { 0 };
+
+	push(&a, "vmvarsd");
+	push(&a, "--state-dir");
+	push(&a, "%s", o->vmvarsd_dir);
+	if (o->vmvarsd_socket != NULL) {
+		push(&a, "--vmm-socket");
+		push(&a, "%s", o->vmvarsd_socket);
+	}
+	if (a.oom) {
+		vv_fw_free_strings(a.v, a.n);
+		return -1;
+	}
+	inst->vmvarsd_args = a.v;
+	inst->n_vmvarsd_args = a.n;
+	return 0;
+}
+
 struct vv_fw_instance *
 vv_fw_instantiate(const struct vv_fw_descriptor *d, const struct vv_fw_instance_opts *o,
 		  struct vv_error *err)
 {
 	struct vv_fw_instance *inst;
 	const char *exe = d->executable.filename != NULL ? d->executable.filename : d->filename;
+	char *sock = NULL;
 
 	if (err != NULL)
 		err->msg[0] = '\0';
 	if (check_vm_name(o->vm_name, err) != 0)
 		return NULL;
+	if (o->vmvarsd_socket != NULL && o->vmvarsd_dir == NULL)
+		return vv_error_set(err, "a vmvarsd socket without the daemon's state "
+				    "directory"), NULL;
 	if (o->host_vars && !vv_fw_descriptor_host_vars(d) &&
 	    !(d->device == VV_FW_DEV_FLASH && d->mode == VV_FW_MODE_SPLIT))
 		return vv_error_set(err, "%s: host-side variables replace a split NVRAM; this "
@@ -582,9 +639,18 @@ vv_fw_instantiate(const struct vv_fw_descriptor *d, const struct vv_fw_instance_
 		vv_fw_instance_free(inst);
 		return NULL;
 	}
-	inst->qemu_args = vv_fw_qemu_args(d, inst->kind, inst->executable,
-					  inst->kind == VV_FW_STATE_STATELESS ? NULL : inst->created,
-					  o->legacy_drive, &inst->n_qemu_args);
+	if (o->vmvarsd_dir != NULL &&
+	    (vmvarsd_argv(o, inst) != 0 ||
+	     (o->vmvarsd_socket == NULL && asprintf(&sock, "%s/vmm.sock", o->vmvarsd_dir) < 0))) {
+		vv_error_set(err, "out of memory");
+		vv_fw_instance_free(inst);
+		return NULL;
+	}
+	inst->qemu_args = qemu_args(d, inst->kind, inst->executable,
+				    inst->kind == VV_FW_STATE_STATELESS ? NULL : inst->created,
+				    o->vmvarsd_socket != NULL ? o->vmvarsd_socket : sock,
+				    o->legacy_drive, &inst->n_qemu_args);
+	free(sock);
 	if (inst->qemu_args == NULL) {
 		vv_error_set(err, "out of memory");
 		vv_fw_instance_free(inst);
@@ -601,5 +667,6 @@ vv_fw_instance_free(struct vv_fw_instance *inst)
 	free(inst->created);
 	free(inst->executable);
 	vv_fw_free_strings(inst->qemu_args, inst->n_qemu_args);
+	vv_fw_free_strings(inst->vmvarsd_args, inst->n_vmvarsd_args);
 	free(inst);
 }

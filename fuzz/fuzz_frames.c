@@ -7,8 +7,10 @@
  * length matches the bytes, known type); after an ERROR nothing more is
  * processed.  Seeds: fuzz/corpus/fuzz_frames/.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <vmvars/vmvars.h>
 
@@ -20,7 +22,13 @@ static void
 setup_vm(void)
 {
 	struct vv_secureboot_config sbc = { false, false };
+	static char dir[] = "/tmp/vv-fuzz-frames-XXXXXX";
 
+	/* vm.c keeps the VM's service state in runtime.state in the current
+	 * directory (vmvarsd's state directory): a private one here, so the
+	 * target writes nothing where it was started. */
+	if (mkdtemp(dir) == NULL || chdir(dir) != 0)
+		abort();
 	vm.store = vv_store_new(NULL);
 	vv_store_set_backend(vm.store, vv_null_backend_new());
 	vm.policy = vv_policy_new(vm.store, NULL);

@@ -640,6 +640,45 @@ test_failed_compaction_keeps_journal(void)
 	remove_dir();
 }
 
+/* A compaction whose journal truncate succeeds but whose fsync fails: the
+ * snapshot is durable, so the flush succeeds, and the writes after it must
+ * survive a reload.  (The backend used to keep the journal's old length
+ * here, so the next record went after a hole of zeros, and load dropped it
+ * as a torn line: an acknowledged write lost.) */
+static void
+test_truncate_sync_failure_loses_nothing(void)
+{
+	struct vv_error err;
+	struct vv_backend *b;
+	struct vv_store *s, *m = vv_store_new(NULL), *r;
+
+	fresh_dir();
+	s = open_journal(&b, true, &err);
+	both_set(s, m, U("Alpha"), NV_BS_RT, "one");
+	both_set(s, m, U("Beta"), NV_BS_RT, "two");
+	CHECK(size_of(journal_path) > 0);
+	vv_journal_backend_fail_next(b, VV_JOURNAL_STEP_TRUNCATE_SYNC, EIO);
+	CHECK_EQ(vv_store_flush(s, &err), 0);
+	CHECK_EQ(size_of(journal_path), 0);
+	both_set(s, m, U("Gamma"), NV_BS_RT, "three");
+	both_set(s, m, U("Alpha"), NV_BS_RT, "uno");
+	r = open_journal(NULL, true, &err);
+	CHECK_EQ(err.msg[0], 0);
+	CHECK(same_nv(m, r));
+	vv_store_free(r);
+	/* the journal never holds a zero byte */
+	{
+		size_t len;
+		char *text = slurp(journal_path, &len);
+
+		CHECK(text == NULL || memchr(text, 0, len) == NULL);
+		free(text);
+	}
+	vv_store_free(s);
+	vv_store_free(m);
+	remove_dir();
+}
+
 /* Commits before any load (a store filled by the host, then attached):
  * the first one writes the whole store, so disk equals memory. */
 static void
@@ -737,6 +776,7 @@ static const struct vv_test tests[] = {
 	TEST(test_crash_between_rename_and_truncate),
 	TEST(test_failed_append_changes_nothing),
 	TEST(test_failed_compaction_keeps_journal),
+	TEST(test_truncate_sync_failure_loses_nothing),
 	TEST(test_commit_without_load_writes_everything),
 	TEST(test_snapshot_interop_with_plain_backend),
 	TEST(test_replay_text),

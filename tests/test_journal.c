@@ -380,6 +380,72 @@ test_torn_tail_ignored_and_truncated(void)
 	}
 }
 
+/* Dropping the last record is never silent: vv_store_load_warning names
+ * the journal, the record's offset and size, and the reason; a complete
+ * line with a bad CRC (a crash can leave it, but so can damage to an
+ * acknowledged write) is told apart from an unfinished one.  A clean load
+ * warns of nothing, and neither does the load after the cut. */
+static void
+test_dropped_tail_is_reported(void)
+{
+	static const char *tails[] = {
+		"1234abcd {\"op\":\"put\",\"guid\":\"12345",     /* no newline */
+		"00000000 {\"op\":\"delete\",\"guid\":\"x\"}\n", /* complete, bad CRC */
+		"zzzzzzzz {}\n",                                 /* complete, bad header */
+	};
+	static const char *why[] = { NULL, "CRC-32C mismatch", "header is not 8 hex digits" };
+	char want[1400];
+
+	for (size_t i = 0; i < 3; i++) {
+		struct vv_error err;
+		struct vv_store *s, *r;
+		long good;
+
+		fresh_dir();
+		s = open_journal(NULL, true, &err);
+		CHECK_EQ(vv_store_load_warning(s)[0], 0);
+		CHECK_STATUS(set_as(s, VV_CALLER_HOST, U("Alpha"), &TEST_GUID, NV_BS_RT, "one", 3),
+			     VV_EFI_SUCCESS);
+		good = size_of(journal_path);
+		/* a crash right after that: no fold into the snapshot */
+		{
+			size_t jlen;
+			char *journal = slurp(journal_path, &jlen);
+
+			REQUIRE(journal != NULL);
+			vv_store_free(s);
+			unlink(store_path);
+			write_file(journal_path, journal, jlen, "wb");
+			free(journal);
+		}
+		write_file(journal_path, tails[i], strlen(tails[i]), "ab");
+		r = open_journal(NULL, true, &err);
+		CHECK_EQ(err.msg[0], 0);
+		CHECK_EQ(vv_store_count(r), 1);
+		if (why[i] == NULL)
+			snprintf(want, sizeof(want), "%s: dropped an unfinished last record (%zu bytes "
+				 "at byte %ld, no newline): a write cut short by a crash, never "
+				 "acknowledged", journal_path, strlen(tails[i]), good);
+		else
+			snprintf(want, sizeof(want), "%s: dropped the last record (%zu bytes at byte "
+				 "%ld): %s; an append cut short by a crash leaves this and was never "
+				 "acknowledged, but a damaged acknowledged write looks the same: "
+				 "check the disk", journal_path, strlen(tails[i]), good, why[i]);
+		if (strcmp(vv_store_load_warning(r), want) != 0)
+			printf("# got  \"%s\"\n# want \"%s\"\n", vv_store_load_warning(r), want);
+		CHECK(strcmp(vv_store_load_warning(r), want) == 0);
+		CHECK_EQ(size_of(journal_path), good);          /* still cut, as before */
+		vv_store_free(r);
+		/* the fold at free emptied the journal: nothing more to report */
+		r = open_journal(NULL, true, &err);
+		CHECK_EQ(err.msg[0], 0);
+		CHECK_EQ(vv_store_count(r), 1);
+		CHECK_EQ(vv_store_load_warning(r)[0], 0);
+		vv_store_free(r);
+		remove_dir();
+	}
+}
+
 /* A bad record before the last is corruption: the load fails naming the
  * journal, the record's offset and the reason; the store stays empty and
  * the files are not touched. */
@@ -640,6 +706,45 @@ test_failed_compaction_keeps_journal(void)
 	remove_dir();
 }
 
+/* A compaction whose journal truncate succeeds but whose fsync fails: the
+ * snapshot is durable, so the flush succeeds, and the writes after it must
+ * survive a reload.  (The backend used to keep the journal's old length
+ * here, so the next record went after a hole of zeros, and load dropped it
+ * as a torn line: an acknowledged write lost.) */
+static void
+test_truncate_sync_failure_loses_nothing(void)
+{
+	struct vv_error err;
+	struct vv_backend *b;
+	struct vv_store *s, *m = vv_store_new(NULL), *r;
+
+	fresh_dir();
+	s = open_journal(&b, true, &err);
+	both_set(s, m, U("Alpha"), NV_BS_RT, "one");
+	both_set(s, m, U("Beta"), NV_BS_RT, "two");
+	CHECK(size_of(journal_path) > 0);
+	vv_journal_backend_fail_next(b, VV_JOURNAL_STEP_TRUNCATE_SYNC, EIO);
+	CHECK_EQ(vv_store_flush(s, &err), 0);
+	CHECK_EQ(size_of(journal_path), 0);
+	both_set(s, m, U("Gamma"), NV_BS_RT, "three");
+	both_set(s, m, U("Alpha"), NV_BS_RT, "uno");
+	r = open_journal(NULL, true, &err);
+	CHECK_EQ(err.msg[0], 0);
+	CHECK(same_nv(m, r));
+	vv_store_free(r);
+	/* the journal never holds a zero byte */
+	{
+		size_t len;
+		char *text = slurp(journal_path, &len);
+
+		CHECK(text == NULL || memchr(text, 0, len) == NULL);
+		free(text);
+	}
+	vv_store_free(s);
+	vv_store_free(m);
+	remove_dir();
+}
+
 /* Commits before any load (a store filled by the host, then attached):
  * the first one writes the whole store, so disk equals memory. */
 static void
@@ -732,11 +837,13 @@ static const struct vv_test tests[] = {
 	TEST(test_reload_equals_acknowledged),
 	TEST(test_digest_record),
 	TEST(test_torn_tail_ignored_and_truncated),
+	TEST(test_dropped_tail_is_reported),
 	TEST(test_corruption_in_the_middle),
 	TEST(test_compaction_by_size),
 	TEST(test_crash_between_rename_and_truncate),
 	TEST(test_failed_append_changes_nothing),
 	TEST(test_failed_compaction_keeps_journal),
+	TEST(test_truncate_sync_failure_loses_nothing),
 	TEST(test_commit_without_load_writes_everything),
 	TEST(test_snapshot_interop_with_plain_backend),
 	TEST(test_replay_text),

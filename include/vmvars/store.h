@@ -132,6 +132,17 @@ uint64_t vv_store_nv_commits(const struct vv_store *s);
 uint64_t vv_store_state_changes(const struct vv_store *s);
 /* The reason the last SetVariable returned EFI_DEVICE_ERROR ("" if none). */
 const char *vv_store_last_io_error(const struct vv_store *s);
+/*
+ * What the last successful vv_store_load() dropped or repaired that a
+ * person should hear about, one line naming the file and the offset (e.g.
+ * the journal's damaged last record, which a crash can leave and which is
+ * dropped); "" if nothing.  A caller with a log (vmvarsd) logs it as a
+ * warning.  Backends report through vv_store_load_warn() during load; a
+ * second warning is appended after "; " while there is room.
+ */
+const char *vv_store_load_warning(const struct vv_store *s);
+void vv_store_load_warn(struct vv_store *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /*
  * Phase.  END_OF_DXE, READY_TO_BOOT and EXIT_BOOT_SERVICES only ever set

@@ -13,7 +13,8 @@
  * file is removed.  The one window left: if the directory fsync fails the
  * rename has happened but may not be durable; we report the failure (the
  * store then undoes the change in memory) and the next successful commit
- * rewrites the whole file, so disk and memory agree again.
+ * rewrites the whole file, so disk and memory agree again.  Nothing else
+ * can fail after the rename: the directory is opened before it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -188,36 +189,48 @@ parent_dir(const char *path)
 	return dir;
 }
 
+/* The directory holding path, opened for fsync; its name in *dir
+ * (malloc'd).  -1 with err. */
+static int
+open_parent(const char *path, char **dir, struct vv_error *err)
+{
+	int fd;
+
+	*dir = parent_dir(path);
+	if (*dir == NULL)
+		return vv_error_set(err, "%s: out of memory", path);
+	fd = open(*dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		vv_error_set(err, "%s: open directory %s: %s", path, *dir, strerror(errno));
+		free(*dir);
+		*dir = NULL;
+	}
+	return fd;
+}
+
+/* fsync of an open directory; fail_errno != 0 fails it (fault injection). */
+static int
+sync_parent_fd(const char *path, const char *dir, int fd, int fail_errno, struct vv_error *err)
+{
+	if (fail_errno != 0)
+		errno = fail_errno;
+	if (fail_errno != 0 || fsync(fd) != 0)
+		return vv_error_set(err, "%s: fsync directory %s: %s", path, dir, strerror(errno));
+	return 0;
+}
+
 int
 vv_file_sync_parent(const char *path, int fail_errno, struct vv_error *err)
 {
-	char *dir = parent_dir(path);
-	int fd, rc = 0;
+	char *dir;
+	int fd = open_parent(path, &dir, err), rc;
 
-	if (dir == NULL)
-		return vv_error_set(err, "%s: out of memory", path);
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = vv_error_set(err, "%s: open directory %s: %s", path, dir, strerror(errno));
-	} else {
-		if (fail_errno != 0)
-			errno = fail_errno;
-		if (fail_errno != 0 || fsync(fd) != 0)
-			rc = vv_error_set(err, "%s: fsync directory %s: %s", path, dir,
-					  strerror(errno));
-		close(fd);
-	}
+	if (fd < 0)
+		return -1;
+	rc = sync_parent_fd(path, dir, fd, fail_errno, err);
+	close(fd);
 	free(dir);
 	return rc;
-}
-
-/* fsync of the directory, so the rename itself is durable. */
-static int
-sync_dir(struct file_backend *fb, struct vv_error *err)
-{
-	int fail_errno = injected(fb, VV_FILE_STEP_DIRSYNC) ? errno : 0;
-
-	return vv_file_sync_parent(fb->path, fail_errno, err);
 }
 
 /*
@@ -288,10 +301,10 @@ file_commit(struct vv_backend *b, const struct vv_store *s, const struct vv_chan
 	    struct vv_error *err)
 {
 	struct file_backend *fb = to_file(b);
-	char *text, *tmp = NULL;
+	char *text, *tmp = NULL, *dir = NULL;
 	size_t len;
 	bool created = false;
-	int rc = -1;
+	int rc = -1, dirfd = -1;
 
 	text = vv_json_v2_serialize(s, &len);
 	if (text == NULL)
@@ -303,15 +316,27 @@ file_commit(struct vv_backend *b, const struct vv_store *s, const struct vv_chan
 	}
 	if (write_temp(fb, tmp, text, len, &created, err) != 0)
 		goto out;
+	/* Everything that can fail for want of memory or descriptors happens
+	 * before the rename: after it the new content is in place, and a
+	 * failure then leaves disk ahead of the memory the store restores
+	 * (the window described at the top of this file).  Only the
+	 * directory's fsync itself is left after the rename. */
+	dirfd = open_parent(fb->path, &dir, err);
+	if (dirfd < 0)
+		goto out;
 	if (injected(fb, VV_FILE_STEP_RENAME) || rename(tmp, fb->path) != 0) {
 		vv_error_set(err, "%s: rename %s: %s", fb->path, tmp, strerror(errno));
 		goto out;
 	}
 	created = false; /* tmp is now path */
-	rc = sync_dir(fb, err);
+	rc = sync_parent_fd(fb->path, dir, dirfd,
+			    injected(fb, VV_FILE_STEP_DIRSYNC) ? errno : 0, err);
 out:
+	if (dirfd >= 0)
+		close(dirfd);
 	if (created)
 		unlink(tmp);
+	free(dir);
 	free(tmp);
 	free(text);
 	return rc;

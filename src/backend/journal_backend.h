@@ -15,7 +15,8 @@ enum vv_journal_step {
 	VV_JOURNAL_STEP_NONE = 0,
 	VV_JOURNAL_STEP_APPEND,     /* the record's write: half of it lands, then errno */
 	VV_JOURNAL_STEP_SYNC,       /* the fdatasync after the write */
-	VV_JOURNAL_STEP_TRUNCATE,   /* emptying the journal after a compaction */
+	VV_JOURNAL_STEP_TRUNCATE,   /* the ftruncate emptying the journal after a compaction */
+	VV_JOURNAL_STEP_TRUNCATE_SYNC, /* the fsync after that ftruncate succeeded */
 };
 
 /* Arms one journal step of a later commit to fail with err_no, as if the

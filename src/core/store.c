@@ -31,6 +31,8 @@
  * too often (an undo, a NV-only reservation) costs one more record; never
  * counting a change would lose one.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +94,7 @@ struct vv_store {
 	uint64_t nv_commits;                /* vv_store_nv_commits: attempts */
 	uint64_t state_changes;             /* vv_store_state_changes */
 	char io_error[sizeof(((struct vv_error *)0)->msg)];
+	char load_warning[sizeof(((struct vv_error *)0)->msg)];
 
 	struct hook hooks[VV_HOOK_STAGES][MAX_HOOKS_PER_STAGE];
 	size_t nhooks[VV_HOOK_STAGES];
@@ -1525,10 +1528,12 @@ vv_store_load(struct vv_store *s, struct vv_error *err)
 {
 	if (s->count != 0)
 		return vv_error_set(err, "store is not empty");
+	s->load_warning[0] = '\0';
 	if (s->backend == NULL)
 		return 0;
 	if (s->backend->ops->load(s->backend, s, err) != 0) {
 		drop_all(s);
+		s->load_warning[0] = '\0';     /* err says it all */
 		return -1;
 	}
 	return 0;
@@ -1673,4 +1678,27 @@ const char *
 vv_store_last_io_error(const struct vv_store *s)
 {
 	return s->io_error;
+}
+
+const char *
+vv_store_load_warning(const struct vv_store *s)
+{
+	return s->load_warning;
+}
+
+void
+vv_store_load_warn(struct vv_store *s, const char *fmt, ...)
+{
+	size_t used = strlen(s->load_warning);
+	va_list ap;
+
+	if (used > 0) {
+		if (used + 2 >= sizeof(s->load_warning))
+			return;
+		memcpy(s->load_warning + used, "; ", 3);
+		used += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(s->load_warning + used, sizeof(s->load_warning) - used, fmt, ap);
+	va_end(ap);
 }

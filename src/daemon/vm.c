@@ -59,6 +59,10 @@ vm_open(struct vm *vm, const struct vm_config *cfg, struct vv_error *err)
 	vv_store_set_backend(vm->store, backend);
 	if (vv_store_load(vm->store, err) != 0)
 		goto fail;
+	/* e.g. the journal's damaged last record, dropped: the person decides
+	 * whether it was a crash or a failing disk */
+	if (vv_store_load_warning(vm->store)[0] != '\0')
+		log_warn("%s", vv_store_load_warning(vm->store));
 	vm->policy = vv_policy_new(vm->store, NULL);
 	vm->sb = vv_secureboot_new(vm->store, &sbc);
 	vm->mor = vv_mor_new(vm->store, cfg->tpm);

@@ -1338,6 +1338,11 @@ vmm_open(struct vmm *v, const char *dir)
 	if (fw_guest_alloc(&v->g, false) != 0)
 		return false;
 	v->dev = vv_uefi_vars_device_new_handler(&v->h, fw_guest_memory(&v->g), false);
+	/* A VMM powers its VM on with a reset: a daemon with no record of
+	 * the VM serves nothing before (docs/protocol.md "Daemon restart").
+	 * This campaign checks NV durability; volatile state is not at stake. */
+	if (v->dev != NULL)
+		vv_uefi_vars_device_reset(v->dev);
 	if (v->dev == NULL || fw_guest_init(&v->g, v->dev, why, sizeof(why)) != 0) {
 		printf("# firmware init: %s\n", v->dev == NULL ? "no device" : why);
 		return false;

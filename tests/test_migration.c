@@ -39,6 +39,7 @@
 
 #include <vmvars/vmvars.h>
 
+#include "daemon_util.h"
 #include "guest_firmware.h"
 #include "harness.h"
 
@@ -60,136 +61,25 @@ vv_crc32_for_test(const uint8_t *p, size_t n)
 }
 
 /* ------------------------------------------------------------------ */
-/* Daemon processes (as tests/test_daemon.c starts them)              */
+/* Daemon processes (tests/daemon_util.h)                             */
 /* ------------------------------------------------------------------ */
 
-struct daemon {
-	char dir[64];
-	char vmm[128], mgmt[128];
-	pid_t pid;
-};
-
-static void
-msleep(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static int
-connect_unix(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-		return fd;
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
-static bool
-start(struct daemon *d, const char *const *extra)
-{
-	const char *root = getenv("VMVARS_BUILD_ROOT");
-	char exe[512], logpath[128];
-	const char *argv[32];
-	int n = 0;
-
-	snprintf(exe, sizeof(exe), "%s/src/daemon/vmvarsd", root ? root : ".");
-	argv[n++] = exe;
-	argv[n++] = "--state-dir";
-	argv[n++] = d->dir;
-	argv[n++] = "--log-level";
-	argv[n++] = "debug";
-	for (int i = 0; extra != NULL && extra[i] != NULL && n < 30; i++)
-		argv[n++] = extra[i];
-	argv[n] = NULL;
-	snprintf(logpath, sizeof(logpath), "%s.log", d->dir);
-	d->pid = fork();
-	if (d->pid == 0) {
-		int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		if (fd >= 0) {
-			dup2(fd, 2);
-			dup2(fd, 1);
-		}
-		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
-		execv(exe, (char *const *)argv);
-		_exit(127);
-	}
-	for (int i = 0; i < 1000; i++) {
-		int fd = connect_unix(d->mgmt);
-
-		if (fd >= 0) {
-			close(fd);
-			return true;
-		}
-		if (waitpid(d->pid, NULL, WNOHANG) == d->pid)
-			return false;
-		msleep(10);
-	}
-	return false;
-}
-
-static char *mgmt_call(const struct daemon *d, const char *line);
-
+/* A daemon on a new directory, /tmp/vmvarsd-mig-XXXXXX, and the VM on. */
 static void
 setup(struct daemon *d, const char *const *extra)
 {
-	memset(d, 0, sizeof(*d));
-	snprintf(d->dir, sizeof(d->dir), "/tmp/vmvarsd-mig-XXXXXX");
-	REQUIRE(mkdtemp(d->dir) != NULL);
-	snprintf(d->vmm, sizeof(d->vmm), "%s/vmm.sock", d->dir);
-	snprintf(d->mgmt, sizeof(d->mgmt), "%s/mgmt.sock", d->dir);
-	REQUIRE(start(d, extra));
+	REQUIRE(daemon_setup(d, "vmvarsd-mig", extra));
 	/* Power-on, as a VMM's machine reset does at start on the source and
 	 * on an incoming destination alike: a new daemon serves nothing before
 	 * (protocol.md "Daemon restart"), and LOAD_STATE wants the power-on
 	 * state this leaves. */
-	REQUIRE(strstr(mgmt_call(d, "{\"cmd\":\"reset\"}"), "\"ok\":true") != NULL);
+	REQUIRE(strstr(mgmt(d, "{\"cmd\":\"reset\"}"), "\"ok\":true") != NULL);
 }
 
-static int
-stop(struct daemon *d)
-{
-	int st;
-
-	if (d->pid <= 0)
-		return -1;
-	kill(d->pid, SIGTERM);
-	if (waitpid(d->pid, &st, 0) != d->pid)
-		return -1;
-	d->pid = 0;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void
-crash(struct daemon *d)
-{
-	kill(d->pid, SIGKILL);
-	waitpid(d->pid, NULL, 0);
-	d->pid = 0;
-}
-
-static void
-cleanup(struct daemon *d)
-{
-	char cmd[200];
-
-	if (d->pid > 0)
-		crash(d);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s %s.log", d->dir, d->dir);
-	if (system(cmd) != 0)
-		printf("# cleanup of %s failed\n", d->dir);
-}
-
-/* One management line and its reply (malloc'd; "" on failure). */
+/* One management line and its reply, however long (malloc'd; "" on
+ * failure): a full save-state outgrows mgmt()'s 64 KiB. */
 static char *
-mgmt_call(const struct daemon *d, const char *line)
+mgmt_long(const struct daemon *d, const char *line)
 {
 	int fd = connect_unix(d->mgmt);
 	size_t n = 0, cap = 1 << 16;
@@ -880,7 +770,7 @@ reseal(uint8_t *snap, size_t n)
 static char *
 state_of(const struct daemon *d)
 {
-	return mgmt_call(d, "{\"cmd\":\"save-state\",\"full\":true}");
+	return mgmt_long(d, "{\"cmd\":\"save-state\",\"full\":true}");
 }
 
 /*
@@ -1019,7 +909,7 @@ test_management_migration(void)
 	REQUIRE(side_connect(&sa, a.vmm));
 	side_device(&sa, false);
 	boot_until_migration(&sa.g);
-	saved = mgmt_call(&a, "{\"cmd\":\"save-state\",\"full\":true}");
+	saved = mgmt_long(&a, "{\"cmd\":\"save-state\",\"full\":true}");
 	CHECK_HAS(saved, "\"ok\":true");
 	b64 = strstr(saved, "\"state_base64\":\"");
 	REQUIRE(b64 != NULL);
@@ -1031,7 +921,7 @@ test_management_migration(void)
 	/* json-c escapes '/' as "\/": the line carries it back as is */
 	sprintf(line, "{\"cmd\":\"load-state\",\"full\":true,\"state_base64\":\"%.*s\"}",
 		(int)(end - b64), b64);
-	reply = mgmt_call(&b, line);
+	reply = mgmt_long(&b, line);
 	CHECK_HAS(reply, "\"ok\":true");
 	free(reply);
 	/* the two daemons now hold the same state */
@@ -1041,11 +931,11 @@ test_management_migration(void)
 	free(after_a);
 	free(after_b);
 	/* a second load: refused with the loader's reason */
-	reply = mgmt_call(&b, line);
+	reply = mgmt_long(&b, line);
 	CHECK_HAS(reply, "not at its power-on state");
 	free(reply);
 	/* bad arguments */
-	reply = mgmt_call(&b, "{\"cmd\":\"load-state\",\"full\":1,\"state_base64\":\"AAAA\"}");
+	reply = mgmt_long(&b, "{\"cmd\":\"load-state\",\"full\":1,\"state_base64\":\"AAAA\"}");
 	CHECK_HAS(reply, "must be a boolean");
 	free(reply);
 	free(line);
@@ -1260,13 +1150,13 @@ test_killed_during_save_and_load(void)
 	 * has the same state -- a restart lists NV variables first, so the
 	 * comparison is the volatile-only form with the NV digest -- and the
 	 * client's save, retried once on a new connection, works */
-	sta = mgmt_call(&a, "{\"cmd\":\"save-state\",\"nv_digest\":true}");
+	sta = mgmt_long(&a, "{\"cmd\":\"save-state\",\"nv_digest\":true}");
 	crash(&a);
 	REQUIRE(start(&a, tpm_vm));
 	CHECK(vv_client_save_state(sa.client, VV_SNAPSHOT_FULL, &again, &n2) == 0);
 	CHECK(n2 == n && again != NULL);
 	free(again);
-	stb = mgmt_call(&a, "{\"cmd\":\"save-state\",\"nv_digest\":true}");
+	stb = mgmt_long(&a, "{\"cmd\":\"save-state\",\"nv_digest\":true}");
 	CHECK_HAS(sta, "\"ok\":true");
 	CHECK(strcmp(sta, stb) == 0);
 	free(sta);
@@ -1299,8 +1189,8 @@ test_killed_during_save_and_load(void)
 	 * and been recorded (then B already holds the state) */
 	if (vv_client_load_state(sb.client, VV_SNAPSHOT_FULL, snap, n) != 0)
 		CHECK_HAS(vv_client_last_error(sb.client), "not at its power-on state");
-	sta = mgmt_call(&a, "{\"cmd\":\"save-state\",\"nv_digest\":true}");
-	stb = mgmt_call(&b, "{\"cmd\":\"save-state\",\"nv_digest\":true}");
+	sta = mgmt_long(&a, "{\"cmd\":\"save-state\",\"nv_digest\":true}");
+	stb = mgmt_long(&b, "{\"cmd\":\"save-state\",\"nv_digest\":true}");
 	CHECK_HAS(stb, "\"ok\":true");
 	CHECK(strcmp(sta, stb) == 0);
 	free(sta);

@@ -33,7 +33,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
 #include <openssl/evp.h>
 #include <zlib.h>
 
@@ -42,6 +41,7 @@
 #include "daemon_util.h"
 #include "guest_firmware.h"
 #include "harness.h"
+#include "ovmf_boot.h"
 
 #define U(s) ((const uint16_t *)u"" s), (sizeof(u"" s) / 2 - 1)
 #define NV_BS_RT (VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT)
@@ -580,77 +580,9 @@ test_device_state_refusals(void)
 /* The recorded OVMF boot, cut at 50 points                           */
 /* ------------------------------------------------------------------ */
 
-struct recording {
-	uint8_t **req;
-	size_t *len;
-	size_t n;
-};
-
-static size_t
-hex_decode(const char *hex, uint8_t *out, size_t cap)
-{
-	size_t n = strlen(hex) / 2;
-
-	if (n > cap)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return 0;
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
-
-static bool
-load_recording(struct recording *r)
-{
-	const char *data = vv_test_shared_data();
-	static uint8_t buf[VV_MM_MAX_BUFFER];
-	char path[4096], *line = NULL;
-	size_t cap = 0;
-	FILE *f;
-
-	memset(r, 0, sizeof(*r));
-	if (data == NULL)
-		return false;
-	snprintf(path, sizeof(path), "%s/ovmf-boot/requests.jsonl", data);
-	if ((f = fopen(path, "r")) == NULL)
-		return false;
-	while (getline(&line, &cap, f) > 0) {
-		struct json_object *o = json_tokener_parse(line), *hex;
-		size_t len;
-
-		REQUIRE(o != NULL && json_object_object_get_ex(o, "request", &hex));
-		len = hex_decode(json_object_get_string(hex), buf, sizeof(buf));
-		REQUIRE(len >= 24);
-		r->req = realloc(r->req, (r->n + 1) * sizeof(*r->req));
-		r->len = realloc(r->len, (r->n + 1) * sizeof(*r->len));
-		REQUIRE(r->req != NULL && r->len != NULL);
-		r->req[r->n] = malloc(len);
-		REQUIRE(r->req[r->n] != NULL);
-		memcpy(r->req[r->n], buf, len);
-		r->len[r->n++] = len;
-		json_object_put(o);
-	}
-	free(line);
-	fclose(f);
-	return r->n > 0;
-}
-
-static void
-free_recording(struct recording *r)
-{
-	for (size_t i = 0; i < r->n; i++)
-		free(r->req[i]);
-	free(r->req);
-	free(r->len);
-}
-
 /* Request i on x's device (DMA, as recorded); the reply bytes. */
 static const uint8_t *
-replay(struct side *x, const struct recording *r, size_t i, uint16_t *sts)
+replay(struct side *x, const struct ovmf_boot *r, size_t i, uint16_t *sts)
 {
 	uint8_t *at = x->g.ram + FW_COMM_GPA;
 
@@ -675,15 +607,14 @@ full_state(struct side *x, size_t *n)
 static void
 test_ovmf_replay_cut(void)
 {
-	struct recording rec;
+	struct ovmf_boot rec;
 	struct side ref;
 	uint8_t **replies, *final;
 	uint16_t *stss;
 	size_t final_n = 0, total_blob = 0;
 	unsigned seed = 14, mismatches = 0;
 
-	if (!load_recording(&rec))
-		SKIP("../shared/data/ovmf-boot/requests.jsonl not present");
+	ovmf_boot_load(&rec);
 	/* the uninterrupted run: every reply, and the final state */
 	replies = calloc(rec.n, sizeof(*replies));
 	stss = calloc(rec.n, sizeof(*stss));
@@ -752,7 +683,7 @@ test_ovmf_replay_cut(void)
 	free(replies);
 	free(stss);
 	free(final);
-	free_recording(&rec);
+	ovmf_boot_free(&rec);
 }
 
 /* ------------------------------------------------------------------ */

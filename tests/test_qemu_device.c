@@ -40,7 +40,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <json-c/json.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -58,6 +57,7 @@
 #include "daemon_util.h"
 #include "guest_firmware.h"
 #include "harness.h"
+#include "ovmf_boot.h"
 
 #define REG_BASE       0xfef10000ull
 #define GUEST_BUF      0x200000ull           /* the firmware's 64 KiB buffer */
@@ -609,23 +609,6 @@ ref_teardown(struct reference *r)
 	fw_guest_release(&r->g);
 }
 
-static size_t
-hex_decode(const char *hex, uint8_t *out, size_t cap)
-{
-	size_t n = strlen(hex) / 2;
-
-	if (n > cap)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return 0;
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
-
 /*
  * The store vmvarsd persisted (its journaled vars.json, loaded by the
  * library) against the reference's NV variables: the same set, with the
@@ -681,23 +664,15 @@ check_persisted(const char *dir, const struct vv_store *want)
 static void
 replay_boot(bool pio)
 {
-	const char *data = vv_test_shared_data();
-	static uint8_t req[BUF_SIZE], via_qemu[BUF_SIZE], via_lib[BUF_SIZE];
+	static uint8_t via_qemu[BUF_SIZE], via_lib[BUF_SIZE];
 	unsigned requests = 0, status_diff = 0, byte_diff = 0, ok_sts = 0, efi_errors = 0;
-	char path[4096], *line = NULL;
+	struct ovmf_boot rec;
 	struct reference ref;
 	struct daemon d;
 	struct qemu q;
-	size_t cap = 0;
-	FILE *f;
 
 	NEED_QEMU();
-	if (data == NULL)
-		SKIP("../shared/data not present (interop vectors absent in this clone)");
-	snprintf(path, sizeof(path), "%s/ovmf-boot/requests.jsonl", data);
-	f = fopen(path, "r");
-	if (f == NULL)
-		SKIP("ovmf-boot/requests.jsonl not present");
+	ovmf_boot_load(&rec);
 	REQUIRE(ref_setup(&ref) == 0);
 	REQUIRE(daemon_setup(&d, "vmvars-qemu-dev", NULL));
 	if (!qemu_start(&q, d.vmm, pio, NULL)) {
@@ -706,15 +681,11 @@ replay_boot(bool pio)
 		goto out;
 	}
 	REQUIRE(fw_init(&q));
-	while (getline(&line, &cap, f) > 0) {
-		struct json_object *o = json_tokener_parse(line), *hex;
+	for (size_t i = 0; i < rec.n; i++) {
+		const uint8_t *req = rec.req[i];
+		size_t len = rec.len[i];
 		uint16_t sq, sl;
-		size_t len;
 
-		REQUIRE(o != NULL && json_object_object_get_ex(o, "request", &hex));
-		len = hex_decode(json_object_get_string(hex), req, sizeof(req));
-		json_object_put(o);
-		REQUIRE(len >= 24);
 		memcpy(via_qemu, req, len);
 		memcpy(via_lib, req, len);
 		sq = fw_call(&q, via_qemu, len);
@@ -748,8 +719,7 @@ replay_boot(bool pio)
 	CHECK_EQ(stop(&d), 0);          /* SIGTERM flushes the store */
 	check_persisted(d.dir, ref.store);
 out:
-	free(line);
-	fclose(f);
+	ovmf_boot_free(&rec);
 	qemu_stop(&q);
 	cleanup(&d);
 	ref_teardown(&ref);

@@ -950,19 +950,19 @@ test_poll_us_usage(void)
 	cleanup(&d);
 }
 
-/* An MM_REQUEST frame of GetVariable(SetupMode, global GUID) in out;
- * returns its length. */
+/* An MM_REQUEST frame of GetVariable(SetupMode, global GUID) in out, for
+ * a buffer of buffer_size bytes, with DataSize ds (the room the reply
+ * has: it is as long as the request); returns its length. */
 static size_t
-get_setup_mode_frame(uint8_t *out)
+setup_mode_frame(uint8_t *out, uint32_t buffer_size, size_t ds)
 {
 	static const char name[] = "SetupMode";
-	const size_t ns = sizeof(name) * 2, ds = 8;
-	const size_t msg = 16 + 36 + ns + ds, total = 24 + msg;
+	const size_t ns = sizeof(name) * 2, msg = 16 + 36 + ns + ds, total = 24 + msg;
 	uint8_t *b = out + 12;
 
 	memset(out, 0, 12 + total);
 	put_frame(out, VV_VMM_MSG_MM_REQUEST, (uint32_t)(4 + total));
-	vv_put_le32(out + 8, 4096);
+	vv_put_le32(out + 8, buffer_size);
 	memcpy(b, VV_GUID_SMM_VARIABLE.b, 16);
 	vv_put_le64(b + 16, msg);
 	vv_put_le64(b + 24, VV_MM_GET_VARIABLE);
@@ -972,6 +972,13 @@ get_setup_mode_frame(uint8_t *out)
 	for (size_t i = 0; i < sizeof(name); i++)
 		vv_put_le16(b + 76 + 2 * i, (uint8_t)name[i]);
 	return 12 + total;
+}
+
+/* The plain one: a 4 KiB buffer, 8 bytes of data. */
+static size_t
+get_setup_mode_frame(uint8_t *out)
+{
+	return setup_mode_frame(out, 4096, 8);
 }
 
 /* Reads exactly len bytes (5 s at most); false if they did not come. */
@@ -2563,29 +2570,6 @@ test_mgmt_half_close_answered(void)
 	cleanup(&d);
 }
 
-/* A GetVariable(SetupMode) MM_REQUEST frame whose DataSize leaves ds
- * bytes of room (the reply is as long as the request); its length. */
-static size_t
-big_get_frame(uint8_t *out, size_t ds)
-{
-	static const char name[] = "SetupMode";
-	const size_t ns = sizeof(name) * 2, msg = 16 + 36 + ns + ds, total = 24 + msg;
-	uint8_t *b = out + 12;
-
-	memset(out, 0, 12 + total);
-	put_frame(out, VV_VMM_MSG_MM_REQUEST, (uint32_t)(4 + total));
-	vv_put_le32(out + 8, 65536);
-	memcpy(b, VV_GUID_SMM_VARIABLE.b, 16);
-	vv_put_le64(b + 16, msg);
-	vv_put_le64(b + 24, VV_MM_GET_VARIABLE);
-	memcpy(b + 40, VV_GUID_GLOBAL_VARIABLE.b, 16);
-	vv_put_le64(b + 56, ds);
-	vv_put_le64(b + 64, ns);
-	for (size_t i = 0; i < sizeof(name); i++)
-		vv_put_le16(b + 76 + 2 * i, (uint8_t)name[i]);
-	return 12 + total;
-}
-
 /*
  * A VMM connection the daemon is closing does not hold the VMM slot, and
  * does not linger.  The VMM (v1) sends 60 KB GetVariable requests without
@@ -2603,7 +2587,7 @@ test_closing_vmm_gives_up_slot(void)
 	static const char *const extra[] = { "--frame-timeout-ms", "300", NULL };
 	static uint8_t f[2 * 65600], sink[1 << 19];
 	struct daemon d;
-	size_t n = big_get_frame(f, 60000), reply = n - 12 + 10;
+	size_t n = setup_mode_frame(f, 65536, 60000), reply = n - 12 + 10;
 	unsigned long long out = 32;
 	int v1, v2, s;
 

@@ -35,6 +35,7 @@
 
 #include <vmvars/vmvars.h>
 
+#include "daemon_util.h"
 #include "guest_firmware.h"
 #include "harness.h"
 
@@ -46,233 +47,16 @@
 static const vv_guid test_guid = { { 0x0e, 0x1f, 0x6b, 0x3d, 0x2a, 0x4c, 0x8e, 0x4b,
 				     0x9f, 0x10, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66 } };
 
-struct daemon {
-	char dir[64];
-	char vmm[128], mgmt[128];
-	pid_t pid;
-};
+/* ---- the daemon (tests/daemon_util.h) ---- */
 
-/* ---- process helpers ---- */
-
-static void
-msleep(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static int
-connect_unix(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-		return fd;
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
-/* When non-zero, the next daemons start with this RLIMIT_FSIZE: every file
- * write past it fails with EFBIG, as a full disk fails with ENOSPC (and
- * raises SIGXFSZ, which vmvarsd must ignore). */
-static rlim_t fsize_limit;
-/* RLIMIT_NOFILE for the next daemon (0: inherited); the sandbox's own
- * limit only ever tightens one. */
-static rlim_t nofile_limit;
-
-/* When non-zero and the tests run as root, the next daemons run as this
- * uid and gid: an unprivileged vmvarsd, which cannot chroot. */
-static uid_t unprivileged_uid;
-
-/* When >= 0, the next daemons start with this umask. */
-static int spawn_umask = -1;
-
-/* Starts vmvarsd on d->dir with extra arguments (NULL-terminated). */
-static pid_t
-spawn(struct daemon *d, const char *const *extra)
-{
-	const char *root = getenv("VMVARS_BUILD_ROOT");
-	char exe[512], logpath[128];
-	const char *argv[32];
-	int n = 0;
-	pid_t pid;
-
-	snprintf(exe, sizeof(exe), "%s/src/daemon/vmvarsd", root ? root : ".");
-	argv[n++] = exe;
-	argv[n++] = "--state-dir";
-	argv[n++] = d->dir;
-	argv[n++] = "--log-level";
-	argv[n++] = "debug";
-	for (int i = 0; extra != NULL && extra[i] != NULL && n < 30; i++)
-		argv[n++] = extra[i];
-	argv[n] = NULL;
-	snprintf(logpath, sizeof(logpath), "%s.log", d->dir);
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		if (fd >= 0) {
-			dup2(fd, 2);
-			dup2(fd, 1);
-		}
-		/* Sanitizer builds: LeakSanitizer's exit-time check (a ptrace'd
-		 * clone) cannot run under the seccomp filter and hangs; the
-		 * library's leaks are covered by the in-process tests. */
-		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
-		if (nofile_limit != 0) {
-			struct rlimit rl = { nofile_limit, nofile_limit };
-
-			setrlimit(RLIMIT_NOFILE, &rl);
-		}
-		if (fsize_limit != 0) {
-			struct rlimit rl = { fsize_limit, fsize_limit };
-
-			/* SIGXFSZ keeps its default action (death): vmvarsd
-			 * must ignore it itself. */
-			signal(SIGXFSZ, SIG_DFL);
-			setrlimit(RLIMIT_FSIZE, &rl);
-		}
-		if (spawn_umask >= 0)
-			umask((mode_t)spawn_umask);
-		if (unprivileged_uid != 0 && getuid() == 0 &&
-		    (setgroups(0, NULL) != 0 || setgid(unprivileged_uid) != 0 ||
-		     setuid(unprivileged_uid) != 0))
-			_exit(126);
-		execv(exe, (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* The daemon's log (DIR.log) holds text; whole_line: as a whole line. */
-static bool
-log_has(const struct daemon *d, const char *text, bool whole_line)
-{
-	static char log[1 << 18];
-	char path[128], want[800];
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s.log", d->dir);
-	if ((f = fopen(path, "r")) == NULL)
-		return false;
-	n = fread(log + 1, 1, sizeof(log) - 2, f);
-	fclose(f);
-	log[0] = '\n';
-	log[n + 1] = '\0';
-	snprintf(want, sizeof(want), whole_line ? "\n%s\n" : "%s", text);
-	if (strstr(log, want) != NULL)
-		return true;
-	printf("# %s.log lacks: %s\n", d->dir, text);
-	return false;
-}
-
-/* Starts the daemon and waits until its management socket answers. */
-static bool
-start(struct daemon *d, const char *const *extra)
-{
-	d->pid = spawn(d, extra);
-	for (int i = 0; i < 1000; i++) {
-		int fd = connect_unix(d->mgmt);
-
-		if (fd >= 0) {
-			close(fd);
-			return true;
-		}
-		if (waitpid(d->pid, NULL, WNOHANG) == d->pid)
-			return false;
-		msleep(10);
-	}
-	return false;
-}
-
-static const char *mgmt_call(int fd, const char *line);
-
+/* A daemon on a new directory, /tmp/vmvarsd-test-XXXXXX, and the VM on. */
 static void
 setup(struct daemon *d, const char *const *extra)
 {
-	memset(d, 0, sizeof(*d));
-	snprintf(d->dir, sizeof(d->dir), "/tmp/vmvarsd-test-XXXXXX");
-	REQUIRE(mkdtemp(d->dir) != NULL);
-	snprintf(d->vmm, sizeof(d->vmm), "%s/vmm.sock", d->dir);
-	snprintf(d->mgmt, sizeof(d->mgmt), "%s/mgmt.sock", d->dir);
-	REQUIRE(start(d, extra));
+	REQUIRE(daemon_setup(d, "vmvarsd-test", extra));
 	/* The VM powers on: a new daemon serves nothing before (protocol.md
 	 * "Daemon restart"); tests that speak raw frames need not send it. */
-	{
-		int fd = connect_unix(d->mgmt);
-
-		REQUIRE(fd >= 0);
-		REQUIRE(strstr(mgmt_call(fd, "{\"cmd\":\"reset\"}"), "\"ok\":true") != NULL);
-		close(fd);
-	}
-}
-
-/* SIGTERM and the exit status (-1 if it did not exit normally). */
-static int
-stop(struct daemon *d)
-{
-	int st;
-
-	if (d->pid <= 0)
-		return -1;
-	kill(d->pid, SIGTERM);
-	if (waitpid(d->pid, &st, 0) != d->pid)
-		return -1;
-	d->pid = 0;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void
-crash(struct daemon *d)
-{
-	kill(d->pid, SIGKILL);
-	waitpid(d->pid, NULL, 0);
-	d->pid = 0;
-}
-
-static bool
-alive(const struct daemon *d)
-{
-	return d->pid > 0 && waitpid(d->pid, NULL, WNOHANG) == 0;
-}
-
-static void
-cleanup(struct daemon *d)
-{
-	char cmd[200];
-
-	if (d->pid > 0)
-		crash(d);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s %s.log", d->dir, d->dir);
-	if (system(cmd) != 0)
-		printf("# cleanup of %s failed\n", d->dir);
-}
-
-/* ---- management ---- */
-
-/* Sends one line on fd and returns the reply line (static buffer). */
-static const char *
-mgmt_call(int fd, const char *line)
-{
-	static char reply[1 << 16];
-	size_t n = 0;
-
-	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) || write(fd, "\n", 1) != 1)
-		return "";
-	while (n < sizeof(reply) - 1) {
-		ssize_t r = read(fd, reply + n, 1);
-
-		if (r <= 0 || reply[n] == '\n')
-			break;
-		n++;
-	}
-	reply[n] = '\0';
-	return reply;
+	REQUIRE(strstr(mgmt(d, "{\"cmd\":\"reset\"}"), "\"ok\":true") != NULL);
 }
 
 #define CHECK_HAS(text, needle) do { \
@@ -1166,19 +950,19 @@ test_poll_us_usage(void)
 	cleanup(&d);
 }
 
-/* An MM_REQUEST frame of GetVariable(SetupMode, global GUID) in out;
- * returns its length. */
+/* An MM_REQUEST frame of GetVariable(SetupMode, global GUID) in out, for
+ * a buffer of buffer_size bytes, with DataSize ds (the room the reply
+ * has: it is as long as the request); returns its length. */
 static size_t
-get_setup_mode_frame(uint8_t *out)
+setup_mode_frame(uint8_t *out, uint32_t buffer_size, size_t ds)
 {
 	static const char name[] = "SetupMode";
-	const size_t ns = sizeof(name) * 2, ds = 8;
-	const size_t msg = 16 + 36 + ns + ds, total = 24 + msg;
+	const size_t ns = sizeof(name) * 2, msg = 16 + 36 + ns + ds, total = 24 + msg;
 	uint8_t *b = out + 12;
 
 	memset(out, 0, 12 + total);
 	put_frame(out, VV_VMM_MSG_MM_REQUEST, (uint32_t)(4 + total));
-	vv_put_le32(out + 8, 4096);
+	vv_put_le32(out + 8, buffer_size);
 	memcpy(b, VV_GUID_SMM_VARIABLE.b, 16);
 	vv_put_le64(b + 16, msg);
 	vv_put_le64(b + 24, VV_MM_GET_VARIABLE);
@@ -1188,6 +972,13 @@ get_setup_mode_frame(uint8_t *out)
 	for (size_t i = 0; i < sizeof(name); i++)
 		vv_put_le16(b + 76 + 2 * i, (uint8_t)name[i]);
 	return 12 + total;
+}
+
+/* The plain one: a 4 KiB buffer, 8 bytes of data. */
+static size_t
+get_setup_mode_frame(uint8_t *out)
+{
+	return setup_mode_frame(out, 4096, 8);
 }
 
 /* Reads exactly len bytes (5 s at most); false if they did not come. */
@@ -2779,29 +2570,6 @@ test_mgmt_half_close_answered(void)
 	cleanup(&d);
 }
 
-/* A GetVariable(SetupMode) MM_REQUEST frame whose DataSize leaves ds
- * bytes of room (the reply is as long as the request); its length. */
-static size_t
-big_get_frame(uint8_t *out, size_t ds)
-{
-	static const char name[] = "SetupMode";
-	const size_t ns = sizeof(name) * 2, msg = 16 + 36 + ns + ds, total = 24 + msg;
-	uint8_t *b = out + 12;
-
-	memset(out, 0, 12 + total);
-	put_frame(out, VV_VMM_MSG_MM_REQUEST, (uint32_t)(4 + total));
-	vv_put_le32(out + 8, 65536);
-	memcpy(b, VV_GUID_SMM_VARIABLE.b, 16);
-	vv_put_le64(b + 16, msg);
-	vv_put_le64(b + 24, VV_MM_GET_VARIABLE);
-	memcpy(b + 40, VV_GUID_GLOBAL_VARIABLE.b, 16);
-	vv_put_le64(b + 56, ds);
-	vv_put_le64(b + 64, ns);
-	for (size_t i = 0; i < sizeof(name); i++)
-		vv_put_le16(b + 76 + 2 * i, (uint8_t)name[i]);
-	return 12 + total;
-}
-
 /*
  * A VMM connection the daemon is closing does not hold the VMM slot, and
  * does not linger.  The VMM (v1) sends 60 KB GetVariable requests without
@@ -2819,7 +2587,7 @@ test_closing_vmm_gives_up_slot(void)
 	static const char *const extra[] = { "--frame-timeout-ms", "300", NULL };
 	static uint8_t f[2 * 65600], sink[1 << 19];
 	struct daemon d;
-	size_t n = big_get_frame(f, 60000), reply = n - 12 + 10;
+	size_t n = setup_mode_frame(f, 65536, 60000), reply = n - 12 + 10;
 	unsigned long long out = 32;
 	int v1, v2, s;
 

@@ -33,14 +33,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
 #include <openssl/evp.h>
 #include <zlib.h>
 
 #include <vmvars/vmvars.h>
 
+#include "daemon_util.h"
 #include "guest_firmware.h"
 #include "harness.h"
+#include "ovmf_boot.h"
 
 #define U(s) ((const uint16_t *)u"" s), (sizeof(u"" s) / 2 - 1)
 #define NV_BS_RT (VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT)
@@ -60,136 +61,25 @@ vv_crc32_for_test(const uint8_t *p, size_t n)
 }
 
 /* ------------------------------------------------------------------ */
-/* Daemon processes (as tests/test_daemon.c starts them)              */
+/* Daemon processes (tests/daemon_util.h)                             */
 /* ------------------------------------------------------------------ */
 
-struct daemon {
-	char dir[64];
-	char vmm[128], mgmt[128];
-	pid_t pid;
-};
-
-static void
-msleep(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static int
-connect_unix(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-		return fd;
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
-static bool
-start(struct daemon *d, const char *const *extra)
-{
-	const char *root = getenv("VMVARS_BUILD_ROOT");
-	char exe[512], logpath[128];
-	const char *argv[32];
-	int n = 0;
-
-	snprintf(exe, sizeof(exe), "%s/src/daemon/vmvarsd", root ? root : ".");
-	argv[n++] = exe;
-	argv[n++] = "--state-dir";
-	argv[n++] = d->dir;
-	argv[n++] = "--log-level";
-	argv[n++] = "debug";
-	for (int i = 0; extra != NULL && extra[i] != NULL && n < 30; i++)
-		argv[n++] = extra[i];
-	argv[n] = NULL;
-	snprintf(logpath, sizeof(logpath), "%s.log", d->dir);
-	d->pid = fork();
-	if (d->pid == 0) {
-		int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		if (fd >= 0) {
-			dup2(fd, 2);
-			dup2(fd, 1);
-		}
-		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
-		execv(exe, (char *const *)argv);
-		_exit(127);
-	}
-	for (int i = 0; i < 1000; i++) {
-		int fd = connect_unix(d->mgmt);
-
-		if (fd >= 0) {
-			close(fd);
-			return true;
-		}
-		if (waitpid(d->pid, NULL, WNOHANG) == d->pid)
-			return false;
-		msleep(10);
-	}
-	return false;
-}
-
-static char *mgmt_call(const struct daemon *d, const char *line);
-
+/* A daemon on a new directory, /tmp/vmvarsd-mig-XXXXXX, and the VM on. */
 static void
 setup(struct daemon *d, const char *const *extra)
 {
-	memset(d, 0, sizeof(*d));
-	snprintf(d->dir, sizeof(d->dir), "/tmp/vmvarsd-mig-XXXXXX");
-	REQUIRE(mkdtemp(d->dir) != NULL);
-	snprintf(d->vmm, sizeof(d->vmm), "%s/vmm.sock", d->dir);
-	snprintf(d->mgmt, sizeof(d->mgmt), "%s/mgmt.sock", d->dir);
-	REQUIRE(start(d, extra));
+	REQUIRE(daemon_setup(d, "vmvarsd-mig", extra));
 	/* Power-on, as a VMM's machine reset does at start on the source and
 	 * on an incoming destination alike: a new daemon serves nothing before
 	 * (protocol.md "Daemon restart"), and LOAD_STATE wants the power-on
 	 * state this leaves. */
-	REQUIRE(strstr(mgmt_call(d, "{\"cmd\":\"reset\"}"), "\"ok\":true") != NULL);
+	REQUIRE(strstr(mgmt(d, "{\"cmd\":\"reset\"}"), "\"ok\":true") != NULL);
 }
 
-static int
-stop(struct daemon *d)
-{
-	int st;
-
-	if (d->pid <= 0)
-		return -1;
-	kill(d->pid, SIGTERM);
-	if (waitpid(d->pid, &st, 0) != d->pid)
-		return -1;
-	d->pid = 0;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void
-crash(struct daemon *d)
-{
-	kill(d->pid, SIGKILL);
-	waitpid(d->pid, NULL, 0);
-	d->pid = 0;
-}
-
-static void
-cleanup(struct daemon *d)
-{
-	char cmd[200];
-
-	if (d->pid > 0)
-		crash(d);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s %s.log", d->dir, d->dir);
-	if (system(cmd) != 0)
-		printf("# cleanup of %s failed\n", d->dir);
-}
-
-/* One management line and its reply (malloc'd; "" on failure). */
+/* One management line and its reply, however long (malloc'd; "" on
+ * failure): a full save-state outgrows mgmt()'s 64 KiB. */
 static char *
-mgmt_call(const struct daemon *d, const char *line)
+mgmt_long(const struct daemon *d, const char *line)
 {
 	int fd = connect_unix(d->mgmt);
 	size_t n = 0, cap = 1 << 16;
@@ -690,77 +580,9 @@ test_device_state_refusals(void)
 /* The recorded OVMF boot, cut at 50 points                           */
 /* ------------------------------------------------------------------ */
 
-struct recording {
-	uint8_t **req;
-	size_t *len;
-	size_t n;
-};
-
-static size_t
-hex_decode(const char *hex, uint8_t *out, size_t cap)
-{
-	size_t n = strlen(hex) / 2;
-
-	if (n > cap)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return 0;
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
-
-static bool
-load_recording(struct recording *r)
-{
-	const char *data = vv_test_shared_data();
-	static uint8_t buf[VV_MM_MAX_BUFFER];
-	char path[4096], *line = NULL;
-	size_t cap = 0;
-	FILE *f;
-
-	memset(r, 0, sizeof(*r));
-	if (data == NULL)
-		return false;
-	snprintf(path, sizeof(path), "%s/ovmf-boot/requests.jsonl", data);
-	if ((f = fopen(path, "r")) == NULL)
-		return false;
-	while (getline(&line, &cap, f) > 0) {
-		struct json_object *o = json_tokener_parse(line), *hex;
-		size_t len;
-
-		REQUIRE(o != NULL && json_object_object_get_ex(o, "request", &hex));
-		len = hex_decode(json_object_get_string(hex), buf, sizeof(buf));
-		REQUIRE(len >= 24);
-		r->req = realloc(r->req, (r->n + 1) * sizeof(*r->req));
-		r->len = realloc(r->len, (r->n + 1) * sizeof(*r->len));
-		REQUIRE(r->req != NULL && r->len != NULL);
-		r->req[r->n] = malloc(len);
-		REQUIRE(r->req[r->n] != NULL);
-		memcpy(r->req[r->n], buf, len);
-		r->len[r->n++] = len;
-		json_object_put(o);
-	}
-	free(line);
-	fclose(f);
-	return r->n > 0;
-}
-
-static void
-free_recording(struct recording *r)
-{
-	for (size_t i = 0; i < r->n; i++)
-		free(r->req[i]);
-	free(r->req);
-	free(r->len);
-}
-
 /* Request i on x's device (DMA, as recorded); the reply bytes. */
 static const uint8_t *
-replay(struct side *x, const struct recording *r, size_t i, uint16_t *sts)
+replay(struct side *x, const struct ovmf_boot *r, size_t i, uint16_t *sts)
 {
 	uint8_t *at = x->g.ram + FW_COMM_GPA;
 
@@ -785,15 +607,14 @@ full_state(struct side *x, size_t *n)
 static void
 test_ovmf_replay_cut(void)
 {
-	struct recording rec;
+	struct ovmf_boot rec;
 	struct side ref;
 	uint8_t **replies, *final;
 	uint16_t *stss;
 	size_t final_n = 0, total_blob = 0;
 	unsigned seed = 14, mismatches = 0;
 
-	if (!load_recording(&rec))
-		SKIP("../shared/data/ovmf-boot/requests.jsonl not present");
+	ovmf_boot_load(&rec);
 	/* the uninterrupted run: every reply, and the final state */
 	replies = calloc(rec.n, sizeof(*replies));
 	stss = calloc(rec.n, sizeof(*stss));
@@ -862,7 +683,7 @@ test_ovmf_replay_cut(void)
 	free(replies);
 	free(stss);
 	free(final);
-	free_recording(&rec);
+	ovmf_boot_free(&rec);
 }
 
 /* ------------------------------------------------------------------ */
@@ -880,7 +701,7 @@ reseal(uint8_t *snap, size_t n)
 static char *
 state_of(const struct daemon *d)
 {
-	return mgmt_call(d, "{\"cmd\":\"save-state\",\"full\":true}");
+	return mgmt_long(d, "{\"cmd\":\"save-state\",\"full\":true}");
 }
 
 /*
@@ -1019,7 +840,7 @@ test_management_migration(void)
 	REQUIRE(side_connect(&sa, a.vmm));
 	side_device(&sa, false);
 	boot_until_migration(&sa.g);
-	saved = mgmt_call(&a, "{\"cmd\":\"save-state\",\"full\":true}");
+	saved = mgmt_long(&a, "{\"cmd\":\"save-state\",\"full\":true}");
 	CHECK_HAS(saved, "\"ok\":true");
 	b64 = strstr(saved, "\"state_base64\":\"");
 	REQUIRE(b64 != NULL);
@@ -1031,7 +852,7 @@ test_management_migration(void)
 	/* json-c escapes '/' as "\/": the line carries it back as is */
 	sprintf(line, "{\"cmd\":\"load-state\",\"full\":true,\"state_base64\":\"%.*s\"}",
 		(int)(end - b64), b64);
-	reply = mgmt_call(&b, line);
+	reply = mgmt_long(&b, line);
 	CHECK_HAS(reply, "\"ok\":true");
 	free(reply);
 	/* the two daemons now hold the same state */
@@ -1041,11 +862,11 @@ test_management_migration(void)
 	free(after_a);
 	free(after_b);
 	/* a second load: refused with the loader's reason */
-	reply = mgmt_call(&b, line);
+	reply = mgmt_long(&b, line);
 	CHECK_HAS(reply, "not at its power-on state");
 	free(reply);
 	/* bad arguments */
-	reply = mgmt_call(&b, "{\"cmd\":\"load-state\",\"full\":1,\"state_base64\":\"AAAA\"}");
+	reply = mgmt_long(&b, "{\"cmd\":\"load-state\",\"full\":1,\"state_base64\":\"AAAA\"}");
 	CHECK_HAS(reply, "must be a boolean");
 	free(reply);
 	free(line);
@@ -1260,13 +1081,13 @@ test_killed_during_save_and_load(void)
 	 * has the same state -- a restart lists NV variables first, so the
 	 * comparison is the volatile-only form with the NV digest -- and the
 	 * client's save, retried once on a new connection, works */
-	sta = mgmt_call(&a, "{\"cmd\":\"save-state\",\"nv_digest\":true}");
+	sta = mgmt_long(&a, "{\"cmd\":\"save-state\",\"nv_digest\":true}");
 	crash(&a);
 	REQUIRE(start(&a, tpm_vm));
 	CHECK(vv_client_save_state(sa.client, VV_SNAPSHOT_FULL, &again, &n2) == 0);
 	CHECK(n2 == n && again != NULL);
 	free(again);
-	stb = mgmt_call(&a, "{\"cmd\":\"save-state\",\"nv_digest\":true}");
+	stb = mgmt_long(&a, "{\"cmd\":\"save-state\",\"nv_digest\":true}");
 	CHECK_HAS(sta, "\"ok\":true");
 	CHECK(strcmp(sta, stb) == 0);
 	free(sta);
@@ -1299,8 +1120,8 @@ test_killed_during_save_and_load(void)
 	 * and been recorded (then B already holds the state) */
 	if (vv_client_load_state(sb.client, VV_SNAPSHOT_FULL, snap, n) != 0)
 		CHECK_HAS(vv_client_last_error(sb.client), "not at its power-on state");
-	sta = mgmt_call(&a, "{\"cmd\":\"save-state\",\"nv_digest\":true}");
-	stb = mgmt_call(&b, "{\"cmd\":\"save-state\",\"nv_digest\":true}");
+	sta = mgmt_long(&a, "{\"cmd\":\"save-state\",\"nv_digest\":true}");
+	stb = mgmt_long(&b, "{\"cmd\":\"save-state\",\"nv_digest\":true}");
 	CHECK_HAS(stb, "\"ok\":true");
 	CHECK(strcmp(sta, stb) == 0);
 	free(sta);

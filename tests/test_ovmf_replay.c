@@ -12,11 +12,11 @@
  * / BUFFER_TOO_SMALL with the right size / SUCCESS with the right bytes),
  * and the final store against final-nv-variables.txt.
  */
-#include <json-c/json.h>
 #include <stdio.h>
 
 #include "guest_firmware.h"
 #include "harness.h"
+#include "ovmf_boot.h"
 
 #include <vmvars/mor.h>
 #include <vmvars/secureboot.h>
@@ -62,23 +62,6 @@ struct replay {
 	unsigned requests, gets, get_not_found, get_too_small, sets, set_not_found, policies;
 	unsigned getnext, getnext_unknown, events;
 };
-
-static size_t
-hex_decode(const char *hex, uint8_t *out, size_t cap)
-{
-	size_t n = strlen(hex) / 2;
-
-	if (n > cap)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return 0;
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
 
 static struct shadow_var *
 shadow_global(const char *ascii)
@@ -422,31 +405,14 @@ test_replay_real_ovmf_boot(void)
 {
 	const char *data = vv_test_shared_data();
 	char path[4096];
+	struct ovmf_boot rec;
 	struct replay r;
-	FILE *f;
-	char *line = NULL;
-	size_t cap = 0;
-	static uint8_t req[VV_MM_MAX_BUFFER];
 
-	if (data == NULL)
-		SKIP("../shared/data not present (interop vectors absent in this clone)");
-	snprintf(path, sizeof(path), "%s/ovmf-boot/requests.jsonl", data);
-	f = fopen(path, "r");
-	if (f == NULL)
-		SKIP("ovmf-boot/requests.jsonl not present");
+	ovmf_boot_load(&rec);
 	REQUIRE(replay_setup(&r) == 0);
-	while (getline(&line, &cap, f) > 0) {
-		struct json_object *o = json_tokener_parse(line), *hex;
-		size_t len;
-
-		REQUIRE(o != NULL && json_object_object_get_ex(o, "request", &hex));
-		len = hex_decode(json_object_get_string(hex), req, sizeof(req));
-		REQUIRE(len >= 24);
-		replay_one(&r, req, len);
-		json_object_put(o);
-	}
-	free(line);
-	fclose(f);
+	for (size_t i = 0; i < rec.n; i++)
+		replay_one(&r, rec.req[i], rec.len[i]);
+	ovmf_boot_free(&rec);
 
 	/* The README's inventory of the recording. */
 	CHECK_EQ(r.requests, 659);

@@ -40,7 +40,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <json-c/json.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -55,8 +54,10 @@
 #include <vmvars/vmvars.h>
 #include <vmvars/vmm_protocol.h>
 
+#include "daemon_util.h"
 #include "guest_firmware.h"
 #include "harness.h"
+#include "ovmf_boot.h"
 
 #define REG_BASE       0xfef10000ull
 #define GUEST_BUF      0x200000ull           /* the firmware's 64 KiB buffer */
@@ -70,28 +71,6 @@ static const vv_guid test_guid = { { 0x0e, 0x1f, 0x6b, 0x3d, 0x2a, 0x4c, 0x8e, 0
 				     0x9f, 0x10, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66 } };
 
 /* ---- processes and sockets ---- */
-
-static void
-msleep(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static int
-connect_unix(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-		return fd;
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
 
 static int
 listen_unix(const char *path)
@@ -188,120 +167,7 @@ count_of(const char *text, const char *needle)
 	return n;
 }
 
-/* ---- vmvarsd ---- */
-
-struct daemon {
-	char dir[64];
-	char vmm[128], mgmt[128];
-	pid_t pid;
-};
-
-static bool
-daemon_start(struct daemon *d)
-{
-	const char *root = getenv("VMVARS_BUILD_ROOT");
-	char exe[512], logpath[128];
-	pid_t pid;
-
-	snprintf(exe, sizeof(exe), "%s/src/daemon/vmvarsd", root ? root : ".");
-	snprintf(logpath, sizeof(logpath), "%s.log", d->dir);
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		/* LeakSanitizer cannot run under the daemon's seccomp filter
-		 * (test_daemon.c says why). */
-		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
-		execl(exe, exe, "--state-dir", d->dir, "--log-level", "debug", (char *)NULL);
-		_exit(127);
-	}
-	d->pid = pid;
-	for (int i = 0; i < 1000; i++) {
-		int fd = connect_unix(d->mgmt);
-
-		if (fd >= 0) {
-			close(fd);
-			return true;
-		}
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			break;
-		msleep(10);
-	}
-	d->pid = 0;
-	return false;
-}
-
-static bool
-daemon_setup(struct daemon *d)
-{
-	memset(d, 0, sizeof(*d));
-	snprintf(d->dir, sizeof(d->dir), "/tmp/vmvars-qemu-dev-XXXXXX");
-	if (mkdtemp(d->dir) == NULL)
-		return false;
-	snprintf(d->vmm, sizeof(d->vmm), "%s/vmm.sock", d->dir);
-	snprintf(d->mgmt, sizeof(d->mgmt), "%s/mgmt.sock", d->dir);
-	return daemon_start(d);
-}
-
-static int
-daemon_stop(struct daemon *d)
-{
-	int st;
-
-	if (d->pid <= 0)
-		return -1;
-	kill(d->pid, SIGTERM);
-	if (waitpid(d->pid, &st, 0) != d->pid)
-		return -1;
-	d->pid = 0;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void
-daemon_kill(struct daemon *d)
-{
-	if (d->pid > 0) {
-		kill(d->pid, SIGKILL);
-		waitpid(d->pid, NULL, 0);
-		d->pid = 0;
-	}
-}
-
-static void
-daemon_cleanup(struct daemon *d)
-{
-	char cmd[200];
-
-	daemon_kill(d);
-	if (d->dir[0] == 0)
-		return;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s %s.log", d->dir, d->dir);
-	if (system(cmd) != 0)
-		printf("# cleanup of %s failed\n", d->dir);
-}
-
-/* One management call; the reply line (static buffer), "" on failure. */
-static const char *
-mgmt(const struct daemon *d, const char *line)
-{
-	static char reply[1 << 16];
-	size_t n = 0;
-	int fd = connect_unix(d->mgmt);
-
-	reply[0] = 0;
-	if (fd < 0)
-		return reply;
-	if (write_full(fd, line, strlen(line)) && write_full(fd, "\n", 1))
-		while (n < sizeof(reply) - 1 && read(fd, reply + n, 1) == 1 && reply[n] != '\n')
-			n++;
-	reply[n] = 0;
-	close(fd);
-	return reply;
-}
+/* ---- vmvarsd (tests/daemon_util.h) ---- */
 
 /* The daemon's vm_resets counter, -1 if it cannot be read. */
 static long
@@ -743,23 +609,6 @@ ref_teardown(struct reference *r)
 	fw_guest_release(&r->g);
 }
 
-static size_t
-hex_decode(const char *hex, uint8_t *out, size_t cap)
-{
-	size_t n = strlen(hex) / 2;
-
-	if (n > cap)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return 0;
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
-
 /*
  * The store vmvarsd persisted (its journaled vars.json, loaded by the
  * library) against the reference's NV variables: the same set, with the
@@ -815,40 +664,28 @@ check_persisted(const char *dir, const struct vv_store *want)
 static void
 replay_boot(bool pio)
 {
-	const char *data = vv_test_shared_data();
-	static uint8_t req[BUF_SIZE], via_qemu[BUF_SIZE], via_lib[BUF_SIZE];
+	static uint8_t via_qemu[BUF_SIZE], via_lib[BUF_SIZE];
 	unsigned requests = 0, status_diff = 0, byte_diff = 0, ok_sts = 0, efi_errors = 0;
-	char path[4096], *line = NULL;
+	struct ovmf_boot rec;
 	struct reference ref;
 	struct daemon d;
 	struct qemu q;
-	size_t cap = 0;
-	FILE *f;
 
 	NEED_QEMU();
-	if (data == NULL)
-		SKIP("../shared/data not present (interop vectors absent in this clone)");
-	snprintf(path, sizeof(path), "%s/ovmf-boot/requests.jsonl", data);
-	f = fopen(path, "r");
-	if (f == NULL)
-		SKIP("ovmf-boot/requests.jsonl not present");
+	ovmf_boot_load(&rec);
 	REQUIRE(ref_setup(&ref) == 0);
-	REQUIRE(daemon_setup(&d));
+	REQUIRE(daemon_setup(&d, "vmvars-qemu-dev", NULL));
 	if (!qemu_start(&q, d.vmm, pio, NULL)) {
 		printf("# QEMU did not start: %s\n", slurp(q.log));
 		vv_test_failures++;
 		goto out;
 	}
 	REQUIRE(fw_init(&q));
-	while (getline(&line, &cap, f) > 0) {
-		struct json_object *o = json_tokener_parse(line), *hex;
+	for (size_t i = 0; i < rec.n; i++) {
+		const uint8_t *req = rec.req[i];
+		size_t len = rec.len[i];
 		uint16_t sq, sl;
-		size_t len;
 
-		REQUIRE(o != NULL && json_object_object_get_ex(o, "request", &hex));
-		len = hex_decode(json_object_get_string(hex), req, sizeof(req));
-		json_object_put(o);
-		REQUIRE(len >= 24);
 		memcpy(via_qemu, req, len);
 		memcpy(via_lib, req, len);
 		sq = fw_call(&q, via_qemu, len);
@@ -879,13 +716,12 @@ replay_boot(bool pio)
 	       requests, status_diff, byte_diff, efi_errors);
 	CHECK_EQ(vm_resets(&d), 1);      /* the machine-start reset */
 	qemu_stop(&q);
-	CHECK_EQ(daemon_stop(&d), 0);    /* SIGTERM flushes the store */
+	CHECK_EQ(stop(&d), 0);          /* SIGTERM flushes the store */
 	check_persisted(d.dir, ref.store);
 out:
-	free(line);
-	fclose(f);
+	ovmf_boot_free(&rec);
 	qemu_stop(&q);
-	daemon_cleanup(&d);
+	cleanup(&d);
 	ref_teardown(&ref);
 }
 
@@ -924,7 +760,7 @@ test_qmp_reset_reaches_daemon(void)
 	uint16_t sts;
 
 	NEED_QEMU();
-	REQUIRE(daemon_setup(&d));
+	REQUIRE(daemon_setup(&d, "vmvars-qemu-dev", NULL));
 	REQUIRE(qemu_start(&q, d.vmm, false, NULL));
 	REQUIRE(fw_init(&q));
 	CHECK_EQ(vm_resets(&d), 1);
@@ -943,7 +779,7 @@ test_qmp_reset_reaches_daemon(void)
 	CHECK_STATUS(q_get(&q, "Nv", &test_guid, &sts, out, sizeof(nv)), VV_EFI_SUCCESS);
 	CHECK_MEM(out, nv, sizeof(nv));
 	qemu_stop(&q);
-	daemon_cleanup(&d);
+	cleanup(&d);
 }
 
 /* ---- 3. the daemon killed mid-stream ---- */
@@ -960,14 +796,14 @@ test_daemon_killed_and_restarted(void)
 	int fd;
 
 	NEED_QEMU();
-	REQUIRE(daemon_setup(&d));
+	REQUIRE(daemon_setup(&d, "vmvars-qemu-dev", NULL));
 	REQUIRE(qemu_start(&q, d.vmm, false, NULL));
 	REQUIRE(fw_init(&q));
 	CHECK_STATUS(q_set(&q, "Vol", &test_guid, BS_RT, vol, sizeof(vol), &sts), VV_EFI_SUCCESS);
 	CHECK_STATUS(q_set(&q, "Nv", &test_guid, NV_BS_RT, nv, sizeof(nv), &sts), VV_EFI_SUCCESS);
 
 	/* Gone: every request fails with ERR_UNKNOWN, reported once. */
-	daemon_kill(&d);
+	crash(&d);
 	q_get(&q, "Nv", &test_guid, &sts, out, sizeof(nv));
 	CHECK_EQ(sts, VV_STS_ERR_UNKNOWN);
 	q_get(&q, "Nv", &test_guid, &sts, out, sizeof(nv));
@@ -976,7 +812,7 @@ test_daemon_killed_and_restarted(void)
 
 	/* Back on the same state: the next request reconnects, the running
 	 * guest's volatile state was restored, and QEMU sent no reset. */
-	REQUIRE(daemon_start(&d));
+	REQUIRE(start(&d, NULL));
 	CHECK_STATUS(q_get(&q, "Vol", &test_guid, &sts, out, sizeof(vol)), VV_EFI_SUCCESS);
 	CHECK_EQ(sts, VV_STS_SUCCESS);
 	CHECK_MEM(out, vol, sizeof(vol));
@@ -988,13 +824,13 @@ test_daemon_killed_and_restarted(void)
 	/* Killed again, and its record of the running guest is damaged: the
 	 * restarted daemon refuses (NEEDS_RESET) and the guest gets 0x10 until
 	 * the VM is reset; then it is served from the power-on state. */
-	daemon_kill(&d);
+	crash(&d);
 	snprintf(path, sizeof(path), "%s/runtime.state", d.dir);
 	fd = open(path, O_WRONLY | O_TRUNC);
 	CHECK(fd >= 0 && write(fd, "x", 1) == 1);
 	if (fd >= 0)
 		close(fd);
-	REQUIRE(daemon_start(&d));
+	REQUIRE(start(&d, NULL));
 	q_get(&q, "Nv", &test_guid, &sts, out, sizeof(nv));
 	CHECK_EQ(sts, VV_STS_ERR_UNKNOWN);
 	CHECK(strstr(slurp(q.log), "error 9") != NULL);
@@ -1006,7 +842,7 @@ test_daemon_killed_and_restarted(void)
 	CHECK_STATUS(q_get(&q, "Nv", &test_guid, &sts, out, sizeof(nv)), VV_EFI_SUCCESS);
 	CHECK_MEM(out, nv, sizeof(nv));
 	qemu_stop(&q);
-	daemon_cleanup(&d);
+	cleanup(&d);
 }
 
 /* ---- 4. a fake daemon sending malformed replies ---- */
@@ -1242,7 +1078,7 @@ test_startup_refusals(void)
 	      != NULL);
 	qemu_stop(&q);
 	/* The in-process store's options are refused next to vmvarsd. */
-	REQUIRE(daemon_setup(&d));
+	REQUIRE(daemon_setup(&d, "vmvars-qemu-dev", NULL));
 	CHECK(!qemu_start(&q, d.vmm, false, ",jsonfile=/tmp/vmvars-qemu-unused.json"));
 	CHECK(strstr(slurp(q.log), "configured in the daemon") != NULL);
 	qemu_stop(&q);
@@ -1251,7 +1087,7 @@ test_startup_refusals(void)
 	CHECK(!qmp(&q, "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"exec:cat>/dev/null\"}}"));
 	CHECK(strstr(qmp_line, "migration is not supported with the vmvarsd backend") != NULL);
 	qemu_stop(&q);
-	daemon_cleanup(&d);
+	cleanup(&d);
 }
 
 /* Without vmvarsd= the patched device is QEMU's own service, as before:
@@ -1344,7 +1180,7 @@ test_instantiated_vm_runs(void)
 	snprintf(dm.dir, sizeof(dm.dir), "%s", state);
 	snprintf(dm.vmm, sizeof(dm.vmm), "%s/vmm.sock", state);
 	snprintf(dm.mgmt, sizeof(dm.mgmt), "%s/mgmt.sock", state);
-	REQUIRE(daemon_start(&dm));
+	REQUIRE(start(&dm, NULL));
 	REQUIRE(qemu_start(&q, dm.vmm, false, NULL));
 	REQUIRE(fw_init(&q));
 	CHECK_STATUS(q_get(&q, "FromTemplate", &test_guid, &sts, out, sizeof(out)),
@@ -1352,7 +1188,7 @@ test_instantiated_vm_runs(void)
 	CHECK_EQ(sts, VV_STS_SUCCESS);
 	CHECK_MEM(out, "\xc0\xff\xee", 3);
 	qemu_stop(&q);
-	daemon_cleanup(&dm);
+	cleanup(&dm);
 	vv_fw_instance_free(inst);
 	snprintf(desc, sizeof(desc), "rm -rf %s", base);
 	if (system(desc) != 0)

@@ -271,6 +271,73 @@ vv_cmd_export(int argc, char **argv)
 	return VV_EXIT_OK;
 }
 
+/* ---- import-state and clone: their common command line ---- */
+
+/* What import-state and clone take besides their two operands. */
+struct store_out {
+	uint8_t vm_id[16];      /* --vm-uuid, else all zero */
+	const char *uuid;       /* its text; NULL without --vm-uuid */
+	enum vv_format f;       /* --format, else the output's extension, else json */
+};
+
+/*
+ * "CMD IN OUT [--vm-uuid UUID] [--format FMT] [--force]": operands names
+ * IN and OUT for the usage error; need_uuid: --vm-uuid is required.  An
+ * existing OUT is refused without --force.  Returns -1 to go on (the
+ * operands are argv[optind] and argv[optind + 1]), else the command's exit
+ * status (--help, a usage error, OUT exists).
+ */
+static int
+parse_store_out(int argc, char **argv, const char *cmd, const char *operands, bool need_uuid,
+		void (*help)(FILE *), struct store_out *o)
+{
+	static const struct option opts[] = {
+		{ "vm-uuid", required_argument, NULL, 'u' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool force = false;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->f = VV_FORMAT_UNKNOWN;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "u:F:fh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			if (parse_uuid(cmd, optarg, o->vm_id) != 0)
+				return VV_EXIT_USAGE;
+			o->uuid = optarg;
+			break;
+		case 'F':
+			if (vv_cli_parse_format(optarg, &o->f) != 0)
+				return vv_cli_fail(VV_EXIT_USAGE, cmd, "unknown format '%s'", optarg);
+			break;
+		case 'f': force = true; break;
+		case 'h': help(stdout); return VV_EXIT_OK;
+		default:
+			return vv_cli_fail(VV_EXIT_USAGE, cmd, "unknown option '%s' (see vmvars %s "
+					   "--help)", argv[optind - 1], cmd);
+		}
+	}
+	if (argc - optind != 2)
+		return vv_cli_fail(VV_EXIT_USAGE, cmd, "expected %s", operands);
+	if (need_uuid && o->uuid == NULL)
+		return vv_cli_fail(VV_EXIT_USAGE, cmd, "--vm-uuid UUID is required (the new VM's "
+				   "identity)");
+	if (o->f == VV_FORMAT_UNKNOWN)
+		o->f = vv_cli_format_of_name(argv[optind + 1]);
+	if (o->f == VV_FORMAT_UNKNOWN)
+		o->f = VV_FORMAT_JSON;
+	if (!force && access(argv[optind + 1], F_OK) == 0)
+		return vv_cli_fail(VV_EXIT_FAIL, cmd, "%s exists (use --force to replace it)",
+				   argv[optind + 1]);
+	return -1;
+}
+
 /* ---- import-state ---- */
 
 void
@@ -300,51 +367,18 @@ vv_cmd_import_state_help(FILE *out)
 int
 vv_cmd_import_state(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "vm-uuid", required_argument, NULL, 'u' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct vv_error err = { "" };
-	enum vv_format f = VV_FORMAT_UNKNOWN;
-	uint8_t vm_id[16] = { 0 }, *snap = NULL;
-	bool force = false;
+	struct store_out o;
+	uint8_t *snap = NULL;
 	size_t n = 0;
-	int c;
+	int rc;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "u:F:fh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'u':
-			if (parse_uuid("import-state", optarg, vm_id) != 0)
-				return VV_EXIT_USAGE;
-			break;
-		case 'F':
-			if (vv_cli_parse_format(optarg, &f) != 0)
-				return vv_cli_fail(VV_EXIT_USAGE, "import-state", "unknown format '%s'",
-						   optarg);
-			break;
-		case 'f': force = true; break;
-		case 'h': vv_cmd_import_state_help(stdout); return VV_EXIT_OK;
-		default:
-			return vv_cli_fail(VV_EXIT_USAGE, "import-state", "unknown option '%s' (see "
-					   "vmvars import-state --help)", argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 2)
-		return vv_cli_fail(VV_EXIT_USAGE, "import-state", "expected FILE STORE");
-	if (f == VV_FORMAT_UNKNOWN)
-		f = vv_cli_format_of_name(argv[optind + 1]);
-	if (f == VV_FORMAT_UNKNOWN)
-		f = VV_FORMAT_JSON;
-	if (!force && access(argv[optind + 1], F_OK) == 0)
-		return vv_cli_fail(VV_EXIT_FAIL, "import-state", "%s exists (use --force to replace "
-				   "it)", argv[optind + 1]);
+	rc = parse_store_out(argc, argv, "import-state", "FILE STORE", false,
+			     vv_cmd_import_state_help, &o);
+	if (rc >= 0)
+		return rc;
 	if (vv_read_file(argv[optind], &snap, &n, &err) != 0 ||
-	    import_snapshot(snap, n, vm_id, argv[optind + 1], f, &err) != 0) {
+	    import_snapshot(snap, n, o.vm_id, argv[optind + 1], o.f, &err) != 0) {
 		free(snap);
 		return vv_cli_fail(VV_EXIT_FAIL, "import-state", "%s", err.msg);
 	}
@@ -383,55 +417,17 @@ vv_cmd_clone_help(FILE *out)
 int
 vv_cmd_clone(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "vm-uuid", required_argument, NULL, 'u' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct vv_error err = { "" };
-	enum vv_format f = VV_FORMAT_UNKNOWN;
-	uint8_t vm_id[16] = { 0 }, *snap = NULL;
-	const char *uuid = NULL;
-	bool force = false;
+	struct store_out o;
+	uint8_t *snap = NULL;
 	size_t n = 0;
-	int c;
+	int rc;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "u:F:fh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'u':
-			if (parse_uuid("clone", optarg, vm_id) != 0)
-				return VV_EXIT_USAGE;
-			uuid = optarg;
-			break;
-		case 'F':
-			if (vv_cli_parse_format(optarg, &f) != 0)
-				return vv_cli_fail(VV_EXIT_USAGE, "clone", "unknown format '%s'", optarg);
-			break;
-		case 'f': force = true; break;
-		case 'h': vv_cmd_clone_help(stdout); return VV_EXIT_OK;
-		default:
-			return vv_cli_fail(VV_EXIT_USAGE, "clone", "unknown option '%s' (see vmvars "
-					   "clone --help)", argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 2)
-		return vv_cli_fail(VV_EXIT_USAGE, "clone", "expected SRC DST");
-	if (uuid == NULL)
-		return vv_cli_fail(VV_EXIT_USAGE, "clone", "--vm-uuid UUID is required (the new VM's "
-				   "identity)");
-	if (f == VV_FORMAT_UNKNOWN)
-		f = vv_cli_format_of_name(argv[optind + 1]);
-	if (f == VV_FORMAT_UNKNOWN)
-		f = VV_FORMAT_JSON;
-	if (!force && access(argv[optind + 1], F_OK) == 0)
-		return vv_cli_fail(VV_EXIT_FAIL, "clone", "%s exists (use --force to replace it)",
-				   argv[optind + 1]);
-	if (export_store(argv[optind], vm_id, false, &snap, &n, &err) != 0 ||
-	    import_snapshot(snap, n, vm_id, argv[optind + 1], f, &err) != 0) {
+	rc = parse_store_out(argc, argv, "clone", "SRC DST", true, vv_cmd_clone_help, &o);
+	if (rc >= 0)
+		return rc;
+	if (export_store(argv[optind], o.vm_id, false, &snap, &n, &err) != 0 ||
+	    import_snapshot(snap, n, o.vm_id, argv[optind + 1], o.f, &err) != 0) {
 		free(snap);
 		return vv_cli_fail(VV_EXIT_FAIL, "clone", "%s", err.msg);
 	}
@@ -440,6 +436,6 @@ vv_cmd_clone(int argc, char **argv)
 	       "copied: every NV variable, byte for byte\n"
 	       "reset: the VM identity (start its vmvarsd with --vm-uuid %s); no volatile state "
 	       "(never part of a store file); NV generation (not tracked)\n",
-	       argv[optind], argv[optind + 1], uuid, uuid);
+	       argv[optind], argv[optind + 1], o.uuid, o.uuid);
 	return VV_EXIT_OK;
 }

@@ -20,12 +20,20 @@
 #define SCRATCH    (RAM_BASE + 0x100)
 #define IMAGE      (RAM_BASE + 0x20000)
 
+#define LOW_SIZE   0x1000u     /* guest RAM at GPA 0, for images placed there */
+
 static uint8_t ram[RAM_SIZE];
+static uint8_t low[LOW_SIZE];
 static uint8_t region[REGION_MAX];
+
 
 static int
 ram_read(void *opaque, uint64_t gpa, void *buf, size_t len)
 {
+	if (len != 0 && gpa < LOW_SIZE && len <= LOW_SIZE - gpa) {
+		memcpy(buf, low + gpa, len);
+		return 0;
+	}
 	if (len == 0 || gpa < RAM_BASE || gpa - RAM_BASE > RAM_SIZE || len > RAM_SIZE - (gpa - RAM_BASE))
 		return -1;
 	memcpy(buf, ram + (gpa - RAM_BASE), len);
@@ -35,6 +43,10 @@ ram_read(void *opaque, uint64_t gpa, void *buf, size_t len)
 static int
 ram_write(void *opaque, uint64_t gpa, const void *buf, size_t len)
 {
+	if (len != 0 && gpa < LOW_SIZE && len <= LOW_SIZE - gpa) {
+		memcpy(low + gpa, buf, len);
+		return 0;
+	}
 	if (len == 0 || gpa < RAM_BASE || gpa - RAM_BASE > RAM_SIZE || len > RAM_SIZE - (gpa - RAM_BASE))
 		return -1;
 	memcpy(ram + (gpa - RAM_BASE), buf, len);
@@ -271,14 +283,14 @@ test_reset_bad_ranges(void)
 	CHECK_EQ(guest_write_u64(r.fw, VV_VMFWUPDATE_FILE_BIOS_ADDR, 0x1000), 0);
 	CHECK_EQ(vv_vmfwupdate_reset(r.u), VV_VMFWUPDATE_RESET_BAD_MEMORY);
 	CHECK(region_is_old());
-	/* bios-addr + bios-size wraps 2^64; the opaque buffer does not survive
-	 * a reset that did not update. */
+	/* bios-addr + bios-size wraps 2^64; the opaque buffer survives this
+	 * normal reset too (QEMU never clears it; docs/fw-cfg.md). */
 	opaque = vv_fw_cfg_file_data(r.fw, VV_VMFWUPDATE_FILE_OPAQUE, NULL);
 	CHECK_EQ(guest_write(r.fw, VV_VMFWUPDATE_FILE_OPAQUE, "handover", 8), 0);
 	CHECK_EQ(guest_write_u64(r.fw, VV_VMFWUPDATE_FILE_BIOS_ADDR, UINT64_MAX - 0x1000), 0);
 	CHECK_EQ(vv_vmfwupdate_reset(r.u), VV_VMFWUPDATE_RESET_BAD_RANGE);
 	CHECK(region_is_old());
-	CHECK_EQ(opaque[0], 0);
+	CHECK_MEM(opaque, "handover", 8);
 	CHECK_EQ(vv_vmfwupdate_bios_size(r.u), REGION_MAX);
 	rig_free(&r);
 }
@@ -353,8 +365,22 @@ test_resize_with_capability(void)
 	rig_free(&r);
 }
 
+/* Guest reads n bytes of the opaque file through DMA into SCRATCH. */
+static bool
+opaque_reads(struct vv_fw_cfg *fw, const char *want, uint32_t n)
+{
+	memset(gpa_ptr(SCRATCH), 0xee, n);
+	return dma(fw, VV_VMFWUPDATE_FILE_OPAQUE, VV_FW_CFG_DMA_CTL_READ, n, SCRATCH) == 0 &&
+	       memcmp(gpa_ptr(SCRATCH), want, n) == 0;
+}
+
+/* Issue #19 item 1: §1.3 "all existing guest shared memory as well as the
+ * vmfwupdate/opaque file are preserved" across the update reset, and QEMU's
+ * patch never clears it: a firmware that hands data over once and then
+ * updates twice (a chained update) still finds it.  Normal resets keep it
+ * as well (QEMU; the new firmware is the one told to clear it). */
 static void
-test_opaque_survives_exactly_one_update_reset(void)
+test_opaque_preserved_across_chained_updates(void)
 {
 	struct rig r = rig_new(false, VV_VMFWUPDATE_SPEC_V3);
 	uint8_t *opaque;
@@ -366,29 +392,45 @@ test_opaque_survives_exactly_one_update_reset(void)
 	CHECK_EQ(guest_write(r.fw, VV_VMFWUPDATE_FILE_OPAQUE, "payload@0x1234", 14), 0);
 	CHECK_EQ(guest_write_u64(r.fw, VV_VMFWUPDATE_FILE_BIOS_ADDR, IMAGE), 0);
 	CHECK_EQ(vv_vmfwupdate_reset(r.u), VV_VMFWUPDATE_RESET_UPDATED);
-	/* The new firmware reads it. */
-	memset(gpa_ptr(SCRATCH), 0, 16);
-	CHECK_EQ(dma(r.fw, VV_VMFWUPDATE_FILE_OPAQUE, VV_FW_CFG_DMA_CTL_READ, 14, SCRATCH), 0);
-	CHECK_MEM(gpa_ptr(SCRATCH), "payload@0x1234", 14);
-	/* Another update reset without a fresh write: gone. */
+	CHECK(opaque_reads(r.fw, "payload@0x1234", 14));
+	/* The new firmware updates again without rewriting opaque. */
 	CHECK_EQ(guest_write_u64(r.fw, VV_VMFWUPDATE_FILE_BIOS_ADDR, IMAGE), 0);
 	CHECK_EQ(vv_vmfwupdate_reset(r.u), VV_VMFWUPDATE_RESET_UPDATED);
-	CHECK_EQ(opaque[0], 0);
-	/* Written, then a normal reset: gone too. */
-	CHECK_EQ(guest_write(r.fw, VV_VMFWUPDATE_FILE_OPAQUE, "x", 1), 0);
+	CHECK(opaque_reads(r.fw, "payload@0x1234", 14));
+	/* Normal resets (no address; disabled) keep it too. */
 	CHECK_EQ(vv_vmfwupdate_reset(r.u), VV_VMFWUPDATE_RESET_NO_ADDR);
-	CHECK_EQ(opaque[0], 0);
-	/* Written, survives one update, then the next (normal) reset clears. */
-	CHECK_EQ(guest_write(r.fw, VV_VMFWUPDATE_FILE_OPAQUE, "y", 1), 0);
-	CHECK_EQ(guest_write_u64(r.fw, VV_VMFWUPDATE_FILE_BIOS_ADDR, IMAGE), 0);
-	CHECK_EQ(vv_vmfwupdate_reset(r.u), VV_VMFWUPDATE_RESET_UPDATED);
-	CHECK_EQ(opaque[0], 'y');
-	CHECK_EQ(vv_vmfwupdate_reset(r.u), VV_VMFWUPDATE_RESET_NO_ADDR);
-	CHECK_EQ(opaque[0], 0);
+	CHECK(opaque_reads(r.fw, "payload@0x1234", 14));
+	CHECK_EQ(guest_write(r.fw, VV_VMFWUPDATE_FILE_DISABLE, "\1", 1), 0);
+	CHECK_EQ(vv_vmfwupdate_reset(r.u), VV_VMFWUPDATE_RESET_DISABLED);
+	CHECK(opaque_reads(r.fw, "payload@0x1234", 14));
+	/* Only the guest clears it (the spec: the new BIOS should). */
+	{
+		uint8_t zero[14] = { 0 };
+
+		CHECK_EQ(guest_write(r.fw, VV_VMFWUPDATE_FILE_OPAQUE, zero, 14), 0);
+		CHECK(opaque_reads(r.fw, (const char *)zero, 14));
+	}
 	/* A write past the 4096 bytes is refused whole. */
+	CHECK_EQ(guest_write(r.fw, VV_VMFWUPDATE_FILE_OPAQUE, "y", 1), 0);
 	CHECK_EQ(dma(r.fw, VV_VMFWUPDATE_FILE_OPAQUE, VV_FW_CFG_DMA_CTL_WRITE, 4097, SCRATCH),
 		 VV_FW_CFG_DMA_CTL_ERROR);
-	CHECK_EQ(opaque[0], 0);
+	CHECK_EQ(opaque[0], 'y');
+	rig_free(&r);
+}
+
+/* Silent point: bios-addr 0 is the spec's "no update" (§1.3 step 2), so an
+ * image at guest address 0 cannot be used by vmfwupdate even where GPA 0
+ * is RAM. */
+static void
+test_reset_image_at_address_zero_is_no_update(void)
+{
+	struct rig r = rig_new(false, VV_VMFWUPDATE_SPEC_V3);
+
+	REQUIRE(r.u != NULL);
+	memset(low, 0x77, sizeof(low));
+	CHECK_EQ(guest_write_u64(r.fw, VV_VMFWUPDATE_FILE_BIOS_ADDR, 0), 0);
+	CHECK_EQ(vv_vmfwupdate_reset(r.u), VV_VMFWUPDATE_RESET_NO_ADDR);
+	CHECK(region_is_old());
 	rig_free(&r);
 }
 
@@ -611,7 +653,8 @@ static const struct vv_test tests[] = {
 	TEST(test_reset_bad_ranges),
 	TEST(test_resize_without_capability),
 	TEST(test_resize_with_capability),
-	TEST(test_opaque_survives_exactly_one_update_reset),
+	TEST(test_opaque_preserved_across_chained_updates),
+	TEST(test_reset_image_at_address_zero_is_no_update),
 	TEST(test_vmlu_layout_and_success),
 	TEST(test_vmlu_bad_images),
 	TEST(test_vmlu_one_shot_and_disable),

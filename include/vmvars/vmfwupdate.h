@@ -70,9 +70,8 @@ void vv_vmfwupdate_free(struct vv_vmfwupdate *u);
  * behaviour at reset"): disable 1 -> normal; bios-addr 0 -> normal; else
  * copy bios-size bytes from guest bios-addr into the top of the region.
  * Afterwards disable = 0, bios-addr = 0, bios-size = the region's size.
- * The opaque file keeps its contents only across a reset that updated and
- * only if the guest wrote it since the previous reset; otherwise it is
- * zeroed.
+ * The opaque file is never touched: it survives every reset, chained
+ * updates included (§1.3 step 4, as QEMU); the new firmware clears it.
  */
 enum vv_vmfwupdate_outcome vv_vmfwupdate_reset(struct vv_vmfwupdate *u);
 

@@ -12,6 +12,7 @@
 #include <vmvars/vmfwupdate.h>
 
 #include "harness.h"
+#include "core/crc32.h"
 
 #define RAM_BASE   0x100000ULL
 #define RAM_SIZE   0x40000u
@@ -25,7 +26,6 @@
 static uint8_t ram[RAM_SIZE];
 static uint8_t low[LOW_SIZE];
 static uint8_t region[REGION_MAX];
-
 
 static int
 ram_read(void *opaque, uint64_t gpa, void *buf, size_t len)
@@ -436,17 +436,55 @@ test_reset_image_at_address_zero_is_no_update(void)
 
 /* ---- vm-launch-update ---- */
 
-/* A minimal IGVM v1 file: 24-byte fixed header, 8-byte variable header. */
+/*
+ * A small well-formed IGVM file (IGVM format, igvm_defs: little-endian
+ * fixed header; variable headers as type/length entries, each starting on
+ * an 8-byte boundary, zero padding; CRC-32 over the fixed header with the
+ * checksum field zero followed by the variable header section):
+ *   0   fixed header (24 bytes v1, 32 bytes v2)
+ *   32  one IGVM_VHT_SUPPORTED_PLATFORM (type 1) entry, 16 bytes of content
+ *   56  8 bytes of file data ('D')
+ * total 64 bytes.
+ */
+#define IGVM_LEN      64u
+#define IGVM_VH_OFF   32u
+#define IGVM_VH_SIZE  24u
+
+/* Recompute the checksum from the header fields as they stand, so a test
+ * can break one rule and keep the checksum honest. */
+static void
+igvm_seal(uint8_t *p, size_t buf)
+{
+	uint32_t fixed = vv_le32(p + 4) == 2 ? 32 : 24;
+	uint32_t off = vv_le32(p + 8), size = vv_le32(p + 12);
+	uint32_t crc;
+
+	vv_put_le32(p + 20, 0);
+	crc = vv_crc32(0, p, fixed);
+	if (off <= buf && size <= buf - off)
+		crc = vv_crc32(crc, p + off, size);
+	vv_put_le32(p + 20, crc);
+}
+
 static size_t
 make_igvm(uint8_t *p, uint32_t version)
 {
-	memset(p, 0, 64);
+	memset(p, 0, IGVM_LEN);
 	vv_put_le32(p, VV_IGVM_MAGIC);
 	vv_put_le32(p + 4, version);
-	vv_put_le32(p + 8, 32);          /* variable header offset */
-	vv_put_le32(p + 12, 8);          /* variable header size */
-	vv_put_le32(p + 16, 64);         /* total file size */
-	return 64;
+	vv_put_le32(p + 8, IGVM_VH_OFF);
+	vv_put_le32(p + 12, IGVM_VH_SIZE);
+	vv_put_le32(p + 16, IGVM_LEN);
+	if (version == 2)
+		vv_put_le32(p + 28, 4096);      /* v2: architecture X64 (0), page size */
+	vv_put_le32(p + 32, 1);                 /* IGVM_VHT_SUPPORTED_PLATFORM */
+	vv_put_le32(p + 36, 16);                /* content length */
+	vv_put_le32(p + 40, 1);                 /* compatibility mask */
+	p[45] = 2;                              /* platform type: SEV-SNP */
+	vv_put_le16(p + 46, 1);                 /* platform version */
+	memset(p + 56, 'D', 8);
+	igvm_seal(p, IGVM_LEN);
+	return IGVM_LEN;
 }
 
 struct lrig {
@@ -456,18 +494,25 @@ struct lrig {
 };
 
 static struct lrig
-lrig_new(bool from_igvm)
+lrig_new_cfg(const struct vv_vm_launch_update_config *cfg)
 {
-	struct vv_vm_launch_update_config cfg = { from_igvm, 0x8000 };
 	struct lrig r = { 0 };
 
 	memset(ram, 0, sizeof(ram));
 	r.fw = vv_fw_cfg_new(VV_FW_CFG_IO, &mem, 0);
 	if (r.fw != NULL)
-		r.u = vv_vm_launch_update_new(r.fw, &mem, &cfg);
+		r.u = vv_vm_launch_update_new(r.fw, &mem, cfg);
 	if (r.u != NULL)
 		r.data = vv_fw_cfg_file_data(r.fw, VV_VMLU_FILE, NULL);
 	return r;
+}
+
+static struct lrig
+lrig_new(bool from_igvm)
+{
+	struct vv_vm_launch_update_config cfg = { from_igvm, 0x8000, NULL, NULL };
+
+	return lrig_new_cfg(&cfg);
 }
 
 static void
@@ -610,21 +655,180 @@ test_vmlu_one_shot_and_disable(void)
 	CHECK_EQ(vv_le64(gpa_ptr(SCRATCH) + VV_VMLU_OFF_CONTROL), VV_VMLU_CTL_DISABLE);
 	gpa_ptr(IMAGE)[40] = 0x5a;              /* a different image */
 	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, n, 0, 0), VV_VMLU_STATUS_SUCCESS);
-	CHECK_EQ(vv_vm_launch_update_image(r.u, NULL)[40], 0);
+	CHECK_EQ(vv_vm_launch_update_image(r.u, NULL)[40], 1);   /* make_igvm's byte */
 	CHECK_EQ(lu_write(&r, VV_VMLU_CTL_HOST_IGVM, 0, 0, 0, 0), VV_VMLU_STATUS_SUCCESS);
 	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
 	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
 	lrig_free(&r);
 
-	/* HOST_IGVM alone (no image): back to the host image after one more
-	 * reset, and the interface is enabled again. */
-	r = lrig_new(true);
+}
+
+/* Issue #19 item 2: every structural rule of the IGVM format as QEMU's
+ * parser applies it, one malformed file each.  Each write gets status
+ * LOAD_FAIL and leaves the launch state as it was: the previously accepted
+ * image, its address/size fields not cleared, no one-shot latched. */
+static void
+test_vmlu_igvm_validation(void)
+{
+	struct lrig r = lrig_new(true);
+	uint8_t *p = gpa_ptr(IMAGE);
+	uint8_t first[IGVM_LEN];
+	const uint8_t *img;
+	size_t size;
+	unsigned cases = 0;
+
 	REQUIRE(r.u != NULL);
-	n = make_igvm(gpa_ptr(IMAGE), 1);
-	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, n, 0, 0), VV_VMLU_STATUS_SUCCESS);
-	CHECK_EQ(lu_write(&r, VV_VMLU_CTL_HOST_IGVM, 0, 0, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	make_igvm(p, 1);
+	p[56] = 'A';
+	igvm_seal(p, IGVM_LEN);
+	memcpy(first, p, IGVM_LEN);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, IGVM_LEN, 0, 0), VV_VMLU_STATUS_SUCCESS);
+
+#define BAD_IGVM(len, what)                                                                    \
+	do {                                                                                   \
+		cases++;                                                                       \
+		CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM | VV_VMLU_CTL_HOST_IGVM, IMAGE, (len), \
+				  0, 0), VV_VMLU_STATUS_LOAD_FAIL);                            \
+		CHECK_EQ(vv_le64(gpa_ptr(SCRATCH) + VV_VMLU_OFF_IMAGE_ADDR), IMAGE);           \
+		CHECK_EQ(vv_le64(gpa_ptr(SCRATCH) + VV_VMLU_OFF_IMAGE_SIZE), (len));           \
+		img = vv_vm_launch_update_image(r.u, &size);                                   \
+		REQUIRE(img != NULL);                                                          \
+		CHECK_EQ(size, IGVM_LEN);                                                      \
+		CHECK_MEM(img, first, IGVM_LEN);                                               \
+		CHECK_EQ(vv_igvm_check_header(p, (len)), -1);                                  \
+		(void)(what);                                                                  \
+	} while (0)
+
+	/* Fixed header. */
+	make_igvm(p, 1); p[0] = 'X'; igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "magic");
+	make_igvm(p, 3);
+	BAD_IGVM(IGVM_LEN, "format version 3");
+	make_igvm(p, 0);
+	BAD_IGVM(IGVM_LEN, "format version 0");
+	make_igvm(p, 1);
+	BAD_IGVM(23, "shorter than a v1 fixed header");
+	make_igvm(p, 2); vv_put_le32(p + 16, 28); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(28, "shorter than a v2 fixed header");
+	make_igvm(p, 1); p[20] ^= 0x01;
+	BAD_IGVM(IGVM_LEN, "checksum: one bit off");
+	make_igvm(p, 1); p[40] ^= 0x80;
+	BAD_IGVM(IGVM_LEN, "checksum: variable header changed after sealing");
+	make_igvm(p, 2); p[28] ^= 0x01;
+	BAD_IGVM(IGVM_LEN, "checksum: v2 page_size (inside the 32-byte fixed header) changed");
+	/* Declared total size vs the file size. */
+	make_igvm(p, 1); vv_put_le32(p + 16, IGVM_LEN + 1); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "total_file_size larger than the file");
+	make_igvm(p, 1); vv_put_le32(p + 16, IGVM_LEN - 8); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "total_file_size smaller than the file");
+	make_igvm(p, 1);
+	BAD_IGVM(IGVM_LEN - 4, "file shorter than total_file_size");
+	/* Where the variable header section is. */
+	make_igvm(p, 1); vv_put_le32(p + 8, 16); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "variable headers inside the v1 fixed header");
+	make_igvm(p, 2); vv_put_le32(p + 8, 24); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "variable headers inside the v2 fixed header");
+	make_igvm(p, 1); vv_put_le32(p + 8, 28); vv_put_le32(p + 12, 16); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "variable header offset not 8-aligned");
+	make_igvm(p, 1); vv_put_le32(p + 12, 40); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "variable header section past total_file_size");
+	make_igvm(p, 1); vv_put_le32(p + 12, 0xfffffff0u); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "variable header offset + size wraps 32 bits");
+	/* The variable header section's framing. */
+	make_igvm(p, 1); vv_put_le32(p + 12, 0); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "empty variable header section");
+	make_igvm(p, 1); vv_put_le32(p + 12, 4); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "section too short for one entry header");
+	make_igvm(p, 1); vv_put_le32(p + 36, 17); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "entry length (aligned to 8) runs past the section");
+	make_igvm(p, 1); vv_put_le32(p + 36, 0xfffffffcu); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "entry length near 2^32");
+	make_igvm(p, 1); vv_put_le32(p + 12, 28); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "4 bytes left after the last entry: no room for an entry header");
+	make_igvm(p, 1); vv_put_le32(p + 12, 32); memset(p + 56, 0, 8); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "a second entry of type 0 (INVALID) in the section");
+	make_igvm(p, 1); vv_put_le32(p + 32, 0); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "entry type 0 (INVALID)");
+	make_igvm(p, 1); vv_put_le32(p + 36, 12); p[52] = 1; igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "non-zero padding after a 12-byte entry");
+#undef BAD_IGVM
+	CHECK_EQ(cases, 24);
+
+	/* No one-shot was latched by any refused write. */
 	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
-	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_HOST_IMAGE);
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
+	CHECK_MEM(vv_vm_launch_update_image(r.u, NULL), first, IGVM_LEN);
+
+	/* The controls: the same shapes, well formed, are accepted. */
+	make_igvm(p, 1); vv_put_le32(p + 36, 12); igvm_seal(p, IGVM_LEN);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, IGVM_LEN, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	make_igvm(p, 1); vv_put_le32(p + 8, 24); vv_put_le32(p + 12, 24); igvm_seal(p, IGVM_LEN);
+	memmove(p + 24, p + 32, 24);
+	memset(p + 48, 0, 8);
+	igvm_seal(p, IGVM_LEN);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, IGVM_LEN, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	make_igvm(p, 2);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, IGVM_LEN, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	lrig_free(&r);
+}
+
+/* The VMM's own IGVM parser, plugged in (issue #19 item 2): it sees the
+ * host copy only after the structural checks passed, and its refusal is
+ * LOAD_FAIL with the launch state unchanged. */
+struct hook_state {
+	unsigned calls;
+	int verdict;
+	uint8_t seen[IGVM_LEN];
+	size_t seen_size;
+};
+
+static int
+igvm_hook(void *opaque, const uint8_t *image, size_t size)
+{
+	struct hook_state *h = opaque;
+
+	h->calls++;
+	h->seen_size = size;
+	memcpy(h->seen, image, size < IGVM_LEN ? size : IGVM_LEN);
+	return h->verdict;
+}
+
+static void
+test_vmlu_parser_hook(void)
+{
+	struct hook_state h = { 0 };
+	struct vv_vm_launch_update_config cfg = { true, 0x8000, igvm_hook, &h };
+	struct lrig r = lrig_new_cfg(&cfg);
+	uint8_t first[IGVM_LEN];
+
+	REQUIRE(r.u != NULL);
+	make_igvm(gpa_ptr(IMAGE), 1);
+	memcpy(first, gpa_ptr(IMAGE), IGVM_LEN);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, IGVM_LEN, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(h.calls, 1);
+	CHECK_EQ(h.seen_size, IGVM_LEN);
+	CHECK_MEM(h.seen, first, IGVM_LEN);
+	/* A malformed file never reaches the hook. */
+	gpa_ptr(IMAGE)[20] ^= 1;
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, IGVM_LEN, 0, 0), VV_VMLU_STATUS_LOAD_FAIL);
+	CHECK_EQ(h.calls, 1);
+	/* The hook refuses a well-formed file. */
+	make_igvm(gpa_ptr(IMAGE), 2);
+	h.verdict = -1;
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM | VV_VMLU_CTL_HOST_IGVM, IMAGE, IGVM_LEN,
+			  RAM_BASE, 0x1000), VV_VMLU_STATUS_LOAD_FAIL);
+	CHECK_EQ(h.calls, 2);
+	CHECK_EQ(vv_le64(gpa_ptr(SCRATCH) + VV_VMLU_OFF_IMAGE_SIZE), IGVM_LEN);
+	CHECK_MEM(vv_vm_launch_update_image(r.u, NULL), first, IGVM_LEN);
+	{
+		uint64_t oa, os;
+
+		vv_vm_launch_update_opaque(r.u, &oa, &os);
+		CHECK_EQ(oa, 0);
+		CHECK_EQ(os, 0);
+	}
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
 	lrig_free(&r);
 }
 
@@ -658,6 +862,8 @@ static const struct vv_test tests[] = {
 	TEST(test_vmlu_layout_and_success),
 	TEST(test_vmlu_bad_images),
 	TEST(test_vmlu_one_shot_and_disable),
+	TEST(test_vmlu_igvm_validation),
+	TEST(test_vmlu_parser_hook),
 	TEST(test_igvm_header_check),
 };
 

@@ -619,7 +619,8 @@ test_vmlu_bad_images(void)
 		CHECK_EQ(guest_write(r.fw, VV_VMLU_FILE, s, sizeof(s)), 0);
 		CHECK_EQ(vv_le16(r.data), VV_VMLU_VERSION);
 		CHECK_EQ(vv_le64(r.data + 8), VV_VMLU_FORMAT_IGVM);
-		CHECK_EQ(vv_le16(r.data + 2), VV_VMLU_STATUS_SUCCESS);
+		/* No image and no CTL_HOST_IGVM: QEMU's empty-range parse fails. */
+		CHECK_EQ(vv_le16(r.data + 2), VV_VMLU_STATUS_LOAD_FAIL);
 	}
 	lrig_free(&r);
 
@@ -661,6 +662,114 @@ test_vmlu_one_shot_and_disable(void)
 	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
 	lrig_free(&r);
 
+}
+
+/* Issue #19 item 3: with the addresses cleared and CTL_HOST_IGVM set, "the
+ * immediate next guest reset will load the original host provided IGVM
+ * file" (§1.6 write step 4): no further boot of the guest image. */
+static void
+test_vmlu_revert_takes_effect_at_next_reset(void)
+{
+	struct lrig r = lrig_new(true);
+	size_t n;
+
+	REQUIRE(r.u != NULL);
+	n = make_igvm(gpa_ptr(IMAGE), 1);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, n, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
+	/* The guest image is running; it asks to go back. */
+	CHECK_EQ(lu_write(&r, VV_VMLU_CTL_HOST_IGVM, 0, 0, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_HOST_IMAGE);
+	CHECK(vv_vm_launch_update_image(r.u, NULL) == NULL);
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_HOST_IMAGE);
+	lrig_free(&r);
+}
+
+/* Issue #19 item 4: "addresses cleared and host flag" is checked before the
+ * format (§1.6 write steps 4 then 5), so FORMAT_IGVM with no image and
+ * CTL_HOST_IGVM reverts with status 0 instead of failing. */
+static void
+test_vmlu_revert_with_format_flag(void)
+{
+	struct lrig r = lrig_new(true);
+	size_t n;
+
+	REQUIRE(r.u != NULL);
+	n = make_igvm(gpa_ptr(IMAGE), 1);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, n, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM | VV_VMLU_CTL_HOST_IGVM, 0, 0, 0, 0),
+		 VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_HOST_IMAGE);
+	CHECK(vv_vm_launch_update_image(r.u, NULL) == NULL);
+	lrig_free(&r);
+}
+
+/* Silent points, following QEMU (docs/fw-cfg.md): the revert re-enables
+ * the interface, so updates and DISABLE work again afterwards; DISABLE
+ * written while already set is status 0 and changes nothing; a write with
+ * neither an image nor CTL_HOST_IGVM fails as QEMU's empty-range parse
+ * does; an image at guest address 0 is an image. */
+static void
+test_vmlu_silent_points(void)
+{
+	struct lrig r = lrig_new(true);
+	const uint8_t *img;
+	size_t n, size;
+
+	REQUIRE(r.u != NULL);
+	n = make_igvm(gpa_ptr(IMAGE), 1);
+	/* Disable, twice: both status 0, control reads back CTL_DISABLE. */
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM | VV_VMLU_CTL_HOST_IGVM | VV_VMLU_CTL_DISABLE,
+			  IMAGE, n, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(lu_write(&r, VV_VMLU_CTL_DISABLE, 0, 0, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(vv_le64(gpa_ptr(SCRATCH) + VV_VMLU_OFF_CONTROL), VV_VMLU_CTL_DISABLE);
+	CHECK(vv_vm_launch_update_image(r.u, NULL) == NULL);   /* DISABLE wins: step 3 */
+	/* A disabled device still reverts at the reset it promised: none here. */
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_HOST_IMAGE);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, n, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK(vv_vm_launch_update_image(r.u, NULL) == NULL);   /* still disabled */
+	lrig_free(&r);
+
+	/* One-shot with DISABLE: after the revert, updates are allowed again. */
+	r = lrig_new(true);
+	REQUIRE(r.u != NULL);
+	n = make_igvm(gpa_ptr(IMAGE), 1);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM | VV_VMLU_CTL_HOST_IGVM, IMAGE, n, 0, 0),
+		 VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(lu_write(&r, VV_VMLU_CTL_DISABLE, 0, 0, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_HOST_IMAGE);
+	CHECK_EQ(dma(r.fw, VV_VMLU_FILE, VV_FW_CFG_DMA_CTL_READ, VV_VMLU_STRUCT_SIZE, SCRATCH), 0);
+	CHECK_EQ(vv_le64(gpa_ptr(SCRATCH) + VV_VMLU_OFF_CONTROL), 0);   /* enabled again */
+	gpa_ptr(IMAGE)[56] = 'E';
+	igvm_seal(gpa_ptr(IMAGE), IGVM_LEN);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, n, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
+	img = vv_vm_launch_update_image(r.u, &size);
+	REQUIRE(img != NULL && size == n);
+	CHECK_EQ(img[56], 'E');
+
+	/* Neither an image nor CTL_HOST_IGVM: LOAD_FAIL, nothing changes. */
+	CHECK_EQ(lu_write(&r, 0, 0, 0, RAM_BASE + 0x3000, 0x1000), VV_VMLU_STATUS_LOAD_FAIL);
+	CHECK(vv_vm_launch_update_image(r.u, NULL) == img);
+	{
+		uint64_t oa, os;
+
+		vv_vm_launch_update_opaque(r.u, &oa, &os);
+		CHECK_EQ(oa, 0);
+		CHECK_EQ(os, 0);
+	}
+
+	/* An image at guest address 0 (RAM there) is parsed like any other. */
+	make_igvm(low, 1);
+	low[56] = 'Z';
+	igvm_seal(low, IGVM_LEN);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, 0, IGVM_LEN, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	img = vv_vm_launch_update_image(r.u, &size);
+	REQUIRE(img != NULL && size == IGVM_LEN);
+	CHECK_EQ(img[56], 'Z');
+	lrig_free(&r);
 }
 
 /* Issue #19 item 2: every structural rule of the IGVM format as QEMU's
@@ -862,6 +971,9 @@ static const struct vv_test tests[] = {
 	TEST(test_vmlu_layout_and_success),
 	TEST(test_vmlu_bad_images),
 	TEST(test_vmlu_one_shot_and_disable),
+	TEST(test_vmlu_revert_takes_effect_at_next_reset),
+	TEST(test_vmlu_revert_with_format_flag),
+	TEST(test_vmlu_silent_points),
 	TEST(test_vmlu_igvm_validation),
 	TEST(test_vmlu_parser_hook),
 	TEST(test_igvm_header_check),

@@ -20,6 +20,8 @@
  *  (3) The one-shot request (CTL_HOST_IGVM) is latched in host state when
  *      the write that carries it succeeds, so a later select (which
  *      re-initialises control, §1.6 "select callback") cannot lose it.
+ *  (4) A revert request (no image, CTL_HOST_IGVM) takes effect at the very
+ *      next reset (§1.6 write step 4), ahead of any format check.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -211,15 +213,23 @@ judge_write(struct vv_vm_launch_update *u, uint8_t *data)
 		u->disabled = true;                             /* step 3 */
 		return VV_VMLU_STATUS_SUCCESS;
 	}
-	if (vv_add_overflow(oaddr, osize, &end))
-		return VV_VMLU_STATUS_LOAD_FAIL;
-	if (!image && (control & VV_VMLU_FORMAT_IGVM))
-		return VV_VMLU_STATUS_LOAD_FAIL;                /* an image promised, none given */
+	if (!image && (control & VV_VMLU_CTL_HOST_IGVM)) {
+		/* Step 4, before the format is looked at (issue #19 item 4):
+		 * "the immediate next guest reset will load the original host
+		 * provided IGVM file" (item 3), whatever else control says. */
+		u->host_igvm_on_reset = true;
+		u->host_igvm_requested = false;
+		return VV_VMLU_STATUS_SUCCESS;
+	}
 	if (image && !(control & VV_VMLU_FORMAT_IGVM))
 		return VV_VMLU_STATUS_LOAD_FAIL;                /* step 5 */
-	status = image ? load_image(u, data, addr, size) : VV_VMLU_STATUS_SUCCESS;
+	if (!image)
+		return VV_VMLU_STATUS_LOAD_FAIL;                /* step 6 on an empty range, as QEMU */
+	if (vv_add_overflow(oaddr, osize, &end))
+		return VV_VMLU_STATUS_LOAD_FAIL;                /* ours: docs/fw-cfg.md */
+	status = load_image(u, data, addr, size);              /* step 6 */
 	if (status == VV_VMLU_STATUS_SUCCESS) {
-		/* step 4 and the reset rule "CTL_HOST_IGVM and status 0" */
+		/* the reset rule "CTL_HOST_IGVM and status 0": one boot of it */
 		u->host_igvm_requested = (control & VV_VMLU_CTL_HOST_IGVM) != 0;
 		u->opaque_addr = oaddr;
 		u->opaque_size = osize;

@@ -682,6 +682,13 @@ test_vmlu_revert_takes_effect_at_next_reset(void)
 	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_HOST_IMAGE);
 	CHECK(vv_vm_launch_update_image(r.u, NULL) == NULL);
 	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_HOST_IMAGE);
+	/* A revert asked for is not cancelled by an image written before the
+	 * reset: QEMU's pending host reload wins (docs/fw-cfg.md). */
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, n, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(lu_write(&r, VV_VMLU_CTL_HOST_IGVM, 0, 0, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, n, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_HOST_IMAGE);
+	CHECK(vv_vm_launch_update_image(r.u, NULL) == NULL);
 	lrig_free(&r);
 }
 

@@ -26,6 +26,22 @@
 static uint8_t ram[RAM_SIZE];           /* the toy guest RAM */
 static uint8_t bios_region[BIOS_SIZE];  /* mapped at 4 GiB - BIOS_SIZE */
 
+/* CRC-32 as zlib computes it (reflected polynomial 0xEDB88320): the IGVM
+ * fixed header's checksum.  A real guest tool gets it from its IGVM
+ * builder; it is spelt out here to keep the example self-contained. */
+static uint32_t
+crc32_ieee(const uint8_t *p, size_t n)
+{
+	uint32_t crc = 0xffffffffu;
+
+	while (n-- > 0) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
+	}
+	return ~crc;
+}
+
 /* ---- VMM: guest-memory callbacks (refuse anything outside ram[]) ---- */
 
 static int
@@ -141,7 +157,7 @@ main(void)
 	struct vv_vmfwupdate_config ucfg = {
 		VV_VMFWUPDATE_SPEC_V3, bios_region, BIOS_SIZE, BIOS_SIZE, false,
 	};
-	struct vv_vm_launch_update_config lcfg = { true, 0 };
+	struct vv_vm_launch_update_config lcfg = { true, 0, NULL, NULL };
 	struct vv_vm_launch_update *vmlu = NULL;
 	struct vv_vmfwupdate *upd = NULL;
 	struct vv_fw_cfg *fw;
@@ -184,11 +200,20 @@ main(void)
 	vv_fw_cfg_reset(fw);
 
 	/* ---- vm-launch-update: the successor interface, one-shot ---- */
+	/* A minimal well-formed IGVM v1 file: the 24-byte fixed header, one
+	 * SUPPORTED_PLATFORM entry (type 1, 16 bytes) at offset 24, the
+	 * checksum over both (docs/fw-cfg.md "The IGVM check"). */
 	vv_put_le32(igvm, VV_IGVM_MAGIC);
 	vv_put_le32(igvm + 4, 1);
 	vv_put_le32(igvm + 8, 24);
-	vv_put_le32(igvm + 12, 8);
+	vv_put_le32(igvm + 12, 24);
 	vv_put_le32(igvm + 16, sizeof(igvm));
+	vv_put_le32(igvm + 24, 1);
+	vv_put_le32(igvm + 28, 16);
+	vv_put_le32(igvm + 32, 1);              /* compatibility mask */
+	igvm[37] = 2;                           /* platform type: SEV-SNP */
+	vv_put_le16(igvm + 38, 1);              /* platform version */
+	vv_put_le32(igvm + 20, crc32_ieee(igvm, 48));
 	memcpy(ram + (IMAGE_GPA - RAM_BASE), igvm, sizeof(igvm));
 	vv_put_le64(s + VV_VMLU_OFF_CONTROL, VV_VMLU_FORMAT_IGVM | VV_VMLU_CTL_HOST_IGVM);
 	vv_put_le64(s + VV_VMLU_OFF_IMAGE_ADDR, IMAGE_GPA);

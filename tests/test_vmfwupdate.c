@@ -12,6 +12,7 @@
 #include <vmvars/vmfwupdate.h>
 
 #include "harness.h"
+#include "core/crc32.h"
 
 #define RAM_BASE   0x100000ULL
 #define RAM_SIZE   0x40000u
@@ -20,12 +21,19 @@
 #define SCRATCH    (RAM_BASE + 0x100)
 #define IMAGE      (RAM_BASE + 0x20000)
 
+#define LOW_SIZE   0x1000u     /* guest RAM at GPA 0, for images placed there */
+
 static uint8_t ram[RAM_SIZE];
+static uint8_t low[LOW_SIZE];
 static uint8_t region[REGION_MAX];
 
 static int
 ram_read(void *opaque, uint64_t gpa, void *buf, size_t len)
 {
+	if (len != 0 && gpa < LOW_SIZE && len <= LOW_SIZE - gpa) {
+		memcpy(buf, low + gpa, len);
+		return 0;
+	}
 	if (len == 0 || gpa < RAM_BASE || gpa - RAM_BASE > RAM_SIZE || len > RAM_SIZE - (gpa - RAM_BASE))
 		return -1;
 	memcpy(buf, ram + (gpa - RAM_BASE), len);
@@ -35,6 +43,10 @@ ram_read(void *opaque, uint64_t gpa, void *buf, size_t len)
 static int
 ram_write(void *opaque, uint64_t gpa, const void *buf, size_t len)
 {
+	if (len != 0 && gpa < LOW_SIZE && len <= LOW_SIZE - gpa) {
+		memcpy(low + gpa, buf, len);
+		return 0;
+	}
 	if (len == 0 || gpa < RAM_BASE || gpa - RAM_BASE > RAM_SIZE || len > RAM_SIZE - (gpa - RAM_BASE))
 		return -1;
 	memcpy(ram + (gpa - RAM_BASE), buf, len);
@@ -271,14 +283,14 @@ test_reset_bad_ranges(void)
 	CHECK_EQ(guest_write_u64(r.fw, VV_VMFWUPDATE_FILE_BIOS_ADDR, 0x1000), 0);
 	CHECK_EQ(vv_vmfwupdate_reset(r.u), VV_VMFWUPDATE_RESET_BAD_MEMORY);
 	CHECK(region_is_old());
-	/* bios-addr + bios-size wraps 2^64; the opaque buffer does not survive
-	 * a reset that did not update. */
+	/* bios-addr + bios-size wraps 2^64; the opaque buffer survives this
+	 * normal reset too (QEMU never clears it; docs/fw-cfg.md). */
 	opaque = vv_fw_cfg_file_data(r.fw, VV_VMFWUPDATE_FILE_OPAQUE, NULL);
 	CHECK_EQ(guest_write(r.fw, VV_VMFWUPDATE_FILE_OPAQUE, "handover", 8), 0);
 	CHECK_EQ(guest_write_u64(r.fw, VV_VMFWUPDATE_FILE_BIOS_ADDR, UINT64_MAX - 0x1000), 0);
 	CHECK_EQ(vv_vmfwupdate_reset(r.u), VV_VMFWUPDATE_RESET_BAD_RANGE);
 	CHECK(region_is_old());
-	CHECK_EQ(opaque[0], 0);
+	CHECK_MEM(opaque, "handover", 8);
 	CHECK_EQ(vv_vmfwupdate_bios_size(r.u), REGION_MAX);
 	rig_free(&r);
 }
@@ -353,8 +365,22 @@ test_resize_with_capability(void)
 	rig_free(&r);
 }
 
+/* Guest reads n bytes of the opaque file through DMA into SCRATCH. */
+static bool
+opaque_reads(struct vv_fw_cfg *fw, const char *want, uint32_t n)
+{
+	memset(gpa_ptr(SCRATCH), 0xee, n);
+	return dma(fw, VV_VMFWUPDATE_FILE_OPAQUE, VV_FW_CFG_DMA_CTL_READ, n, SCRATCH) == 0 &&
+	       memcmp(gpa_ptr(SCRATCH), want, n) == 0;
+}
+
+/* Issue #19 item 1: §1.3 "all existing guest shared memory as well as the
+ * vmfwupdate/opaque file are preserved" across the update reset, and QEMU's
+ * patch never clears it: a firmware that hands data over once and then
+ * updates twice (a chained update) still finds it.  Normal resets keep it
+ * as well (QEMU; the new firmware is the one told to clear it). */
 static void
-test_opaque_survives_exactly_one_update_reset(void)
+test_opaque_preserved_across_chained_updates(void)
 {
 	struct rig r = rig_new(false, VV_VMFWUPDATE_SPEC_V3);
 	uint8_t *opaque;
@@ -366,45 +392,99 @@ test_opaque_survives_exactly_one_update_reset(void)
 	CHECK_EQ(guest_write(r.fw, VV_VMFWUPDATE_FILE_OPAQUE, "payload@0x1234", 14), 0);
 	CHECK_EQ(guest_write_u64(r.fw, VV_VMFWUPDATE_FILE_BIOS_ADDR, IMAGE), 0);
 	CHECK_EQ(vv_vmfwupdate_reset(r.u), VV_VMFWUPDATE_RESET_UPDATED);
-	/* The new firmware reads it. */
-	memset(gpa_ptr(SCRATCH), 0, 16);
-	CHECK_EQ(dma(r.fw, VV_VMFWUPDATE_FILE_OPAQUE, VV_FW_CFG_DMA_CTL_READ, 14, SCRATCH), 0);
-	CHECK_MEM(gpa_ptr(SCRATCH), "payload@0x1234", 14);
-	/* Another update reset without a fresh write: gone. */
+	CHECK(opaque_reads(r.fw, "payload@0x1234", 14));
+	/* The new firmware updates again without rewriting opaque. */
 	CHECK_EQ(guest_write_u64(r.fw, VV_VMFWUPDATE_FILE_BIOS_ADDR, IMAGE), 0);
 	CHECK_EQ(vv_vmfwupdate_reset(r.u), VV_VMFWUPDATE_RESET_UPDATED);
-	CHECK_EQ(opaque[0], 0);
-	/* Written, then a normal reset: gone too. */
-	CHECK_EQ(guest_write(r.fw, VV_VMFWUPDATE_FILE_OPAQUE, "x", 1), 0);
+	CHECK(opaque_reads(r.fw, "payload@0x1234", 14));
+	/* Normal resets (no address; disabled) keep it too. */
 	CHECK_EQ(vv_vmfwupdate_reset(r.u), VV_VMFWUPDATE_RESET_NO_ADDR);
-	CHECK_EQ(opaque[0], 0);
-	/* Written, survives one update, then the next (normal) reset clears. */
-	CHECK_EQ(guest_write(r.fw, VV_VMFWUPDATE_FILE_OPAQUE, "y", 1), 0);
-	CHECK_EQ(guest_write_u64(r.fw, VV_VMFWUPDATE_FILE_BIOS_ADDR, IMAGE), 0);
-	CHECK_EQ(vv_vmfwupdate_reset(r.u), VV_VMFWUPDATE_RESET_UPDATED);
-	CHECK_EQ(opaque[0], 'y');
-	CHECK_EQ(vv_vmfwupdate_reset(r.u), VV_VMFWUPDATE_RESET_NO_ADDR);
-	CHECK_EQ(opaque[0], 0);
+	CHECK(opaque_reads(r.fw, "payload@0x1234", 14));
+	CHECK_EQ(guest_write(r.fw, VV_VMFWUPDATE_FILE_DISABLE, "\1", 1), 0);
+	CHECK_EQ(vv_vmfwupdate_reset(r.u), VV_VMFWUPDATE_RESET_DISABLED);
+	CHECK(opaque_reads(r.fw, "payload@0x1234", 14));
+	/* Only the guest clears it (the spec: the new BIOS should). */
+	{
+		uint8_t zero[14] = { 0 };
+
+		CHECK_EQ(guest_write(r.fw, VV_VMFWUPDATE_FILE_OPAQUE, zero, 14), 0);
+		CHECK(opaque_reads(r.fw, (const char *)zero, 14));
+	}
 	/* A write past the 4096 bytes is refused whole. */
+	CHECK_EQ(guest_write(r.fw, VV_VMFWUPDATE_FILE_OPAQUE, "y", 1), 0);
 	CHECK_EQ(dma(r.fw, VV_VMFWUPDATE_FILE_OPAQUE, VV_FW_CFG_DMA_CTL_WRITE, 4097, SCRATCH),
 		 VV_FW_CFG_DMA_CTL_ERROR);
-	CHECK_EQ(opaque[0], 0);
+	CHECK_EQ(opaque[0], 'y');
+	rig_free(&r);
+}
+
+/* Silent point: bios-addr 0 is the spec's "no update" (§1.3 step 2), so an
+ * image at guest address 0 cannot be used by vmfwupdate even where GPA 0
+ * is RAM. */
+static void
+test_reset_image_at_address_zero_is_no_update(void)
+{
+	struct rig r = rig_new(false, VV_VMFWUPDATE_SPEC_V3);
+
+	REQUIRE(r.u != NULL);
+	memset(low, 0x77, sizeof(low));
+	CHECK_EQ(guest_write_u64(r.fw, VV_VMFWUPDATE_FILE_BIOS_ADDR, 0), 0);
+	CHECK_EQ(vv_vmfwupdate_reset(r.u), VV_VMFWUPDATE_RESET_NO_ADDR);
+	CHECK(region_is_old());
 	rig_free(&r);
 }
 
 /* ---- vm-launch-update ---- */
 
-/* A minimal IGVM v1 file: 24-byte fixed header, 8-byte variable header. */
+/*
+ * A small well-formed IGVM file (IGVM format, igvm_defs: little-endian
+ * fixed header; variable headers as type/length entries, each starting on
+ * an 8-byte boundary, zero padding; CRC-32 over the fixed header with the
+ * checksum field zero followed by the variable header section):
+ *   0   fixed header (24 bytes v1, 32 bytes v2)
+ *   32  one IGVM_VHT_SUPPORTED_PLATFORM (type 1) entry, 16 bytes of content
+ *   56  8 bytes of file data ('D')
+ * total 64 bytes.
+ */
+#define IGVM_LEN      64u
+#define IGVM_VH_OFF   32u
+#define IGVM_VH_SIZE  24u
+
+/* Recompute the checksum from the header fields as they stand, so a test
+ * can break one rule and keep the checksum honest. */
+static void
+igvm_seal(uint8_t *p, size_t buf)
+{
+	uint32_t fixed = vv_le32(p + 4) == 2 ? 32 : 24;
+	uint32_t off = vv_le32(p + 8), size = vv_le32(p + 12);
+	uint32_t crc;
+
+	vv_put_le32(p + 20, 0);
+	crc = vv_crc32(0, p, fixed);
+	if (off <= buf && size <= buf - off)
+		crc = vv_crc32(crc, p + off, size);
+	vv_put_le32(p + 20, crc);
+}
+
 static size_t
 make_igvm(uint8_t *p, uint32_t version)
 {
-	memset(p, 0, 64);
+	memset(p, 0, IGVM_LEN);
 	vv_put_le32(p, VV_IGVM_MAGIC);
 	vv_put_le32(p + 4, version);
-	vv_put_le32(p + 8, 32);          /* variable header offset */
-	vv_put_le32(p + 12, 8);          /* variable header size */
-	vv_put_le32(p + 16, 64);         /* total file size */
-	return 64;
+	vv_put_le32(p + 8, IGVM_VH_OFF);
+	vv_put_le32(p + 12, IGVM_VH_SIZE);
+	vv_put_le32(p + 16, IGVM_LEN);
+	if (version == 2)
+		vv_put_le32(p + 28, 4096);      /* v2: architecture X64 (0), page size */
+	vv_put_le32(p + 32, 1);                 /* IGVM_VHT_SUPPORTED_PLATFORM */
+	vv_put_le32(p + 36, 16);                /* content length */
+	vv_put_le32(p + 40, 1);                 /* compatibility mask */
+	p[45] = 2;                              /* platform type: SEV-SNP */
+	vv_put_le16(p + 46, 1);                 /* platform version */
+	memset(p + 56, 'D', 8);
+	igvm_seal(p, IGVM_LEN);
+	return IGVM_LEN;
 }
 
 struct lrig {
@@ -414,18 +494,25 @@ struct lrig {
 };
 
 static struct lrig
-lrig_new(bool from_igvm)
+lrig_new_cfg(const struct vv_vm_launch_update_config *cfg)
 {
-	struct vv_vm_launch_update_config cfg = { from_igvm, 0x8000 };
 	struct lrig r = { 0 };
 
 	memset(ram, 0, sizeof(ram));
 	r.fw = vv_fw_cfg_new(VV_FW_CFG_IO, &mem, 0);
 	if (r.fw != NULL)
-		r.u = vv_vm_launch_update_new(r.fw, &mem, &cfg);
+		r.u = vv_vm_launch_update_new(r.fw, &mem, cfg);
 	if (r.u != NULL)
 		r.data = vv_fw_cfg_file_data(r.fw, VV_VMLU_FILE, NULL);
 	return r;
+}
+
+static struct lrig
+lrig_new(bool from_igvm)
+{
+	struct vv_vm_launch_update_config cfg = { from_igvm, 0x8000, NULL, NULL };
+
+	return lrig_new_cfg(&cfg);
 }
 
 static void
@@ -532,7 +619,8 @@ test_vmlu_bad_images(void)
 		CHECK_EQ(guest_write(r.fw, VV_VMLU_FILE, s, sizeof(s)), 0);
 		CHECK_EQ(vv_le16(r.data), VV_VMLU_VERSION);
 		CHECK_EQ(vv_le64(r.data + 8), VV_VMLU_FORMAT_IGVM);
-		CHECK_EQ(vv_le16(r.data + 2), VV_VMLU_STATUS_SUCCESS);
+		/* No image and no CTL_HOST_IGVM: QEMU's empty-range parse fails. */
+		CHECK_EQ(vv_le16(r.data + 2), VV_VMLU_STATUS_LOAD_FAIL);
 	}
 	lrig_free(&r);
 
@@ -568,21 +656,295 @@ test_vmlu_one_shot_and_disable(void)
 	CHECK_EQ(vv_le64(gpa_ptr(SCRATCH) + VV_VMLU_OFF_CONTROL), VV_VMLU_CTL_DISABLE);
 	gpa_ptr(IMAGE)[40] = 0x5a;              /* a different image */
 	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, n, 0, 0), VV_VMLU_STATUS_SUCCESS);
-	CHECK_EQ(vv_vm_launch_update_image(r.u, NULL)[40], 0);
+	CHECK_EQ(vv_vm_launch_update_image(r.u, NULL)[40], 1);   /* make_igvm's byte */
 	CHECK_EQ(lu_write(&r, VV_VMLU_CTL_HOST_IGVM, 0, 0, 0, 0), VV_VMLU_STATUS_SUCCESS);
 	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
 	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
 	lrig_free(&r);
 
-	/* HOST_IGVM alone (no image): back to the host image after one more
-	 * reset, and the interface is enabled again. */
-	r = lrig_new(true);
+}
+
+/* Issue #19 item 3: with the addresses cleared and CTL_HOST_IGVM set, "the
+ * immediate next guest reset will load the original host provided IGVM
+ * file" (§1.6 write step 4): no further boot of the guest image. */
+static void
+test_vmlu_revert_takes_effect_at_next_reset(void)
+{
+	struct lrig r = lrig_new(true);
+	size_t n;
+
 	REQUIRE(r.u != NULL);
 	n = make_igvm(gpa_ptr(IMAGE), 1);
 	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, n, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
+	/* The guest image is running; it asks to go back. */
 	CHECK_EQ(lu_write(&r, VV_VMLU_CTL_HOST_IGVM, 0, 0, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_HOST_IMAGE);
+	CHECK(vv_vm_launch_update_image(r.u, NULL) == NULL);
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_HOST_IMAGE);
+	/* A revert asked for is not cancelled by an image written before the
+	 * reset: QEMU's pending host reload wins (docs/fw-cfg.md). */
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, n, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(lu_write(&r, VV_VMLU_CTL_HOST_IGVM, 0, 0, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, n, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_HOST_IMAGE);
+	CHECK(vv_vm_launch_update_image(r.u, NULL) == NULL);
+	lrig_free(&r);
+}
+
+/* Issue #19 item 4: "addresses cleared and host flag" is checked before the
+ * format (§1.6 write steps 4 then 5), so FORMAT_IGVM with no image and
+ * CTL_HOST_IGVM reverts with status 0 instead of failing. */
+static void
+test_vmlu_revert_with_format_flag(void)
+{
+	struct lrig r = lrig_new(true);
+	size_t n;
+
+	REQUIRE(r.u != NULL);
+	n = make_igvm(gpa_ptr(IMAGE), 1);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, n, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM | VV_VMLU_CTL_HOST_IGVM, 0, 0, 0, 0),
+		 VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_HOST_IMAGE);
+	CHECK(vv_vm_launch_update_image(r.u, NULL) == NULL);
+	lrig_free(&r);
+}
+
+/* Silent points, following QEMU (docs/fw-cfg.md): the revert re-enables
+ * the interface, so updates and DISABLE work again afterwards; DISABLE
+ * written while already set is status 0 and changes nothing; a write with
+ * neither an image nor CTL_HOST_IGVM fails as QEMU's empty-range parse
+ * does; an image at guest address 0 is an image. */
+static void
+test_vmlu_silent_points(void)
+{
+	struct lrig r = lrig_new(true);
+	const uint8_t *img;
+	size_t n, size;
+
+	REQUIRE(r.u != NULL);
+	n = make_igvm(gpa_ptr(IMAGE), 1);
+	/* Disable, twice: both status 0, control reads back CTL_DISABLE. */
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM | VV_VMLU_CTL_HOST_IGVM | VV_VMLU_CTL_DISABLE,
+			  IMAGE, n, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(lu_write(&r, VV_VMLU_CTL_DISABLE, 0, 0, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(vv_le64(gpa_ptr(SCRATCH) + VV_VMLU_OFF_CONTROL), VV_VMLU_CTL_DISABLE);
+	CHECK(vv_vm_launch_update_image(r.u, NULL) == NULL);   /* DISABLE wins: step 3 */
+	/* A disabled device still reverts at the reset it promised: none here. */
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_HOST_IMAGE);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, n, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK(vv_vm_launch_update_image(r.u, NULL) == NULL);   /* still disabled */
+	lrig_free(&r);
+
+	/* One-shot with DISABLE: after the revert, updates are allowed again. */
+	r = lrig_new(true);
+	REQUIRE(r.u != NULL);
+	n = make_igvm(gpa_ptr(IMAGE), 1);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM | VV_VMLU_CTL_HOST_IGVM, IMAGE, n, 0, 0),
+		 VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(lu_write(&r, VV_VMLU_CTL_DISABLE, 0, 0, 0, 0), VV_VMLU_STATUS_SUCCESS);
 	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
 	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_HOST_IMAGE);
+	CHECK_EQ(dma(r.fw, VV_VMLU_FILE, VV_FW_CFG_DMA_CTL_READ, VV_VMLU_STRUCT_SIZE, SCRATCH), 0);
+	CHECK_EQ(vv_le64(gpa_ptr(SCRATCH) + VV_VMLU_OFF_CONTROL), 0);   /* enabled again */
+	gpa_ptr(IMAGE)[56] = 'E';
+	igvm_seal(gpa_ptr(IMAGE), IGVM_LEN);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, n, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
+	img = vv_vm_launch_update_image(r.u, &size);
+	REQUIRE(img != NULL && size == n);
+	CHECK_EQ(img[56], 'E');
+
+	/* Neither an image nor CTL_HOST_IGVM: LOAD_FAIL, nothing changes. */
+	CHECK_EQ(lu_write(&r, 0, 0, 0, RAM_BASE + 0x3000, 0x1000), VV_VMLU_STATUS_LOAD_FAIL);
+	CHECK(vv_vm_launch_update_image(r.u, NULL) == img);
+	{
+		uint64_t oa, os;
+
+		vv_vm_launch_update_opaque(r.u, &oa, &os);
+		CHECK_EQ(oa, 0);
+		CHECK_EQ(os, 0);
+	}
+
+	/* An image at guest address 0 (RAM there) is parsed like any other. */
+	make_igvm(low, 1);
+	low[56] = 'Z';
+	igvm_seal(low, IGVM_LEN);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, 0, IGVM_LEN, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	img = vv_vm_launch_update_image(r.u, &size);
+	REQUIRE(img != NULL && size == IGVM_LEN);
+	CHECK_EQ(img[56], 'Z');
+	lrig_free(&r);
+}
+
+/* Issue #19 item 2: every structural rule of the IGVM format as QEMU's
+ * parser applies it, one malformed file each.  Each write gets status
+ * LOAD_FAIL and leaves the launch state as it was: the previously accepted
+ * image, its address/size fields not cleared, no one-shot latched. */
+static void
+test_vmlu_igvm_validation(void)
+{
+	struct lrig r = lrig_new(true);
+	uint8_t *p = gpa_ptr(IMAGE);
+	uint8_t first[IGVM_LEN];
+	const uint8_t *img;
+	size_t size;
+	unsigned cases = 0;
+
+	REQUIRE(r.u != NULL);
+	make_igvm(p, 1);
+	p[56] = 'A';
+	igvm_seal(p, IGVM_LEN);
+	memcpy(first, p, IGVM_LEN);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, IGVM_LEN, 0, 0), VV_VMLU_STATUS_SUCCESS);
+
+#define BAD_IGVM(len, what)                                                                    \
+	do {                                                                                   \
+		cases++;                                                                       \
+		CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM | VV_VMLU_CTL_HOST_IGVM, IMAGE, (len), \
+				  0, 0), VV_VMLU_STATUS_LOAD_FAIL);                            \
+		CHECK_EQ(vv_le64(gpa_ptr(SCRATCH) + VV_VMLU_OFF_IMAGE_ADDR), IMAGE);           \
+		CHECK_EQ(vv_le64(gpa_ptr(SCRATCH) + VV_VMLU_OFF_IMAGE_SIZE), (len));           \
+		img = vv_vm_launch_update_image(r.u, &size);                                   \
+		REQUIRE(img != NULL);                                                          \
+		CHECK_EQ(size, IGVM_LEN);                                                      \
+		CHECK_MEM(img, first, IGVM_LEN);                                               \
+		CHECK_EQ(vv_igvm_check_header(p, (len)), -1);                                  \
+		(void)(what);                                                                  \
+	} while (0)
+
+	/* Fixed header. */
+	make_igvm(p, 1); p[0] = 'X'; igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "magic");
+	make_igvm(p, 3);
+	BAD_IGVM(IGVM_LEN, "format version 3");
+	make_igvm(p, 0);
+	BAD_IGVM(IGVM_LEN, "format version 0");
+	make_igvm(p, 1);
+	BAD_IGVM(23, "shorter than a v1 fixed header");
+	make_igvm(p, 2); vv_put_le32(p + 16, 28); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(28, "shorter than a v2 fixed header");
+	make_igvm(p, 1); p[20] ^= 0x01;
+	BAD_IGVM(IGVM_LEN, "checksum: one bit off");
+	make_igvm(p, 1); p[40] ^= 0x80;
+	BAD_IGVM(IGVM_LEN, "checksum: variable header changed after sealing");
+	make_igvm(p, 2); p[28] ^= 0x01;
+	BAD_IGVM(IGVM_LEN, "checksum: v2 page_size (inside the 32-byte fixed header) changed");
+	/* Declared total size vs the file size. */
+	make_igvm(p, 1); vv_put_le32(p + 16, IGVM_LEN + 1); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "total_file_size larger than the file");
+	make_igvm(p, 1); vv_put_le32(p + 16, IGVM_LEN - 8); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "total_file_size smaller than the file");
+	make_igvm(p, 1);
+	BAD_IGVM(IGVM_LEN - 4, "file shorter than total_file_size");
+	/* Where the variable header section is. */
+	make_igvm(p, 1); vv_put_le32(p + 8, 16); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "variable headers inside the v1 fixed header");
+	make_igvm(p, 2); vv_put_le32(p + 8, 24); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "variable headers inside the v2 fixed header");
+	make_igvm(p, 1); vv_put_le32(p + 8, 28); vv_put_le32(p + 12, 16); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "variable header offset not 8-aligned");
+	make_igvm(p, 1); vv_put_le32(p + 12, 40); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "variable header section past total_file_size");
+	make_igvm(p, 1); vv_put_le32(p + 12, 0xfffffff0u); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "variable header offset + size wraps 32 bits");
+	/* The variable header section's framing. */
+	make_igvm(p, 1); vv_put_le32(p + 12, 0); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "empty variable header section");
+	make_igvm(p, 1); vv_put_le32(p + 12, 4); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "section too short for one entry header");
+	make_igvm(p, 1); vv_put_le32(p + 36, 17); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "entry length (aligned to 8) runs past the section");
+	make_igvm(p, 1); vv_put_le32(p + 36, 0xfffffffcu); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "entry length near 2^32");
+	make_igvm(p, 1); vv_put_le32(p + 12, 28); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "4 bytes left after the last entry: no room for an entry header");
+	make_igvm(p, 1); vv_put_le32(p + 12, 32); memset(p + 56, 0, 8); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "a second entry of type 0 (INVALID) in the section");
+	make_igvm(p, 1); vv_put_le32(p + 32, 0); igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "entry type 0 (INVALID)");
+	make_igvm(p, 1); vv_put_le32(p + 36, 12); p[52] = 1; igvm_seal(p, IGVM_LEN);
+	BAD_IGVM(IGVM_LEN, "non-zero padding after a 12-byte entry");
+#undef BAD_IGVM
+	CHECK_EQ(cases, 24);
+
+	/* No one-shot was latched by any refused write. */
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
+	CHECK_MEM(vv_vm_launch_update_image(r.u, NULL), first, IGVM_LEN);
+
+	/* The controls: the same shapes, well formed, are accepted. */
+	make_igvm(p, 1); vv_put_le32(p + 36, 12); igvm_seal(p, IGVM_LEN);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, IGVM_LEN, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	make_igvm(p, 1); vv_put_le32(p + 8, 24); vv_put_le32(p + 12, 24); igvm_seal(p, IGVM_LEN);
+	memmove(p + 24, p + 32, 24);
+	memset(p + 48, 0, 8);
+	igvm_seal(p, IGVM_LEN);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, IGVM_LEN, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	make_igvm(p, 2);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, IGVM_LEN, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	lrig_free(&r);
+}
+
+/* The VMM's own IGVM parser, plugged in (issue #19 item 2): it sees the
+ * host copy only after the structural checks passed, and its refusal is
+ * LOAD_FAIL with the launch state unchanged. */
+struct hook_state {
+	unsigned calls;
+	int verdict;
+	uint8_t seen[IGVM_LEN];
+	size_t seen_size;
+};
+
+static int
+igvm_hook(void *opaque, const uint8_t *image, size_t size)
+{
+	struct hook_state *h = opaque;
+
+	h->calls++;
+	h->seen_size = size;
+	memcpy(h->seen, image, size < IGVM_LEN ? size : IGVM_LEN);
+	return h->verdict;
+}
+
+static void
+test_vmlu_parser_hook(void)
+{
+	struct hook_state h = { 0 };
+	struct vv_vm_launch_update_config cfg = { true, 0x8000, igvm_hook, &h };
+	struct lrig r = lrig_new_cfg(&cfg);
+	uint8_t first[IGVM_LEN];
+
+	REQUIRE(r.u != NULL);
+	make_igvm(gpa_ptr(IMAGE), 1);
+	memcpy(first, gpa_ptr(IMAGE), IGVM_LEN);
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, IGVM_LEN, 0, 0), VV_VMLU_STATUS_SUCCESS);
+	CHECK_EQ(h.calls, 1);
+	CHECK_EQ(h.seen_size, IGVM_LEN);
+	CHECK_MEM(h.seen, first, IGVM_LEN);
+	/* A malformed file never reaches the hook. */
+	gpa_ptr(IMAGE)[20] ^= 1;
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM, IMAGE, IGVM_LEN, 0, 0), VV_VMLU_STATUS_LOAD_FAIL);
+	CHECK_EQ(h.calls, 1);
+	/* The hook refuses a well-formed file. */
+	make_igvm(gpa_ptr(IMAGE), 2);
+	h.verdict = -1;
+	CHECK_EQ(lu_write(&r, VV_VMLU_FORMAT_IGVM | VV_VMLU_CTL_HOST_IGVM, IMAGE, IGVM_LEN,
+			  RAM_BASE, 0x1000), VV_VMLU_STATUS_LOAD_FAIL);
+	CHECK_EQ(h.calls, 2);
+	CHECK_EQ(vv_le64(gpa_ptr(SCRATCH) + VV_VMLU_OFF_IMAGE_SIZE), IGVM_LEN);
+	CHECK_MEM(vv_vm_launch_update_image(r.u, NULL), first, IGVM_LEN);
+	{
+		uint64_t oa, os;
+
+		vv_vm_launch_update_opaque(r.u, &oa, &os);
+		CHECK_EQ(oa, 0);
+		CHECK_EQ(os, 0);
+	}
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
+	CHECK_EQ(vv_vm_launch_update_reset(r.u), VV_VMLU_BOOT_GUEST_IMAGE);
 	lrig_free(&r);
 }
 
@@ -611,10 +973,16 @@ static const struct vv_test tests[] = {
 	TEST(test_reset_bad_ranges),
 	TEST(test_resize_without_capability),
 	TEST(test_resize_with_capability),
-	TEST(test_opaque_survives_exactly_one_update_reset),
+	TEST(test_opaque_preserved_across_chained_updates),
+	TEST(test_reset_image_at_address_zero_is_no_update),
 	TEST(test_vmlu_layout_and_success),
 	TEST(test_vmlu_bad_images),
 	TEST(test_vmlu_one_shot_and_disable),
+	TEST(test_vmlu_revert_takes_effect_at_next_reset),
+	TEST(test_vmlu_revert_with_format_flag),
+	TEST(test_vmlu_silent_points),
+	TEST(test_vmlu_igvm_validation),
+	TEST(test_vmlu_parser_hook),
 	TEST(test_igvm_header_check),
 };
 

@@ -70,9 +70,8 @@ void vv_vmfwupdate_free(struct vv_vmfwupdate *u);
  * behaviour at reset"): disable 1 -> normal; bios-addr 0 -> normal; else
  * copy bios-size bytes from guest bios-addr into the top of the region.
  * Afterwards disable = 0, bios-addr = 0, bios-size = the region's size.
- * The opaque file keeps its contents only across a reset that updated and
- * only if the guest wrote it since the previous reset; otherwise it is
- * zeroed.
+ * The opaque file is never touched: it survives every reset, chained
+ * updates included (§1.3 step 4, as QEMU); the new firmware clears it.
  */
 enum vv_vmfwupdate_outcome vv_vmfwupdate_reset(struct vv_vmfwupdate *u);
 
@@ -110,9 +109,22 @@ const char *vv_vmfwupdate_outcome_name(enum vv_vmfwupdate_outcome o);
 #define VV_IGVM_FIXED_HEADER_V1       24u
 #define VV_IGVM_FIXED_HEADER_V2       32u
 
+/*
+ * A VMM's own full IGVM parser (e.g. the igvm library's
+ * igvm_new_from_binary()), run on the host copy of a guest image after the
+ * built-in structural checks (vv_igvm_check_header) passed.  Return 0 to
+ * accept the image, anything else to refuse it: the guest then sees status
+ * LOAD_FAIL and the launch state is not modified (§1.6 "write callback"
+ * step 6).  image is valid only during the call.  Must not call back into
+ * the fw_cfg device.
+ */
+typedef int (*vv_igvm_parse_fn)(void *opaque, const uint8_t *image, size_t size);
+
 struct vv_vm_launch_update_config {
 	bool started_from_igvm;         /* else every write gets NOT_IGVM_INIT */
 	uint64_t max_image_size;        /* 0: 64 MiB */
+	vv_igvm_parse_fn igvm_parse;    /* NULL: the structural checks only */
+	void *igvm_parse_opaque;
 };
 
 enum vv_vmlu_boot {
@@ -136,9 +148,14 @@ const uint8_t *vv_vm_launch_update_image(const struct vv_vm_launch_update *u, si
 /* The guest memory the guest asked to keep across the relaunch. */
 void vv_vm_launch_update_opaque(const struct vv_vm_launch_update *u, uint64_t *addr, uint64_t *size);
 
-/* 0 if buf starts with a plausible IGVM fixed header: magic, version 1 or
- * 2, variable header inside total_file_size, total_file_size <= len.
- * Otherwise -1.  Not a full IGVM parse; the VMM's IGVM loader does that. */
+/* 0 if buf[0..len) is a structurally sound IGVM file, as QEMU's IGVM
+ * parser checks it: magic, format version 1 or 2, total_file_size == len,
+ * variable header section 8-byte aligned after the fixed header and inside
+ * the file, the CRC-32 checksum over the fixed header (checksum field as
+ * zero) and the variable header section, and that section exactly filled
+ * by 8-byte-aligned type/length entries with zero padding and no INVALID
+ * (0) type.  Otherwise -1.  The entries' meaning is not checked: that is
+ * the VMM's IGVM loader's job (or its igvm_parse hook's). */
 int vv_igvm_check_header(const uint8_t *buf, size_t len);
 
 #ifdef __cplusplus

@@ -11,18 +11,24 @@
  *      callback"), and ends with `status` written back; version and
  *      capabilities are put back (they are read-only to the guest).
  *  (2) An image is accepted only if its range does not wrap, is at most
- *      max_image_size, guest RAM gives all of it, and it starts with an
- *      IGVM fixed header; it is copied once into a host buffer and only
- *      that copy is checked and handed on (no double fetch).  A refused
- *      image is status LOAD_FAIL and changes nothing else.
+ *      max_image_size, guest RAM gives all of it, its IGVM structure is
+ *      sound (vv_igvm_check_header: the checks QEMU's parser makes) and
+ *      the VMM's parser, if it plugged one in, accepts it; it is copied
+ *      once into a host buffer and only that copy is checked and handed
+ *      on (no double fetch).  A refused image is status LOAD_FAIL and
+ *      changes nothing else.
  *  (3) The one-shot request (CTL_HOST_IGVM) is latched in host state when
  *      the write that carries it succeeds, so a later select (which
  *      re-initialises control, §1.6 "select callback") cannot lose it.
+ *  (4) A revert request (no image, CTL_HOST_IGVM) takes effect at the very
+ *      next reset (§1.6 write step 4), ahead of any format check.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <vmvars/vmfwupdate.h>
+
+#include "core/crc32.h"
 
 #define DEFAULT_MAX_IMAGE (64ULL << 20)
 
@@ -31,6 +37,8 @@ struct vv_vm_launch_update {
 	struct vv_guest_memory mem;
 	bool started_from_igvm;
 	uint64_t max_image;
+	vv_igvm_parse_fn parse;         /* the VMM's full parser, or NULL */
+	void *parse_opaque;
 
 	bool disabled;                  /* CTL_DISABLE latched until host revert */
 	bool host_igvm_requested;       /* invariant (3) */
@@ -40,33 +48,101 @@ struct vv_vm_launch_update {
 	uint64_t opaque_addr, opaque_size;
 };
 
-/* ---- IGVM fixed header (IGVM specification; not a full parse) ---- */
+/*
+ * ---- IGVM structure (issue #19 item 2) ----
+ *
+ * The checks QEMU's IGVM parser (the igvm library's igvm_new_from_binary,
+ * behind §1.6 "write callback" step 6) makes on a file's structure, from
+ * the IGVM format's published definitions (igvm_defs: IGVM_FIXED_HEADER,
+ * IGVM_FIXED_HEADER_V2, IGVM_VHS_VARIABLE_HEADER):
+ *
+ *   fixed header  magic "IGVM"; format_version 1 (24-byte header) or 2
+ *                 (32-byte header); total_file_size equal to the file's
+ *                 size; variable_header_offset at least the fixed header's
+ *                 size and 8-byte aligned; the variable header section
+ *                 inside the file; checksum = CRC-32 (zlib's) over the
+ *                 fixed header with the checksum field taken as zero,
+ *                 followed by the variable header section.
+ *   variable      a run of entries, each a u32 type and a u32 length of
+ *   headers       its content (not counting the 8 bytes of type/length),
+ *                 each starting 8-byte aligned (content padded with zero
+ *                 bytes to a multiple of 8), each wholly inside the
+ *                 section, the section exactly filled; type 0 is INVALID.
+ *
+ * What the entries mean (platforms, directives, per-type sizes) is left to
+ * the VMM's loader, or to the parser it plugs in (igvm_parse).  All sizes
+ * are u32 from the file, summed in u64, so nothing here can overflow.
+ */
+
+#define IGVM_OFF_MAGIC          0
+#define IGVM_OFF_VERSION        4
+#define IGVM_OFF_VH_OFFSET      8
+#define IGVM_OFF_VH_SIZE        12
+#define IGVM_OFF_TOTAL          16
+#define IGVM_OFF_CHECKSUM       20
+#define IGVM_VH_ENTRY_HEADER    8u      /* u32 type + u32 length */
+#define IGVM_VHT_INVALID        0u
+
+static int
+igvm_check_entries(const uint8_t *vh, uint64_t size)
+{
+	uint64_t pos = 0;
+
+	/* A section too short for one entry header is malformed (an IGVM file
+	 * needs at least its platform header). */
+	if (size < IGVM_VH_ENTRY_HEADER)
+		return -1;
+	while (pos < size) {
+		uint64_t left = size - pos, len, padded;
+
+		if (left < IGVM_VH_ENTRY_HEADER)
+			return -1;
+		if (vv_le32(vh + pos) == IGVM_VHT_INVALID)
+			return -1;
+		len = vv_le32(vh + pos + 4);
+		padded = (len + 7) & ~(uint64_t)7;      /* len < 2^32: no wrap */
+		if (padded > left - IGVM_VH_ENTRY_HEADER)
+			return -1;
+		for (uint64_t i = len; i < padded; i++)
+			if (vh[pos + IGVM_VH_ENTRY_HEADER + i] != 0)
+				return -1;
+		pos += IGVM_VH_ENTRY_HEADER + padded;
+	}
+	return 0;
+}
 
 int
 vv_igvm_check_header(const uint8_t *buf, size_t len)
 {
-	uint32_t version, var_off, var_size, total;
+	uint8_t fixed_copy[VV_IGVM_FIXED_HEADER_V2];
+	uint32_t version, vh_off, vh_size, crc;
+	uint64_t vh_end;
 	size_t fixed;
-	uint64_t var_end;
 
-	if (buf == NULL || len < VV_IGVM_FIXED_HEADER_V1 || vv_le32(buf) != VV_IGVM_MAGIC)
+	if (buf == NULL || len < VV_IGVM_FIXED_HEADER_V1 || vv_le32(buf + IGVM_OFF_MAGIC) != VV_IGVM_MAGIC)
 		return -1;
-	version = vv_le32(buf + 4);
+	version = vv_le32(buf + IGVM_OFF_VERSION);
 	if (version == 1)
 		fixed = VV_IGVM_FIXED_HEADER_V1;
 	else if (version == 2)
 		fixed = VV_IGVM_FIXED_HEADER_V2;
 	else
 		return -1;
-	if (len < fixed)
+	if (len < fixed || vv_le32(buf + IGVM_OFF_TOTAL) != len)
 		return -1;
-	var_off = vv_le32(buf + 8);
-	var_size = vv_le32(buf + 12);
-	total = vv_le32(buf + 16);
-	if (var_off < fixed || vv_add_overflow(var_off, var_size, &var_end) || var_end > total ||
-	    total > len)
+	vh_off = vv_le32(buf + IGVM_OFF_VH_OFFSET);
+	vh_size = vv_le32(buf + IGVM_OFF_VH_SIZE);
+	vh_end = (uint64_t)vh_off + vh_size;
+	if (vh_off < fixed || vh_off % 8 != 0 || vh_end > len)
 		return -1;
-	return 0;
+	/* The checksum as if its own field were zero. */
+	memcpy(fixed_copy, buf, fixed);
+	vv_put_le32(fixed_copy + IGVM_OFF_CHECKSUM, 0);
+	crc = vv_crc32(0, fixed_copy, fixed);
+	crc = vv_crc32(crc, buf + vh_off, vh_size);
+	if (crc != vv_le32(buf + IGVM_OFF_CHECKSUM))
+		return -1;
+	return igvm_check_entries(buf + vh_off, vh_size);
 }
 
 /* ---- the struct ---- */
@@ -98,8 +174,12 @@ load_image(struct vv_vm_launch_update *u, uint8_t *data, uint64_t addr, uint64_t
 	copy = malloc((size_t)size);
 	if (copy == NULL)
 		return VV_VMLU_STATUS_LOAD_FAIL;
+	/* Structure first, so the VMM's parser only ever sees a well-framed
+	 * file; either refusal leaves the launch state as it was (§1.6: an
+	 * invalid file "fails to parse" and status reports it). */
 	if (u->mem.read(u->mem.opaque, addr, copy, (size_t)size) != 0 ||
-	    vv_igvm_check_header(copy, (size_t)size) != 0) {
+	    vv_igvm_check_header(copy, (size_t)size) != 0 ||
+	    (u->parse != NULL && u->parse(u->parse_opaque, copy, (size_t)size) != 0)) {
 		free(copy);
 		return VV_VMLU_STATUS_LOAD_FAIL;
 	}
@@ -133,15 +213,23 @@ judge_write(struct vv_vm_launch_update *u, uint8_t *data)
 		u->disabled = true;                             /* step 3 */
 		return VV_VMLU_STATUS_SUCCESS;
 	}
-	if (vv_add_overflow(oaddr, osize, &end))
-		return VV_VMLU_STATUS_LOAD_FAIL;
-	if (!image && (control & VV_VMLU_FORMAT_IGVM))
-		return VV_VMLU_STATUS_LOAD_FAIL;                /* an image promised, none given */
+	if (!image && (control & VV_VMLU_CTL_HOST_IGVM)) {
+		/* Step 4, before the format is looked at (issue #19 item 4):
+		 * "the immediate next guest reset will load the original host
+		 * provided IGVM file" (item 3), whatever else control says. */
+		u->host_igvm_on_reset = true;
+		u->host_igvm_requested = false;
+		return VV_VMLU_STATUS_SUCCESS;
+	}
 	if (image && !(control & VV_VMLU_FORMAT_IGVM))
 		return VV_VMLU_STATUS_LOAD_FAIL;                /* step 5 */
-	status = image ? load_image(u, data, addr, size) : VV_VMLU_STATUS_SUCCESS;
+	if (!image)
+		return VV_VMLU_STATUS_LOAD_FAIL;                /* step 6 on an empty range, as QEMU */
+	if (vv_add_overflow(oaddr, osize, &end))
+		return VV_VMLU_STATUS_LOAD_FAIL;                /* ours: docs/fw-cfg.md */
+	status = load_image(u, data, addr, size);              /* step 6 */
 	if (status == VV_VMLU_STATUS_SUCCESS) {
-		/* step 4 and the reset rule "CTL_HOST_IGVM and status 0" */
+		/* the reset rule "CTL_HOST_IGVM and status 0": one boot of it */
 		u->host_igvm_requested = (control & VV_VMLU_CTL_HOST_IGVM) != 0;
 		u->opaque_addr = oaddr;
 		u->opaque_size = osize;
@@ -183,6 +271,10 @@ vv_vm_launch_update_new(struct vv_fw_cfg *fw, const struct vv_guest_memory *mem,
 	u->max_image = cfg != NULL && cfg->max_image_size != 0 ? cfg->max_image_size : DEFAULT_MAX_IMAGE;
 	if (u->max_image > SIZE_MAX)
 		u->max_image = SIZE_MAX;
+	if (cfg != NULL) {
+		u->parse = cfg->igvm_parse;
+		u->parse_opaque = cfg->igvm_parse_opaque;
+	}
 	init_fields(u, init);
 	ops.select = selected;
 	ops.write = written;

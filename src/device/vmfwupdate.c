@@ -16,6 +16,7 @@
  *      value makes it 1, later writes are put back to 1.
  *  (4) bios-size is writable only with CAP_BIOS_RESIZE; an accepted value
  *      is non-zero, a multiple of 4 KiB and at most region_max.
+ *  (5) The opaque file is the guest's: no reset changes it (§1.3 step 4).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,6 @@ struct vv_vmfwupdate {
 	uint64_t req_size;              /* accepted bios-size for the next update */
 	uint64_t bios_addr;
 	bool disabled;
-	bool opaque_written;            /* since the last reset */
 };
 
 static uint64_t
@@ -104,14 +104,6 @@ disable_written(void *opaque, uint8_t *data, size_t size, uint32_t offset, uint3
 	data[0] = 1;
 }
 
-static void
-opaque_written(void *opaque, uint8_t *data, size_t size, uint32_t offset, uint32_t len)
-{
-	struct vv_vmfwupdate *u = opaque;
-
-	u->opaque_written = true;
-}
-
 /* ---- construction ---- */
 
 static bool
@@ -130,7 +122,6 @@ add_files(struct vv_vmfwupdate *u, size_t opaque_size, bool resize)
 	struct vv_fw_cfg_file_ops size_ops = { NULL, bios_size_written, u };
 	struct vv_fw_cfg_file_ops addr_ops = { NULL, bios_addr_written, u };
 	struct vv_fw_cfg_file_ops disable_ops = { NULL, disable_written, u };
-	struct vv_fw_cfg_file_ops opaque_ops = { NULL, opaque_written, u };
 	uint8_t cap[8], bios_size[8], zero8[8] = { 0 };
 
 	vv_put_le64(cap, u->caps);
@@ -140,8 +131,9 @@ add_files(struct vv_vmfwupdate *u, size_t opaque_size, bool resize)
 	if (vv_fw_cfg_add_file(u->fw, VV_VMFWUPDATE_FILE_BIOS_SIZE, bios_size, u->size_width,
 			       resize, &size_ops) != 0)
 		return -1;
+	/* A plain writable file: only the guest ever changes it (step 4). */
 	if (vv_fw_cfg_add_file(u->fw, VV_VMFWUPDATE_FILE_OPAQUE, NULL, opaque_size, true,
-			       &opaque_ops) != 0)
+			       NULL) != 0)
 		return -1;
 	if (vv_fw_cfg_add_file(u->fw, VV_VMFWUPDATE_FILE_DISABLE, zero8, 1, true, &disable_ops) != 0)
 		return -1;
@@ -227,8 +219,6 @@ enum vv_vmfwupdate_outcome
 vv_vmfwupdate_reset(struct vv_vmfwupdate *u)
 {
 	enum vv_vmfwupdate_outcome o;
-	size_t opaque_size;
-	uint8_t *opaque;
 
 	if (u->disabled)
 		o = VV_VMFWUPDATE_RESET_DISABLED;       /* step 1 */
@@ -245,11 +235,10 @@ vv_vmfwupdate_reset(struct vv_vmfwupdate *u)
 	publish(u, VV_VMFWUPDATE_FILE_BIOS_ADDR, 0, 8);
 	publish(u, VV_VMFWUPDATE_FILE_BIOS_SIZE, u->bios_size, u->size_width);
 
-	/* Step 4: the opaque file survives the update reset, once. */
-	opaque = vv_fw_cfg_file_data(u->fw, VV_VMFWUPDATE_FILE_OPAQUE, &opaque_size);
-	if (opaque != NULL && !(o == VV_VMFWUPDATE_RESET_UPDATED && u->opaque_written))
-		memset(opaque, 0, opaque_size);
-	u->opaque_written = false;
+	/* Step 4: "all existing guest shared memory as well as the
+	 * vmfwupdate/opaque file are preserved" -- on every reset, chained
+	 * updates included (issue #19 item 1).  QEMU's patch never clears it
+	 * either; the new firmware is the one the spec tells to clear it. */
 	return o;
 }
 

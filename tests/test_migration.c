@@ -424,7 +424,10 @@ check_same_transcript(const struct transcript *a, const struct transcript *b)
 /* Real daemons                                                       */
 /* ------------------------------------------------------------------ */
 
-static const char *const tpm_vm[] = { "--tpm", "--vm-uuid", VM_UUID, NULL };
+/* Migration is on only where the operator turns it on (--migration on a
+ * source, --incoming on a destination); these daemons are both. */
+static const char *const tpm_vm[] = { "--tpm", "--vm-uuid", VM_UUID, "--migration", "--incoming",
+				      NULL };
 
 static void
 migrate_daemons(bool pio)
@@ -730,10 +733,10 @@ expect_load_refused(const struct daemon *d, uint32_t flags, const uint8_t *snap,
 static void
 test_daemon_refusals(void)
 {
-	static const char *const other_vm[] = { "--tpm", "--vm-uuid", OTHER_VM, NULL };
-	static const char *const small[] = { "--tpm", "--vm-uuid", VM_UUID, "--volatile-storage",
-					     "1500", NULL };
-	static const char *const no_tpm[] = { "--vm-uuid", VM_UUID, NULL };
+	static const char *const other_vm[] = { "--tpm", "--vm-uuid", OTHER_VM, "--incoming", NULL };
+	static const char *const small[] = { "--tpm", "--vm-uuid", VM_UUID, "--incoming",
+					     "--volatile-storage", "1500", NULL };
+	static const char *const no_tpm[] = { "--vm-uuid", VM_UUID, "--incoming", NULL };
 	struct daemon a, b;
 	struct side sa, x;
 	uint8_t *full = NULL, *vol = NULL, *copy;

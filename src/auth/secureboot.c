@@ -29,6 +29,7 @@
 #include "auth/auth2.h"
 #include "auth/pkcs7.h"
 #include "auth/siglist.h"
+#include "core/store_state.h"
 
 #define ATTR_SB_DB  (VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT | VV_ATTR_AT)   /* 0x27 */
 #define ATTR_BS_RT  (VV_ATTR_BS | VV_ATTR_RT)
@@ -199,22 +200,31 @@ publish_mode(struct vv_secureboot *sb)
 		put_byte(sb, NAME("SecureBoot"), gv, ATTR_BS_RT, secure);
 }
 
-/* Power-on work (edk2 AuthVariableLibInitialize, formats §8.6). */
+/* SignatureSupport: edk2's list (SHA-1, SHA-256/384/512, RSA2048, X.509). */
+#define SIGNATURE_SUPPORT_SIZE (6 * 16)
 static void
-initialise(struct vv_secureboot *sb)
+signature_support(uint8_t out[SIGNATURE_SUPPORT_SIZE])
 {
 	static const char *const support[] = {
 		"826ca512-cf10-4ac9-b187-be01496631bd", "c1c41626-504c-4092-aca9-41f936934328",
 		"ff3e5307-9fd0-48c9-85f1-8ad56c701e01", "093e0fae-a6c4-4f50-9f1b-d41e2b89c19a",
 		"3c5766e8-269c-4e34-aa14-ed776e85b3b6", "a5c059a1-94e4-4aa7-87b5-ab155c2bf072",
 	};
-	uint8_t list[sizeof(support) / sizeof(support[0]) * 16];
+
+	for (size_t i = 0; i < sizeof(support) / sizeof(support[0]); i++)
+		vv_guid_parse(support[i], (vv_guid *)(out + 16 * i));
+}
+
+/* Power-on work (edk2 AuthVariableLibInitialize, formats §8.6). */
+static void
+initialise(struct vv_secureboot *sb)
+{
+	uint8_t list[SIGNATURE_SUPPORT_SIZE];
 	const vv_guid *gv = &VV_GUID_GLOBAL_VARIABLE;
 	struct name ss = NAME("SignatureSupport");
 	int vendor;
 
-	for (size_t i = 0; i < sizeof(support) / sizeof(support[0]); i++)
-		vv_guid_parse(support[i], (vv_guid *)(list + 16 * i));
+	signature_support(list);
 	if (find(sb, ss, gv) == NULL)
 		vv_store_put(sb->store, ss.s, ss.len, gv, ATTR_BS_RT, list, sizeof(list), NULL);
 	if (sb->cfg.force_secure_boot ||
@@ -681,6 +691,106 @@ sb_on_event(void *ctx, struct vv_store *s, enum vv_event ev)
 }
 
 /* ------------------------------------------------------------------ */
+/* Restores: states no live service produces are refused              */
+/* ------------------------------------------------------------------ */
+
+/* A 1-byte variable's value in a restored view, or -1. */
+static int
+view_byte(vv_restore_lookup_fn lookup, void *lctx, struct name n, const vv_guid *g)
+{
+	const struct vv_variable *v = lookup(lctx, n.s, n.len, g);
+
+	return v != NULL && v->data_size == 1 ? v->data[0] : -1;
+}
+
+/* A mode variable must be there, BS|RT, one byte, of this value. */
+static int
+check_mode_var(vv_restore_lookup_fn lookup, void *lctx, struct name n, int want,
+	       const char *ascii, struct vv_error *err)
+{
+	const struct vv_variable *v = lookup(lctx, n.s, n.len, &VV_GUID_GLOBAL_VARIABLE);
+
+	if (v == NULL || v->attributes != ATTR_BS_RT || v->data_size != 1)
+		return vv_error_set(err, "snapshot: %s missing or not a 1-byte BS|RT variable",
+				    ascii);
+	if (want >= 0 && v->data[0] != want)
+		return vv_error_set(err, "snapshot: %s is %u, but the keys and mode flags the "
+				    "snapshot leaves make it %d", ascii, v->data[0], want);
+	return 0;
+}
+
+/*
+ * The Secure Boot rules a restored state must meet (vv_snapshot_load):
+ *  - PK, KEK, db, dbx, dbt and dbr hold exactly NV|BS|RT|AT (row 21: no
+ *    service ever stores them otherwise);
+ *  - vmvars's own namespaces (the Audit/Deployed flags, VendorKeysNv,
+ *    certdb) hold no volatile variable: the mode is read from them;
+ *  - SetupMode, AuditMode and DeployedMode are what PK and the mode flags
+ *    make them (published on every change, in every phase), VendorKeys
+ *    follows VendorKeysNv, SignatureSupport is the service's list;
+ *  - before ExitBootServices, SecureBoot is 1 when the mode enforces:
+ *    firmware skips image verification when it reads 0, so a snapshot
+ *    must not turn it off for the boot that is running (it may say 1 when
+ *    the mode would not: SecureBootEnable changed during the boot takes
+ *    effect at the next one).  At runtime it only describes the boot.
+ */
+static int
+sb_restore_check(void *ctx, const struct vv_variable *vars, size_t n,
+		 vv_restore_lookup_fn lookup, void *lctx, bool at_runtime, struct vv_error *err)
+{
+	const struct vv_secureboot *sb = ctx;
+	const vv_guid *gv = &VV_GUID_GLOBAL_VARIABLE;
+	uint8_t support[SIGNATURE_SUPPORT_SIZE];
+	const struct vv_variable *v;
+	bool pk, audit, deployed, setup, enforcing;
+	int sbe, vendor;
+
+	for (size_t i = 0; i < n; i++) {
+		v = &vars[i];
+		if (classify(v->name, v->name_len, &v->guid) != KIND_OTHER &&
+		    v->attributes != ATTR_SB_DB)
+			return vv_error_set(err, "snapshot: a Secure Boot key database with "
+					    "attributes 0x%x (only 0x27 is ever stored)",
+					    v->attributes);
+		if (!(v->attributes & VV_ATTR_NV) &&
+		    (vv_guid_equal(&v->guid, &VMVARS_STATE_GUID) ||
+		     vv_guid_equal(&v->guid, &VV_GUID_VENDOR_KEYS_NV) ||
+		     vv_guid_equal(&v->guid, &VV_GUID_CERT_DB)))
+			return vv_error_set(err, "snapshot: a volatile variable in a namespace the "
+					    "Secure Boot service owns");
+	}
+	pk = lookup(lctx, NAME("PK").s, NAME("PK").len, gv) != NULL;
+	audit = view_byte(lookup, lctx, NAME("AuditMode"), &VMVARS_STATE_GUID) == 1;
+	deployed = view_byte(lookup, lctx, NAME("DeployedMode"), &VMVARS_STATE_GUID) == 1;
+	setup = !pk;
+	audit = !pk && audit;
+	deployed = pk && deployed;
+	if (check_mode_var(lookup, lctx, NAME("SetupMode"), setup, "SetupMode", err) != 0 ||
+	    check_mode_var(lookup, lctx, NAME("AuditMode"), audit, "AuditMode", err) != 0 ||
+	    check_mode_var(lookup, lctx, NAME("DeployedMode"), deployed, "DeployedMode", err) != 0)
+		return -1;
+	sbe = sb->cfg.force_secure_boot ? 1 :
+	      view_byte(lookup, lctx, NAME("SecureBootEnable"), &VV_GUID_SECURE_BOOT_ENABLE);
+	enforcing = deployed || (pk && !audit && (sbe < 0 || sbe == 1));
+	if (check_mode_var(lookup, lctx, NAME("SecureBoot"),
+			   !at_runtime && enforcing ? 1 : -1, "SecureBoot", err) != 0)
+		return -1;
+	v = lookup(lctx, NAME("SecureBoot").s, NAME("SecureBoot").len, gv);
+	if (v->data[0] > 1)
+		return vv_error_set(err, "snapshot: SecureBoot is %u", v->data[0]);
+	vendor = view_byte(lookup, lctx, NAME("VendorKeysNv"), &VV_GUID_VENDOR_KEYS_NV);
+	if (check_mode_var(lookup, lctx, NAME("VendorKeys"), vendor < 0 ? 1 : vendor, "VendorKeys",
+			   err) != 0)
+		return -1;
+	signature_support(support);
+	v = lookup(lctx, NAME("SignatureSupport").s, NAME("SignatureSupport").len, gv);
+	if (v == NULL || v->attributes != ATTR_BS_RT || v->data_size != sizeof(support) ||
+	    memcmp(v->data, support, sizeof(support)) != 0)
+		return vv_error_set(err, "snapshot: SignatureSupport is not the service's list");
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Public API                                                         */
 /* ------------------------------------------------------------------ */
 
@@ -692,6 +802,7 @@ detach(struct vv_secureboot *sb)
 	vv_store_remove_hook(sb->store, VV_HOOK_COMMITTED, sb_committed_hook, sb);
 	vv_store_remove_listener(sb->store, sb_on_event, sb);
 	vv_store_remove_resync(sb->store, sb_resync, sb);
+	vv_store_remove_restore_check(sb->store, sb_restore_check, sb);
 }
 
 struct vv_secureboot *
@@ -708,7 +819,8 @@ vv_secureboot_new(struct vv_store *s, const struct vv_secureboot_config *cfg)
 	    vv_store_add_hook(s, VV_HOOK_AUTH, sb_auth_hook, sb) != 0 ||
 	    vv_store_add_hook(s, VV_HOOK_COMMITTED, sb_committed_hook, sb) != 0 ||
 	    vv_store_add_listener(s, sb_on_event, sb) != 0 ||
-	    vv_store_add_resync(s, sb_resync, sb) != 0) {
+	    vv_store_add_resync(s, sb_resync, sb) != 0 ||
+	    vv_store_add_restore_check(s, sb_restore_check, sb) != 0) {
 		detach(sb);
 		free(sb);
 		return NULL;

@@ -102,6 +102,8 @@ struct vv_store {
 	size_t nlisteners;
 	struct { vv_store_resync_fn fn; void *ctx; } resync[MAX_RESYNC];
 	size_t nresync;
+	struct { vv_store_restore_check_fn fn; void *ctx; } restore_check[MAX_RESYNC];
+	size_t nrestore_check;
 
 	struct vv_property_table *properties;
 };
@@ -1547,6 +1549,40 @@ vv_store_flush(struct vv_store *s, struct vv_error *err)
 	if (s->backend == NULL)
 		return 0;
 	return s->backend->ops->commit(s->backend, s, &all, err);
+}
+
+int
+vv_store_add_restore_check(struct vv_store *s, vv_store_restore_check_fn fn, void *ctx)
+{
+	if (s->nrestore_check >= MAX_RESYNC)
+		return -1;
+	s->restore_check[s->nrestore_check].fn = fn;
+	s->restore_check[s->nrestore_check].ctx = ctx;
+	s->nrestore_check++;
+	return 0;
+}
+
+void
+vv_store_remove_restore_check(struct vv_store *s, vv_store_restore_check_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < s->nrestore_check; i++) {
+		if (s->restore_check[i].fn == fn && s->restore_check[i].ctx == ctx) {
+			s->restore_check[i] = s->restore_check[--s->nrestore_check];
+			return;
+		}
+	}
+}
+
+int
+vv_store_run_restore_checks(const struct vv_store *s, const struct vv_variable *vars, size_t n,
+			    vv_restore_lookup_fn lookup, void *lookup_ctx, bool at_runtime,
+			    struct vv_error *err)
+{
+	for (size_t i = 0; i < s->nrestore_check; i++)
+		if (s->restore_check[i].fn(s->restore_check[i].ctx, vars, n, lookup, lookup_ctx,
+					   at_runtime, err) != 0)
+			return -1;
+	return 0;
 }
 
 int

@@ -55,4 +55,24 @@ typedef void (*vv_store_resync_fn)(void *ctx, struct vv_store *s);
 int vv_store_add_resync(struct vv_store *s, vv_store_resync_fn fn, void *ctx);
 void vv_store_remove_resync(struct vv_store *s, vv_store_resync_fn fn, void *ctx);
 
+/*
+ * Checks a snapshot's variables before a restore applies any of them.  A
+ * module that owns rules the store cannot see (Secure Boot: the key
+ * databases' attributes, the mode variables that follow from PK) refuses a
+ * state no live service produces.  vars[0, n) are the snapshot's
+ * variables; lookup finds a variable as the restored service will hold it
+ * (the snapshot's, or the store's NV one a volatile-only snapshot keeps).
+ * A check returns 0, or -1 with err.  At most 8 checks.
+ */
+typedef const struct vv_variable *(*vv_restore_lookup_fn)(void *ctx, const uint16_t *name,
+							  size_t len, const vv_guid *guid);
+typedef int (*vv_store_restore_check_fn)(void *ctx, const struct vv_variable *vars, size_t n,
+					 vv_restore_lookup_fn lookup, void *lookup_ctx,
+					 bool at_runtime, struct vv_error *err);
+int vv_store_add_restore_check(struct vv_store *s, vv_store_restore_check_fn fn, void *ctx);
+void vv_store_remove_restore_check(struct vv_store *s, vv_store_restore_check_fn fn, void *ctx);
+int vv_store_run_restore_checks(const struct vv_store *s, const struct vv_variable *vars,
+				size_t n, vv_restore_lookup_fn lookup, void *lookup_ctx,
+				bool at_runtime, struct vv_error *err);
+
 #endif

@@ -57,6 +57,11 @@ struct vm_config {
 	bool tpm;
 	bool read_only;                 /* --check: load only, write nothing */
 	uint8_t vm_id[16];              /* --vm-uuid (EFI GUID layout); zero: none */
+	/* Migration is off unless the operator turns it on: a VMM that could
+	 * load a full snapshot could replace the NV store (PK included)
+	 * without one authenticated write (docs/migration.md "Who may"). */
+	bool migration;                 /* --migration: SAVE_STATE (a source) */
+	bool incoming;                  /* --incoming: one LOAD_STATE before serving */
 };
 
 struct vm {
@@ -76,6 +81,12 @@ struct vm {
 	 * under this VM's identity.  Migration (vm_save_state/vm_load_state)
 	 * uses the same identity with the VMM's flags. */
 	struct vv_snapshot_options restart_opts;
+	/* MM requests served since the daemon started / since the last VM
+	 * reset: a state is loaded only into a service that has served the
+	 * VM nothing (vm_load_state, vmm_conn.c handle_load_state). */
+	uint64_t mm_served_since_start, mm_served_since_reset;
+	bool state_loaded;              /* a LOAD_STATE was taken (once per start) */
+	bool cfg_migration, cfg_incoming; /* vm_config's --migration, --incoming */
 	bool needs_reset;
 	char needs_reset_why[200];         /* for the ERROR frame (200 bytes at most) */
 	/* Daemon counters (the MM endpoint keeps its own, vv_mm_stats). */
@@ -138,7 +149,8 @@ struct conn {
 	bool handshaken;                /* VMM: HELLO accepted */
 	bool migration;                 /* VMM: MIGRATION granted (STATE frames) */
 	bool eof;                       /* mgmt: peer sent EOF; finish, then close */
-	bool backlog;                   /* mgmt: a whole line waits (turn budget) */
+	bool backlog;                   /* mgmt: a whole line waits (turn budget);
+					 * VMM: a whole frame waits behind a STATE reply */
 	/* The frame timer: when the first byte of the message now incomplete
 	 * in `in` arrived, restarted each time a message completes; -1. */
 	int64_t partial_since_ms;

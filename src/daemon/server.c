@@ -326,6 +326,15 @@ mgmt_has_work(const struct conn *c)
 	       conn_out_queued(c) <= MGMT_OUT_MAX;
 }
 
+/* A VMM's frames wait behind a STATE reply that is now out
+ * (vmm_conn_process): handled this turn, without waiting for new bytes. */
+static bool
+vmm_has_work(const struct conn *c)
+{
+	return c->kind == CONN_VMM && c->backlog && !c->close_after_flush &&
+	       !conn_out_pending(c);
+}
+
 /* Sends what is queued.  -1: drop now.  Notes in l->vmm_answered when the
  * active VMM's output has gone out whole (a reply, not an ERROR before a
  * close): the moment vmm_busy_poll starts from. */
@@ -420,6 +429,10 @@ serve_conn(struct loop *l, struct conn *c, short revents)
 	}
 	if (mgmt_has_work(c)) {
 		(void)mgmt_conn_process(l->vm, c, &l->quit);
+		if (conn_out_pending(c))
+			rc = write_conn(l, c);
+	} else if (vmm_has_work(c) && l->vmm == c) {
+		(void)vmm_conn_process(l->vm, c);
 		if (conn_out_pending(c))
 			rc = write_conn(l, c);
 	}
@@ -641,7 +654,7 @@ server_run(struct vm *vm, const struct server_config *cfg)
 		     c = c->next) {
 			who[n] = c;
 			pfd[n++] = (struct pollfd){ .fd = c->fd, .events = conn_events(c) };
-			work = work || mgmt_has_work(c);
+			work = work || mgmt_has_work(c) || vmm_has_work(c);
 		}
 		rc = poll(pfd, n, spin || work ? 0 : timeout_ms);
 		if (rc < 0 && errno != EINTR)

@@ -50,6 +50,8 @@ vm_open(struct vm *vm, const struct vm_config *cfg, struct vv_error *err)
 
 	memset(vm, 0, sizeof(*vm));
 	memcpy(vm->restart_opts.vm_id, cfg->vm_id, sizeof(vm->restart_opts.vm_id));
+	vm->cfg_migration = cfg->migration;
+	vm->cfg_incoming = cfg->incoming;
 	vm->store = vv_store_new(&cfg->limits);
 	if (vm->store == NULL)
 		return vv_error_set(err, "limits make no sense (hwerr storage > NV storage?)");
@@ -355,6 +357,7 @@ vm_reset(struct vm *vm)
 
 	vv_store_signal(vm->store, VV_EVENT_RESET);
 	vm->vm_resets++;
+	vm->mm_served_since_reset = 0;
 	if (record_power_on(why, sizeof(why)) != 0) {
 		need_reset(vm, why);
 		return -1;
@@ -406,6 +409,13 @@ vm_load_state(struct vm *vm, unsigned flags, const uint8_t *buf, size_t size,
 {
 	struct vv_service svc = service_of(vm);
 	struct vv_snapshot_options opts = vm->restart_opts;
+
+	/* Only into a service that has served this VM nothing since its
+	 * start or last reset: then a refused load (which resets the
+	 * service) takes nothing from a running guest. */
+	if (vm->mm_served_since_reset != 0)
+		return vv_error_set(err, "snapshot: the service is not at its power-on state: it "
+				    "has served the VM since its start or last reset");
 	opts.flags = flags & VV_SNAPSHOT_FULL;
 	if (vv_snapshot_load(&svc, &opts, buf, size, err) != 0) {
 		/* Unchanged, or reset to power-on by the loader: either way

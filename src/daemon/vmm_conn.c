@@ -100,6 +100,12 @@ handle_hello(struct vm *vm, struct conn *c, const uint8_t *p, uint32_t len)
 	vv_put_le32(reply + 16, VV_VMM_MAX_PAYLOAD);
 	/* max_state_payload: the bound of STATE and LOAD_STATE payloads, for
 	 * a VMM that asked for MIGRATION; reserved (0) for any other. */
+	/* MIGRATION only where the operator started the daemon for it
+	 * (--migration, --incoming): with it a VMM could replace the NV store
+	 * through a full LOAD_STATE, which no MM request can. */
+	if (!vm->cfg_migration && !vm->cfg_incoming)
+		features &= ~(uint64_t)VV_VMM_FEATURE_MIGRATION;
+	vv_put_le64(reply + 8, features);
 	vv_put_le32(reply + 20, (features & VV_VMM_FEATURE_MIGRATION) ?
 				(uint32_t)(4 + vm_state_max(vm)) : 0);
 	c->migration = (features & VV_VMM_FEATURE_MIGRATION) != 0;
@@ -142,6 +148,8 @@ handle_mm_request(struct vm *vm, struct conn *c, const uint8_t *p, uint32_t len)
 	if (vm->needs_reset)
 		return refuse_until_reset(vm, c);
 	sts = vm_mm_request(vm, p + 4, total, buffer_size);
+	vm->mm_served_since_start++;
+	vm->mm_served_since_reset++;
 	/* The state this request changed is recorded before its reply can
 	 * leave: a daemon restarted after the guest saw the reply continues
 	 * from it (protocol.md "Daemon restart"). */
@@ -193,6 +201,9 @@ handle_save_state(struct vm *vm, struct conn *c, const uint8_t *p, uint32_t len)
 	flags = vv_le32(p);
 	if (flags & ~(uint32_t)(VV_SNAPSHOT_FULL | VV_SNAPSHOT_NV_DIGEST))
 		return reject(vm, c, VV_VMM_ERR_MALFORMED, "SAVE_STATE flags unknown");
+	if (!vm->cfg_migration)
+		return reject(vm, c, VV_VMM_ERR_STATE_REFUSED,
+			      "SAVE_STATE: this daemon was not started with --migration");
 	if (vm->needs_reset)
 		return refuse_until_reset(vm, c);
 	if (vm_save_state(vm, flags, &snap, &size, &err) != 0) {
@@ -224,6 +235,15 @@ handle_load_state(struct vm *vm, struct conn *c, const uint8_t *p, uint32_t len)
 	flags = vv_le32(p);
 	if (flags & ~(uint32_t)VV_SNAPSHOT_FULL)
 		return reject(vm, c, VV_VMM_ERR_MALFORMED, "LOAD_STATE flags unknown");
+	/* A destination takes one state, before it has served the VM
+	 * anything: a VMM of a running VM cannot swap the store under it. */
+	if (!vm->cfg_incoming)
+		return reject(vm, c, VV_VMM_ERR_STATE_REFUSED,
+			      "LOAD_STATE: this daemon was not started with --incoming");
+	if (vm->state_loaded || vm->mm_served_since_start != 0)
+		return reject(vm, c, VV_VMM_ERR_STATE_REFUSED,
+			      "LOAD_STATE: the service is not at its power-on state: this daemon "
+			      "has served the VM or taken a state since it started");
 	rc = vm_load_state(vm, flags, p + 4, len - 4, &err);
 	if (rc == -1) {
 		log_warn("vmm connection %u: LOAD_STATE refused: %s", c->id, err.msg);
@@ -231,6 +251,7 @@ handle_load_state(struct vm *vm, struct conn *c, const uint8_t *p, uint32_t len)
 	}
 	if (rc != 0)
 		return refuse_until_reset(vm, c);
+	vm->state_loaded = true;
 	return send_frame(c, VV_VMM_MSG_ACK, (uint8_t[4]){ VV_VMM_MSG_LOAD_STATE, 0, 0, 0 }, 4);
 }
 
@@ -264,6 +285,7 @@ dispatch(struct vm *vm, struct conn *c, uint32_t type, const uint8_t *p, uint32_
 int
 vmm_conn_process(struct vm *vm, struct conn *c)
 {
+	c->backlog = false;
 	while (!c->close_after_flush && c->in_len >= VV_VMM_FRAME_HEADER_SIZE) {
 		uint32_t type = vv_le32(c->in);
 		uint32_t len = vv_le32(c->in + 4);
@@ -297,6 +319,14 @@ vmm_conn_process(struct vm *vm, struct conn *c)
 			return -1;
 		}
 		conn_consume(c, VV_VMM_FRAME_HEADER_SIZE + (size_t)len);
+		/* A STATE reply is up to max_state_payload bytes for a 12-byte
+		 * request: what follows it waits until it is out (server.c
+		 * picks the backlog up), so pipelined SAVE_STATEs cannot pile
+		 * up megabytes each in the output queue. */
+		if (type == VV_VMM_MSG_SAVE_STATE && conn_out_pending(c)) {
+			c->backlog = c->in_len >= VV_VMM_FRAME_HEADER_SIZE;
+			break;
+		}
 		/* Back to the ordinary buffer after a LOAD_STATE (a failed
 		 * shrink keeps the larger one, which is harmless). */
 		if (c->in_size > VV_VMM_FRAME_HEADER_SIZE + VV_VMM_MAX_PAYLOAD &&

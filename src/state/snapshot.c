@@ -585,11 +585,20 @@ parse_property(struct vv_cursor *c, vv_guid *guid, struct vv_var_property *p, ui
 		return bad(err, off, "property record: short");
 	if (len == 0 || (uint64_t)len * 2 != c->left)
 		return bad(err, off, "property record: name length disagrees with the record");
+	/* What vv_store_property_set would refuse is refused here, before
+	 * anything changes (a refusal in the apply pass resets the service). */
+	if (p->revision != VV_VAR_CHECK_PROPERTY_REVISION)
+		return bad(err, off, "property record: revision is not 1");
 	memcpy(guid->b, g, 16);
 	*name = read_name(c, len);
 	if (*name == NULL)
 		return bad(err, off, "out of memory");
 	*name_len = len;
+	if (!vv_ucs2_valid(*name, len)) {
+		free(*name);
+		*name = NULL;
+		return bad(err, off, "property record: name is not valid UCS-2");
+	}
 	return 0;
 }
 
@@ -814,6 +823,30 @@ has_duplicate(const struct parsed *p)
 	return dup;
 }
 
+/* The variables as the restored service will hold them: the snapshot's,
+ * and, for a volatile-only snapshot, the store's NV ones it keeps. */
+struct restored_view {
+	const struct parsed *p;
+	const struct vv_store *store;
+};
+
+static const struct vv_variable *
+restored_lookup(void *ctx, const uint16_t *name, size_t len, const vv_guid *guid)
+{
+	const struct restored_view *rv = ctx;
+	const struct vv_variable *v;
+
+	for (size_t i = 0; i < rv->p->nvars; i++) {
+		v = &rv->p->vars[i];
+		if (vv_guid_equal(&v->guid, guid) && vv_ucs2_equal(v->name, v->name_len, name, len))
+			return v;
+	}
+	if (rv->p->full)
+		return NULL;
+	v = vv_store_find(rv->store, name, len, guid);
+	return v != NULL && (v->attributes & VV_ATTR_NV) ? v : NULL;
+}
+
 /* What the parse pass can tell about fit before anything changes. */
 static int
 check_fit(const struct vv_service *svc, struct parsed *p, struct vv_error *err)
@@ -860,6 +893,13 @@ check_fit(const struct vv_service *svc, struct parsed *p, struct vv_error *err)
 	if (has_duplicate(p))
 		return vv_error_set(err, "snapshot: a duplicate variable (the same GUID and name "
 				    "twice)");
+	{
+		struct restored_view rv = { p, svc->store };
+
+		if (vv_store_run_restore_checks(svc->store, p->vars, p->nvars, restored_lookup, &rv,
+						(p->phase & PHASE_RUNTIME) != 0, err) != 0)
+			return -1;
+	}
 	if (p->have_digest) {
 		/* The NV content this service will serve after the load: the
 		 * snapshot's own in the full form, its store's otherwise. */

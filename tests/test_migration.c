@@ -1138,6 +1138,69 @@ test_killed_during_save_and_load(void)
 	cleanup(&b);
 }
 
+/*
+ * Second review, finding 1: who may move state.  A VMM could negotiate
+ * MIGRATION with any daemon, VM_RESET a running one and replace its whole
+ * NV store (PK included) with a full LOAD_STATE.  Now: no MIGRATION
+ * without --migration/--incoming; SAVE_STATE only with --migration;
+ * LOAD_STATE only with --incoming, once, into a daemon that has served
+ * the VM nothing since it started -- a VM_RESET does not make it fresh.
+ */
+static void
+test_migration_needs_the_operator(void)
+{
+	static const char *const plain[] = { "--tpm", "--vm-uuid", VM_UUID, NULL };
+	static const char *const source[] = { "--tpm", "--vm-uuid", VM_UUID, "--migration", NULL };
+	struct daemon d;
+	struct side x;
+	uint8_t *snap = NULL;
+	size_t n = 0;
+
+	/* no option: not granted, and the frames are unknown to it */
+	setup(&d, plain);
+	REQUIRE(side_connect(&x, d.vmm));
+	CHECK((vv_client_features(x.client) & VV_VMM_FEATURE_MIGRATION) == 0);
+	CHECK(vv_client_save_state(x.client, VV_SNAPSHOT_FULL, &snap, &n) == -1);
+	side_close(&x);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+
+	/* a source: saves, never loads */
+	setup(&d, source);
+	REQUIRE(side_connect(&x, d.vmm));
+	CHECK(vv_client_features(x.client) & VV_VMM_FEATURE_MIGRATION);
+	REQUIRE(vv_client_save_state(x.client, VV_SNAPSHOT_FULL, &snap, &n) == 0);
+	CHECK(vv_client_load_state(x.client, VV_SNAPSHOT_FULL, snap, n) == -1);
+	CHECK_HAS(vv_client_last_error(x.client), "not started with --incoming");
+	side_close(&x);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+
+	/* a destination that has served the VM: a reset does not reopen it */
+	setup(&d, tpm_vm);
+	REQUIRE(side_connect(&x, d.vmm));
+	side_device(&x, false);                 /* the firmware's handshake: MM requests */
+	vv_uefi_vars_device_reset(x.dev);       /* then a VM reset */
+	CHECK(vv_client_load_state(x.client, VV_SNAPSHOT_FULL, snap, n) == -1);
+	CHECK_HAS(vv_client_last_error(x.client), "has served the VM or taken a state since it "
+			  "started");
+	side_close(&x);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+
+	/* a fresh destination takes one state, and only one */
+	setup(&d, tpm_vm);
+	REQUIRE(side_connect(&x, d.vmm));
+	CHECK(vv_client_load_state(x.client, VV_SNAPSHOT_FULL, snap, n) == 0);
+	CHECK(vv_client_load_state(x.client, VV_SNAPSHOT_FULL, snap, n) == -1);
+	CHECK_HAS(vv_client_last_error(x.client), "has served the VM or taken a state since it "
+			  "started");
+	side_close(&x);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+	free(snap);
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_daemon_migration_dma),
 	TEST(test_daemon_migration_pio),
@@ -1148,6 +1211,7 @@ static const struct vv_test tests[] = {
 	TEST(test_daemon_refusals),
 	TEST(test_management_migration),
 	TEST(test_old_vmm_never_sees_migration),
+	TEST(test_migration_needs_the_operator),
 	TEST(test_cli_export_loads_into_daemon),
 	TEST(test_large_state_and_bound),
 	TEST(test_killed_during_save_and_load),

@@ -6,6 +6,10 @@
  * transition (observed with GetVariable of the mode variables), private
  * authenticated variables, and the host owner's enrollment API.
  */
+#include <zlib.h>
+
+#include <vmvars/snapshot.h>
+
 #include "harness.h"
 #include "sb_tools.h"
 #include "store_util.h"
@@ -362,6 +366,95 @@ test_secure_boot_enable_follows_edk2(void)
 	env_close(&e);
 }
 
+/* Re-seals a snapshot after an edit: total size and CRC-32 (docs/snapshot.md). */
+static void
+snap_reseal(uint8_t *b, size_t n)
+{
+	vv_put_le64(b + 16, n);
+	vv_put_le32(b + n - 4, (uint32_t)crc32(0L, b, (unsigned)(n - 4)));
+}
+
+/*
+ * Second review of #14, finding 2: a snapshot (migration, or a restart
+ * record) must not make the service serve Secure Boot state its keys do
+ * not produce.  edk2 skips image verification when it reads SecureBoot 0,
+ * and reads db through GetVariable.
+ */
+static void
+test_snapshot_secure_boot_state_checked(void)
+{
+	static const uint16_t sb_name[] = u"SecureBoot";
+	struct sbenv a, b;
+	struct vv_service sa, sv;
+	struct vv_error err = { { 0 } };
+	uint8_t *snap = NULL, *bad;
+	size_t n = 0, at = 0, i;
+	uint8_t pat[20];
+
+	NEED_TOOLS();
+	env_open(&a, NULL);
+	CHECK_STATUS(send_auth(&a, GV, "PK", SB_ATTR, "PK.auth"), VV_EFI_SUCCESS);
+	vv_store_signal(a.s, VV_EVENT_END_OF_DXE);
+	check_mode(&a, 0, 1, 0, 0);
+	sa = (struct vv_service){ a.s, a.p, NULL };
+	REQUIRE(vv_snapshot_save(&sa, NULL, &snap, &n, &err) == 0);
+	for (i = 0; i < 10; i++)
+		vv_put_le16(pat + 2 * i, sb_name[i]);
+	for (i = 48; i + sizeof(pat) < n && at == 0; i++)
+		if (memcmp(snap + i, pat, sizeof(pat)) == 0)
+			at = i + sizeof(pat);           /* SecureBoot's one data byte */
+	REQUIRE(at != 0 && snap[at] == 1);
+	bad = malloc(n + 128);
+	REQUIRE(bad != NULL);
+
+	/* the unedited snapshot loads into a service with the same keys */
+	env_open(&b, NULL);
+	CHECK_STATUS(send_auth(&b, GV, "PK", SB_ATTR, "PK.auth"), VV_EFI_SUCCESS);
+	sv = (struct vv_service){ b.s, b.p, NULL };
+	CHECK(vv_snapshot_load(&sv, NULL, snap, n, &err) == 0);
+	env_close(&b);
+
+	/* SecureBoot turned off for the running boot: refused */
+	memcpy(bad, snap, n);
+	bad[at] = 0;
+	snap_reseal(bad, n);
+	env_open(&b, NULL);
+	CHECK_STATUS(send_auth(&b, GV, "PK", SB_ATTR, "PK.auth"), VV_EFI_SUCCESS);
+	sv = (struct vv_service){ b.s, b.p, NULL };
+	CHECK(vv_snapshot_load(&sv, NULL, bad, n, &err) == -1);
+	CHECK(strstr(err.msg, "SecureBoot is 0, but the keys and mode flags") != NULL);
+	CHECK_EQ(mm_get_byte(&b, GV, "SecureBoot"), 1);
+	env_close(&b);
+
+	/* a volatile db next to the real one: refused */
+	{
+		size_t rec = 8 + 48 + 4 + 48, off = n - 4;
+
+		memcpy(bad, snap, off);
+		memset(bad + off, 0, rec);
+		vv_put_le16(bad + off, 2);                       /* VARIABLE */
+		vv_put_le32(bad + off + 4, (uint32_t)(rec - 8));
+		memcpy(bad + off + 8, DBG->b, 16);
+		vv_put_le32(bad + off + 24, VV_ATTR_BS | VV_ATTR_RT);
+		vv_put_le32(bad + off + 28, 2);                  /* name "db" */
+		vv_put_le32(bad + off + 32, 48);                 /* data */
+		vv_put_le16(bad + off + 56, 'd');
+		vv_put_le16(bad + off + 58, 'b');
+		memset(bad + off + 60, 0xab, 48);
+		snap_reseal(bad, n + rec);
+		env_open(&b, NULL);
+		CHECK_STATUS(send_auth(&b, GV, "PK", SB_ATTR, "PK.auth"), VV_EFI_SUCCESS);
+		sv = (struct vv_service){ b.s, b.p, NULL };
+		CHECK(vv_snapshot_load(&sv, NULL, bad, n + rec, &err) == -1);
+		CHECK(strstr(err.msg, "a Secure Boot key database with attributes 0x6") != NULL);
+		CHECK(vv_store_find(b.s, U("db"), DBG) == NULL);
+		env_close(&b);
+	}
+	free(bad);
+	free(snap);
+	env_close(&a);
+}
+
 static void
 test_custom_mode_skips_signatures(void)
 {
@@ -657,6 +750,7 @@ static const struct vv_test tests[] = {
 	TEST(test_private_authenticated_variable),
 	TEST(test_private_forged_chain),
 	TEST(test_secure_boot_enable_follows_edk2),
+	TEST(test_snapshot_secure_boot_state_checked),
 	TEST(test_host_enrollment),
 	TEST(test_rotation_replaces_trust),
 	TEST(test_cleanup),

@@ -22,12 +22,19 @@
  *      restored and no VM reset sent.  A daemon that lost that state
  *      (runtime.state corrupt) refuses with NEEDS_RESET: 0x10 until QMP
  *      system_reset, then served again.
+ *      A reply lost after vmvarsd applied the request (a proxy drops it):
+ *      the guest gets 0x10, QEMU never sends the request again (a keyed
+ *      MORLock written twice would be unlocked), and the lock is held.
  *   4. A fake daemon (a child of this program) that answers the handshake
  *      and then sends one kind of malformed MM_REPLY: the guest gets 0x10,
  *      and the communication buffer and 4 KiB on each side of it read back
- *      exactly as before (DMA), or the PIO buffer reads back the request.
+ *      exactly as before (DMA), or the PIO buffer reads back the request;
+ *      the fake received the request once.  A fake that trickles a valid
+ *      reply a byte every 0.6 s gets the request failed at the device's
+ *      deadline (vmvarsd-timeout-ms=2000): within 4 s.
  *   5. The handshake: QEMU refuses to start when nothing listens on the
- *      socket, or with jsonfile= next to vmvarsd=; migration is blocked.
+ *      socket, with jsonfile= next to vmvarsd=, or with vmvarsd-timeout-ms=0;
+ *      migration is blocked.
  *   6. Without vmvarsd= the device is QEMU's own service, as upstream.
  *   7. The operator path: what `vmvars firmware instantiate --vmvarsd`
  *      prints (store, daemon argv, QEMU -device) runs as printed.
@@ -165,6 +172,36 @@ count_of(const char *text, const char *needle)
 	for (const char *p = strstr(text, needle); p != NULL; p = strstr(p + 1, needle))
 		n++;
 	return n;
+}
+
+/* One more byte in the file at path: a counter two processes can share. */
+static void
+count_request(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+	if (fd >= 0) {
+		if (write(fd, "r", 1) != 1)
+			printf("# could not count a request in %s\n", path);
+		close(fd);
+	}
+}
+
+static size_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (size_t)st.st_size : 0;
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* ---- vmvarsd (tests/daemon_util.h) ---- */
@@ -845,6 +882,106 @@ test_daemon_killed_and_restarted(void)
 	cleanup(&d);
 }
 
+/* ---- 3b. a reply lost after the daemon applied the request ---- */
+
+/*
+ * A proxy between QEMU and vmvarsd (a child of this program) that forwards
+ * frame for frame, except that for the first MM_REQUEST writing MORLock it
+ * lets vmvarsd apply the request and then closes both connections instead
+ * of forwarding the reply: what QEMU sees when the daemon is killed after
+ * it recorded a request and before its reply left.  Every MORLock request
+ * it forwards is counted in count_path.
+ */
+static void
+morlock_proxy(int l, const char *daemon_sock, const char *count_path)
+{
+	static const char name[] = "MemoryOverwriteRequestControlLock";
+	static uint8_t f[8 + VV_VMM_MAX_PAYLOAD + 64];
+	uint8_t wide[2 * sizeof(name)];
+	bool dropped = false;
+
+	for (size_t i = 0; i < strlen(name); i++)
+		vv_put_le16(wide + 2 * i, (uint8_t)name[i]);
+	for (;;) {
+		int c = accept(l, NULL, NULL), v;
+		uint32_t n;
+
+		if (c < 0)
+			_exit(1);
+		v = connect_unix(daemon_sock);
+		while (v >= 0) {
+			bool morlock;
+
+			if (!read_full(c, f, 8) || (n = vv_le32(f + 4)) > VV_VMM_MAX_PAYLOAD ||
+			    !read_full(c, f + 8, n) || !write_full(v, f, 8 + n))
+				break;
+			morlock = vv_le32(f) == VV_VMM_MSG_MM_REQUEST &&
+				  memmem(f + 8, n, wide, 2 * strlen(name)) != NULL;
+			if (morlock)
+				count_request(count_path);
+			if (!read_full(v, f, 8) || (n = vv_le32(f + 4)) > VV_VMM_MAX_PAYLOAD + 64 ||
+			    !read_full(v, f + 8, n))
+				break;
+			if (morlock && !dropped) {
+				dropped = true;      /* applied, and never answered */
+				break;
+			}
+			if (!write_full(c, f, 8 + n))
+				break;
+		}
+		if (v >= 0)
+			close(v);
+		close(c);
+	}
+}
+
+static void
+test_applied_request_not_resent(void)
+{
+	static const char *const tpm[] = { "--tpm", NULL };
+	const uint8_t key[8] = { 'K', '3', 'y', 'K', '3', 'y', 'K', '3' };
+	char sock[160], count[160];
+	struct daemon d;
+	struct qemu q;
+	uint8_t lock;
+	uint16_t sts;
+	pid_t proxy;
+	int l;
+
+	NEED_QEMU();
+	REQUIRE(daemon_setup(&d, "vmvars-qemu-dev", tpm));
+	snprintf(sock, sizeof(sock), "%s/proxy.sock", d.dir);
+	snprintf(count, sizeof(count), "%s/morlock.requests", d.dir);
+	REQUIRE((l = listen_unix(sock)) >= 0);
+	proxy = fork();
+	if (proxy == 0)
+		morlock_proxy(l, d.vmm, count);
+	close(l);
+	REQUIRE(proxy > 0);
+	REQUIRE(qemu_start(&q, sock, false, NULL));
+	REQUIRE(fw_init(&q));
+
+	/* The keyed lock: vmvarsd applies it, its reply is lost.  The guest
+	 * is told the call failed; QEMU does not send it a second time (which
+	 * would have been the right key for a locked MORLock: an unlock). */
+	q_set(&q, "MemoryOverwriteRequestControlLock", &VV_GUID_MOR_LOCK, NV_BS_RT, key,
+	      sizeof(key), &sts);
+	CHECK_EQ(sts, VV_STS_ERR_UNKNOWN);
+	CHECK_EQ(file_size(count), 1);
+	CHECK(strstr(slurp(q.log), "request failed, the guest gets a device error") != NULL);
+
+	/* The next request connects anew: the lock is held, with its key. */
+	CHECK_STATUS(q_get(&q, "MemoryOverwriteRequestControlLock", &VV_GUID_MOR_LOCK, &sts,
+			   &lock, 1), VV_EFI_SUCCESS);
+	CHECK_EQ(sts, VV_STS_SUCCESS);
+	CHECK_EQ(lock, 2);               /* 0 unlocked, 1 locked, 2 locked with a key */
+	CHECK_EQ(file_size(count), 2);
+	qemu_stop(&q);
+	kill(proxy, SIGKILL);
+	waitpid(proxy, NULL, 0);
+	cleanup(&d);
+}
+
 /* ---- 4. a fake daemon sending malformed replies ---- */
 
 enum fake_reply {
@@ -857,7 +994,12 @@ enum fake_reply {
 	FAKE_UNKNOWN_STATUS,  /* status 0x77 */
 	FAKE_HUGE,            /* length 0xfffffff0 */
 	FAKE_BAD_ERROR,       /* an ERROR frame of 3 bytes */
+	FAKE_TRICKLE,         /* a valid reply, one byte every 0.6 s */
 };
+
+/* The fake daemon appends a byte to this file for every MM_REQUEST it
+ * receives, on any connection: how often QEMU sent the guest's request. */
+static char fake_count_path[160];
 
 static void
 put_header(uint8_t *h, uint32_t type, uint32_t length)
@@ -898,6 +1040,7 @@ fake_serve(int c, enum fake_reply kind)
 			continue;
 		}
 		size = length - 4;          /* the MM request */
+		count_request(fake_count_path);
 		memcpy(out + 10, in + 12, size);
 		vv_put_le16(out + 8, VV_STS_SUCCESS);
 		switch (kind) {
@@ -941,6 +1084,18 @@ fake_serve(int c, enum fake_reply kind)
 			put_header(out, VV_VMM_MSG_ERROR, 3);
 			write_full(c, out, 11);
 			break;
+		case FAKE_TRICKLE:
+			/* Each byte well within any per-receive timeout, the
+			 * whole reply (over 10 minutes) far beyond QEMU's. */
+			put_header(out, VV_VMM_MSG_MM_REPLY, 2 + size);
+			if (send(c, out, 10, MSG_NOSIGNAL) != 10)
+				return;
+			for (uint32_t i = 0; i < size; i++) {
+				msleep(600);
+				if (send(c, out + 10 + i, 1, MSG_NOSIGNAL) != 1)
+					return;
+			}
+			break;
 		}
 	}
 }
@@ -955,6 +1110,8 @@ fake_start(const char *sock, enum fake_reply kind)
 
 	if (l < 0)
 		return -1;
+	snprintf(fake_count_path, sizeof(fake_count_path), "%s.requests", sock);
+	unlink(fake_count_path);
 	pid = fork();
 	if (pid == 0) {
 		for (;;) {
@@ -975,7 +1132,10 @@ fake_case(enum fake_reply kind, bool pio, const char *what)
 {
 	static uint8_t before[GUARD + BUF_SIZE + GUARD], after[sizeof(before)];
 	static uint8_t req[BUF_SIZE], got[BUF_SIZE];
+	/* The trickle case: a short deadline, and how long the request took. */
+	const bool trickle = kind == FAKE_TRICKLE;
 	char dir[64], sock[128];
+	double t0, took;
 	struct qemu q;
 	uint16_t sts;
 	size_t len;
@@ -987,7 +1147,7 @@ fake_case(enum fake_reply kind, bool pio, const char *what)
 	snprintf(sock, sizeof(sock), "%s/vmm.sock", dir);
 	fake = fake_start(sock, kind);
 	REQUIRE(fake > 0);
-	if (!qemu_start(&q, sock, pio, NULL)) {
+	if (!qemu_start(&q, sock, pio, trickle ? ",vmvarsd-timeout-ms=2000" : NULL)) {
 		printf("# QEMU did not start: %s\n", slurp(q.log));
 		vv_test_failures++;
 		goto out;
@@ -1000,12 +1160,14 @@ fake_case(enum fake_reply kind, bool pio, const char *what)
 	memcpy(before + GUARD, req, len);
 	REQUIRE(mem_write(&q, GUEST_BUF - GUARD, before, sizeof(before)));
 	memcpy(got, req, len);
+	t0 = now_s();
 	if (pio) {
 		sts = fw_call(&q, got, len);     /* reads the PIO buffer back */
 	} else {
 		qt_write(&q, "writew", REG_BASE + VV_REG_CMD_STS, VV_CMD_DMA_MM);
 		sts = (uint16_t)qt_read(&q, "readw", REG_BASE + VV_REG_CMD_STS);
 	}
+	took = now_s() - t0;
 	REQUIRE(mem_read(&q, GUEST_BUF - GUARD, after, sizeof(after)));
 	if (kind == FAKE_GOOD) {
 		/* The control: a valid reply is written back exactly. */
@@ -1025,6 +1187,26 @@ fake_case(enum fake_reply kind, bool pio, const char *what)
 			CHECK_MEM(got, req, len);
 		CHECK(strstr(slurp(q.log), "uefi-vars: request failed") != NULL);
 	}
+	/*
+	 * The request went out whole, so it is never sent again, whatever
+	 * became of its reply (the daemon may have applied it): one MM_REQUEST
+	 * reached the fake, on one connection.
+	 */
+	CHECK_EQ(file_size(fake_count_path), 1);
+	if (trickle) {
+		/* One deadline (2 s) for the whole request, not one per
+		 * receive: a byte every 0.6 s does not keep QEMU waiting.
+		 * The upper bound is twice the deadline, to stay clear of a
+		 * loaded machine's delays.  Timed in DMA mode only, where the
+		 * request is one qtest command (PIO adds hundreds). */
+		printf("# trickling daemon (%s): the request failed after %.2f s\n",
+		       pio ? "PIO" : "DMA", took);
+		if (!pio) {
+			CHECK(took >= 1.5);
+			CHECK(took < 4.0);
+		}
+		CHECK(strstr(slurp(q.log), "no answer within 2000 ms") != NULL);
+	}
 	/* QEMU survived it and still answers. */
 	CHECK_EQ(qt_read(&q, "readw", REG_BASE + VV_REG_MAGIC), VV_UEFI_VARS_MAGIC);
 	if (vv_test_failures != failures)
@@ -1035,6 +1217,7 @@ out:
 	kill(fake, SIGKILL);
 	waitpid(fake, NULL, 0);
 	unlink(sock);
+	unlink(fake_count_path);
 	rmdir(dir);
 }
 
@@ -1054,6 +1237,7 @@ test_malformed_replies(void)
 		{ FAKE_UNKNOWN_STATUS, "unknown status" },
 		{ FAKE_HUGE, "length 0xfffffff0" },
 		{ FAKE_BAD_ERROR, "ERROR frame of 3 bytes" },
+		{ FAKE_TRICKLE, "a reply trickled a byte at a time" },
 	};
 
 	NEED_QEMU();
@@ -1081,6 +1265,10 @@ test_startup_refusals(void)
 	REQUIRE(daemon_setup(&d, "vmvars-qemu-dev", NULL));
 	CHECK(!qemu_start(&q, d.vmm, false, ",jsonfile=/tmp/vmvars-qemu-unused.json"));
 	CHECK(strstr(slurp(q.log), "configured in the daemon") != NULL);
+	qemu_stop(&q);
+	/* A request with no time at all to complete is refused too. */
+	CHECK(!qemu_start(&q, d.vmm, false, ",vmvarsd-timeout-ms=0"));
+	CHECK(strstr(slurp(q.log), "vmvarsd-timeout-ms must not be 0") != NULL);
 	qemu_stop(&q);
 	/* A migration blocker is in place. */
 	REQUIRE(qemu_start(&q, d.vmm, false, NULL));
@@ -1200,6 +1388,7 @@ static const struct vv_test tests[] = {
 	TEST(test_ovmf_boot_pio),
 	TEST(test_qmp_reset_reaches_daemon),
 	TEST(test_daemon_killed_and_restarted),
+	TEST(test_applied_request_not_resent),
 	TEST(test_malformed_replies),
 	TEST(test_startup_refusals),
 	TEST(test_in_process_backend_unchanged),

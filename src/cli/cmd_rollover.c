@@ -314,27 +314,6 @@ check_room(struct vv_store_file *sf, struct step *st, size_t n, size_t *total,
 	return 0;
 }
 
-static struct json_object *
-pk_json(const struct vv_ms_facts *f)
-{
-	struct json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "kind", json_object_new_string(vv_ms_pk_kind_name(f->pk_kind)));
-	if (f->pk_kind != VV_PK_ABSENT) {
-		json_object_object_add(o, "sha256", json_object_new_string(f->pk_sha256));
-		json_object_object_add(o, "sha1", json_object_new_string(f->pk_sha1));
-		json_object_object_add(o, "subject", json_object_new_string(f->pk_subject));
-	}
-	if (f->pk_distribution)
-		json_object_object_add(o, "distribution", json_object_new_string(f->pk_distribution));
-	if (f->kek_update[0]) {
-		json_object_object_add(o, "kek_update", json_object_new_string(f->kek_update));
-		json_object_object_add(o, "kek_update_shipped",
-				       json_object_new_boolean(f->kek_update_shipped));
-	}
-	return o;
-}
-
 /* "refused" with the message on stderr (text) and in the report. */
 static int
 refuse(struct json_object *t, const struct opts *o, const char *msg)
@@ -380,7 +359,7 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 		rc = refuse(t, o, err.msg);
 		goto out;
 	}
-	json_object_object_add(t, "pk", pk_json(&f));
+	json_object_object_add(t, "pk", vv_ms_pk_json(&f));
 	vv_ms_default_wanted(&f, want);
 	if (o->db_given) {
 		want[VV_MS_WIN2023] = o->db_want[VV_MS_WIN2023];

@@ -492,7 +492,7 @@ vv_ms_facts(const struct vv_store *s, struct vv_ms_data *d, const char *arch,
 	    vv_siglist_validate(pk->data, pk->data_size, 0) == VV_EFI_SUCCESS) {
 		f->pk_kind = VV_PK_CUSTOM;
 		vv_siglist_for_each_x509(pk->data, pk->data_size, first_cert, f);
-		if (f->pk_sha1[0] != '\0') {
+		if (d != NULL && f->pk_sha1[0] != '\0') {
 			const char *map_rel;
 
 			if (vv_ms_map_lookup(d, f->pk_sha1, &map_rel, err) != 0)
@@ -515,6 +515,8 @@ vv_ms_facts(const struct vv_store *s, struct vv_ms_data *d, const char *arch,
 				f->pk_distribution = distribution_pks[i].name;
 			}
 	}
+	if (d == NULL)
+		return 0;
 	snprintf(rel, sizeof(rel), "PostSignedObjects/DBX/%s/DBXUpdate.bin", arch);
 	if (vv_ms_update_load(d, rel, &u, err) != 0)
 		return -1;
@@ -536,4 +538,25 @@ vv_ms_default_wanted(const struct vv_ms_facts *f, bool want[VV_MS_NCAS])
 	want[VV_MS_KEK2023] = f->any_microsoft;
 	want[VV_MS_WIN2023] = f->present[VV_MS_PCA2011];
 	want[VV_MS_UEFI2023] = want[VV_MS_OROM2023] = f->present[VV_MS_UEFI2011];
+}
+
+struct json_object *
+vv_ms_pk_json(const struct vv_ms_facts *f)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "kind", json_object_new_string(vv_ms_pk_kind_name(f->pk_kind)));
+	if (f->pk_kind != VV_PK_ABSENT) {
+		json_object_object_add(o, "sha256", json_object_new_string(f->pk_sha256));
+		json_object_object_add(o, "sha1", json_object_new_string(f->pk_sha1));
+		json_object_object_add(o, "subject", json_object_new_string(f->pk_subject));
+	}
+	if (f->pk_distribution)
+		json_object_object_add(o, "distribution", json_object_new_string(f->pk_distribution));
+	if (f->kek_update[0]) {
+		json_object_object_add(o, "kek_update", json_object_new_string(f->kek_update));
+		json_object_object_add(o, "kek_update_shipped",
+				       json_object_new_boolean(f->kek_update_shipped));
+	}
+	return o;
 }

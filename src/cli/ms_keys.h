@@ -106,8 +106,9 @@ struct vv_ms_facts {
 	/* the newest dbx update for arch: its entries and how many the store has */
 	size_t dbx_total, dbx_applied;
 };
-/* Fills facts for the store s; dbx figures need the data set (d, arch).
- * -1 with err when a data file is unreadable or corrupt. */
+/* Fills facts for the store s.  The map lookup and the dbx figures need
+ * the data set (d, arch); d NULL skips them.  -1 with err when a data file
+ * is unreadable or corrupt (the facts found before it stay filled in). */
 int vv_ms_facts(const struct vv_store *s, struct vv_ms_data *d, const char *arch,
 		struct vv_ms_facts *f, struct vv_error *err);
 const char *vv_ms_pk_kind_name(enum vv_ms_pk_kind k);
@@ -115,6 +116,9 @@ const char *vv_ms_pk_kind_name(enum vv_ms_pk_kind k);
  * trusts any Microsoft CA; Windows UEFI CA 2023 for PCA 2011; Microsoft UEFI
  * CA 2023 and the Option ROM CA for UEFI CA 2011. */
 void vv_ms_default_wanted(const struct vv_ms_facts *f, bool want[VV_MS_NCAS]);
+
+/* The PK facts as JSON: kind, sha256, sha1, subject, distribution, kek_update. */
+struct json_object *vv_ms_pk_json(const struct vv_ms_facts *f);
 
 /* The database variables (EfiGlobalVariable PK/KEK, EfiImageSecurityDatabase db/dbx). */
 const struct vv_variable *vv_ms_sb_var(const struct vv_store *s, const char *name);

@@ -417,41 +417,6 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *a = json_object_new_object();
-
-		json_object_object_add(a, "variable", json_object_new_string(st[i].var));
-		json_object_object_add(a, "adds", json_object_new_string(st[i].what));
-		json_object_object_add(a, "method", json_object_new_string(
-			st[i].authenticated ? "authenticated" : "host"));
-		json_object_object_add(a, "how", json_object_new_string(st[i].how));
-		if (st[i].upd.rel)
-			json_object_object_add(a, "source", json_object_new_string(st[i].upd.rel));
-		json_object_object_add(a, "bytes", json_object_new_int64((int64_t)st[i].added));
-		json_object_array_add(actions, a);
-		if (!o->json)
-			printf("%s: %-3s + %s: %s (+%zu bytes)\n", sf.path, st[i].var, st[i].what,
-			       st[i].how, st[i].added);
-	}
-	json_object_object_add(t, "bytes_added", json_object_new_int64((int64_t)total));
-	if (o->vtpm) {
-		const char *w = "the VM has a vTPM: PCR 7 measures PK, KEK, db and dbx, so BitLocker "
-				"or LUKS keys sealed to PCR 7 will ask for their recovery key at the "
-				"next boot; first suspend BitLocker (manage-bde -protectors -disable "
-				"C: -RebootCount 1) or re-seal the LUKS TPM2 slot after the boot "
-				"(systemd-cryptenroll --wipe-slot=tpm2 --tpm2-device=auto)";
-
-		json_object_array_add(warnings, json_object_new_string(w));
-		fprintf(stderr, "%s: %s: warning: %s: %s\n", vv_cli_progname, CMD, sf.path, w);
-	}
-	if (o->dry_run) {
-		json_object_object_add(t, "result", json_object_new_string("planned"));
-		if (!o->json)
-			printf("%s: dry run: %zu changes, +%zu bytes; nothing written\n", sf.path, n,
-			       total);
-		rc = 0;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
 		vv_status s;
 
 		if (st[i].authenticated) {
@@ -505,6 +470,57 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 			rc = refuse(t, o, msg);
 			goto out;
 		}
+	/* The target format must hold the result too (the flash layout's
+	 * per-variable and record-space limits for an fd image): serialise it
+	 * now, so that a refusal comes before any plan is printed or written. */
+	{
+		uint8_t *out = NULL;
+		size_t out_size = 0;
+		bool fd = sf.format == VV_FORMAT_OVMF_FD;
+
+		if (vv_format_save(sf.format, sf.store, fd ? sf.raw : NULL, fd ? sf.raw_size : 0, &out,
+				   &out_size, NULL, &err) != 0) {
+			snprintf(msg, sizeof(msg), "%s: %s; nothing written", sf.path, err.msg);
+			rc = refuse(t, o, msg);
+			goto out;
+		}
+		free(out);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *a = json_object_new_object();
+
+		json_object_object_add(a, "variable", json_object_new_string(st[i].var));
+		json_object_object_add(a, "adds", json_object_new_string(st[i].what));
+		json_object_object_add(a, "method", json_object_new_string(
+			st[i].authenticated ? "authenticated" : "host"));
+		json_object_object_add(a, "how", json_object_new_string(st[i].how));
+		if (st[i].upd.rel)
+			json_object_object_add(a, "source", json_object_new_string(st[i].upd.rel));
+		json_object_object_add(a, "bytes", json_object_new_int64((int64_t)st[i].added));
+		json_object_array_add(actions, a);
+		if (!o->json)
+			printf("%s: %-3s + %s: %s (+%zu bytes)\n", sf.path, st[i].var, st[i].what,
+			       st[i].how, st[i].added);
+	}
+	json_object_object_add(t, "bytes_added", json_object_new_int64((int64_t)total));
+	if (o->vtpm) {
+		const char *w = "the VM has a vTPM: PCR 7 measures PK, KEK, db and dbx, so BitLocker "
+				"or LUKS keys sealed to PCR 7 will ask for their recovery key at the "
+				"next boot; first suspend BitLocker (manage-bde -protectors -disable "
+				"C: -RebootCount 1) or re-seal the LUKS TPM2 slot after the boot "
+				"(systemd-cryptenroll --wipe-slot=tpm2 --tpm2-device=auto)";
+
+		json_object_array_add(warnings, json_object_new_string(w));
+		fprintf(stderr, "%s: %s: warning: %s: %s\n", vv_cli_progname, CMD, sf.path, w);
+	}
+	if (o->dry_run) {
+		json_object_object_add(t, "result", json_object_new_string("planned"));
+		if (!o->json)
+			printf("%s: dry run: %zu changes, +%zu bytes; nothing written\n", sf.path, n,
+			       total);
+		rc = 0;
+		goto out;
+	}
 	if (vv_store_file_save(&sf, NULL, VV_FORMAT_UNKNOWN, NULL, 0, &err) != 0) {
 		snprintf(msg, sizeof(msg), "%s; nothing written", err.msg);
 		rc = refuse(t, o, msg);

@@ -912,7 +912,7 @@ microsoft_state(struct json_object *doc, struct json_object *warnings, struct vv
 			k += snprintf(text + k, sizeof(text) - (size_t)k, "%s%zu of %zu newest %s dbx "
 				      "entries applied", missing[0] ? "; " : " ", f.dbx_applied,
 				      f.dbx_total, arch);
-		if (kek_missing && f.pk_kind != VV_PK_MS_UPDATE) {
+		if (kek_missing && f.pk_kind != VV_PK_MS_UPDATE && facts_ok) {
 			verdict = "host-only";
 			snprintf(text + k, sizeof(text) - (size_t)k, "; cannot be rolled over in-guest: "
 				 "the PK has no Microsoft-signed KEK update (vmvars rollover "

@@ -40,7 +40,7 @@ have_efitools=false
 command -v sign-efi-sig-list >/dev/null && command -v cert-to-efi-sig-list >/dev/null &&
 	command -v openssl >/dev/null && have_efitools=true
 
-echo "1..150"
+echo "1..152"
 
 # ---- create, set, get, list, delete -----------------------------------------
 run "$VMVARS" create s.json
@@ -687,6 +687,9 @@ if [ -n "$MSD" ] && [ -d "$MSD" ] && [ -f "$MSFD" ] && command -v openssl >/dev/
 		f6124e34125bee3fe6d79a574eaa7b91c0e7bd9d929c1a321178efd611dad901 \
 		e5be3e64c6e66a281457ecdece0d6d0787577aad2a3a0144262c10c14ba8d8f1 | sort | tr '\n' ' ')
 	check "after the rollover KEK and db hold exactly Debian's key, the 2011 CAs (kept) and the four 2023 CAs, by openssl's SHA-256" test "$fps" = "$want"
+	check "order and owners kept: KEK = Debian, KEK CA 2011, KEK 2023; db = the two 2011 CAs, then the three 2023 CAs; Microsoft's owner GUID on every Microsoft entry" \
+		test "$("$VMVARS" get deb.fd KEK --json | python3 -c 'import json,sys; print([(e["owner"][:8], e["cn"]) for e in json.load(sys.stdin)["decoded"]])') $("$VMVARS" get deb.fd db --json | python3 -c 'import json,sys; print(sorted(set(e["owner"] for e in json.load(sys.stdin)["decoded"])))')" = \
+		"[('a0baa8a3', 'Debian UEFI Secure Boot (PK/KEK key)'), ('77fa9abd', 'Microsoft Corporation KEK CA 2011'), ('77fa9abd', 'Microsoft Corporation KEK 2K CA 2023')] ['77fa9abd-0359-4d32-bd60-28f4e78f784b']"
 	run "$VMVARS" sb-state deb.fd --json
 	echo "$out" > st.json
 	check "sb-state after the rollover: all seven CAs present, 443 of 443 dbx entries, verdict ready" \
@@ -779,6 +782,16 @@ if [ -n "$MSD" ] && [ -d "$MSD" ] && [ -f "$MSFD" ] && command -v openssl >/dev/
 	else
 		skip "the 2 MiB flash layout" "no /usr/share/OVMF/OVMF_VARS.ms.fd"
 	fi
+	# A running VM's store: its vmvarsd holds the lock; nothing is written.
+	cp "$MSFD" held.fd
+	if hold_lock held.fd.lock $'4242 vmvarsd\n'; then
+		run "$VMVARS" rollover held.fd --allow-host-kek
+		checkx "a store vmvarsd holds: exit 1, says so, file byte-identical" \
+			'test "$rc" = 1 && [[ $err == *"held.fd is in use by vmvarsd (pid 4242)"*"nothing written" ]] && cmp -s held.fd "$MSFD"'
+		release_lock
+	else
+		notok "could not hold the lock of held.fd"
+	fi
 	"$VMVARS" create setup.json
 	run "$VMVARS" rollover setup.json
 	checkx "a store in setup mode: exit 1, refused (signed updates would not be verified)" \
@@ -797,7 +810,7 @@ if [ -n "$MSD" ] && [ -d "$MSD" ] && [ -f "$MSFD" ] && command -v openssl >/dev/
 	check "the rolled-over aws and Xen stores: sb-state ready" \
 		test "$("$VMVARS" sb-state vm.aws --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["verdict"])') $("$VMVARS" sb-state vm.xen --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["verdict"])')" = "ready ready"
 else
-	for i in $(seq 1 20); do skip "rollover case $i" "no VMVARS_MS_DATA, $MSFD or openssl"; done
+	for i in $(seq 1 22); do skip "rollover case $i" "no VMVARS_MS_DATA, $MSFD or openssl"; done
 fi
 
 echo "# $fails failed of $n"

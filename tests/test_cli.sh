@@ -40,7 +40,7 @@ have_efitools=false
 command -v sign-efi-sig-list >/dev/null && command -v cert-to-efi-sig-list >/dev/null &&
 	command -v openssl >/dev/null && have_efitools=true
 
-echo "1..152"
+echo "1..153"
 
 # ---- create, set, get, list, delete -----------------------------------------
 run "$VMVARS" create s.json
@@ -782,6 +782,15 @@ if [ -n "$MSD" ] && [ -d "$MSD" ] && [ -f "$MSFD" ] && command -v openssl >/dev/
 	else
 		skip "the 2 MiB flash layout" "no /usr/share/OVMF/OVMF_VARS.ms.fd"
 	fi
+	# An ArmVirt flash image gets the arm64 dbx unless --arch says otherwise.
+	"$VMVARS" create arm.fd --layout armvirt >/dev/null 2>&1
+	"$VMVARS" enroll arm.fd --from "$MSFD" >/dev/null 2>&1
+	run "$VMVARS" rollover arm.fd --allow-host-kek --json
+	echo "$out" > ro.json
+	check "an ArmVirt flash image: the arm64 dbx update by default (26 of 26 entries applied afterwards)" \
+		test "$rc" = 0 -a "$(json_get ro.json "d['targets'][0]['arch'], d['targets'][0]['actions'][-1]['source']") $("$VMVARS" sb-state arm.fd --json | python3 -c 'import json,sys; d=json.load(sys.stdin)["dbx_update"]; print(d["arch"], d["applied"], d["entries"])')" = \
+		"arm64 PostSignedObjects/DBX/arm64/DBXUpdate.bin arm64 26 26"
+
 	# A running VM's store: its vmvarsd holds the lock; nothing is written.
 	cp "$MSFD" held.fd
 	if hold_lock held.fd.lock $'4242 vmvarsd\n'; then
@@ -810,7 +819,7 @@ if [ -n "$MSD" ] && [ -d "$MSD" ] && [ -f "$MSFD" ] && command -v openssl >/dev/
 	check "the rolled-over aws and Xen stores: sb-state ready" \
 		test "$("$VMVARS" sb-state vm.aws --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["verdict"])') $("$VMVARS" sb-state vm.xen --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["verdict"])')" = "ready ready"
 else
-	for i in $(seq 1 22); do skip "rollover case $i" "no VMVARS_MS_DATA, $MSFD or openssl"; done
+	for i in $(seq 1 23); do skip "rollover case $i" "no VMVARS_MS_DATA, $MSFD or openssl"; done
 fi
 
 echo "# $fails failed of $n"

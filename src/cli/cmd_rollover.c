@@ -74,7 +74,8 @@ vv_cmd_rollover_help(FILE *out)
 "                      KEK update exists for the store's PK\n"
 "    --db LIST         the db CAs to add, comma-separated: windows, uefi,\n"
 "                      option-rom, or default (the rule above)\n"
-"    --arch ARCH       amd64 (default), x86, arm64 or arm: which dbx update\n"
+"    --arch ARCH       amd64, x86, arm64 or arm: which dbx update (default:\n"
+"                      arm64 for an ArmVirt flash image, else amd64)\n"
 "    --vtpm            the VM has a vTPM: warn that PCR 7 changes\n"
 "    --ms-data DIR     Microsoft's secureboot_objects (default: $VMVARS_MS_DATA,\n"
 "                      else the installed copy)\n"
@@ -178,6 +179,31 @@ signed_step(struct step *s, const char *var, enum vv_sb_db db, const char *rel,
 		 "%s against (its signature was checked against Microsoft's certificate)",
 		 vv_ms_cas[VV_MS_KEK2011].name, rel);
 	return 0;
+}
+
+/* The authenticated step's signature against the anchor the store uses
+ * for it: the PK for KEK, KEK CA 2011 (present in KEK, by fingerprint) for
+ * db and dbx.  err names the anchor when false. */
+static bool
+signed_by_store_anchor(struct vv_store_file *sf, const struct step *s, const struct opts *o,
+		       struct vv_error *err)
+{
+	const uint8_t *pk;
+	uint8_t *kek2011;
+	size_t size;
+	bool ok;
+
+	if (strcmp(s->var, "KEK") == 0) {
+		vv_error_set(err, "the store's PK");
+		return vv_ms_store_pk_cert(sf->store, &pk, &size) == 0 &&
+		       vv_ms_update_signed_by(&s->upd, s->var, pk, size);
+	}
+	vv_error_set(err, "%s", vv_ms_cas[VV_MS_KEK2011].name);
+	if (vv_ms_cert_load(&o->data, VV_MS_KEK2011, &kek2011, &size, err) != 0)
+		return false;
+	ok = vv_ms_update_signed_by(&s->upd, s->var, kek2011, size);
+	free(kek2011);
+	return ok;
 }
 
 static const char *
@@ -335,6 +361,7 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 	size_t n = 0, total = 0;
 	bool want[VV_MS_NCAS];
 	enum vv_sb_mode mode;
+	const char *arch;
 	struct json_object *actions, *warnings;
 	char msg[1024];
 	int rc = 1;
@@ -355,7 +382,9 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 		rc = refuse(t, o, msg);
 		goto out;
 	}
-	if (vv_ms_facts(sf.store, &o->data, o->arch, &f, &err) != 0) {
+	arch = o->arch ? o->arch : vv_ms_default_arch(sf.format, sf.raw_size);
+	json_object_object_add(t, "arch", json_object_new_string(arch));
+	if (vv_ms_facts(sf.store, &o->data, arch, &f, &err) != 0) {
 		rc = refuse(t, o, err.msg);
 		goto out;
 	}
@@ -379,7 +408,7 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 
 		if (!want[ca] || f.present[ca])
 			continue;
-		snprintf(rel, sizeof(rel), vv_ms_cas[ca].update, o->arch);
+		snprintf(rel, sizeof(rel), vv_ms_cas[ca].update, arch);
 		snprintf(st[n].what, sizeof(st[n].what), "%s", vv_ms_cas[ca].name);
 		if (signed_step(&st[n++], "db", VV_SB_DB, rel, &f, o, &err) != 0)
 			goto data_error;
@@ -393,9 +422,9 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 	if (f.any_microsoft && f.dbx_applied < f.dbx_total) {
 		char rel[160];
 
-		snprintf(rel, sizeof(rel), "PostSignedObjects/DBX/%s/DBXUpdate.bin", o->arch);
+		snprintf(rel, sizeof(rel), "PostSignedObjects/DBX/%s/DBXUpdate.bin", arch);
 		snprintf(st[n].what, sizeof(st[n].what), "%zu of the %zu entries of the %s dbx update",
-			 f.dbx_total - f.dbx_applied, f.dbx_total, o->arch);
+			 f.dbx_total - f.dbx_applied, f.dbx_total, arch);
 		if (signed_step(&st[n++], "dbx", VV_SB_DBX, rel, &f, o, &err) != 0)
 			goto data_error;
 	}
@@ -444,6 +473,16 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 				rc = refuse(t, o, msg);
 				goto out;
 			}
+			/* SetVariable skips the signature in CustomMode (edk2;
+			 * secure-boot.md): the update must still be the one its
+			 * signer made, checked here against the same anchor. */
+			if (!signed_by_store_anchor(&sf, &st[i], o, &err)) {
+				snprintf(msg, sizeof(msg), "%s: %s was accepted by SetVariable without a "
+					 "signature check (CustomMode?) but is not signed by %s; nothing "
+					 "written", sf.path, st[i].upd.rel, err.msg);
+				rc = refuse(t, o, msg);
+				goto out;
+			}
 		} else {
 			const uint8_t *p;
 			size_t ps;
@@ -459,7 +498,7 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 		}
 	}
 	/* What was asked for is now there, by fingerprint. */
-	if (vv_ms_facts(sf.store, &o->data, o->arch, &after, &err) != 0) {
+	if (vv_ms_facts(sf.store, &o->data, arch, &after, &err) != 0) {
 		rc = refuse(t, o, err.msg);
 		goto out;
 	}
@@ -586,7 +625,6 @@ vv_cmd_rollover(int argc, char **argv)
 	int c, failed = 0;
 
 	memset(&o, 0, sizeof(o));
-	o.arch = "amd64";
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "njh", opts, NULL)) != -1) {

@@ -166,6 +166,7 @@ vv_cmd_sb_state_help(FILE *out)
 "\n"
 "SYNOPSIS\n"
 "    vmvars sb-state FILE [--json] [--require-secure-boot] [--warn-days N]\n"
+"                    [--arch ARCH] [--ms-data DIR]\n"
 "\n"
 "DESCRIPTION\n"
 "    Prints the mode (setup, user, audit, deployed) as the firmware derives\n"
@@ -173,8 +174,20 @@ vv_cmd_sb_state_help(FILE *out)
 "    and if not why, SecureBootEnable, which of PK, KEK, db, dbx are present\n"
 "    and their entry counts, and every certificate of PK, KEK, db and dbx with\n"
 "    its subject, issuer, validity, SHA-256 and status: ok, expiring (within N\n"
-"    days, default 365) or expired.  It says which Microsoft 2011 CAs (which\n"
-"    expire in 2026) and which Microsoft 2023 CAs are present.\n"
+"    days, default 365) or expired.\n"
+"\n"
+"    Microsoft's seven Secure Boot CAs (KEK CA 2011, KEK 2K CA 2023, Windows\n"
+"    Production PCA 2011, UEFI CA 2011, Windows UEFI CA 2023, Microsoft UEFI\n"
+"    CA 2023, Option ROM UEFI CA 2023) are identified by the SHA-256 of their\n"
+"    certificate, never by name: present or not, expiry against today's date.\n"
+"    Also: the PK's kind (absent, microsoft-kek-update: Microsoft publishes a\n"
+"    KEK update signed by it; distribution; custom), how many entries of\n"
+"    Microsoft's newest dbx update for ARCH the dbx holds (ARCH: amd64, x86,\n"
+"    arm64, arm; default arm64 for an ArmVirt flash image, else amd64), and a\n"
+"    verdict: ready, needs-rollover, host-only (the guest cannot add KEK 2023\n"
+"    itself: vmvars rollover --allow-host-kek) or secure-boot-off.  DIR is\n"
+"    Microsoft's secureboot_objects (default: $VMVARS_MS_DATA, else the\n"
+"    installed copy).\n"
 "\n"
 "    --require-secure-boot  exit 3 unless the store would boot with Secure\n"
 "                           Boot enforced (PK enrolled, User or Deployed mode,\n"
@@ -1001,7 +1014,7 @@ vv_cmd_sb_state(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *arch = "amd64", *ms_data = NULL;
+	const char *arch = NULL, *ms_data = NULL;
 	bool json = false, require = false, enforced, pk;
 	long warn_days = 365;
 	enum vv_format fmt = VV_FORMAT_UNKNOWN;
@@ -1086,7 +1099,8 @@ vv_cmd_sb_state(int argc, char **argv)
 	if (sb_var(sf.store, 3) == NULL && pk)
 		json_object_array_add(warnings, json_object_new_string("no dbx: nothing is revoked"));
 	microsoft_state(doc, warnings, &sf, enforced, not_enforced_reason(mode, pk, sbe), ms_data,
-			arch, ctx.now, ctx.warn_seconds);
+			arch ? arch : vv_ms_default_arch(sf.format, sf.raw_size), ctx.now,
+			ctx.warn_seconds);
 	json_object_object_add(doc, "warnings", warnings);
 	if (json)
 		puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |

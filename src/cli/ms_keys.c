@@ -560,3 +560,42 @@ vv_ms_pk_json(const struct vv_ms_facts *f)
 	}
 	return o;
 }
+
+struct pk_ref {
+	const uint8_t *der;
+	size_t size;
+};
+
+static int
+pk_ref_cert(void *vctx, const uint8_t *der, size_t size)
+{
+	struct pk_ref *r = vctx;
+
+	r->der = der;
+	r->size = size;
+	return 1;
+}
+
+int
+vv_ms_store_pk_cert(const struct vv_store *s, const uint8_t **der, size_t *size)
+{
+	const struct vv_variable *pk = vv_ms_sb_var(s, "PK");
+	struct pk_ref r = { NULL, 0 };
+
+	if (pk == NULL || vv_siglist_validate(pk->data, pk->data_size, 0) != VV_EFI_SUCCESS)
+		return -1;
+	vv_siglist_for_each_x509(pk->data, pk->data_size, pk_ref_cert, &r);
+	if (r.der == NULL)
+		return -1;
+	*der = r.der;
+	*size = r.size;
+	return 0;
+}
+
+const char *
+vv_ms_default_arch(enum vv_format f, size_t raw_size)
+{
+	/* The x86 OVMF builds are 0x20000 and 0x84000 bytes; ArmVirt's
+	 * QEMU_VARS.fd is 0xC0000, padded to 64 MiB by Debian's AAVMF. */
+	return f == VV_FORMAT_OVMF_FD && raw_size >= 0xC0000 ? "arm64" : "amd64";
+}

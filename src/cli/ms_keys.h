@@ -21,6 +21,7 @@
 
 #include <json-c/json.h>
 
+#include <vmvars/formats.h>
 #include <vmvars/store.h>
 
 enum vv_ms_ca {
@@ -119,6 +120,14 @@ void vv_ms_default_wanted(const struct vv_ms_facts *f, bool want[VV_MS_NCAS]);
 
 /* The PK facts as JSON: kind, sha256, sha1, subject, distribution, kek_update. */
 struct json_object *vv_ms_pk_json(const struct vv_ms_facts *f);
+
+/* The first X.509 certificate of the store's PK (pointers into the
+ * variable); -1 if there is none. */
+int vv_ms_store_pk_cert(const struct vv_store *s, const uint8_t **der, size_t *size);
+
+/* The architecture whose dbx a store gets when none is given: arm64 for an
+ * ArmVirt flash image (0xC0000 bytes or more, formats §2.1), else amd64. */
+const char *vv_ms_default_arch(enum vv_format f, size_t raw_size);
 
 /* The database variables (EfiGlobalVariable PK/KEK, EfiImageSecurityDatabase db/dbx). */
 const struct vv_variable *vv_ms_sb_var(const struct vv_store *s, const char *name);

@@ -40,7 +40,7 @@ have_efitools=false
 command -v sign-efi-sig-list >/dev/null && command -v cert-to-efi-sig-list >/dev/null &&
 	command -v openssl >/dev/null && have_efitools=true
 
-echo "1..153"
+echo "1..154"
 
 # ---- create, set, get, list, delete -----------------------------------------
 run "$VMVARS" create s.json
@@ -801,6 +801,14 @@ if [ -n "$MSD" ] && [ -d "$MSD" ] && [ -f "$MSFD" ] && command -v openssl >/dev/
 	else
 		notok "could not hold the lock of held.fd"
 	fi
+	cp "$MSFD" fresh.fd
+	run "$VMVARS" rollover fresh.fd --json
+	echo "$out" > ro1.json
+	rc1=$rc
+	run "$VMVARS" rollover full.json --allow-host-kek --json
+	echo "$out" > ro2.json
+	checkx "--json refusals carry a reason code for fleet tooling (needs-consent, no-room); exit 1, files unchanged" \
+		'test "$rc1 $rc" = "1 1" && test "$(json_get ro1.json "d['"'"'targets'"'"'][0]['"'"'reason'"'"']") $(json_get ro2.json "d['"'"'targets'"'"'][0]['"'"'reason'"'"'], d['"'"'refused'"'"']")" = "needs-consent no-room 1" && cmp -s fresh.fd "$MSFD" && cmp -s full.json full0.json'
 	"$VMVARS" create setup.json
 	run "$VMVARS" rollover setup.json
 	checkx "a store in setup mode: exit 1, refused (signed updates would not be verified)" \
@@ -811,15 +819,15 @@ if [ -n "$MSD" ] && [ -d "$MSD" ] && [ -f "$MSFD" ] && command -v openssl >/dev/
 	"$VMVARS" convert "$MSFD" vm.xen --to xen >/dev/null 2>&1
 	run "$VMVARS" rollover vm.aws vm.xen deb.fd setup.json --allow-host-kek --vtpm --json
 	echo "$out" > ro.json
-	check "four targets, one JSON report: aws and Xen rolled over, the done one a no-op, setup refused; exit 1" \
-		test "$rc" = 1 -a "$(json_get ro.json "[(t['format'] if 'format' in t else '', t['result']) for t in d['targets']], d['rolled_over'], d['no_op'], d['refused']")" = \
-		"[('aws', 'rolled-over'), ('xen', 'rolled-over'), ('fd', 'no-op'), ('json', 'refused')] 2 1 1"
+	check "four targets, one JSON report: aws and Xen rolled over, the done one a no-op, setup refused (reason setup-mode); exit 1" \
+		test "$rc" = 1 -a "$(json_get ro.json "[(t['format'] if 'format' in t else '', t['result']) for t in d['targets']], d['rolled_over'], d['no_op'], d['refused'], d['targets'][3]['reason']")" = \
+		"[('aws', 'rolled-over'), ('xen', 'rolled-over'), ('fd', 'no-op'), ('json', 'refused')] 2 1 1 setup-mode"
 	checkx "--vtpm: a PCR 7 warning for each store that changes, in the report and on stderr" \
 		'test "$(echo "$err" | grep -c "the VM has a vTPM: PCR 7")" = 2 && test "$(json_get ro.json "len(d['"'"'targets'"'"'][0]['"'"'warnings'"'"'])")" = 1'
 	check "the rolled-over aws and Xen stores: sb-state ready" \
 		test "$("$VMVARS" sb-state vm.aws --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["verdict"])') $("$VMVARS" sb-state vm.xen --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["verdict"])')" = "ready ready"
 else
-	for i in $(seq 1 23); do skip "rollover case $i" "no VMVARS_MS_DATA, $MSFD or openssl"; done
+	for i in $(seq 1 24); do skip "rollover case $i" "no VMVARS_MS_DATA, $MSFD or openssl"; done
 fi
 
 echo "# $fails failed of $n"

@@ -217,6 +217,8 @@ pk_text(const struct vv_ms_facts *f, char *buf, size_t cap)
 	return buf;
 }
 
+/* 0, -1 with err (bad data), or -2 with err when only --allow-host-kek could
+ * add KEK 2023. */
 static int
 plan_kek(struct step *s, const struct vv_ms_facts *f, const struct opts *o, struct vv_error *err)
 {
@@ -242,14 +244,16 @@ plan_kek(struct step *s, const struct vv_ms_facts *f, const struct opts *o, stru
 	}
 	if (!o->allow_host_kek) {
 		if (f->pk_kind == VV_PK_MS_UPDATE)
-			return vv_error_set(err, "Microsoft's map has a KEK update for this store's PK "
-					    "(%s) but %s does not ship it: point VMVARS_MS_DATA at a "
-					    "full secureboot_objects copy, or add KEK 2023 as the host "
-					    "owner with --allow-host-kek", f->kek_update, o->data.dir);
-		return vv_error_set(err, "KEK 2023 cannot be added with a signature: the store's PK "
-				    "is %s, for which Microsoft publishes no signed KEK update; "
-				    "adding it as the host owner needs --allow-host-kek",
-				    pk_text(f, pk, sizeof(pk)));
+			vv_error_set(err, "Microsoft's map has a KEK update for this store's PK (%s) but "
+				     "%s does not ship it: point VMVARS_MS_DATA at a full "
+				     "secureboot_objects copy, or add KEK 2023 as the host owner with "
+				     "--allow-host-kek", f->kek_update, o->data.dir);
+		else
+			vv_error_set(err, "KEK 2023 cannot be added with a signature: the store's PK is "
+				     "%s, for which Microsoft publishes no signed KEK update; adding it "
+				     "as the host owner needs --allow-host-kek",
+				     pk_text(f, pk, sizeof(pk)));
+		return -2;      /* the owner's consent is needed, not a fault */
 	}
 	if (vv_ms_cert_load(&o->data, VV_MS_KEK2023, &der, &size, err) != 0)
 		return -1;
@@ -340,11 +344,15 @@ check_room(struct vv_store_file *sf, struct step *st, size_t n, size_t *total,
 	return 0;
 }
 
-/* "refused" with the message on stderr (text) and in the report. */
+/* "refused" with the message on stderr and in the report, with a reason
+ * code fleet tooling can act on (docs/cli.md): needs-consent, setup-mode,
+ * no-room, format-limit, verify-failed, data-error, in-use, unreadable,
+ * refused-by-store, write-failed, internal. */
 static int
-refuse(struct json_object *t, const struct opts *o, const char *msg)
+refuse(struct json_object *t, const struct opts *o, const char *code, const char *msg)
 {
 	json_object_object_add(t, "result", json_object_new_string("refused"));
+	json_object_object_add(t, "reason", json_object_new_string(code));
 	json_object_object_add(t, "error", json_object_new_string(msg));
 	fprintf(stderr, "%s: %s: %s\n", vv_cli_progname, CMD, msg);
 	(void)o;
@@ -369,7 +377,7 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 	memset(st, 0, sizeof(st));
 	json_object_object_add(t, "file", json_object_new_string(file));
 	if (vv_store_file_open(&sf, file, VV_FORMAT_UNKNOWN, true, &err) != 0)
-		return refuse(t, o, err.msg);
+		return refuse(t, o, "unreadable", err.msg);
 	json_object_object_add(t, "format", json_object_new_string(vv_format_name(sf.format)));
 	mode = vv_secureboot_mode(sf.sb);
 	json_object_object_add(t, "mode", json_object_new_string(vv_sb_mode_name(mode)));
@@ -379,13 +387,13 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 		snprintf(msg, sizeof(msg), "%s: in %s mode (no PK): signed updates would not be "
 			 "verified; enroll a PK first (vmvars enroll); nothing written", sf.path,
 			 vv_sb_mode_name(mode));
-		rc = refuse(t, o, msg);
+		rc = refuse(t, o, "setup-mode", msg);
 		goto out;
 	}
 	arch = o->arch ? o->arch : vv_ms_default_arch(sf.format, sf.raw_size);
 	json_object_object_add(t, "arch", json_object_new_string(arch));
 	if (vv_ms_facts(sf.store, &o->data, arch, &f, &err) != 0) {
-		rc = refuse(t, o, err.msg);
+		rc = refuse(t, o, "data-error", err.msg);
 		goto out;
 	}
 	json_object_object_add(t, "pk", vv_ms_pk_json(&f));
@@ -397,9 +405,11 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 		want[VV_MS_KEK2023] = true;
 	}
 	if (want[VV_MS_KEK2023] && !f.present[VV_MS_KEK2023]) {
-		if (plan_kek(&st[n++], &f, o, &err) != 0) {
+		int k = plan_kek(&st[n++], &f, o, &err);
+
+		if (k != 0) {
 			snprintf(msg, sizeof(msg), "%s: %s; nothing written", sf.path, err.msg);
-			rc = refuse(t, o, msg);
+			rc = refuse(t, o, k == -2 ? "needs-consent" : "data-error", msg);
 			goto out;
 		}
 	}
@@ -442,7 +452,7 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 		goto out;
 	}
 	if (check_room(&sf, st, n, &total, &err) != 0) {
-		rc = refuse(t, o, err.msg);
+		rc = refuse(t, o, "no-room", err.msg);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -470,7 +480,7 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 					 "not signed by a key this store trusts for %s; nothing "
 					 "written", sf.path, st[i].upd.rel, st[i].var,
 					 vv_status_name(s), st[i].var);
-				rc = refuse(t, o, msg);
+				rc = refuse(t, o, "verify-failed", msg);
 				goto out;
 			}
 			/* SetVariable skips the signature in CustomMode (edk2;
@@ -480,7 +490,7 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 				snprintf(msg, sizeof(msg), "%s: %s was accepted by SetVariable without a "
 					 "signature check (CustomMode?) but is not signed by %s; nothing "
 					 "written", sf.path, st[i].upd.rel, err.msg);
-				rc = refuse(t, o, msg);
+				rc = refuse(t, o, "verify-failed", msg);
 				goto out;
 			}
 		} else {
@@ -492,21 +502,21 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 			if (s != VV_EFI_SUCCESS) {
 				snprintf(msg, sizeof(msg), "%s: appending %s to %s refused: %s; nothing "
 					 "written", sf.path, st[i].what, st[i].var, vv_status_name(s));
-				rc = refuse(t, o, msg);
+				rc = refuse(t, o, "refused-by-store", msg);
 				goto out;
 			}
 		}
 	}
 	/* What was asked for is now there, by fingerprint. */
 	if (vv_ms_facts(sf.store, &o->data, arch, &after, &err) != 0) {
-		rc = refuse(t, o, err.msg);
+		rc = refuse(t, o, "data-error", err.msg);
 		goto out;
 	}
 	for (int ca = 0; ca < VV_MS_NCAS; ca++)
 		if (want[ca] && !after.present[ca]) {
 			snprintf(msg, sizeof(msg), "%s: %s still missing after the update; nothing "
 				 "written", sf.path, vv_ms_cas[ca].name);
-			rc = refuse(t, o, msg);
+			rc = refuse(t, o, "internal", msg);
 			goto out;
 		}
 	/* The target format must hold the result too (the flash layout's
@@ -520,7 +530,7 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 		if (vv_format_save(sf.format, sf.store, fd ? sf.raw : NULL, fd ? sf.raw_size : 0, &out,
 				   &out_size, NULL, &err) != 0) {
 			snprintf(msg, sizeof(msg), "%s: %s; nothing written", sf.path, err.msg);
-			rc = refuse(t, o, msg);
+			rc = refuse(t, o, "format-limit", msg);
 			goto out;
 		}
 		free(out);
@@ -562,7 +572,7 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 	}
 	if (vv_store_file_save(&sf, NULL, VV_FORMAT_UNKNOWN, NULL, 0, &err) != 0) {
 		snprintf(msg, sizeof(msg), "%s; nothing written", err.msg);
-		rc = refuse(t, o, msg);
+		rc = refuse(t, o, strstr(err.msg, " is in use by ") ? "in-use" : "write-failed", msg);
 		goto out;
 	}
 	json_object_object_add(t, "result", json_object_new_string("rolled-over"));
@@ -572,7 +582,7 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 	goto out;
 data_error:
 	snprintf(msg, sizeof(msg), "%s: %s; nothing written", sf.path, err.msg);
-	rc = refuse(t, o, msg);
+	rc = refuse(t, o, "data-error", msg);
 out:
 	steps_free(st, n);
 	vv_store_file_close(&sf);

@@ -40,7 +40,7 @@ have_efitools=false
 command -v sign-efi-sig-list >/dev/null && command -v cert-to-efi-sig-list >/dev/null &&
 	command -v openssl >/dev/null && have_efitools=true
 
-echo "1..154"
+echo "1..155"
 
 # ---- create, set, get, list, delete -----------------------------------------
 run "$VMVARS" create s.json
@@ -738,6 +738,11 @@ if [ -n "$MSD" ] && [ -d "$MSD" ] && [ -f "$MSFD" ] && command -v openssl >/dev/
 	run "$VMVARS" rollover deb2.fd --allow-host-kek --ms-data msd4
 	checkx "a changed KEK 2023 certificate file: exit 1, its SHA-256 is not Microsoft's, file byte-identical" \
 		'test "$rc" = 1 && [[ $err == "vmvars: rollover: deb2.fd: msd4/PreSignedObjects/KEK/Certificates/microsoft corporation kek 2k ca 2023.der: SHA-256 "*" is not Microsoft Corporation KEK 2K CA 2023'"'"'s (3cd3f0309edae228767a976dd40d9f4affc4fbd5218f2e8cc3c9dd97e8ac6f9d): corrupt or replaced data file; nothing written" ]] && cmp -s deb2.fd "$MSFD"'
+	rm -rf msd5 && cp -r "$MSD" msd5 && chmod -R u+w msd5
+	printf '{"3d8660c0cb2d57b189c3d7995572a552f75e48b5": {' > msd5/PostSignedObjects/KEK/kek_update_map.json
+	run "$VMVARS" rollover deb2.fd --allow-host-kek --ms-data msd5
+	checkx "a truncated kek_update_map.json: exit 1, names it and says truncated, file byte-identical" \
+		'test "$rc" = 1 && test "$err" = "vmvars: rollover: deb2.fd: msd5/PostSignedObjects/KEK/kek_update_map.json: not Microsoft'"'"'s KEK update map (a JSON object of PK thumbprint -> {\"KEKUpdate\": path}): truncated JSON; nothing written" && cmp -s deb2.fd "$MSFD"'
 	run "$VMVARS" rollover deb2.fd --ms-data /nonexistent
 	checkx "a missing data set: exit 1, says where to point VMVARS_MS_DATA" \
 		'test "$rc" = 1 && [[ $err == "vmvars: rollover: /nonexistent: Microsoft Secure Boot data not found"* ]]'
@@ -827,7 +832,7 @@ if [ -n "$MSD" ] && [ -d "$MSD" ] && [ -f "$MSFD" ] && command -v openssl >/dev/
 	check "the rolled-over aws and Xen stores: sb-state ready" \
 		test "$("$VMVARS" sb-state vm.aws --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["verdict"])') $("$VMVARS" sb-state vm.xen --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["verdict"])')" = "ready ready"
 else
-	for i in $(seq 1 24); do skip "rollover case $i" "no VMVARS_MS_DATA, $MSFD or openssl"; done
+	for i in $(seq 1 25); do skip "rollover case $i" "no VMVARS_MS_DATA, $MSFD or openssl"; done
 fi
 
 echo "# $fails failed of $n"

@@ -349,13 +349,12 @@ check_room(struct vv_store_file *sf, struct step *st, size_t n, size_t *total,
  * no-room, format-limit, verify-failed, data-error, in-use, unreadable,
  * refused-by-store, write-failed, internal. */
 static int
-refuse(struct json_object *t, const struct opts *o, const char *code, const char *msg)
+refuse(struct json_object *t, const char *code, const char *msg)
 {
 	json_object_object_add(t, "result", json_object_new_string("refused"));
 	json_object_object_add(t, "reason", json_object_new_string(code));
 	json_object_object_add(t, "error", json_object_new_string(msg));
 	fprintf(stderr, "%s: %s: %s\n", vv_cli_progname, CMD, msg);
-	(void)o;
 	return 1;
 }
 
@@ -377,7 +376,7 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 	memset(st, 0, sizeof(st));
 	json_object_object_add(t, "file", json_object_new_string(file));
 	if (vv_store_file_open(&sf, file, VV_FORMAT_UNKNOWN, true, &err) != 0)
-		return refuse(t, o, "unreadable", err.msg);
+		return refuse(t, "unreadable", err.msg);
 	json_object_object_add(t, "format", json_object_new_string(vv_format_name(sf.format)));
 	mode = vv_secureboot_mode(sf.sb);
 	json_object_object_add(t, "mode", json_object_new_string(vv_sb_mode_name(mode)));
@@ -387,13 +386,14 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 		snprintf(msg, sizeof(msg), "%s: in %s mode (no PK): signed updates would not be "
 			 "verified; enroll a PK first (vmvars enroll); nothing written", sf.path,
 			 vv_sb_mode_name(mode));
-		rc = refuse(t, o, "setup-mode", msg);
+		rc = refuse(t, "setup-mode", msg);
 		goto out;
 	}
 	arch = o->arch ? o->arch : vv_ms_default_arch(sf.format, sf.raw_size);
 	json_object_object_add(t, "arch", json_object_new_string(arch));
 	if (vv_ms_facts(sf.store, &o->data, arch, &f, &err) != 0) {
-		rc = refuse(t, o, "data-error", err.msg);
+		snprintf(msg, sizeof(msg), "%s: %s; nothing written", sf.path, err.msg);
+		rc = refuse(t, "data-error", msg);
 		goto out;
 	}
 	json_object_object_add(t, "pk", vv_ms_pk_json(&f));
@@ -409,7 +409,7 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 
 		if (k != 0) {
 			snprintf(msg, sizeof(msg), "%s: %s; nothing written", sf.path, err.msg);
-			rc = refuse(t, o, k == -2 ? "needs-consent" : "data-error", msg);
+			rc = refuse(t, k == -2 ? "needs-consent" : "data-error", msg);
 			goto out;
 		}
 	}
@@ -452,7 +452,7 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 		goto out;
 	}
 	if (check_room(&sf, st, n, &total, &err) != 0) {
-		rc = refuse(t, o, "no-room", err.msg);
+		rc = refuse(t, "no-room", err.msg);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -480,7 +480,7 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 					 "not signed by a key this store trusts for %s; nothing "
 					 "written", sf.path, st[i].upd.rel, st[i].var,
 					 vv_status_name(s), st[i].var);
-				rc = refuse(t, o, "verify-failed", msg);
+				rc = refuse(t, "verify-failed", msg);
 				goto out;
 			}
 			/* SetVariable skips the signature in CustomMode (edk2;
@@ -490,7 +490,7 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 				snprintf(msg, sizeof(msg), "%s: %s was accepted by SetVariable without a "
 					 "signature check (CustomMode?) but is not signed by %s; nothing "
 					 "written", sf.path, st[i].upd.rel, err.msg);
-				rc = refuse(t, o, "verify-failed", msg);
+				rc = refuse(t, "verify-failed", msg);
 				goto out;
 			}
 		} else {
@@ -502,21 +502,22 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 			if (s != VV_EFI_SUCCESS) {
 				snprintf(msg, sizeof(msg), "%s: appending %s to %s refused: %s; nothing "
 					 "written", sf.path, st[i].what, st[i].var, vv_status_name(s));
-				rc = refuse(t, o, "refused-by-store", msg);
+				rc = refuse(t, "refused-by-store", msg);
 				goto out;
 			}
 		}
 	}
 	/* What was asked for is now there, by fingerprint. */
 	if (vv_ms_facts(sf.store, &o->data, arch, &after, &err) != 0) {
-		rc = refuse(t, o, "data-error", err.msg);
+		snprintf(msg, sizeof(msg), "%s: %s; nothing written", sf.path, err.msg);
+		rc = refuse(t, "data-error", msg);
 		goto out;
 	}
 	for (int ca = 0; ca < VV_MS_NCAS; ca++)
 		if (want[ca] && !after.present[ca]) {
 			snprintf(msg, sizeof(msg), "%s: %s still missing after the update; nothing "
 				 "written", sf.path, vv_ms_cas[ca].name);
-			rc = refuse(t, o, "internal", msg);
+			rc = refuse(t, "internal", msg);
 			goto out;
 		}
 	/* The target format must hold the result too (the flash layout's
@@ -530,7 +531,7 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 		if (vv_format_save(sf.format, sf.store, fd ? sf.raw : NULL, fd ? sf.raw_size : 0, &out,
 				   &out_size, NULL, &err) != 0) {
 			snprintf(msg, sizeof(msg), "%s: %s; nothing written", sf.path, err.msg);
-			rc = refuse(t, o, "format-limit", msg);
+			rc = refuse(t, "format-limit", msg);
 			goto out;
 		}
 		free(out);
@@ -572,7 +573,7 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 	}
 	if (vv_store_file_save(&sf, NULL, VV_FORMAT_UNKNOWN, NULL, 0, &err) != 0) {
 		snprintf(msg, sizeof(msg), "%s; nothing written", err.msg);
-		rc = refuse(t, o, strstr(err.msg, " is in use by ") ? "in-use" : "write-failed", msg);
+		rc = refuse(t, strstr(err.msg, " is in use by ") ? "in-use" : "write-failed", msg);
 		goto out;
 	}
 	json_object_object_add(t, "result", json_object_new_string("rolled-over"));
@@ -582,7 +583,7 @@ rollover_one(const char *file, struct opts *o, struct json_object *t)
 	goto out;
 data_error:
 	snprintf(msg, sizeof(msg), "%s: %s; nothing written", sf.path, err.msg);
-	rc = refuse(t, o, "data-error", msg);
+	rc = refuse(t, "data-error", msg);
 out:
 	steps_free(st, n);
 	vv_store_file_close(&sf);

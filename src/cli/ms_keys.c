@@ -144,7 +144,10 @@ load_map(struct vv_ms_data *d, struct vv_error *err)
 	    !json_object_is_type(d->map, json_type_object)) {
 		vv_error_set(err, "%s: not Microsoft's KEK update map (a JSON object of PK "
 			     "thumbprint -> {\"KEKUpdate\": path}): %s", path,
-			     tok ? json_tokener_error_desc(json_tokener_get_error(tok)) : "no memory");
+			     tok == NULL ? "out of memory" :
+			     json_tokener_get_error(tok) == json_tokener_continue ? "truncated JSON" :
+			     json_tokener_get_error(tok) == json_tokener_success ? "not an object" :
+			     json_tokener_error_desc(json_tokener_get_error(tok)));
 		if (d->map != NULL)
 			json_object_put(d->map);
 		d->map = NULL;

@@ -40,7 +40,7 @@ have_efitools=false
 command -v sign-efi-sig-list >/dev/null && command -v cert-to-efi-sig-list >/dev/null &&
 	command -v openssl >/dev/null && have_efitools=true
 
-echo "1..156"
+echo "1..157"
 
 # ---- create, set, get, list, delete -----------------------------------------
 run "$VMVARS" create s.json
@@ -839,8 +839,16 @@ if [ -n "$MSD" ] && [ -d "$MSD" ] && [ -f "$MSFD" ] && command -v openssl >/dev/
 		'test "$(echo "$err" | grep -c "the VM has a vTPM: PCR 7")" = 2 && test "$(json_get ro.json "len(d['"'"'targets'"'"'][0]['"'"'warnings'"'"'])")" = 1'
 	check "the rolled-over aws and Xen stores: sb-state ready" \
 		test "$("$VMVARS" sb-state vm.aws --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["verdict"])') $("$VMVARS" sb-state vm.xen --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["verdict"])')" = "ready ready"
+	# --targets-from: the list of a fleet too large for argv, from stdin.
+	cp "$MSFD" "fleet a.fd"; cp "$MSFD" fleet-b.fd
+	printf '# two stores\n\nfleet a.fd\nfleet-b.fd\n' >targets.txt
+	run "$VMVARS" rollover deb.fd --targets-from - --allow-host-kek --json <targets.txt
+	echo "$out" > ro.json
+	check "--targets-from -: argv and stdin targets in one report (comments, blank lines skipped, spaces kept)" \
+		test "$rc" = 0 -a "$(json_get ro.json "[(t['file'], t['result']) for t in d['targets']]")" = \
+		"[('deb.fd', 'no-op'), ('fleet a.fd', 'rolled-over'), ('fleet-b.fd', 'rolled-over')]"
 else
-	for i in $(seq 1 26); do skip "rollover case $i" "no VMVARS_MS_DATA, $MSFD or openssl"; done
+	for i in $(seq 1 27); do skip "rollover case $i" "no VMVARS_MS_DATA, $MSFD or openssl"; done
 fi
 
 echo "# $fails failed of $n"

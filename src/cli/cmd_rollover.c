@@ -24,7 +24,9 @@
  * A target with nothing to do is not rewritten: a second run leaves the file
  * byte for byte as it was.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +52,7 @@ vv_cmd_rollover_help(FILE *out)
 "SYNOPSIS\n"
 "    vmvars rollover FILE... [--dry-run] [--json] [--allow-host-kek]\n"
 "                    [--db LIST] [--arch ARCH] [--vtpm] [--ms-data DIR]\n"
+"                    [--targets-from LIST]\n"
 "\n"
 "DESCRIPTION\n"
 "    For each FILE (any store format), all or nothing:\n"
@@ -79,6 +82,9 @@ vv_cmd_rollover_help(FILE *out)
 "    --vtpm            the VM has a vTPM: warn that PCR 7 changes\n"
 "    --ms-data DIR     Microsoft's secureboot_objects (default: $VMVARS_MS_DATA,\n"
 "                      else the installed copy)\n"
+"    --targets-from LIST  more FILEs, one path a line (- for stdin; blank\n"
+"                      lines and # comments skipped), for fleets too large\n"
+"                      for one command line\n"
 "\n"
 "EXIT STATUS\n"
 "    0 every FILE rolled over, already done, or (--dry-run) planned;\n"
@@ -590,6 +596,56 @@ out:
 	return rc;
 }
 
+/*
+ * --targets-from LIST: one store path a line ("-" reads stdin), for fleets
+ * whose thousands of stores would not fit one command line (ARG_MAX).
+ * Blank lines and lines starting with '#' are skipped; a path is taken
+ * whole (spaces included), never split or globbed.
+ */
+static int
+read_targets(const char *path, char ***out, size_t *n, struct vv_error *err)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	char *line = NULL, **list = NULL;
+	size_t cap = 0, lcap = 0;
+	ssize_t len;
+
+	*out = NULL;
+	*n = 0;
+	if (f == NULL)
+		return vv_error_set(err, "%s: %s", path, strerror(errno));
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0 || line[0] == '#')
+			continue;
+		if (*n == lcap) {
+			char **nl = realloc(list, (lcap = lcap ? lcap * 2 : 64) * sizeof(*list));
+
+			if (nl == NULL)
+				break;
+			list = nl;
+		}
+		if ((list[*n] = strdup(line)) == NULL)
+			break;
+		(*n)++;
+	}
+	free(line);
+	if (ferror(f) || !feof(f)) {
+		if (f != stdin)
+			fclose(f);
+		for (size_t i = 0; i < *n; i++)
+			free(list[i]);
+		free(list);
+		*n = 0;
+		return vv_error_set(err, "%s: read error or out of memory", path);
+	}
+	if (f != stdin)
+		fclose(f);
+	*out = list;
+	return 0;
+}
+
 static int
 parse_db_list(const char *text, struct opts *o)
 {
@@ -625,11 +681,14 @@ vv_cmd_rollover(int argc, char **argv)
 		{ "arch", required_argument, NULL, 'a' },
 		{ "vtpm", no_argument, NULL, 't' },
 		{ "ms-data", required_argument, NULL, 'm' },
+		{ "targets-from", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o;
-	const char *ms_data = NULL;
+	const char *ms_data = NULL, *targets_from = NULL;
+	char **list = NULL;
+	size_t nlist = 0;
 	struct vv_error err = { "" };
 	struct json_object *doc, *targets;
 	size_t counts[4] = { 0, 0, 0, 0 };   /* rolled-over, no-op, planned, refused */
@@ -645,6 +704,7 @@ vv_cmd_rollover(int argc, char **argv)
 		case 'K': o.allow_host_kek = true; break;
 		case 't': o.vtpm = true; break;
 		case 'm': ms_data = optarg; break;
+		case 'T': targets_from = optarg; break;
 		case 'a':
 			if (strcmp(optarg, "amd64") != 0 && strcmp(optarg, "x86") != 0 &&
 			    strcmp(optarg, "arm64") != 0 && strcmp(optarg, "arm") != 0)
@@ -662,19 +722,23 @@ vv_cmd_rollover(int argc, char **argv)
 					   argv[optind - 1]);
 		}
 	}
-	if (argc - optind < 1)
-		return vv_cli_fail(VV_EXIT_USAGE, CMD, "expected FILE...");
+	if (argc - optind < 1 && targets_from == NULL)
+		return vv_cli_fail(VV_EXIT_USAGE, CMD, "expected FILE... or --targets-from LIST");
+	if (targets_from != NULL && read_targets(targets_from, &list, &nlist, &err) != 0)
+		return vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);
 	if (vv_ms_data_open(&o.data, ms_data, &err) != 0)
 		return vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);
 	doc = json_object_new_object();
 	targets = json_object_new_array();
 	json_object_object_add(doc, "targets", targets);
-	for (int i = optind; i < argc; i++) {
+	for (size_t i = 0; i < (size_t)(argc - optind) + nlist; i++) {
 		struct json_object *t = json_object_new_object();
 		struct json_object *r;
 		const char *res;
+		const char *file = i < (size_t)(argc - optind) ? argv[optind + (int)i]
+							      : list[i - (size_t)(argc - optind)];
 
-		failed |= rollover_one(argv[i], &o, t);
+		failed |= rollover_one(file, &o, t);
 		json_object_array_add(targets, t);
 		res = json_object_object_get_ex(t, "result", &r) ? json_object_get_string(r) : "refused";
 		counts[strcmp(res, "rolled-over") == 0 ? 0 : strcmp(res, "no-op") == 0 ? 1 :
@@ -689,5 +753,8 @@ vv_cmd_rollover(int argc, char **argv)
 	else
 		json_object_put(doc);
 	vv_ms_data_close(&o.data);
+	for (size_t i = 0; i < nlist; i++)
+		free(list[i]);
+	free(list);
 	return failed ? VV_EXIT_FAIL : VV_EXIT_OK;
 }

@@ -11,7 +11,8 @@
 # journaled stores (vars.json + vars.json.journal as vmvarsd leaves them
 # after a crash): read and written as the daemon sees them, checked by a
 # real vmvarsd started afterwards, and backup/restore/clone through
-# snapshots (export, import-state, clone).  Prints TAP.
+# snapshots (export, import-state, clone), and the Microsoft 2023 CA
+# rollover with Microsoft's real signed objects (data/ms-secureboot).  Prints TAP.
 #
 # VMVARS is the binary, VMVARSD the daemon (meson passes both).  Cases needing efitools SKIP when
 # it is missing (./dev deps installs it, so CI runs them).
@@ -39,7 +40,7 @@ have_efitools=false
 command -v sign-efi-sig-list >/dev/null && command -v cert-to-efi-sig-list >/dev/null &&
 	command -v openssl >/dev/null && have_efitools=true
 
-echo "1..130"
+echo "1..157"
 
 # ---- create, set, get, list, delete -----------------------------------------
 run "$VMVARS" create s.json
@@ -91,7 +92,7 @@ checkx "-o writes elsewhere, input unchanged" 'test "$rc" = 0 -a -f other.json &
 
 # ---- --help on every subcommand ----------------------------------------------
 helps_ok=true
-for c in list get set append delete boot enroll apply sign sb-state sb-mode sb-certs import convert create; do
+for c in list get set append delete boot enroll apply sign sb-state sb-mode sb-certs rollover import convert create; do
 	"$VMVARS" "$c" --help >h.txt 2>&1 && grep -q "vmvars $c" h.txt || { helps_ok=false; echo "# --help failed: $c"; }
 done
 check "--help on every subcommand: exit 0 with its name" $helps_ok
@@ -215,9 +216,12 @@ if $have_efitools; then
 	"$VMVARS" enroll sb.json KEK ms.crt --owner ms >/dev/null 2>&1
 	run "$VMVARS" sb-state sb.json --json
 	echo "$out" > st.json
-	check "sb-state: a 2011 Microsoft CA named, expiring, and the 2023 CAs missing warned" \
-		test "$(json_get st.json "d['microsoft_2011_cas'], d['microsoft_2023_cas'], [c['status'] for c in d['certificates'] if 'Microsoft' in c['cn']], any('2023' in w for w in d['warnings'])")" = \
-		"['Microsoft Corporation KEK CA 2011'] [] ['expiring'] True"
+	# Issue #16: keys are known by fingerprint, so a self-signed certificate
+	# merely named like Microsoft's KEK CA 2011 is listed (and its expiry
+	# judged) but not counted as Microsoft's.
+	check "sb-state: a self-signed 'Microsoft Corporation KEK CA 2011' is listed but not counted as Microsoft's" \
+		test "$(json_get st.json "d['microsoft_2011_cas'], d['microsoft_2023_cas'], [c['status'] for c in d['certificates'] if 'Microsoft' in c['cn']], [c['present'] for c in d['microsoft_cas']], d['verdict']")" = \
+		"[] [] ['expiring'] [False, False, False, False, False, False, False] secure-boot-off"
 	run "$VMVARS" enroll sb.json db --hash e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 --replace
 	check "enroll --hash --replace: one SHA-256 entry" \
 		test "$rc" = 0 -a "$("$VMVARS" get sb.json db --json | python3 -c 'import json,sys; e=json.load(sys.stdin)["decoded"]; print(len(e), e[0]["type"])')" = "1 sha256"
@@ -651,6 +655,201 @@ run "$VMVARS" export ex.json j.snap
 checkx "export with an unfolded vmvarsd journal beside the store: exit 1, says so" \
 	'test "$rc" = 1 && echo "$err" | grep -q "ex.json.journal holds writes not yet in ex.json" && test ! -e j.snap'
 rm -f ex.json.journal
+
+# ---- the Microsoft 2023 CA rollover (issue #16) --------------------------------
+# Microsoft's real signed objects, from the project's own copy (data/ms-secureboot,
+# VMVARS_MS_DATA set by meson), applied to Debian's OVMF_VARS_4M.ms.fd.
+MSD=${VMVARS_MS_DATA:-}
+MSFD=/usr/share/OVMF/OVMF_VARS_4M.ms.fd
+if [ -n "$MSD" ] && [ -d "$MSD" ] && [ -f "$MSFD" ] && command -v openssl >/dev/null; then
+	DEBPK="Debian's distribution PK (sha256 5fb05ed84c5170d5...)"
+	cp "$MSFD" deb.fd
+	run "$VMVARS" rollover deb.fd
+	checkx "rollover of Debian's ms.fd without consent: exit 1, says why (Debian's PK has no Microsoft-signed KEK update), file byte-identical" \
+		'test "$rc" = 1 && test "$err" = "vmvars: rollover: deb.fd: KEK 2023 cannot be added with a signature: the store'"'"'s PK is $DEBPK, for which Microsoft publishes no signed KEK update; adding it as the host owner needs --allow-host-kek; nothing written" && cmp -s deb.fd "$MSFD"'
+	run "$VMVARS" rollover deb.fd --allow-host-kek --dry-run
+	checkx "--dry-run: exit 0, the plan (KEK by host consent, 3 db CAs and the dbx by authenticated appends), nothing written" \
+		'test "$rc" = 0 && cmp -s deb.fd "$MSFD" && test "$(echo "$out" | tail -1)" = "deb.fd: dry run: 5 changes, +27291 bytes; nothing written" && test "$(echo "$out" | grep -c "authenticated append signed by Microsoft Corporation KEK CA 2011")" = 4 && echo "$out" | grep -q "^deb.fd: KEK + Microsoft Corporation KEK 2K CA 2023: host-owner append (--allow-host-kek)"'
+	run "$VMVARS" rollover deb.fd --allow-host-kek --json
+	echo "$out" > ro.json
+	check "rollover --allow-host-kek: exit 0; KEK by host, Windows/UEFI/Option ROM CA 2023 and the amd64 dbx by authenticated appends" \
+		test "$rc" = 0 -a "$(json_get ro.json "d['rolled_over'], d['refused'], d['targets'][0]['result'], [(a['variable'], a['method']) for a in d['targets'][0]['actions']]")" = \
+		"1 0 rolled-over [('KEK', 'host'), ('db', 'authenticated'), ('db', 'authenticated'), ('db', 'authenticated'), ('dbx', 'authenticated')]"
+	# Independently of sb-state: export KEK and db as PEM and fingerprint them with openssl.
+	rm -rf pems && mkdir pems && "$VMVARS" sb-certs deb.fd --out-dir pems >/dev/null
+	fps=$(for f in pems/KEK-* pems/db-*; do openssl x509 -in "$f" -noout -fingerprint -sha256 | tr -d : | tr A-F a-f | sed 's/.*=//'; done | sort | tr '\n' ' ')
+	want=$(printf '%s\n' 5fb05ed84c5170d542ed6a7b7487dd57b8faedb02f7e107b0409e1d22cac4169 \
+		a1117f516a32cefcba3f2d1ace10a87972fd6bbe8fe0d0b996e09e65d802a503 \
+		3cd3f0309edae228767a976dd40d9f4affc4fbd5218f2e8cc3c9dd97e8ac6f9d \
+		e8e95f0733a55e8bad7be0a1413ee23c51fcea64b3c8fa6a786935fddcc71961 \
+		48e99b991f57fc52f76149599bff0a58c47154229b9f8d603ac40d3500248507 \
+		076f1fea90ac29155ebf77c17682f75f1fdd1be196da302dc8461e350a9ae330 \
+		f6124e34125bee3fe6d79a574eaa7b91c0e7bd9d929c1a321178efd611dad901 \
+		e5be3e64c6e66a281457ecdece0d6d0787577aad2a3a0144262c10c14ba8d8f1 | sort | tr '\n' ' ')
+	check "after the rollover KEK and db hold exactly Debian's key, the 2011 CAs (kept) and the four 2023 CAs, by openssl's SHA-256" test "$fps" = "$want"
+	check "order and owners kept: KEK = Debian, KEK CA 2011, KEK 2023; db = the two 2011 CAs, then the three 2023 CAs; Microsoft's owner GUID on every Microsoft entry" \
+		test "$("$VMVARS" get deb.fd KEK --json | python3 -c 'import json,sys; print([(e["owner"][:8], e["cn"]) for e in json.load(sys.stdin)["decoded"]])') $("$VMVARS" get deb.fd db --json | python3 -c 'import json,sys; print(sorted(set(e["owner"] for e in json.load(sys.stdin)["decoded"])))')" = \
+		"[('a0baa8a3', 'Debian UEFI Secure Boot (PK/KEK key)'), ('77fa9abd', 'Microsoft Corporation KEK CA 2011'), ('77fa9abd', 'Microsoft Corporation KEK 2K CA 2023')] ['77fa9abd-0359-4d32-bd60-28f4e78f784b']"
+	run "$VMVARS" sb-state deb.fd --json
+	echo "$out" > st.json
+	check "sb-state after the rollover: all seven CAs present, 443 of 443 dbx entries, verdict ready" \
+		test "$(json_get st.json "[c['present'] for c in d['microsoft_cas']], d['dbx_update'], d['verdict'], d['pk']['kind']")" = \
+		"[True, True, True, True, True, True, True] {'arch': 'amd64', 'entries': 443, 'applied': 443} ready distribution"
+	cp deb.fd deb1.fd
+	run "$VMVARS" rollover deb.fd --allow-host-kek
+	checkx "a second rollover: exit 0, nothing to do, file byte-identical" \
+		'test "$rc" = 0 && test "$out" = "deb.fd: nothing to do (the 2023 CAs and the newest dbx are already there)" && cmp -s deb.fd deb1.fd'
+
+	# sb-state on the untouched template: by fingerprint, with the verdict
+	run "$VMVARS" sb-state "$MSFD" --json
+	echo "$out" > st.json
+	check "sb-state of Debian's ms.fd: 2011 CAs present and expired, 2023 absent, 0 of 443 dbx, host-only verdict" \
+		test "$(json_get st.json "[(c['id'], c['present'], c['status']) for c in d['microsoft_cas'] if '2011' in c['id']], [c['present'] for c in d['microsoft_cas'] if '2023' in c['id']], d['dbx_update']['applied'], d['verdict']")" = \
+		"[('kek-2011', True, 'expired'), ('windows-pca-2011', True, 'expired'), ('uefi-ca-2011', True, 'expired')] [False, False, False, False] 0 host-only"
+
+	# A store whose PK is Microsoft's Windows OEM Devices PK takes Microsoft's
+	# PK-signed KEK update as an authenticated write, no consent needed.
+	"$VMVARS" convert "$MSFD" oem.json >/dev/null 2>&1
+	"$VMVARS" enroll oem.json PK "$MSD/PreSignedObjects/PK/Certificate/WindowsOEMDevicesPK.der" --owner ms >/dev/null
+	run "$VMVARS" rollover oem.json --json
+	echo "$out" > ro.json
+	check "Windows OEM Devices PK: KEK 2023 by Microsoft's PK-signed update (KEKUpdate_Microsoft_PK3d8660c0.bin), verified as the firmware would" \
+		test "$rc" = 0 -a "$(json_get ro.json "d['targets'][0]['pk']['kind'], d['targets'][0]['actions'][0]['variable'], d['targets'][0]['actions'][0]['method'], d['targets'][0]['actions'][0]['source']")" = \
+		"microsoft-kek-update KEK authenticated PostSignedObjects/KEK/Microsoft/KEKUpdate_Microsoft_PK3d8660c0.bin"
+
+	# An update signed for another PK: a data set whose map sends Debian's PK
+	# to Red Hat's KEK update.  SetVariable refuses it; nothing is written.
+	rm -rf msd2 && cp -r "$MSD" msd2 && chmod -R u+w msd2
+	debsha1=$(openssl x509 -in pems/PK-0-* -noout -fingerprint -sha1 2>/dev/null | sed 's/.*=//' | tr -d : | tr A-F a-f)
+	python3 -c "import json,sys; p='msd2/PostSignedObjects/KEK/kek_update_map.json'; m=json.load(open(p)); m['$debsha1']={'KEKUpdate':'RedHat/KEKUpdate_RedHat_PK1.bin'}; json.dump(m,open(p,'w'))"
+	cp "$MSFD" deb2.fd
+	run "$VMVARS" rollover deb2.fd --ms-data msd2
+	checkx "a KEK update signed by another PK (Red Hat's) for Debian's PK: exit 1, EFI_SECURITY_VIOLATION, file byte-identical" \
+		'test "$rc" = 1 && test "$err" = "vmvars: rollover: deb2.fd: PostSignedObjects/KEK/RedHat/KEKUpdate_RedHat_PK1.bin refused by SetVariable (KEK): EFI_SECURITY_VIOLATION: not signed by a key this store trusts for KEK; nothing written" && cmp -s deb2.fd "$MSFD"'
+
+	# Corrupt data files: named, with the reason; nothing written.
+	rm -rf msd3 && cp -r "$MSD" msd3 && chmod -R u+w msd3
+	head -c 1000 "$MSD/PostSignedObjects/Optional/DB/amd64/DBUpdate3P2023.bin" > msd3/PostSignedObjects/Optional/DB/amd64/DBUpdate3P2023.bin
+	run "$VMVARS" rollover deb2.fd --allow-host-kek --ms-data msd3
+	checkx "a truncated signed db update: exit 1, names the file and says truncated, file byte-identical" \
+		'test "$rc" = 1 && test "$err" = "vmvars: rollover: deb2.fd: msd3/PostSignedObjects/Optional/DB/amd64/DBUpdate3P2023.bin: not a signed update: no valid EFI_VARIABLE_AUTHENTICATION_2 header (truncated or corrupt, 1000 bytes); nothing written" && cmp -s deb2.fd "$MSFD"'
+	rm -rf msd4 && cp -r "$MSD" msd4 && chmod -R u+w msd4
+	printf 'X' | dd of="msd4/PreSignedObjects/KEK/Certificates/microsoft corporation kek 2k ca 2023.der" bs=1 seek=500 conv=notrunc 2>/dev/null
+	run "$VMVARS" rollover deb2.fd --allow-host-kek --ms-data msd4
+	checkx "a changed KEK 2023 certificate file: exit 1, its SHA-256 is not Microsoft's, file byte-identical" \
+		'test "$rc" = 1 && [[ $err == "vmvars: rollover: deb2.fd: msd4/PreSignedObjects/KEK/Certificates/microsoft corporation kek 2k ca 2023.der: SHA-256 "*" is not Microsoft Corporation KEK 2K CA 2023'"'"'s (3cd3f0309edae228767a976dd40d9f4affc4fbd5218f2e8cc3c9dd97e8ac6f9d): corrupt or replaced data file; nothing written" ]] && cmp -s deb2.fd "$MSFD"'
+	rm -rf msd5 && cp -r "$MSD" msd5 && chmod -R u+w msd5
+	printf '{"3d8660c0cb2d57b189c3d7995572a552f75e48b5": {' > msd5/PostSignedObjects/KEK/kek_update_map.json
+	run "$VMVARS" rollover deb2.fd --allow-host-kek --ms-data msd5
+	checkx "a truncated kek_update_map.json: exit 1, names it and says truncated, file byte-identical" \
+		'test "$rc" = 1 && test "$err" = "vmvars: rollover: deb2.fd: msd5/PostSignedObjects/KEK/kek_update_map.json: not Microsoft'"'"'s KEK update map (a JSON object of PK thumbprint -> {\"KEKUpdate\": path}): truncated JSON; nothing written" && cmp -s deb2.fd "$MSFD"'
+	run "$VMVARS" rollover deb2.fd --ms-data /nonexistent
+	checkx "a missing data set: exit 1, says where to point VMVARS_MS_DATA" \
+		'test "$rc" = 1 && [[ $err == "vmvars: rollover: /nonexistent: Microsoft Secure Boot data not found"* ]]'
+
+	# An impostor: a self-signed certificate named "Microsoft UEFI CA 2023".
+	openssl req -new -x509 -newkey rsa:2048 -nodes -subj "/CN=Microsoft UEFI CA 2023/O=Microsoft Corporation/C=US" \
+		-keyout imp.key -out imp.crt -days 3650 >/dev/null 2>&1
+	cp "$MSFD" imp.fd
+	"$VMVARS" enroll imp.fd db imp.crt --owner ms >/dev/null
+	run "$VMVARS" sb-state imp.fd --json
+	echo "$out" > st.json
+	check "sb-state: a self-signed 'Microsoft UEFI CA 2023' in db is not counted (present False, not in microsoft_2023_cas)" \
+		test "$(json_get st.json "[c['present'] for c in d['microsoft_cas'] if c['id'] == 'microsoft-uefi-ca-2023'], d['microsoft_2023_cas'], any(c['cn'] == 'Microsoft UEFI CA 2023' for c in d['certificates'])")" = "[False] [] True"
+	run "$VMVARS" rollover imp.fd --allow-host-kek --json
+	echo "$out" > ro.json
+	check "rollover of the impostor's store still adds the real Microsoft UEFI CA 2023" \
+		test "$rc" = 0 -a "$(json_get ro.json "[a['adds'] for a in d['targets'][0]['actions'] if a['variable'] == 'db']")" = \
+		"['Windows UEFI CA 2023', 'Microsoft UEFI CA 2023', 'Microsoft Option ROM UEFI CA 2023']"
+
+	# A store too full: refused with the bytes missing, before anything is written.
+	"$VMVARS" convert "$MSFD" full.json >/dev/null 2>&1
+	head -c 60000 /dev/zero > fill
+	for i in 1 2 3; do "$VMVARS" set full.json Fill$i --file fill --guid "$U2" --attr NV,BS,RT; done
+	head -c 50000 /dev/zero > fill
+	"$VMVARS" set full.json Fill4 --file fill --guid "$U2" --attr NV,BS,RT
+	cp full.json full0.json
+	# free = the store's NV capacity (256 KiB less the 4 KiB kept for HwErrRec)
+	# minus 60 bytes of header + name + data per variable (store.h invariant 4)
+	free=$(python3 -c "import json; d=json.load(open('full.json')); print(258048 - sum(60 + 2*(len(v['name'])+1) + len(v['data'])//2 for v in d['variables'] if v['attr'] & 1))")
+	run "$VMVARS" rollover full.json --allow-host-kek
+	checkx "a store too full: exit 1, the bytes the rollover adds, free and missing, file byte-identical" \
+		'test "$rc" = 1 && test "$err" = "vmvars: rollover: full.json: not enough room: the rollover adds 27291 bytes but the store has $free of 258048 bytes free: $((27291 - free)) more bytes needed; nothing written" && cmp -s full.json full0.json'
+
+	# Debian's 2 MiB OVMF_VARS.ms.fd: the store's limits would take the dbx,
+	# the flash layout's per-variable limit (0x2800) does not: refused before
+	# any plan line is printed, even with --dry-run.
+	if [ -f /usr/share/OVMF/OVMF_VARS.ms.fd ]; then
+		cp /usr/share/OVMF/OVMF_VARS.ms.fd small.fd
+		run "$VMVARS" rollover small.fd --allow-host-kek --dry-run
+		checkx "the 2 MiB flash layout cannot hold the newest dbx: exit 1, the layout's limit named, no plan printed, file byte-identical" \
+			'test "$rc" = 1 && test -z "$out" && test "$err" = "vmvars: rollover: small.fd: fd: variable dbx needs 0x53bc bytes, over the firmware'"'"'s per-variable limit of 0x2800 for this layout; nothing written" && cmp -s small.fd /usr/share/OVMF/OVMF_VARS.ms.fd'
+	else
+		skip "the 2 MiB flash layout" "no /usr/share/OVMF/OVMF_VARS.ms.fd"
+	fi
+	# An ArmVirt flash image gets the arm64 dbx unless --arch says otherwise.
+	"$VMVARS" create arm.fd --layout armvirt >/dev/null 2>&1
+	"$VMVARS" enroll arm.fd --from "$MSFD" >/dev/null 2>&1
+	run "$VMVARS" rollover arm.fd --allow-host-kek --json
+	echo "$out" > ro.json
+	check "an ArmVirt flash image: the arm64 dbx update by default (26 of 26 entries applied afterwards)" \
+		test "$rc" = 0 -a "$(json_get ro.json "d['targets'][0]['arch'], d['targets'][0]['actions'][-1]['source']") $("$VMVARS" sb-state arm.fd --json | python3 -c 'import json,sys; d=json.load(sys.stdin)["dbx_update"]; print(d["arch"], d["applied"], d["entries"])')" = \
+		"arm64 PostSignedObjects/DBX/arm64/DBXUpdate.bin arm64 26 26"
+
+	# A journaled JSON store (vmvarsd killed): read with its journal, which
+	# the write folds in, as every vmvars edit does (docs/cli.md).
+	"$VMVARS" convert "$MSFD" jr.json >/dev/null 2>&1
+	rec Extra=0a >jr.json.journal
+	run "$VMVARS" rollover jr.json --allow-host-kek
+	check "a journaled JSON store: rolled over, the journal's write kept in jr.json, the journal emptied, sb-state ready" \
+		test "$rc $("$VMVARS" get jr.json Extra --guid "$JG" --hex) $(stat -c %s jr.json.journal) $("$VMVARS" sb-state jr.json --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["verdict"])')" = "0 0a 0 ready"
+
+	# A running VM's store: its vmvarsd holds the lock; nothing is written.
+	cp "$MSFD" held.fd
+	if hold_lock held.fd.lock $'4242 vmvarsd\n'; then
+		run "$VMVARS" rollover held.fd --allow-host-kek
+		checkx "a store vmvarsd holds: exit 1, says so, file byte-identical" \
+			'test "$rc" = 1 && [[ $err == *"held.fd is in use by vmvarsd (pid 4242)"*"nothing written" ]] && cmp -s held.fd "$MSFD"'
+		release_lock
+	else
+		notok "could not hold the lock of held.fd"
+	fi
+	cp "$MSFD" fresh.fd
+	run "$VMVARS" rollover fresh.fd --json
+	echo "$out" > ro1.json
+	rc1=$rc
+	run "$VMVARS" rollover full.json --allow-host-kek --json
+	echo "$out" > ro2.json
+	checkx "--json refusals carry a reason code for fleet tooling (needs-consent, no-room); exit 1, files unchanged" \
+		'test "$rc1 $rc" = "1 1" && test "$(json_get ro1.json "d['"'"'targets'"'"'][0]['"'"'reason'"'"']") $(json_get ro2.json "d['"'"'targets'"'"'][0]['"'"'reason'"'"'], d['"'"'refused'"'"']")" = "needs-consent no-room 1" && cmp -s fresh.fd "$MSFD" && cmp -s full.json full0.json'
+	"$VMVARS" create setup.json
+	run "$VMVARS" rollover setup.json
+	checkx "a store in setup mode: exit 1, refused (signed updates would not be verified)" \
+		'test "$rc" = 1 && test "$err" = "vmvars: rollover: setup.json: in setup mode (no PK): signed updates would not be verified; enroll a PK first (vmvars enroll); nothing written"'
+
+	# aws and Xen stores, several targets in one command, one report.
+	"$VMVARS" convert "$MSFD" vm.aws --to aws >/dev/null 2>&1
+	"$VMVARS" convert "$MSFD" vm.xen --to xen >/dev/null 2>&1
+	run "$VMVARS" rollover vm.aws vm.xen deb.fd setup.json --allow-host-kek --vtpm --json
+	echo "$out" > ro.json
+	check "four targets, one JSON report: aws and Xen rolled over, the done one a no-op, setup refused (reason setup-mode); exit 1" \
+		test "$rc" = 1 -a "$(json_get ro.json "[(t['format'] if 'format' in t else '', t['result']) for t in d['targets']], d['rolled_over'], d['no_op'], d['refused'], d['targets'][3]['reason']")" = \
+		"[('aws', 'rolled-over'), ('xen', 'rolled-over'), ('fd', 'no-op'), ('json', 'refused')] 2 1 1 setup-mode"
+	checkx "--vtpm: a PCR 7 warning for each store that changes, in the report and on stderr" \
+		'test "$(echo "$err" | grep -c "the VM has a vTPM: PCR 7")" = 2 && test "$(json_get ro.json "len(d['"'"'targets'"'"'][0]['"'"'warnings'"'"'])")" = 1'
+	check "the rolled-over aws and Xen stores: sb-state ready" \
+		test "$("$VMVARS" sb-state vm.aws --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["verdict"])') $("$VMVARS" sb-state vm.xen --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["verdict"])')" = "ready ready"
+	# --targets-from: the list of a fleet too large for argv, from stdin.
+	cp "$MSFD" "fleet a.fd"; cp "$MSFD" fleet-b.fd
+	printf '# two stores\n\nfleet a.fd\nfleet-b.fd\n' >targets.txt
+	run "$VMVARS" rollover deb.fd --targets-from - --allow-host-kek --json <targets.txt
+	echo "$out" > ro.json
+	check "--targets-from -: argv and stdin targets in one report (comments, blank lines skipped, spaces kept)" \
+		test "$rc" = 0 -a "$(json_get ro.json "[(t['file'], t['result']) for t in d['targets']]")" = \
+		"[('deb.fd', 'no-op'), ('fleet a.fd', 'rolled-over'), ('fleet-b.fd', 'rolled-over')]"
+else
+	for i in $(seq 1 27); do skip "rollover case $i" "no VMVARS_MS_DATA, $MSFD or openssl"; done
+fi
 
 echo "# $fails failed of $n"
 [ "$n" = 102 ] || echo "# plan mismatch: ran $n"

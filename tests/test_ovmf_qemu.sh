@@ -15,6 +15,9 @@
 #      pflash) runs efitools' HelloWorld.efi signed with the db key and
 #      refuses it unsigned and signed by a key that is not in db (BdsDxe
 #      boots each from its own disk; the secboot shell will not run).
+#      3b. Debian's OVMF_VARS_4M.ms.fd plus that db key, rolled over to
+#      Microsoft's 2023 CAs and newest dbx by `vmvars rollover` (issue #16),
+#      boots the same three disks the same way.
 #   4. JSON <-> fd <-> aws <-> xen round trips through `vmvars convert` on
 #      Debian's templates (and the aws interop vectors when present).
 #   5. A VM's flash set up from QEMU's firmware descriptors (issue #7):
@@ -55,7 +58,7 @@ cd "$T" || exit 1
 G=5e1f0c3a-7b2d-4c8e-9a61-0d3f2b4c6e8a
 G2=0a9b8c7d-6e5f-4a3b-9c2d-1e0f2a3b4c5d
 
-PLAN=48
+PLAN=53
 n=0
 fails=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -374,8 +377,38 @@ if $have_sb; then
 		notok "sb: OVMF_CODE_4M.secboot.fd boots the vmvars store and BdsDxe reaches a HelloWorld.efi"
 		for i in 1 2 3 4 5; do notok "sb: (no boot, no result $i/5)"; done
 	fi
+
+	# 3b (issue #16): Debian's OVMF_VARS_4M.ms.fd with the test's db key
+	# added, rolled over to Microsoft's 2023 CAs and newest dbx (the
+	# project's copy of Microsoft's signed objects): the real firmware still
+	# boots it, runs the binary signed by a key in db and refuses the others.
+	if [ -f "$OVMF_DIR/OVMF_VARS_4M.ms.fd" ] && [ -n "${VMVARS_MS_DATA:-}" ]; then
+		cp "$OVMF_DIR/OVMF_VARS_4M.ms.fd" ro.fd
+		vv enroll ro.fd db db.crt --owner $G >/dev/null 2>&1
+		vv rollover ro.fd --allow-host-kek >rollover.txt 2>&1
+		rc=$?
+		same "rollover: Debian's ms.fd (+ the test's db key) rolled over: exit 0, sb-state ready, enforced" \
+			"0 ready True" \
+			"$rc $(vv sb-state ro.fd --json | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['verdict'], d['enforced'])" 2>&1)"
+		if boot_ovmf rollover "$CODE_SB" ro.fd secure "$HELLO_TEXT" "${disks[@]}" &&
+		   grep -aqF "$HELLO_TEXT" rollover.log; then
+			ok "rollover: OVMF_CODE_4M.secboot.fd boots the rolled-over store and reaches a HelloWorld.efi"
+			rbds_line() { grep -a "^BdsDxe: .* from PciRoot(0x0)/Pci(0x$1,0x0)" rollover.log | tail -n 1; }
+			checkx "rollover: the unsigned binary is still refused" \
+				'[[ $(rbds_line 4) =~ ^BdsDxe:\ failed\ to\ (load|start)\ .*:\ (Access\ Denied|Security\ Violation)$ ]]'
+			checkx "rollover: the binary signed by a key not in db is still refused" \
+				'[[ $(rbds_line 5) =~ ^BdsDxe:\ failed\ to\ (load|start)\ .*:\ (Access\ Denied|Security\ Violation)$ ]]'
+			checkx "rollover: the binary signed with the db key still starts" \
+				'[[ $(rbds_line 6) == "BdsDxe: starting "* ]]'
+		else
+			notok "rollover: OVMF_CODE_4M.secboot.fd boots the rolled-over store and reaches a HelloWorld.efi"
+			for i in 1 2 3; do notok "rollover: (no boot, no result $i/3)"; done
+		fi
+	else
+		skip_n 5 "case 3b: a rolled-over store under OVMF" "no OVMF_VARS_4M.ms.fd or VMVARS_MS_DATA"
+	fi
 else
-	skip_n 9 "case 3: Secure Boot with vmvars-enrolled keys" "$why_sb"
+	skip_n 14 "case 3: Secure Boot with vmvars-enrolled keys" "$why_sb"
 fi
 
 # ---- 4: format round trips through the CLI -----------------------------------

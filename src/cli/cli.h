@@ -60,6 +60,8 @@ int vv_cmd_sign(int argc, char **argv);
 void vv_cmd_sign_help(FILE *out);
 int vv_cmd_sb_state(int argc, char **argv);
 void vv_cmd_sb_state_help(FILE *out);
+int vv_cmd_rollover(int argc, char **argv);
+void vv_cmd_rollover_help(FILE *out);
 int vv_cmd_sb_mode(int argc, char **argv);
 void vv_cmd_sb_mode_help(FILE *out);
 int vv_cmd_sb_certs(int argc, char **argv);

@@ -33,6 +33,7 @@
 #include "auth/auth2.h"
 #include "auth/siglist.h"
 #include "cli/cli.h"
+#include "cli/ms_keys.h"
 #include "cli/store_file.h"
 
 #define ATTR_SB_DB (VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT | VV_ATTR_AT)   /* §10.1, §11.2 */
@@ -165,6 +166,7 @@ vv_cmd_sb_state_help(FILE *out)
 "\n"
 "SYNOPSIS\n"
 "    vmvars sb-state FILE [--json] [--require-secure-boot] [--warn-days N]\n"
+"                    [--arch ARCH] [--ms-data DIR]\n"
 "\n"
 "DESCRIPTION\n"
 "    Prints the mode (setup, user, audit, deployed) as the firmware derives\n"
@@ -172,8 +174,20 @@ vv_cmd_sb_state_help(FILE *out)
 "    and if not why, SecureBootEnable, which of PK, KEK, db, dbx are present\n"
 "    and their entry counts, and every certificate of PK, KEK, db and dbx with\n"
 "    its subject, issuer, validity, SHA-256 and status: ok, expiring (within N\n"
-"    days, default 365) or expired.  It says which Microsoft 2011 CAs (which\n"
-"    expire in 2026) and which Microsoft 2023 CAs are present.\n"
+"    days, default 365) or expired.\n"
+"\n"
+"    Microsoft's seven Secure Boot CAs (KEK CA 2011, KEK 2K CA 2023, Windows\n"
+"    Production PCA 2011, UEFI CA 2011, Windows UEFI CA 2023, Microsoft UEFI\n"
+"    CA 2023, Option ROM UEFI CA 2023) are identified by the SHA-256 of their\n"
+"    certificate, never by name: present or not, expiry against today's date.\n"
+"    Also: the PK's kind (absent, microsoft-kek-update: Microsoft publishes a\n"
+"    KEK update signed by it; distribution; custom), how many entries of\n"
+"    Microsoft's newest dbx update for ARCH the dbx holds (ARCH: amd64, x86,\n"
+"    arm64, arm; default arm64 for an ArmVirt flash image, else amd64), and a\n"
+"    verdict: ready, needs-rollover, host-only (the guest cannot add KEK 2023\n"
+"    itself: vmvars rollover --allow-host-kek) or secure-boot-off.  DIR is\n"
+"    Microsoft's secureboot_objects (default: $VMVARS_MS_DATA, else the\n"
+"    installed copy).\n"
 "\n"
 "    --require-secure-boot  exit 3 unless the store would boot with Secure\n"
 "                           Boot enforced (PK enrolled, User or Deployed mode,\n"
@@ -754,32 +768,12 @@ out:
 
 /* ---- sb-state ---------------------------------------------------------- */
 
-/* Microsoft Secure Boot CAs by subject CN (peer-services §12: the 2011 CAs
- * expire in 2026; the 2023 CAs replace them). */
-static const char *const ms_2011[] = {
-	"Microsoft Corporation KEK CA 2011", "Microsoft Windows Production PCA 2011",
-	"Microsoft Corporation UEFI CA 2011",
-};
-static const char *const ms_2023[] = {
-	"Microsoft Corporation KEK 2K CA 2023", "Windows UEFI CA 2023", "Microsoft UEFI CA 2023",
-	"Microsoft Option ROM UEFI CA 2023",
-};
-
 struct state_ctx {
-	struct json_object *certs, *ms2011, *ms2023;
+	struct json_object *certs;
 	const char *var;
 	long long now, warn_seconds;
 	size_t expired, expiring;
 };
-
-static bool
-in_list(const char *cn, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(cn, list[i]) == 0)
-			return true;
-	return false;
-}
 
 static int
 state_cert(void *vctx, const uint8_t *der, size_t size)
@@ -805,10 +799,6 @@ state_cert(void *vctx, const uint8_t *der, size_t size)
 	vv_cert_info_json(o, &ci);
 	json_object_object_add(o, "status", json_object_new_string(status));
 	json_object_array_add(ctx->certs, o);
-	if (in_list(ci.cn, ms_2011, 3))
-		json_object_array_add(ctx->ms2011, json_object_new_string(ci.cn));
-	if (in_list(ci.cn, ms_2023, 4))
-		json_object_array_add(ctx->ms2023, json_object_new_string(ci.cn));
 	return 0;
 }
 
@@ -845,6 +835,112 @@ not_enforced_reason(enum vv_sb_mode m, bool pk, int sbe)
 	return "";
 }
 
+/*
+ * The Microsoft CA rollover state (issue #16), every CA identified by the
+ * SHA-256 of its certificate (ms_keys.h), never by name: a self-signed
+ * certificate calling itself "Microsoft UEFI CA 2023" is not counted.  The
+ * verdict says what `vmvars rollover` would do to the store.
+ */
+static void
+microsoft_state(struct json_object *doc, struct json_object *warnings, struct vv_store_file *sf,
+		bool enforced, const char *reason, const char *ms_data, const char *arch,
+		long long now, long long warn_seconds)
+{
+	struct vv_ms_data d;
+	struct vv_ms_facts f;
+	struct vv_error err = { "" };
+	struct json_object *cas = json_object_new_array(), *y2011 = json_object_new_array(),
+			   *y2023 = json_object_new_array(), *dbx;
+	bool data_ok = vv_ms_data_open(&d, ms_data, &err) == 0, want[VV_MS_NCAS];
+	bool facts_ok, kek_missing, dbx_missing;
+	const char *verdict;
+	char text[1024], missing[512] = "";
+
+	facts_ok = vv_ms_facts(sf->store, data_ok ? &d : NULL, arch, &f, &err) == 0 && data_ok;
+	if (!facts_ok)
+		json_object_array_add(warnings, json_object_new_string(err.msg));
+	json_object_object_add(doc, "pk", vv_ms_pk_json(&f));
+	for (int i = 0; i < VV_MS_NCAS; i++) {
+		struct json_object *o = json_object_new_object();
+		const char *status = vv_ms_cas[i].not_after_epoch < now ? "expired" :
+				     vv_ms_cas[i].not_after_epoch - now < warn_seconds ? "expiring" : "ok";
+
+		json_object_object_add(o, "id", json_object_new_string(vv_ms_cas[i].id));
+		json_object_object_add(o, "name", json_object_new_string(vv_ms_cas[i].name));
+		json_object_object_add(o, "variable", json_object_new_string(vv_ms_cas[i].var));
+		json_object_object_add(o, "sha256", json_object_new_string(vv_ms_cas[i].sha256));
+		json_object_object_add(o, "present", json_object_new_boolean(f.present[i]));
+		json_object_object_add(o, "expires", json_object_new_string(vv_ms_cas[i].not_after));
+		json_object_object_add(o, "status", json_object_new_string(status));
+		json_object_array_add(cas, o);
+		if (f.present[i])
+			json_object_array_add(strstr(vv_ms_cas[i].name, "2011") ? y2011 : y2023,
+					      json_object_new_string(vv_ms_cas[i].name));
+		if (f.present[i] && strcmp(status, "ok") != 0) {
+			long long days = (vv_ms_cas[i].not_after_epoch - now) / 86400;
+
+			if (days < 0)
+				snprintf(text, sizeof(text), "%s (%s) expired on %s, %lld days ago: new "
+					 "signed media and updates use its 2023 successor", vv_ms_cas[i].name,
+					 vv_ms_cas[i].var, vv_ms_cas[i].not_after, -days);
+			else
+				snprintf(text, sizeof(text), "%s (%s) expires on %s, in %lld days",
+					 vv_ms_cas[i].name, vv_ms_cas[i].var, vv_ms_cas[i].not_after, days);
+			json_object_array_add(warnings, json_object_new_string(text));
+		}
+	}
+	json_object_object_add(doc, "microsoft_cas", cas);
+	json_object_object_add(doc, "microsoft_2011_cas", y2011);
+	json_object_object_add(doc, "microsoft_2023_cas", y2023);
+	dbx = json_object_new_object();
+	json_object_object_add(dbx, "arch", json_object_new_string(arch));
+	json_object_object_add(dbx, "entries", json_object_new_int64((int64_t)f.dbx_total));
+	json_object_object_add(dbx, "applied", json_object_new_int64((int64_t)f.dbx_applied));
+	json_object_object_add(doc, "dbx_update", facts_ok ? dbx : NULL);
+	if (!facts_ok)
+		json_object_put(dbx);
+
+	vv_ms_default_wanted(&f, want);
+	for (int i = 0; i < VV_MS_NCAS; i++)
+		if (want[i] && !f.present[i])
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
+				 missing[0] ? ", " : "", vv_ms_cas[i].name);
+	kek_missing = want[VV_MS_KEK2023] && !f.present[VV_MS_KEK2023];
+	dbx_missing = f.any_microsoft && facts_ok && f.dbx_applied < f.dbx_total;
+	if (!enforced) {
+		verdict = "secure-boot-off";
+		snprintf(text, sizeof(text), "Secure Boot off (%s)", reason);
+	} else if (!f.any_microsoft) {
+		verdict = "ready";
+		snprintf(text, sizeof(text), "ready: the store trusts no Microsoft CA, nothing to roll over");
+	} else if (!missing[0] && !dbx_missing) {
+		verdict = facts_ok ? "ready" : "unknown";
+		snprintf(text, sizeof(text), facts_ok ? "ready: the 2023 CAs and the newest %s dbx are there"
+			 : "the 2023 CAs are there; the dbx state is unknown (%s data unreadable)", arch);
+	} else {
+		int k = snprintf(text, sizeof(text), "needs rollover:%s%s", missing[0] ? " missing " : "",
+				 missing);
+
+		if (dbx_missing)
+			k += snprintf(text + k, sizeof(text) - (size_t)k, "%s%zu of %zu newest %s dbx "
+				      "entries applied", missing[0] ? "; " : " ", f.dbx_applied,
+				      f.dbx_total, arch);
+		if (kek_missing && f.pk_kind != VV_PK_MS_UPDATE && facts_ok) {
+			verdict = "host-only";
+			snprintf(text + k, sizeof(text) - (size_t)k, "; cannot be rolled over in-guest: "
+				 "the PK has no Microsoft-signed KEK update (vmvars rollover "
+				 "--allow-host-kek)");
+		} else {
+			verdict = "needs-rollover";
+			snprintf(text + k, sizeof(text) - (size_t)k, " (vmvars rollover)");
+		}
+	}
+	json_object_object_add(doc, "verdict", json_object_new_string(verdict));
+	json_object_object_add(doc, "verdict_text", json_object_new_string(text));
+	if (data_ok)
+		vv_ms_data_close(&d);
+}
+
 static void
 print_state_text(struct json_object *doc)
 {
@@ -874,14 +970,31 @@ print_state_text(struct json_object *doc)
 		       json_object_get_string(json_object_object_get(c, "not_after")));
 		printf("              sha256:  %s\n", json_object_get_string(json_object_object_get(c, "sha256")));
 	}
-	o = json_object_object_get(doc, "microsoft_2011_cas");
-	printf("Microsoft 2011 CAs (expire 2026): %s\n", json_object_array_length(o) ? "" : "none");
-	for (size_t i = 0; i < json_object_array_length(o); i++)
-		printf("  %s\n", json_object_get_string(json_object_array_get_idx(o, i)));
-	o = json_object_object_get(doc, "microsoft_2023_cas");
-	printf("Microsoft 2023 CAs: %s\n", json_object_array_length(o) ? "" : "none");
-	for (size_t i = 0; i < json_object_array_length(o); i++)
-		printf("  %s\n", json_object_get_string(json_object_array_get_idx(o, i)));
+	o = json_object_object_get(doc, "pk");
+	printf("PK kind:     %s", json_object_get_string(json_object_object_get(o, "kind")));
+	if (json_object_object_get(o, "distribution"))
+		printf(" (%s)", json_object_get_string(json_object_object_get(o, "distribution")));
+	if (json_object_object_get(o, "kek_update"))
+		printf(" (%s)", json_object_get_string(json_object_object_get(o, "kek_update")));
+	printf("\nMicrosoft CAs (by SHA-256):\n");
+	o = json_object_object_get(doc, "microsoft_cas");
+	for (size_t i = 0; i < json_object_array_length(o); i++) {
+		struct json_object *c = json_object_array_get_idx(o, i);
+
+		printf("  %-4s %-38s %-8s %s %s\n",
+		       json_object_get_string(json_object_object_get(c, "variable")),
+		       json_object_get_string(json_object_object_get(c, "name")),
+		       json_object_get_boolean(json_object_object_get(c, "present")) ? "present" : "absent",
+		       json_object_get_string(json_object_object_get(c, "status")),
+		       json_object_get_string(json_object_object_get(c, "expires")));
+	}
+	o = json_object_object_get(doc, "dbx_update");
+	if (o != NULL)
+		printf("dbx:         %lld of %lld entries of the newest %s update\n",
+		       (long long)json_object_get_int64(json_object_object_get(o, "applied")),
+		       (long long)json_object_get_int64(json_object_object_get(o, "entries")),
+		       json_object_get_string(json_object_object_get(o, "arch")));
+	printf("verdict:     %s\n", json_object_get_string(json_object_object_get(doc, "verdict_text")));
 	o = json_object_object_get(doc, "warnings");
 	for (size_t i = 0; i < json_object_array_length(o); i++)
 		printf("warning: %s\n", json_object_get_string(json_object_array_get_idx(o, i)));
@@ -896,9 +1009,12 @@ vv_cmd_sb_state(int argc, char **argv)
 		{ "require-secure-boot", no_argument, NULL, 'r' },
 		{ "warn-days", required_argument, NULL, 'w' },
 		{ "input-format", required_argument, NULL, 'f' },
+		{ "arch", required_argument, NULL, 'a' },
+		{ "ms-data", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *arch = NULL, *ms_data = NULL;
 	bool json = false, require = false, enforced, pk;
 	long warn_days = 365;
 	enum vv_format fmt = VV_FORMAT_UNKNOWN;
@@ -914,6 +1030,13 @@ vv_cmd_sb_state(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "jrw:f:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			if (strcmp(optarg, "amd64") != 0 && strcmp(optarg, "x86") != 0 &&
+			    strcmp(optarg, "arm64") != 0 && strcmp(optarg, "arm") != 0)
+				return vv_cli_fail(VV_EXIT_USAGE, CMD, "--arch: amd64, x86, arm64 or arm");
+			arch = optarg;
+			break;
+		case 'm': ms_data = optarg; break;
 		case 'j': json = true; break;
 		case 'r': require = true; break;
 		case 'w':
@@ -953,8 +1076,6 @@ vv_cmd_sb_state(int argc, char **argv)
 	keys = json_object_new_object();
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.certs = json_object_new_array();
-	ctx.ms2011 = json_object_new_array();
-	ctx.ms2023 = json_object_new_array();
 	ctx.now = (long long)time(NULL);
 	ctx.warn_seconds = (long long)warn_days * 86400;
 	for (int i = 0; i < 4; i++) {
@@ -971,17 +1092,15 @@ vv_cmd_sb_state(int argc, char **argv)
 	json_object_object_add(doc, "keys", keys);
 	json_object_object_add(doc, "certificates", ctx.certs);
 	warnings = json_object_new_array();
-	if (json_object_array_length(ctx.ms2011) > 0 && json_object_array_length(ctx.ms2023) == 0)
-		json_object_array_add(warnings, json_object_new_string(
-			"Microsoft 2011 CAs present without the 2023 CAs: update KEK and db before the 2011 CAs expire (2026)"));
 	if (ctx.expired)
 		json_object_array_add(warnings, json_object_new_string("expired certificates present"));
 	if (ctx.expiring)
 		json_object_array_add(warnings, json_object_new_string("certificates expiring soon"));
 	if (sb_var(sf.store, 3) == NULL && pk)
 		json_object_array_add(warnings, json_object_new_string("no dbx: nothing is revoked"));
-	json_object_object_add(doc, "microsoft_2011_cas", ctx.ms2011);
-	json_object_object_add(doc, "microsoft_2023_cas", ctx.ms2023);
+	microsoft_state(doc, warnings, &sf, enforced, not_enforced_reason(mode, pk, sbe), ms_data,
+			arch ? arch : vv_ms_default_arch(sf.format, sf.raw_size), ctx.now,
+			ctx.warn_seconds);
 	json_object_object_add(doc, "warnings", warnings);
 	if (json)
 		puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |

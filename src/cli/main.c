@@ -30,6 +30,8 @@ const struct vv_cli_command vv_cli_commands[] = {
 	{ "sign", "make a signed .auth update from a signature list", vv_cmd_sign, vv_cmd_sign_help },
 	{ "sb-state", "the true Secure Boot state, keys and certificate validity",
 	  vv_cmd_sb_state, vv_cmd_sb_state_help },
+	{ "rollover", "add Microsoft's 2023 CAs and the newest dbx to existing stores",
+	  vv_cmd_rollover, vv_cmd_rollover_help },
 	{ "sb-mode", "change the Secure Boot mode as the platform owner",
 	  vv_cmd_sb_mode, vv_cmd_sb_mode_help },
 	{ "sb-certs", "write the X.509 certificates of PK/KEK/db/dbx as PEM files",

@@ -268,6 +268,11 @@ establish(struct vv_client *c)
 	}
 	c->features = vv_le64(p + 8);
 	c->state_max = (c->features & VV_VMM_FEATURE_MIGRATION) ? vv_le32(p + 20) : 0;
+	/* The daemon's bound is at most 4 + 256 MiB (protocol.md "Sizes"): a
+	 * larger one is not believed, so a STATE can never make the client
+	 * allocate gigabytes on the daemon's word. */
+	if (c->state_max > 4u + (256u << 20))
+		c->state_max = 4u + (256u << 20);
 	if (c->ever_connected)
 		c->reconnects++;
 	c->ever_connected = true;

@@ -87,6 +87,8 @@ struct vm {
 	uint64_t mm_served_since_start, mm_served_since_reset;
 	bool state_loaded;              /* a LOAD_STATE was taken (once per start) */
 	bool cfg_migration, cfg_incoming; /* vm_config's --migration, --incoming */
+	bool runtime_open;              /* runtime_fd: the record file we created */
+	int runtime_fd;
 	bool needs_reset;
 	char needs_reset_why[200];         /* for the ERROR frame (200 bytes at most) */
 	/* Daemon counters (the MM endpoint keeps its own, vv_mm_stats). */

@@ -790,6 +790,9 @@ sb_restore_check(void *ctx, const struct vv_variable *vars, size_t n,
 	return 0;
 }
 
+/* How Secure Boot takes part in restores (core/store_state.h). */
+static const struct vv_restore_ops sb_restore_ops = { sb_restore_check, sb_resync };
+
 /* ------------------------------------------------------------------ */
 /* Public API                                                         */
 /* ------------------------------------------------------------------ */
@@ -801,8 +804,7 @@ detach(struct vv_secureboot *sb)
 	vv_store_remove_hook(sb->store, VV_HOOK_AUTH, sb_auth_hook, sb);
 	vv_store_remove_hook(sb->store, VV_HOOK_COMMITTED, sb_committed_hook, sb);
 	vv_store_remove_listener(sb->store, sb_on_event, sb);
-	vv_store_remove_resync(sb->store, sb_resync, sb);
-	vv_store_remove_restore_check(sb->store, sb_restore_check, sb);
+	vv_store_remove_restore_module(sb->store, &sb_restore_ops, sb);
 }
 
 struct vv_secureboot *
@@ -819,8 +821,7 @@ vv_secureboot_new(struct vv_store *s, const struct vv_secureboot_config *cfg)
 	    vv_store_add_hook(s, VV_HOOK_AUTH, sb_auth_hook, sb) != 0 ||
 	    vv_store_add_hook(s, VV_HOOK_COMMITTED, sb_committed_hook, sb) != 0 ||
 	    vv_store_add_listener(s, sb_on_event, sb) != 0 ||
-	    vv_store_add_resync(s, sb_resync, sb) != 0 ||
-	    vv_store_add_restore_check(s, sb_restore_check, sb) != 0) {
+	    vv_store_add_restore_module(s, &sb_restore_ops, sb) != 0) {
 		detach(sb);
 		free(sb);
 		return NULL;

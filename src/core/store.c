@@ -49,7 +49,7 @@
 #define MAX_HOOKS_PER_STAGE 8
 #define MAX_LISTENERS       8
 #define MIN_BUCKETS         64
-#define MAX_RESYNC          4
+#define MAX_RESTORE_MODULES 4
 
 /* Offsets in EFI_VARIABLE_AUTHENTICATION_2 (device-abi §10.2). */
 #define AUTH2_CERT_OFFSET   16u   /* TimeStamp, then WIN_CERTIFICATE */
@@ -100,10 +100,8 @@ struct vv_store {
 	size_t nhooks[VV_HOOK_STAGES];
 	struct listener listeners[MAX_LISTENERS];
 	size_t nlisteners;
-	struct { vv_store_resync_fn fn; void *ctx; } resync[MAX_RESYNC];
-	size_t nresync;
-	struct { vv_store_restore_check_fn fn; void *ctx; } restore_check[MAX_RESYNC];
-	size_t nrestore_check;
+	struct { const struct vv_restore_ops *ops; void *ctx; } restorers[MAX_RESTORE_MODULES];
+	size_t nrestorers;
 
 	struct vv_property_table *properties;
 };
@@ -1552,22 +1550,22 @@ vv_store_flush(struct vv_store *s, struct vv_error *err)
 }
 
 int
-vv_store_add_restore_check(struct vv_store *s, vv_store_restore_check_fn fn, void *ctx)
+vv_store_add_restore_module(struct vv_store *s, const struct vv_restore_ops *ops, void *ctx)
 {
-	if (s->nrestore_check >= MAX_RESYNC)
+	if (s->nrestorers >= MAX_RESTORE_MODULES)
 		return -1;
-	s->restore_check[s->nrestore_check].fn = fn;
-	s->restore_check[s->nrestore_check].ctx = ctx;
-	s->nrestore_check++;
+	s->restorers[s->nrestorers].ops = ops;
+	s->restorers[s->nrestorers].ctx = ctx;
+	s->nrestorers++;
 	return 0;
 }
 
 void
-vv_store_remove_restore_check(struct vv_store *s, vv_store_restore_check_fn fn, void *ctx)
+vv_store_remove_restore_module(struct vv_store *s, const struct vv_restore_ops *ops, void *ctx)
 {
-	for (size_t i = 0; i < s->nrestore_check; i++) {
-		if (s->restore_check[i].fn == fn && s->restore_check[i].ctx == ctx) {
-			s->restore_check[i] = s->restore_check[--s->nrestore_check];
+	for (size_t i = 0; i < s->nrestorers; i++) {
+		if (s->restorers[i].ops == ops && s->restorers[i].ctx == ctx) {
+			s->restorers[i] = s->restorers[--s->nrestorers];
 			return;
 		}
 	}
@@ -1578,33 +1576,12 @@ vv_store_run_restore_checks(const struct vv_store *s, const struct vv_variable *
 			    vv_restore_lookup_fn lookup, void *lookup_ctx, bool at_runtime,
 			    struct vv_error *err)
 {
-	for (size_t i = 0; i < s->nrestore_check; i++)
-		if (s->restore_check[i].fn(s->restore_check[i].ctx, vars, n, lookup, lookup_ctx,
-					   at_runtime, err) != 0)
+	for (size_t i = 0; i < s->nrestorers; i++)
+		if (s->restorers[i].ops->check != NULL &&
+		    s->restorers[i].ops->check(s->restorers[i].ctx, vars, n, lookup, lookup_ctx,
+					       at_runtime, err) != 0)
 			return -1;
 	return 0;
-}
-
-int
-vv_store_add_resync(struct vv_store *s, vv_store_resync_fn fn, void *ctx)
-{
-	if (s->nresync >= MAX_RESYNC)
-		return -1;
-	s->resync[s->nresync].fn = fn;
-	s->resync[s->nresync].ctx = ctx;
-	s->nresync++;
-	return 0;
-}
-
-void
-vv_store_remove_resync(struct vv_store *s, vv_store_resync_fn fn, void *ctx)
-{
-	for (size_t i = 0; i < s->nresync; i++) {
-		if (s->resync[i].fn == fn && s->resync[i].ctx == ctx) {
-			s->resync[i] = s->resync[--s->nresync];
-			return;
-		}
-	}
 }
 
 /* The part of the store vv_store_replace_all swaps: the table and what is
@@ -1693,8 +1670,9 @@ vv_store_replace_all(struct vv_store *s, const struct vv_variable *vars, size_t 
 	free_chain(old.head);
 	free(old.buckets);
 	s->state_changes++;
-	for (size_t i = 0; i < s->nresync; i++)
-		s->resync[i].fn(s->resync[i].ctx, s);
+	for (size_t i = 0; i < s->nrestorers; i++)
+		if (s->restorers[i].ops->resync != NULL)
+			s->restorers[i].ops->resync(s->restorers[i].ctx, s);
 	return 0;
 undo:
 	free_chain(s->head);

@@ -42,35 +42,39 @@ void vv_store_for_each_property(const struct vv_store *s, vv_property_fn fn, voi
  * objects, order and counters -- and -1 returned with err: memory is
  * unchanged, and so is the disk, since the backends' whole-store commit
  * is atomic.  Reservations and properties are not touched.  After a
- * success the resync callbacks run (Secure Boot derives its mode from
- * PK and the mode flags, which may now differ).
+ * success the restore modules' resync runs (Secure Boot derives its mode
+ * from PK and the mode flags, which may now differ).
  */
 int vv_store_replace_all(struct vv_store *s, const struct vv_variable *vars, size_t n,
 			 struct vv_error *err);
 
-/* A module whose state is derived from NV content (Secure Boot's mode)
- * learns of vv_store_replace_all here.  0, or -1 when all slots are
- * taken. */
-typedef void (*vv_store_resync_fn)(void *ctx, struct vv_store *s);
-int vv_store_add_resync(struct vv_store *s, vv_store_resync_fn fn, void *ctx);
-void vv_store_remove_resync(struct vv_store *s, vv_store_resync_fn fn, void *ctx);
-
 /*
- * Checks a snapshot's variables before a restore applies any of them.  A
- * module that owns rules the store cannot see (Secure Boot: the key
- * databases' attributes, the mode variables that follow from PK) refuses a
- * state no live service produces.  vars[0, n) are the snapshot's
- * variables; lookup finds a variable as the restored service will hold it
- * (the snapshot's, or the store's NV one a volatile-only snapshot keeps).
- * A check returns 0, or -1 with err.  At most 8 checks.
+ * A module that owns rules and state the store cannot see (Secure Boot:
+ * the key databases' attributes, the mode it derives from PK) takes part
+ * in restores through one registration, at most 4 modules:
+ *
+ * check, before a snapshot's variables are applied (vv_snapshot_load):
+ *   refuses a state no live service produces.  vars[0, n) are the
+ *   snapshot's variables; lookup finds a variable as the restored service
+ *   will hold it (the snapshot's, or the store's NV one a volatile-only
+ *   snapshot keeps).  0, or -1 with err.
+ * resync, after vv_store_replace_all succeeded: derives its state again
+ *   from the new NV content.
+ * Either may be NULL.
  */
 typedef const struct vv_variable *(*vv_restore_lookup_fn)(void *ctx, const uint16_t *name,
 							  size_t len, const vv_guid *guid);
-typedef int (*vv_store_restore_check_fn)(void *ctx, const struct vv_variable *vars, size_t n,
-					 vv_restore_lookup_fn lookup, void *lookup_ctx,
-					 bool at_runtime, struct vv_error *err);
-int vv_store_add_restore_check(struct vv_store *s, vv_store_restore_check_fn fn, void *ctx);
-void vv_store_remove_restore_check(struct vv_store *s, vv_store_restore_check_fn fn, void *ctx);
+struct vv_restore_ops {
+	int (*check)(void *ctx, const struct vv_variable *vars, size_t n,
+		     vv_restore_lookup_fn lookup, void *lookup_ctx, bool at_runtime,
+		     struct vv_error *err);
+	void (*resync)(void *ctx, struct vv_store *s);
+};
+/* 0, or -1 when all slots are taken. */
+int vv_store_add_restore_module(struct vv_store *s, const struct vv_restore_ops *ops, void *ctx);
+void vv_store_remove_restore_module(struct vv_store *s, const struct vv_restore_ops *ops,
+				    void *ctx);
+/* Every registered check in turn; the first refusal's -1. */
 int vv_store_run_restore_checks(const struct vv_store *s, const struct vv_variable *vars,
 				size_t n, vv_restore_lookup_fn lookup, void *lookup_ctx,
 				bool at_runtime, struct vv_error *err);

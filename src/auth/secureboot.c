@@ -115,13 +115,30 @@ find(const struct vv_secureboot *sb, struct name n, const vv_guid *g)
 	return vv_store_find(sb->store, n.s, n.len, g);
 }
 
+/*
+ * The mode rules read variables through a lookup, so the same code judges
+ * the live store and a state a restore would produce (sb_restore_check).
+ */
+static const struct vv_variable *
+store_lookup(void *ctx, const uint16_t *name, size_t len, const vv_guid *g)
+{
+	return vv_store_find(ctx, name, len, g);
+}
+
+/* A 1-byte variable's value in a view, or -1 when absent or not 1 byte. */
+static int
+view_byte(vv_restore_lookup_fn lookup, void *lctx, struct name n, const vv_guid *g)
+{
+	const struct vv_variable *v = lookup(lctx, n.s, n.len, g);
+
+	return v != NULL && v->data_size == 1 ? v->data[0] : -1;
+}
+
 /* A 1-byte variable's value, or -1 when absent or not 1 byte. */
 static int
 byte_value(const struct vv_secureboot *sb, struct name n, const vv_guid *g)
 {
-	const struct vv_variable *v = find(sb, n, g);
-
-	return v != NULL && v->data_size == 1 ? v->data[0] : -1;
+	return view_byte(store_lookup, sb->store, n, g);
 }
 
 /* Sets a 1-byte service variable unless it already holds that value. */
@@ -141,12 +158,6 @@ put_byte(struct vv_secureboot *sb, struct name n, const vv_guid *g, uint32_t att
 /* Modes                                                              */
 /* ------------------------------------------------------------------ */
 
-static bool
-state_flag(const struct vv_secureboot *sb, struct name n)
-{
-	return byte_value(sb, n, &VMVARS_STATE_GUID) == 1;
-}
-
 static void
 set_state_flag(struct vv_secureboot *sb, struct name n, bool on)
 {
@@ -156,27 +167,49 @@ set_state_flag(struct vv_secureboot *sb, struct name n, bool on)
 		vv_store_put(sb->store, n.s, n.len, &VMVARS_STATE_GUID, ATTR_NV_BS, NULL, 0, NULL);
 }
 
+/* The mode PK and the persisted Audit/Deployed flags make (formats §8.6). */
+static enum vv_sb_mode
+mode_in(vv_restore_lookup_fn lookup, void *lctx)
+{
+	bool pk = lookup(lctx, NAME("PK").s, NAME("PK").len, &VV_GUID_GLOBAL_VARIABLE) != NULL;
+
+	if (!pk)
+		return view_byte(lookup, lctx, NAME("AuditMode"), &VMVARS_STATE_GUID) == 1 ?
+			       VV_SB_AUDIT : VV_SB_SETUP;
+	return view_byte(lookup, lctx, NAME("DeployedMode"), &VMVARS_STATE_GUID) == 1 ?
+		       VV_SB_DEPLOYED : VV_SB_USER;
+}
+
 static enum vv_sb_mode
 derive_mode(const struct vv_secureboot *sb)
 {
-	bool pk = find(sb, NAME("PK"), &VV_GUID_GLOBAL_VARIABLE) != NULL;
-
-	if (!pk)
-		return state_flag(sb, NAME("AuditMode")) ? VV_SB_AUDIT : VV_SB_SETUP;
-	return state_flag(sb, NAME("DeployedMode")) ? VV_SB_DEPLOYED : VV_SB_USER;
+	return mode_in(store_lookup, sb->store);
 }
 
 /* SecureBootEnable, 1 when forced or absent (edk2 defaults it to 1 once a
  * PK exists). */
 static int
-secure_boot_enable(const struct vv_secureboot *sb)
+secure_boot_enable_in(const struct vv_secureboot *sb, vv_restore_lookup_fn lookup, void *lctx)
 {
 	int v;
 
 	if (sb->cfg.force_secure_boot)
 		return 1;
-	v = byte_value(sb, NAME("SecureBootEnable"), &VV_GUID_SECURE_BOOT_ENABLE);
+	v = view_byte(lookup, lctx, NAME("SecureBootEnable"), &VV_GUID_SECURE_BOOT_ENABLE);
 	return v < 0 ? 1 : v;
+}
+
+static int
+secure_boot_enable(const struct vv_secureboot *sb)
+{
+	return secure_boot_enable_in(sb, store_lookup, sb->store);
+}
+
+/* Whether firmware enforces signatures in mode m (SecureBoot = 1). */
+static bool
+enforcing(enum vv_sb_mode m, int secure_boot_enable_value)
+{
+	return m == VV_SB_DEPLOYED || (m == VV_SB_USER && secure_boot_enable_value == 1);
 }
 
 /* Publishes the mode variables (BS|RT, read-only to the guest) for the
@@ -190,7 +223,7 @@ publish_mode(struct vv_secureboot *sb)
 	bool secure;
 
 	sb->mode = m;
-	secure = m == VV_SB_DEPLOYED || (m == VV_SB_USER && secure_boot_enable(sb) == 1);
+	secure = enforcing(m, secure_boot_enable(sb));
 	put_byte(sb, NAME("SetupMode"), gv, ATTR_BS_RT, m == VV_SB_SETUP || m == VV_SB_AUDIT);
 	put_byte(sb, NAME("AuditMode"), gv, ATTR_BS_RT, m == VV_SB_AUDIT);
 	put_byte(sb, NAME("DeployedMode"), gv, ATTR_BS_RT, m == VV_SB_DEPLOYED);
@@ -694,14 +727,6 @@ sb_on_event(void *ctx, struct vv_store *s, enum vv_event ev)
 /* Restores: states no live service produces are refused              */
 /* ------------------------------------------------------------------ */
 
-/* A 1-byte variable's value in a restored view, or -1. */
-static int
-view_byte(vv_restore_lookup_fn lookup, void *lctx, struct name n, const vv_guid *g)
-{
-	const struct vv_variable *v = lookup(lctx, n.s, n.len, g);
-
-	return v != NULL && v->data_size == 1 ? v->data[0] : -1;
-}
 
 /* A mode variable must be there, BS|RT, one byte, of this value. */
 static int
@@ -742,8 +767,8 @@ sb_restore_check(void *ctx, const struct vv_variable *vars, size_t n,
 	const vv_guid *gv = &VV_GUID_GLOBAL_VARIABLE;
 	uint8_t support[SIGNATURE_SUPPORT_SIZE];
 	const struct vv_variable *v;
-	bool pk, audit, deployed, setup, enforcing;
-	int sbe, vendor;
+	enum vv_sb_mode m;
+	int vendor;
 
 	for (size_t i = 0; i < n; i++) {
 		v = &vars[i];
@@ -759,21 +784,17 @@ sb_restore_check(void *ctx, const struct vv_variable *vars, size_t n,
 			return vv_error_set(err, "snapshot: a volatile variable in a namespace the "
 					    "Secure Boot service owns");
 	}
-	pk = lookup(lctx, NAME("PK").s, NAME("PK").len, gv) != NULL;
-	audit = view_byte(lookup, lctx, NAME("AuditMode"), &VMVARS_STATE_GUID) == 1;
-	deployed = view_byte(lookup, lctx, NAME("DeployedMode"), &VMVARS_STATE_GUID) == 1;
-	setup = !pk;
-	audit = !pk && audit;
-	deployed = pk && deployed;
-	if (check_mode_var(lookup, lctx, NAME("SetupMode"), setup, "SetupMode", err) != 0 ||
-	    check_mode_var(lookup, lctx, NAME("AuditMode"), audit, "AuditMode", err) != 0 ||
-	    check_mode_var(lookup, lctx, NAME("DeployedMode"), deployed, "DeployedMode", err) != 0)
+	m = mode_in(lookup, lctx);
+	if (check_mode_var(lookup, lctx, NAME("SetupMode"), m == VV_SB_SETUP || m == VV_SB_AUDIT,
+			   "SetupMode", err) != 0 ||
+	    check_mode_var(lookup, lctx, NAME("AuditMode"), m == VV_SB_AUDIT, "AuditMode",
+			   err) != 0 ||
+	    check_mode_var(lookup, lctx, NAME("DeployedMode"), m == VV_SB_DEPLOYED,
+			   "DeployedMode", err) != 0)
 		return -1;
-	sbe = sb->cfg.force_secure_boot ? 1 :
-	      view_byte(lookup, lctx, NAME("SecureBootEnable"), &VV_GUID_SECURE_BOOT_ENABLE);
-	enforcing = deployed || (pk && !audit && (sbe < 0 || sbe == 1));
 	if (check_mode_var(lookup, lctx, NAME("SecureBoot"),
-			   !at_runtime && enforcing ? 1 : -1, "SecureBoot", err) != 0)
+			   !at_runtime && enforcing(m, secure_boot_enable_in(sb, lookup, lctx)) ? 1 : -1,
+			   "SecureBoot", err) != 0)
 		return -1;
 	v = lookup(lctx, NAME("SecureBoot").s, NAME("SecureBoot").len, gv);
 	if (v->data[0] > 1)
@@ -864,7 +885,7 @@ vv_secureboot_enforcing(const struct vv_secureboot *sb)
 {
 	enum vv_sb_mode m = derive_mode(sb);
 
-	return m == VV_SB_DEPLOYED || (m == VV_SB_USER && secure_boot_enable(sb) == 1);
+	return enforcing(m, secure_boot_enable(sb));
 }
 
 static const struct {

@@ -7,6 +7,7 @@
  *   backend.h, json_v2.h     persistence and formats
  *   policy.h                 edk2 variable policy
  *   mm.h                     the edk2 MM-communicate protocol
+ *   xenvar.h                 the varstored (Xen) and ExtVarStore (AWS) protocol
  *   uefi_vars_device.h       QEMU's uefi-vars register block
  *   vmm_protocol.h, client.h the VMM socket of vmvarsd, and its client
  */
@@ -21,6 +22,7 @@
 #include <vmvars/json_v2.h>
 #include <vmvars/policy.h>
 #include <vmvars/mm.h>
+#include <vmvars/xenvar.h>
 #include <vmvars/uefi_vars_device.h>
 #include <vmvars/fw_cfg.h>
 #include <vmvars/vmfwupdate.h>

@@ -15,9 +15,10 @@
 
 #define XV_BUF 65536u
 
-/* Runs the request in buf in place; returns the response length (0: no
- * response, buf unchanged) -- what the transport says came back. */
-typedef size_t (*xv_call_fn)(void *ctx, uint8_t *buf, size_t size);
+/* Runs the request (req_len bytes at the start of buf, which holds size
+ * bytes) in place; returns the response length (0: no response, buf
+ * unchanged) -- what the transport says came back. */
+typedef size_t (*xv_call_fn)(void *ctx, uint8_t *buf, size_t size, size_t req_len);
 
 struct xv_guest {
 	enum vv_xenvar_dialect dialect;
@@ -71,9 +72,9 @@ xv_phase(struct xv_guest *g, struct xv_w *w)
 
 /* Sends; a missing response reads as a status nobody uses. */
 static inline vv_status
-xv_send(struct xv_guest *g)
+xv_send(struct xv_guest *g, const struct xv_w *w)
 {
-	g->last_len = g->call(g->ctx, g->buf, sizeof(g->buf));
+	g->last_len = g->call(g->ctx, g->buf, sizeof(g->buf), w->off);
 	if (g->last_len < 8)
 		return 0xdeadULL;
 	return vv_le64(g->buf);
@@ -90,7 +91,7 @@ xv_get(struct xv_guest *g, const uint16_t *name, size_t len, const vv_guid *guid
 	xv_bytes(&w, guid->b, 16);
 	xv_u64(&w, *size);
 	xv_phase(g, &w);
-	st = xv_send(g);
+	st = xv_send(g, &w);
 	if (st == VV_EFI_SUCCESS) {
 		uint64_t n = vv_le64(g->buf + 12);
 
@@ -117,7 +118,7 @@ xv_set(struct xv_guest *g, const uint16_t *name, size_t len, const vv_guid *guid
 	xv_bytes(&w, data, size);
 	xv_u32(&w, attr);
 	xv_phase(g, &w);
-	return xv_send(g);
+	return xv_send(g, &w);
 }
 
 /* GetNextVariableName as the UEFI call: *size is the name buffer in bytes,
@@ -135,7 +136,7 @@ xv_get_next(struct xv_guest *g, uint64_t *size, uint16_t *name, vv_guid *guid)
 	xv_name(&w, name, len);
 	xv_bytes(&w, guid->b, 16);
 	xv_phase(g, &w);
-	st = xv_send(g);
+	st = xv_send(g, &w);
 	if (st == VV_EFI_SUCCESS) {
 		uint64_t n = vv_le64(g->buf + 8);
 
@@ -156,7 +157,7 @@ xv_query(struct xv_guest *g, uint32_t attr, uint64_t *max, uint64_t *rem, uint64
 	vv_status st;
 
 	xv_u32(&w, attr);
-	st = xv_send(g);
+	st = xv_send(g, &w);
 	if (st == VV_EFI_SUCCESS) {
 		*max = vv_le64(g->buf + 8);
 		*rem = vv_le64(g->buf + 16);
@@ -168,8 +169,9 @@ xv_query(struct xv_guest *g, uint32_t attr, uint64_t *max, uint64_t *rem, uint64
 static inline vv_status
 xv_simple(struct xv_guest *g, uint32_t command)
 {
-	xv_start(g, command);
-	return xv_send(g);
+	struct xv_w w = xv_start(g, command);
+
+	return xv_send(g, &w);
 }
 
 /* The guest's ExitBootServices: the Xen driver starts sending
@@ -184,8 +186,9 @@ xv_exit_boot_services(struct xv_guest *g)
 
 /* Transport: the engine itself. */
 static inline size_t
-xv_call_engine(void *ctx, uint8_t *buf, size_t size)
+xv_call_engine(void *ctx, uint8_t *buf, size_t size, size_t req_len)
 {
+	(void)req_len;
 	return vv_xenvar_handle(ctx, buf, size);
 }
 

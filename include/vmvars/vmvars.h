@@ -9,6 +9,7 @@
  *   mm.h                     the edk2 MM-communicate protocol
  *   xenvar.h                 the varstored (Xen) and ExtVarStore (AWS) protocol
  *   uefi_vars_device.h       QEMU's uefi-vars register block
+ *   extvarstore.h            the ExtVarStore / Xen port-0x100 doorbell
  *   vmm_protocol.h, client.h the VMM socket of vmvarsd, and its client
  */
 #ifndef VMVARS_VMVARS_H
@@ -24,6 +25,7 @@
 #include <vmvars/mm.h>
 #include <vmvars/xenvar.h>
 #include <vmvars/uefi_vars_device.h>
+#include <vmvars/extvarstore.h>
 #include <vmvars/fw_cfg.h>
 #include <vmvars/vmfwupdate.h>
 #include <vmvars/firmware.h>

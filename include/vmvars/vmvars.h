@@ -10,6 +10,7 @@
  *   xenvar.h                 the varstored (Xen) and ExtVarStore (AWS) protocol
  *   uefi_vars_device.h       QEMU's uefi-vars register block
  *   extvarstore.h            the ExtVarStore / Xen port-0x100 doorbell
+ *   xen_ioreq.h              Xen's ioreq-server side of that doorbell
  *   vmm_protocol.h, client.h the VMM socket of vmvarsd, and its client
  */
 #ifndef VMVARS_VMVARS_H
@@ -26,6 +27,7 @@
 #include <vmvars/xenvar.h>
 #include <vmvars/uefi_vars_device.h>
 #include <vmvars/extvarstore.h>
+#include <vmvars/xen_ioreq.h>
 #include <vmvars/fw_cfg.h>
 #include <vmvars/vmfwupdate.h>
 #include <vmvars/firmware.h>

@@ -27,6 +27,7 @@
 #define VMVARS_CLIENT_H
 
 #include <vmvars/error.h>
+#include <vmvars/extvarstore.h>
 #include <vmvars/uefi_vars_device.h>
 #include <vmvars/vmm_protocol.h>
 
@@ -50,6 +51,19 @@ void vv_client_free(struct vv_client *c);
  * reached (buf then unchanged; vv_client_last_error() says why).
  */
 uint16_t vv_client_mm(struct vv_client *c, uint8_t *buf, size_t buf_size);
+
+/*
+ * One XenVariable / ExtVarStore request (VARSTORE_REQUEST, granted by a
+ * daemon started with --protocol xen or aws), with the contract of
+ * vv_xenvar_handle() (vmvars/xenvar.h): buf holds buf_size bytes (the
+ * 64 KiB buffer), the request at offset 0.  0 with *resp_len the response
+ * length (buf then holds it at offset 0, zeros after; 0: no response, buf
+ * unchanged), or -1 (not granted, unreachable, malformed reply; buf
+ * unchanged; vv_client_last_error() says why).  Reconnection as for
+ * vv_client_mm().
+ */
+int vv_client_varstore(struct vv_client *c, enum vv_xenvar_dialect d, uint8_t *buf,
+		       size_t buf_size, size_t *resp_len);
 
 /* VM reset (VM_RESET -> ACK).  0, or -1 with vv_client_last_error(). */
 int vv_client_vm_reset(struct vv_client *c);
@@ -78,6 +92,12 @@ const char *vv_client_last_error(const struct vv_client *c);
 
 /* Fills h so that vv_uefi_vars_device_new_handler() forwards to c. */
 void vv_client_mm_handler(struct vv_client *c, struct vv_mm_handler *h);
+
+/* Fills h so that vv_extvar_device_new() (vmvars/extvarstore.h) forwards
+ * to c in dialect d; a request the daemon cannot answer gets the 8-byte
+ * response EFI_DEVICE_ERROR.  The reset sends VM_RESET. */
+void vv_client_extvar_handler(struct vv_client *c, enum vv_xenvar_dialect d,
+			      struct vv_extvar_handler *h);
 
 /* Sets the timeout for each read and write on the socket (default 30000
  * ms); a daemon that does not answer in time counts as unreachable. */

@@ -38,6 +38,16 @@
  * STATE and LOAD_STATE payloads may exceed max_payload: their bound is
  *   HELLO_REPLY's offset 20 (max_state_payload), reserved 0 when the
  *   feature is not granted.
+ *
+ * varstored-protocol buffers (feature VV_VMM_FEATURE_VARSTORE, granted
+ * only by a daemon started with --protocol xen or aws; docs/protocol.md
+ * "XenVariable and ExtVarStore buffers"):
+ * VARSTORE_REQUEST payload: dialect u32 (VV_VMM_VARSTORE_*), then the
+ *   first 8..65536 bytes of the 64 KiB communication buffer; the rest of
+ *   it is zero.
+ * VARSTORE_REPLY payload: the response written at offset 0 (0..65536
+ *   bytes); empty when there is no response (buffer left as it was).
+ * Type 15 is reserved for this extension.
  */
 #ifndef VMVARS_VMM_PROTOCOL_H
 #define VMVARS_VMM_PROTOCOL_H
@@ -71,12 +81,21 @@ enum vv_vmm_msg {
 	VV_VMM_MSG_SAVE_STATE = 8,   /* VMM -> daemon (MIGRATION) */
 	VV_VMM_MSG_STATE = 9,        /* daemon -> VMM (MIGRATION) */
 	VV_VMM_MSG_LOAD_STATE = 10,  /* VMM -> daemon (MIGRATION) */
+	VV_VMM_MSG_VARSTORE_REQUEST = 13, /* VMM -> daemon (VARSTORE) */
+	VV_VMM_MSG_VARSTORE_REPLY = 14,   /* daemon -> VMM (VARSTORE) */
 };
 
 /* Feature bits (HELLO features; the reply holds the intersection). */
 #define VV_VMM_FEATURE_VM_RESET  (1ull << 0)
 #define VV_VMM_FEATURE_MIGRATION (1ull << 1)  /* SAVE_STATE, LOAD_STATE */
-#define VV_VMM_FEATURES_KNOWN    (VV_VMM_FEATURE_VM_RESET | VV_VMM_FEATURE_MIGRATION)
+#define VV_VMM_FEATURE_VARSTORE  (1ull << 3)  /* VARSTORE_REQUEST / _REPLY */
+#define VV_VMM_FEATURES_KNOWN    (VV_VMM_FEATURE_VM_RESET | VV_VMM_FEATURE_MIGRATION | \
+				  VV_VMM_FEATURE_VARSTORE)
+
+/* VARSTORE_REQUEST dialects: which guest protocol the buffer speaks. */
+#define VV_VMM_VARSTORE_XEN      1u   /* XenVariable (varstored) */
+#define VV_VMM_VARSTORE_AWS      2u   /* ExtVarStore */
+#define VV_VMM_VARSTORE_REQUEST_MIN (4u + 8u)  /* dialect + version + command */
 
 enum vv_vmm_error {
 	VV_VMM_ERR_MALFORMED = 1,    /* a frame broke a length or field rule */

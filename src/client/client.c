@@ -34,6 +34,7 @@ struct vv_client {
 	struct vv_spin_window spin;     /* the wait for a reply; max 0 = block */
 	uint64_t features;              /* granted by the daemon */
 	uint32_t state_max;             /* max_state_payload (MIGRATION), else 0 */
+	enum vv_xenvar_dialect extvar_dialect; /* vv_client_extvar_handler's */
 	unsigned reconnects;
 	bool ever_connected;
 	uint8_t *frame;                 /* header + VV_VMM_MAX_PAYLOAD */
@@ -398,6 +399,53 @@ protocol_error:
 	return VV_STS_ERR_UNKNOWN;
 }
 
+/*
+ * VARSTORE_REQUEST (docs/protocol.md "XenVariable and ExtVarStore
+ * buffers"): the buffer without its trailing zeros (the daemon pads it
+ * back to 64 KiB with zeros, so nothing is lost), at least the 8 bytes of
+ * version and command.
+ */
+int
+vv_client_varstore(struct vv_client *c, enum vv_xenvar_dialect d, uint8_t *buf, size_t buf_size,
+		   size_t *resp_len)
+{
+	const uint8_t *p = payload_of(c);
+	uint8_t dialect_le[4];
+	uint32_t rtype, rlen;
+	size_t n;
+
+	*resp_len = 0;
+	if (!(c->features & VV_VMM_FEATURE_VARSTORE)) {
+		set_error(c, "%s: vmvarsd did not grant VARSTORE (is it running with "
+			  "--protocol xen or aws?)", c->path);
+		return -1;
+	}
+	if (buf_size < 8) {
+		set_error(c, "varstore buffer shorter than 8 bytes");
+		return -1;
+	}
+	n = buf_size < VV_XENVAR_BUFFER_SIZE ? buf_size : VV_XENVAR_BUFFER_SIZE;
+	while (n > 8 && buf[n - 1] == 0)
+		n--;
+	vv_put_le32(dialect_le, d == VV_XENVAR_XEN ? VV_VMM_VARSTORE_XEN : VV_VMM_VARSTORE_AWS);
+	if (exchange(c, VV_VMM_MSG_VARSTORE_REQUEST, dialect_le, sizeof(dialect_le), buf, n,
+		     &rtype, &rlen) != 0)
+		return -1;
+	if (rtype != VV_VMM_MSG_VARSTORE_REPLY || rlen > VV_XENVAR_BUFFER_SIZE ||
+	    (rlen > 0 && rlen < 8) || rlen > buf_size) {
+		set_error(c, "vmvarsd sent a malformed VARSTORE_REPLY (type %u, %u bytes)", rtype,
+			  rlen);
+		disconnect(c);
+		return -1;
+	}
+	if (rlen > 0) {
+		memset(buf, 0, buf_size);
+		memcpy(buf, p, rlen);
+	}
+	*resp_len = rlen;
+	return 0;
+}
+
 int
 vv_client_vm_reset(struct vv_client *c)
 {
@@ -611,6 +659,31 @@ void
 vv_client_mm_handler(struct vv_client *c, struct vv_mm_handler *h)
 {
 	h->handle = handler_mm;
+	h->reset = handler_reset;
+	h->opaque = c;
+}
+
+/* A request the daemon could not answer is EFI_DEVICE_ERROR to the guest,
+ * as VV_STS_ERR_UNKNOWN is for the MM device. */
+static size_t
+handler_extvar(void *opaque, uint8_t *buf, size_t size)
+{
+	struct vv_client *c = opaque;
+	size_t n;
+
+	if (vv_client_varstore(c, c->extvar_dialect, buf, size, &n) == 0)
+		return n;
+	memset(buf, 0, size);
+	vv_put_le64(buf, VV_EFI_DEVICE_ERROR);
+	return 8;
+}
+
+void
+vv_client_extvar_handler(struct vv_client *c, enum vv_xenvar_dialect d,
+			 struct vv_extvar_handler *h)
+{
+	c->extvar_dialect = d;
+	h->handle = handler_extvar;
 	h->reset = handler_reset;
 	h->opaque = c;
 }

@@ -49,6 +49,9 @@ void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn))
  * current directory from main.c's chdir on; "/" after a chroot).  Its lock
  * is VM_STORE_FILE ".lock" (backend/store_lock.h). */
 #define VM_STORE_FILE "vars.json"
+/* The guest protocol the VM's firmware speaks (--protocol, docs/protocol.md
+ * "XenVariable and ExtVarStore buffers"): one per VM. */
+enum vm_protocol { VM_PROTO_MM = 0, VM_PROTO_XEN, VM_PROTO_AWS };
 struct vm_config {
 	const char *state_dir;
 	struct vv_limits limits;
@@ -62,6 +65,7 @@ struct vm_config {
 	 * without one authenticated write (docs/migration.md "Who may"). */
 	bool migration;                 /* --migration: SAVE_STATE (a source) */
 	bool incoming;                  /* --incoming: one LOAD_STATE before serving */
+	enum vm_protocol protocol;      /* --protocol mm|xen|aws */
 };
 
 struct vm {
@@ -70,6 +74,9 @@ struct vm {
 	struct vv_secureboot *sb;
 	struct vv_mor *mor;
 	struct vv_mm *mm;
+	/* --protocol xen|aws: the varstored-protocol engine (else NULL) */
+	struct vv_xenvar *xv;
+	enum vm_protocol protocol;
 	uint8_t *mm_buf;                /* VV_MM_MAX_BUFFER private bytes */
 	/* Restart safety (vm.c, docs/protocol.md "Daemon restart"): the
 	 * service state is recorded in runtime.state whenever
@@ -110,6 +117,11 @@ void vm_close(struct vm *vm);
 /* One MM request: req[0, len) is 24 + MessageLength bytes, already
  * validated against buffer_size.  Leaves the reply in vm->mm_buf. */
 uint16_t vm_mm_request(struct vm *vm, const uint8_t *req, size_t len, uint32_t buffer_size);
+/* One varstored-protocol request (--protocol xen|aws): req[0, len) is the
+ * start of the 64 KiB buffer (4 <= len <= 64 KiB checked by the caller),
+ * the rest zero.  Leaves the response in vm->mm_buf; returns its length
+ * (0: no response). */
+size_t vm_varstore_request(struct vm *vm, const uint8_t *req, size_t len);
 /* 0, or -1 when the old record could not be removed (logged; the VM then
  * still needs a reset). */
 int vm_reset(struct vm *vm);
@@ -150,6 +162,7 @@ struct conn {
 	bool close_after_flush;         /* stop reading; close once out is sent */
 	bool handshaken;                /* VMM: HELLO accepted */
 	bool migration;                 /* VMM: MIGRATION granted (STATE frames) */
+	bool varstore;                  /* VMM: VARSTORE granted (--protocol xen|aws) */
 	bool eof;                       /* mgmt: peer sent EOF; finish, then close */
 	bool backlog;                   /* mgmt: a whole line waits (turn budget);
 					 * VMM: a whole frame waits behind a STATE reply */

@@ -43,7 +43,7 @@ enum {
 	OPT_STATE_DIR = 256, OPT_VMM_SOCKET, OPT_MGMT_SOCKET, OPT_FORCE_SB, OPT_NO_CUSTOM,
 	OPT_TPM, OPT_NV, OPT_VOLATILE, OPT_HWERR, OPT_MAXVAR, OPT_MAXAUTH, OPT_LOG,
 	OPT_USER, OPT_NO_SANDBOX, OPT_TIMEOUT, OPT_CHECK, OPT_TEST_SYSCALL, OPT_TEST_PATH, OPT_COMPACT_IDLE, OPT_VERSION,
-	OPT_POLL_US, OPT_VM_UUID, OPT_MIGRATION, OPT_INCOMING,
+	OPT_POLL_US, OPT_VM_UUID, OPT_MIGRATION, OPT_INCOMING, OPT_PROTOCOL,
 };
 
 static const struct option long_options[] = {
@@ -56,6 +56,7 @@ static const struct option long_options[] = {
 	{ "vm-uuid", required_argument, NULL, OPT_VM_UUID },
 	{ "migration", no_argument, NULL, OPT_MIGRATION },
 	{ "incoming", no_argument, NULL, OPT_INCOMING },
+	{ "protocol", required_argument, NULL, OPT_PROTOCOL },
 	{ "nv-storage", required_argument, NULL, OPT_NV },
 	{ "volatile-storage", required_argument, NULL, OPT_VOLATILE },
 	{ "hwerr-storage", required_argument, NULL, OPT_HWERR },
@@ -93,6 +94,10 @@ usage(FILE *f)
 "                           migration source (docs/migration.md)\n"
 "  --incoming               a VMM may load one state (LOAD_STATE) before the\n"
 "                           VM is served: a migration destination\n"
+"  --protocol mm|xen|aws    the guest protocol of the VM's firmware (default mm):\n"
+"                           edk2 MM (MM_REQUEST), or Xen's XenVariable / AWS's\n"
+"                           ExtVarStore (VARSTORE_REQUEST, docs/protocols.md);\n"
+"                           xen and aws default the limits to varstored's\n"
 "  --vm-uuid UUID           the VM's identity in its migration snapshots: a\n"
 "                           snapshot of another VM is refused (default: none)\n"
 "  --nv-storage BYTES       NV storage (default 262144)\n"
@@ -151,9 +156,37 @@ max_file_size(const struct vv_limits *l)
 	return need > (64u << 20) ? need : (64u << 20);
 }
 
+/*
+ * --protocol xen|aws: the store accounts like varstored (vmvars/xenvar.h
+ * vv_xenvar_store_limits: 128 KiB per class, 128 bytes a variable, no
+ * HwErrRec, 56 KiB values), except for the sizes given on the command
+ * line (set: which ones were).
+ */
+static void
+varstored_limits(struct vv_limits *l, const struct vv_limits *set)
+{
+	struct vv_xenvar_limits xl;
+	struct vv_limits v;
+
+	vv_xenvar_limits_default(&xl);
+	vv_xenvar_store_limits(&xl, &v);
+	l->variable_overhead = v.variable_overhead;
+	if (!set->nv_storage)
+		l->nv_storage = v.nv_storage;
+	if (!set->volatile_storage)
+		l->volatile_storage = v.volatile_storage;
+	if (!set->hwerr_storage)
+		l->hwerr_storage = v.hwerr_storage;
+	if (!set->max_variable_size)
+		l->max_variable_size = l->max_volatile_variable_size = v.max_variable_size;
+	if (!set->max_auth_variable_size)
+		l->max_auth_variable_size = v.max_auth_variable_size;
+}
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
+	struct vv_limits set = { 0 };
 	uint64_t v;
 	int ch;
 
@@ -175,6 +208,19 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_TPM: o->vm.tpm = true; break;
 		case OPT_MIGRATION: o->vm.migration = true; break;
 		case OPT_INCOMING: o->vm.incoming = true; break;
+		case OPT_PROTOCOL:
+			if (strcmp(optarg, "mm") == 0)
+				o->vm.protocol = VM_PROTO_MM;
+			else if (strcmp(optarg, "xen") == 0)
+				o->vm.protocol = VM_PROTO_XEN;
+			else if (strcmp(optarg, "aws") == 0)
+				o->vm.protocol = VM_PROTO_AWS;
+			else {
+				fprintf(stderr, "vmvarsd: --protocol: mm, xen or aws, not %s\n",
+					optarg);
+				return -1;
+			}
+			break;
 		case OPT_VM_UUID:
 			/* The 16 bytes are the GUID's EFI wire layout
 			 * (docs/migration.md "Identity"). */
@@ -202,12 +248,26 @@ parse_options(int argc, char **argv, struct options *o)
 				fprintf(stderr, "vmvarsd: bad number %s\n", optarg);
 				return -1;
 			}
-			if (ch == OPT_NV) o->vm.limits.nv_storage = v;
-			if (ch == OPT_VOLATILE) o->vm.limits.volatile_storage = v;
-			if (ch == OPT_HWERR) o->vm.limits.hwerr_storage = v;
-			if (ch == OPT_MAXVAR)
+			if (ch == OPT_NV) {
+				o->vm.limits.nv_storage = v;
+				set.nv_storage = 1;
+			}
+			if (ch == OPT_VOLATILE) {
+				o->vm.limits.volatile_storage = v;
+				set.volatile_storage = 1;
+			}
+			if (ch == OPT_HWERR) {
+				o->vm.limits.hwerr_storage = v;
+				set.hwerr_storage = 1;
+			}
+			if (ch == OPT_MAXVAR) {
 				o->vm.limits.max_variable_size = o->vm.limits.max_volatile_variable_size = v;
-			if (ch == OPT_MAXAUTH) o->vm.limits.max_auth_variable_size = v;
+				set.max_variable_size = set.max_volatile_variable_size = 1;
+			}
+			if (ch == OPT_MAXAUTH) {
+				o->vm.limits.max_auth_variable_size = v;
+				set.max_auth_variable_size = 1;
+			}
 			if (ch == OPT_TIMEOUT) {
 				if (v == 0 || v > 3600000) {
 					fprintf(stderr, "vmvarsd: --frame-timeout-ms out of range\n");
@@ -241,6 +301,8 @@ parse_options(int argc, char **argv, struct options *o)
 							     : "--state-dir is required");
 		return -1;
 	}
+	if (o->vm.protocol != VM_PROTO_MM)
+		varstored_limits(&o->vm.limits, &set);
 	o->sandbox.state_dir = o->vm.state_dir;
 	o->sandbox.max_file_size = max_file_size(&o->vm.limits);
 	return 0;

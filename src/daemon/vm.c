@@ -37,6 +37,17 @@ open_backend(const struct vm_config *cfg, struct vv_error *err)
 	return vv_json_journal_backend_new(VM_STORE_FILE, err);
 }
 
+/* NOTIFY_SB_FAILURE (Xen): the guest's one Secure Boot failure alert per
+ * daemon (the engine refuses later ones).  varstored raises a XAPI
+ * message; vmvarsd logs it for the operator's log collection. */
+static int
+on_sb_failure(void *ctx)
+{
+	(void)ctx;
+	log_warn("the guest reported a Secure Boot verification failure (NOTIFY_SB_FAILURE)");
+	return 0;
+}
+
 int
 vm_open(struct vm *vm, const struct vm_config *cfg, struct vv_error *err)
 {
@@ -69,8 +80,17 @@ vm_open(struct vm *vm, const struct vm_config *cfg, struct vv_error *err)
 	vm->mor = vv_mor_new(vm->store, cfg->tpm);
 	vm->mm = vv_mm_new(vm->store, vm->policy);
 	vm->mm_buf = calloc(1, VV_MM_MAX_BUFFER);
+	vm->protocol = cfg->protocol;
+	if (cfg->protocol != VM_PROTO_MM) {
+		struct vv_xenvar_config xc = { 0 };
+
+		xc.dialect = cfg->protocol == VM_PROTO_XEN ? VV_XENVAR_XEN : VV_XENVAR_AWS;
+		vv_xenvar_limits_default(&xc.limits);
+		xc.sb_failure = on_sb_failure;
+		vm->xv = vv_xenvar_new(vm->store, &xc);
+	}
 	if (vm->policy == NULL || vm->sb == NULL || vm->mor == NULL || vm->mm == NULL ||
-	    vm->mm_buf == NULL) {
+	    vm->mm_buf == NULL || (cfg->protocol != VM_PROTO_MM && vm->xv == NULL)) {
 		vv_error_set(err, "out of memory");
 		goto fail;
 	}
@@ -88,6 +108,7 @@ vm_close(struct vm *vm)
 	if (vm->runtime_open)
 		(void)close(vm->runtime_fd);
 	vm->runtime_open = false;
+	vv_xenvar_free(vm->xv);
 	vv_mm_free(vm->mm);
 	vv_mor_free(vm->mor);
 	vv_secureboot_free(vm->sb);
@@ -109,6 +130,19 @@ vm_mm_request(struct vm *vm, const uint8_t *req, size_t len, uint32_t buffer_siz
 	memset(vm->mm_buf, 0, VV_MM_MAX_BUFFER);
 	memcpy(vm->mm_buf, req, len);
 	return vv_mm_handle(vm->mm, vm->mm_buf, buffer_size);
+}
+
+/*
+ * Same discipline as vm_mm_request: the private buffer is zeroed, so the
+ * bytes the VMM did not send (it trims trailing zeros) are zeros and no
+ * byte of an earlier request can reach this response.
+ */
+size_t
+vm_varstore_request(struct vm *vm, const uint8_t *req, size_t len)
+{
+	memset(vm->mm_buf, 0, VV_MM_MAX_BUFFER);
+	memcpy(vm->mm_buf, req, len);
+	return vv_xenvar_handle(vm->xv, vm->mm_buf, VV_XENVAR_BUFFER_SIZE);
 }
 
 static struct vv_service

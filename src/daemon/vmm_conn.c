@@ -3,7 +3,8 @@
  * (docs/protocol.md; numbers in vmvars/vmm_protocol.h): frame parsing,
  * the handshake, MM_REQUEST -> MM_REPLY, VM_RESET -> ACK, and with the
  * MIGRATION feature SAVE_STATE -> STATE and LOAD_STATE -> ACK
- * (docs/migration.md).
+ * (docs/migration.md), and with the VARSTORE feature (--protocol xen|aws)
+ * VARSTORE_REQUEST -> VARSTORE_REPLY instead of MM_REQUEST.
  *
  * The VMM is trusted more than the guest but its bytes are the guest's:
  * every frame is validated whole before anything acts on it (protocol.md
@@ -105,10 +106,15 @@ handle_hello(struct vm *vm, struct conn *c, const uint8_t *p, uint32_t len)
 	 * through a full LOAD_STATE, which no MM request can. */
 	if (!vm->cfg_migration && !vm->cfg_incoming)
 		features &= ~(uint64_t)VV_VMM_FEATURE_MIGRATION;
+	/* VARSTORE only where the VM's firmware speaks a varstored dialect:
+	 * one guest protocol per VM (--protocol). */
+	if (vm->protocol == VM_PROTO_MM)
+		features &= ~(uint64_t)VV_VMM_FEATURE_VARSTORE;
 	vv_put_le64(reply + 8, features);
 	vv_put_le32(reply + 20, (features & VV_VMM_FEATURE_MIGRATION) ?
 				(uint32_t)(4 + vm_state_max(vm)) : 0);
 	c->migration = (features & VV_VMM_FEATURE_MIGRATION) != 0;
+	c->varstore = (features & VV_VMM_FEATURE_VARSTORE) != 0;
 	c->handshaken = true;
 	log_info("vmm connection %u: protocol %u, features 0x%llx", c->id, VV_VMM_VERSION,
 		 (unsigned long long)features);
@@ -133,6 +139,9 @@ handle_mm_request(struct vm *vm, struct conn *c, const uint8_t *p, uint32_t len)
 	size_t total;
 	uint16_t sts;
 
+	if (vm->protocol != VM_PROTO_MM)
+		return reject(vm, c, VV_VMM_ERR_UNKNOWN_TYPE,
+			      "MM_REQUEST: this daemon serves a varstored protocol (--protocol)");
 	if (len < VV_VMM_MM_REQUEST_MIN)
 		return reject(vm, c, VV_VMM_ERR_MALFORMED, "MM_REQUEST shorter than 28 bytes");
 	buffer_size = vv_le32(p);
@@ -164,6 +173,42 @@ handle_mm_request(struct vm *vm, struct conn *c, const uint8_t *p, uint32_t len)
 	vv_put_le32(fh + 4, (uint32_t)(2 + total));
 	if (conn_queue(c, fh, sizeof(fh)) != 0 || conn_queue(c, sts_le, 2) != 0 ||
 	    conn_queue(c, vm->mm_buf, total) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * VARSTORE_REQUEST (protocol.md "XenVariable and ExtVarStore buffers"):
+ * dialect u32, then 8..65536 bytes of the communication buffer.  The
+ * dialect must be the one --protocol chose: a Xen VMM on an ExtVarStore
+ * daemon would have its at_runtime bytes read as attributes.
+ */
+static int
+handle_varstore_request(struct vm *vm, struct conn *c, const uint8_t *p, uint32_t len)
+{
+	uint8_t fh[VV_VMM_FRAME_HEADER_SIZE];
+	uint32_t dialect, want;
+	size_t n;
+
+	if (len < VV_VMM_VARSTORE_REQUEST_MIN || len - 4 > VV_XENVAR_BUFFER_SIZE)
+		return reject(vm, c, VV_VMM_ERR_MALFORMED,
+			      "VARSTORE_REQUEST not 12..65540 bytes");
+	dialect = vv_le32(p);
+	want = vm->protocol == VM_PROTO_XEN ? VV_VMM_VARSTORE_XEN : VV_VMM_VARSTORE_AWS;
+	if (dialect != want)
+		return reject(vm, c, VV_VMM_ERR_MALFORMED,
+			      "VARSTORE_REQUEST dialect is not this daemon's --protocol");
+	if (vm->needs_reset)
+		return refuse_until_reset(vm, c);
+	n = vm_varstore_request(vm, p + 4, (size_t)len - 4);
+	vm->mm_served_since_start++;
+	vm->mm_served_since_reset++;
+	/* Recorded before the reply can leave, as for MM_REQUEST. */
+	if (vm_record(vm) != 0)
+		return refuse_until_reset(vm, c);
+	vv_put_le32(fh, VV_VMM_MSG_VARSTORE_REPLY);
+	vv_put_le32(fh + 4, (uint32_t)n);
+	if (conn_queue(c, fh, sizeof(fh)) != 0 || conn_queue(c, vm->mm_buf, n) != 0)
 		return -1;
 	return 0;
 }
@@ -268,6 +313,10 @@ dispatch(struct vm *vm, struct conn *c, uint32_t type, const uint8_t *p, uint32_
 		return handle_mm_request(vm, c, p, len);
 	case VV_VMM_MSG_VM_RESET:
 		return handle_vm_reset(vm, c, len);
+	case VV_VMM_MSG_VARSTORE_REQUEST:
+		if (!c->varstore)
+			break;
+		return handle_varstore_request(vm, c, p, len);
 	case VV_VMM_MSG_SAVE_STATE:
 		if (!c->migration)
 			break;

@@ -138,6 +138,13 @@ test_make_keys(void)
 	REQUIRE(sb_sign("db", "ROGUE.esl", "ROGUE", "2025-01-04 00:00:00", "", "db-rogue.auth") == 0);
 	REQUIRE(sb_sign("db", "ROGUE.esl", "KEK", "2025-01-05 00:00:00", "-a",
 			"db-append.auth") == 0);
+	/* varstored's suite behaviours (test_auth_conformance) */
+	REQUIRE(sb_sign("db", "DB.esl", "KEK", "2025-01-02 00:00:00", "", "db-older.auth") == 0);
+	REQUIRE(sb_sign("db", "DB.esl", "KEK", "2025-01-03 00:00:00", "", "db-same.auth") == 0);
+	REQUIRE(sb_sign("db", "ROGUE.esl", "KEK", "2025-01-01 00:00:00", "-a",
+			"db-append-older.auth") == 0);
+	REQUIRE(sb_sign("KEK", "KEK.esl", "ROGUE", "2025-01-06 00:00:00", "", "KEK-rogue.auth") == 0);
+	REQUIRE(sb_sign("PK", "PK.esl", "PK", "2025-01-07 00:00:00", "-a", "PK-append.auth") == 0);
 	keys_ready = true;
 }
 
@@ -235,6 +242,67 @@ scripted_boot(enum personality p)
 	vm_stop(&vm);
 }
 
+/*
+ * varstored's authenticated-variable behaviours (reference §4.4, §5.2,
+ * §5.6; its suite, §8.2) through each personality, keys enrolled:
+ *   non-append write with an older or equal timestamp: SECURITY_VIOLATION;
+ *   append with an older timestamp: accepted, the stored time stays;
+ *   an append of entries already there: accepted, nothing added, the
+ *     later timestamp taken;
+ *   a PK append: INVALID_PARAMETER;
+ *   deleting an authenticated variable by clearing its attributes:
+ *     INVALID_PARAMETER (UEFI 2.7A p.248);
+ *   KEK signed by a key that is not PK: SECURITY_VIOLATION.
+ */
+static void
+test_auth_conformance(void)
+{
+	NEED_KEYS();
+	for (int p = 0; p < P_COUNT; p++) {
+		char dir[] = "/tmp/vmvars-xvauth-XXXXXX", path[300], cmd[400];
+		const struct vv_variable *db;
+		struct vm vm;
+		vv_efi_time t;
+		size_t size;
+
+		REQUIRE(mkdtemp(dir) != NULL);
+		snprintf(path, sizeof(path), "%s/vars.json", dir);
+		vm_start(&vm, (enum personality)p, path);
+		CHECK_STATUS(set_file(&vm.g, U("KEK"), GV, SB_ATTR, "KEK.auth"), VV_EFI_SUCCESS);
+		CHECK_STATUS(set_file(&vm.g, U("db"), DBG, SB_ATTR, "db.auth"), VV_EFI_SUCCESS);
+		CHECK_STATUS(set_file(&vm.g, U("PK"), GV, SB_ATTR, "PK.auth"), VV_EFI_SUCCESS);
+		db = vv_store_find(vm.store, U("db"), DBG);
+		REQUIRE(db != NULL && db->has_time);
+		t = db->time;
+		size = db->data_size;
+		CHECK_STATUS(set_file(&vm.g, U("db"), DBG, SB_ATTR, "db-older.auth"),
+			     VV_EFI_SECURITY_VIOLATION);
+		CHECK_STATUS(set_file(&vm.g, U("db"), DBG, SB_ATTR, "db-same.auth"),
+			     VV_EFI_SECURITY_VIOLATION);
+		CHECK_STATUS(set_file(&vm.g, U("db"), DBG, SB_ATTR | VV_ATTR_APPEND,
+				      "db-append-older.auth"), VV_EFI_SUCCESS);
+		db = vv_store_find(vm.store, U("db"), DBG);
+		CHECK(db->data_size > size);
+		CHECK(memcmp(db->time.b, t.b, sizeof(t.b)) == 0);
+		size = db->data_size;
+		/* the same entries again: de-duplicated */
+		CHECK_STATUS(set_file(&vm.g, U("db"), DBG, SB_ATTR | VV_ATTR_APPEND,
+				      "db-append.auth"), VV_EFI_SUCCESS);
+		CHECK_EQ(vv_store_find(vm.store, U("db"), DBG)->data_size, size);
+		/* ... and, being later, it still moves the time forward (§5.6) */
+		CHECK(memcmp(vv_store_find(vm.store, U("db"), DBG)->time.b, t.b, sizeof(t.b)) != 0);
+		CHECK_STATUS(xv_set(&vm.g, U("db"), DBG, 0, "x", 1), VV_EFI_INVALID_PARAMETER);
+		CHECK_STATUS(set_file(&vm.g, U("KEK"), GV, SB_ATTR, "KEK-rogue.auth"),
+			     VV_EFI_SECURITY_VIOLATION);
+		/* a PK append (varstored: INVALID_PARAMETER) */
+		CHECK_STATUS(set_file(&vm.g, U("PK"), GV, SB_ATTR | VV_ATTR_APPEND, "PK-append.auth"),
+			     VV_EFI_INVALID_PARAMETER);
+		vm_stop(&vm);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		CHECK(system(cmd) == 0);
+	}
+}
+
 static void test_boot_xen(void) { scripted_boot(P_XEN); }
 static void test_boot_aws_doorbell(void) { scripted_boot(P_AWS_DOORBELL); }
 static void test_boot_aws_transfer(void) { scripted_boot(P_AWS_TRANSFER); }
@@ -328,6 +396,7 @@ static const struct vv_test tests[] = {
 	TEST(test_boot_aws_doorbell),
 	TEST(test_boot_aws_transfer),
 	TEST(test_served_by_the_others),
+	TEST(test_auth_conformance),
 	TEST(test_cleanup),
 };
 

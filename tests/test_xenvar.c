@@ -565,6 +565,69 @@ test_varstored_behaviours(void)
 	}
 }
 
+/*
+ * Store rules the MM tests check (tests/test_store.c, test_varcheck.c),
+ * through both dialects: delete of a missing variable, the size probe,
+ * quotas and their release, VarCheck of UEFI-defined variables from
+ * runtime on (no EndOfDxe reaches the store through these protocols), and
+ * QUERY's phase rule.
+ */
+static void
+test_store_rules(void)
+{
+	static uint8_t big[57344];
+	uint8_t data[8];
+	uint64_t size, max = 0, rem = 0, maxvar = 0;
+	uint32_t attr;
+
+	for (size_t d = 0; d < 2; d++) {
+		int made = 0;
+		vv_status st = VV_EFI_SUCCESS;
+
+		setup(dialects[d]);
+		CHECK_STATUS(xv_set(&guest, U("Gone"), &TEST_GUID, NV_BS_RT, NULL, 0),
+			     VV_EFI_NOT_FOUND);
+		CHECK_STATUS(xv_set(&guest, U("Gone"), &TEST_GUID, 0, NULL, 0), VV_EFI_NOT_FOUND);
+		CHECK_STATUS(xv_set(&guest, U("Probe"), &TEST_GUID, NV_BS_RT, "abcde", 5),
+			     VV_EFI_SUCCESS);
+		size = 0;
+		CHECK_STATUS(xv_get(&guest, U("Probe"), &TEST_GUID, &attr, data, &size),
+			     VV_EFI_BUFFER_TOO_SMALL);
+		CHECK_EQ(size, 5);
+		/* NV quota: 131072 bytes; fill it with 40 KiB values */
+		for (int i = 0; i < 8 && st == VV_EFI_SUCCESS; i++) {
+			uint16_t name[3] = { 'Q', (uint16_t)('0' + i), 0 };
+
+			st = xv_set(&guest, name, 2, &TEST_GUID, NV_BS_RT, big, 40000);
+			made += st == VV_EFI_SUCCESS;
+		}
+		CHECK_STATUS(st, VV_EFI_OUT_OF_RESOURCES);
+		CHECK_EQ(made, 3);
+		snap();
+		CHECK_STATUS(xv_set(&guest, U("Q9"), &TEST_GUID, NV_BS_RT, big, 40000),
+			     VV_EFI_OUT_OF_RESOURCES);
+		CHECK_UNTOUCHED();
+		CHECK_STATUS(xv_set(&guest, U("Q0"), &TEST_GUID, 0, NULL, 0), VV_EFI_SUCCESS);
+		CHECK_STATUS(xv_set(&guest, U("Q9"), &TEST_GUID, NV_BS_RT, big, 40000),
+			     VV_EFI_SUCCESS);
+		/* the volatile class has its own 131072 */
+		CHECK_STATUS(xv_set(&guest, U("V0"), &TEST_GUID, BS_RT, big, 40000), VV_EFI_SUCCESS);
+		/* VarCheck: BootOrder must be a whole number of UINT16s -- at boot
+		 * time not yet enforced (before EndOfDxe, as through MM) ... */
+		CHECK_STATUS(xv_set(&guest, U("BootOrder"), &VV_GUID_GLOBAL_VARIABLE, NV_BS_RT,
+				    "\1\0\2", 3), VV_EFI_SUCCESS);
+		xv_exit_boot_services(&guest);
+		/* ... at runtime it is */
+		CHECK_STATUS(xv_set(&guest, U("BootOrder"), &VV_GUID_GLOBAL_VARIABLE, NV_BS_RT,
+				    "\1\0\2", 3), VV_EFI_INVALID_PARAMETER);
+		CHECK_STATUS(xv_set(&guest, U("BootOrder"), &VV_GUID_GLOBAL_VARIABLE, NV_BS_RT,
+				    "\1\0", 2), VV_EFI_SUCCESS);
+		CHECK_STATUS(xv_query(&guest, VV_ATTR_NV | VV_ATTR_BS, &max, &rem, &maxvar),
+			     VV_EFI_INVALID_PARAMETER);
+		CHECK_STATUS(xv_query(&guest, NV_BS_RT, &max, &rem, &maxvar), VV_EFI_SUCCESS);
+	}
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_wire_layout),
 	TEST(test_ignored_requests),
@@ -575,6 +638,7 @@ static const struct vv_test tests[] = {
 	TEST(test_runtime_latch),
 	TEST(test_limits),
 	TEST(test_varstored_behaviours),
+	TEST(test_store_rules),
 };
 
 VV_TEST_MAIN(tests)

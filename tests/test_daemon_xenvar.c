@@ -402,11 +402,67 @@ test_one_store_three_personalities(void)
 	cleanup(&d);
 }
 
+/* A store larger than varstored's limits: refused at load, with the
+ * reason; served once the sizes are given on the command line. */
+static void
+test_store_over_the_limits(void)
+{
+	static const char *const sized[] = { "--protocol", "xen", "--nv-storage", "262144",
+					     "--max-variable-size", "65536", NULL };
+	static uint8_t big[40000];
+	struct daemon d;
+	struct vv_error err;
+	struct vv_store *s;
+	char path[200];
+	struct vmm v;
+
+	setup(&d, mm_args);
+	CHECK_EQ(stop(&d), 0);
+	snprintf(path, sizeof(path), "%s/vars.json", d.dir);
+	s = vv_store_new(NULL);
+	REQUIRE(s != NULL);
+	vv_store_set_backend(s, vv_json_file_backend_new(path, &err));
+	REQUIRE(vv_store_load(s, &err) == 0);
+	for (int i = 0; i < 4; i++) {
+		uint16_t name[3] = { 'B', (uint16_t)('0' + i), 0 };
+
+		CHECK_STATUS(set_as(s, VV_CALLER_HOST, name, 2, &TEST_GUID, NV_BS_RT, big,
+				    sizeof(big)), VV_EFI_SUCCESS);
+	}
+	vv_store_free(s);
+	{
+		/* the daemon exits; start() could see its sockets before the
+		 * store is loaded, so wait for the exit itself */
+		pid_t pid = spawn(&d, xen_args);
+		int status = 0;
+
+		REQUIRE(pid > 0 && waitpid(pid, &status, 0) == pid);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+		CHECK(log_has(&d, "store quota exceeded", false));
+	}
+	REQUIRE(start(&d, sized));
+	REQUIRE(strstr(mgmt(&d, "{\"cmd\":\"reset\"}"), "\"ok\":true") != NULL);
+	REQUIRE(vmm_start(&v, d.vmm, VV_XENVAR_XEN));
+	{
+		uint8_t data[8];
+		uint64_t size = 8;
+		uint32_t attr;
+
+		CHECK_STATUS(xv_get(&v.g, U("B3"), &TEST_GUID, &attr, data, &size),
+			     VV_EFI_BUFFER_TOO_SMALL);
+		CHECK_EQ(size, sizeof(big));
+	}
+	vmm_stop(&v);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_xen_daemon),
 	TEST(test_aws_daemon_transfer),
 	TEST(test_refusals),
 	TEST(test_one_store_three_personalities),
+	TEST(test_store_over_the_limits),
 };
 
 VV_TEST_MAIN(tests)

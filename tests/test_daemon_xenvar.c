@@ -457,12 +457,57 @@ test_store_over_the_limits(void)
 	cleanup(&d);
 }
 
+/*
+ * The runtime latch is security state: a daemon killed while the guest is
+ * at runtime comes back at runtime (runtime.state, protocol.md "Daemon
+ * restart"), so the guest's at_runtime = 0 still gains it nothing; the
+ * volatile variables come back too.  The client reconnects by itself.
+ */
+static void
+test_latch_survives_restart(void)
+{
+	static const enum vv_xenvar_dialect dialects[] = { VV_XENVAR_XEN, VV_XENVAR_AWS };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct daemon d;
+		struct vmm v;
+		uint8_t data[8];
+		uint64_t size;
+		uint32_t attr;
+
+		setup(&d, i == 0 ? xen_args : aws_args);
+		REQUIRE(vmm_start(&v, d.vmm, dialects[i]));
+		CHECK_STATUS(xv_set(&v.g, U("BsOnly"), &TEST_GUID, VV_ATTR_NV | VV_ATTR_BS, "b", 1),
+			     VV_EFI_SUCCESS);
+		CHECK_STATUS(xv_set(&v.g, U("Vol"), &TEST_GUID, BS_RT, "v", 1), VV_EFI_SUCCESS);
+		xv_exit_boot_services(&v.g);
+		size = sizeof(data);
+		CHECK_STATUS(xv_get(&v.g, U("BsOnly"), &TEST_GUID, &attr, data, &size),
+			     VV_EFI_NOT_FOUND);
+		crash(&d);
+		REQUIRE(start(&d, i == 0 ? xen_args : aws_args));
+		v.g.at_runtime = false;
+		size = sizeof(data);
+		/* the first request after the crash reconnects */
+		CHECK_STATUS(xv_get(&v.g, U("BsOnly"), &TEST_GUID, &attr, data, &size),
+			     VV_EFI_NOT_FOUND);
+		size = sizeof(data);
+		CHECK_STATUS(xv_get(&v.g, U("Vol"), &TEST_GUID, &attr, data, &size),
+			     VV_EFI_SUCCESS);
+		CHECK(vv_client_reconnects(v.client) >= 1);
+		vmm_stop(&v);
+		CHECK_EQ(stop(&d), 0);
+		cleanup(&d);
+	}
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_xen_daemon),
 	TEST(test_aws_daemon_transfer),
 	TEST(test_refusals),
 	TEST(test_one_store_three_personalities),
 	TEST(test_store_over_the_limits),
+	TEST(test_latch_survives_restart),
 };
 
 VV_TEST_MAIN(tests)

@@ -448,9 +448,29 @@ test_store_over_the_limits(void)
 		uint64_t size = 8;
 		uint32_t attr;
 
+		uint64_t max = 0, rem = 0, maxvar = 0;
+		static uint8_t bigger[65536 - 128 - 6];
+
 		CHECK_STATUS(xv_get(&v.g, U("B3"), &TEST_GUID, &attr, data, &size),
 			     VV_EFI_BUFFER_TOO_SMALL);
 		CHECK_EQ(size, sizeof(big));
+		/* the engine's limits follow the sizes given */
+		CHECK_STATUS(xv_query(&v.g, NV_BS_RT, &max, &rem, &maxvar), VV_EFI_SUCCESS);
+		CHECK_EQ(max, 262144);
+		CHECK_STATUS(xv_set(&v.g, U("B0"), &TEST_GUID, 0, NULL, 0), VV_EFI_SUCCESS);
+		CHECK_STATUS(xv_set(&v.g, U("B1"), &TEST_GUID, 0, NULL, 0), VV_EFI_SUCCESS);
+		CHECK_STATUS(xv_set(&v.g, U("Bx"), &TEST_GUID, NV_BS_RT, bigger, sizeof(bigger)),
+			     VV_EFI_SUCCESS);
+		{
+			/* one byte over: refused on the length alone (no room
+			 * in the buffer for such a value anyway) */
+			struct xv_w w = xv_start(&v.g, VV_XENVAR_SET_VARIABLE);
+
+			xv_name(&w, U("By"));
+			xv_bytes(&w, TEST_GUID.b, 16);
+			xv_u64(&w, 65536 - 128 + 1);
+			CHECK_STATUS(xv_send(&v.g, &w), VV_EFI_OUT_OF_RESOURCES);
+		}
 	}
 	vmm_stop(&v);
 	CHECK_EQ(stop(&d), 0);

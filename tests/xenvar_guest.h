@@ -9,6 +9,7 @@
 #ifndef VMVARS_TEST_XENVAR_GUEST_H
 #define VMVARS_TEST_XENVAR_GUEST_H
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <vmvars/vmvars.h>
@@ -34,11 +35,19 @@ struct xv_w {
 	size_t off;
 };
 
-static inline void xv_u8(struct xv_w *w, uint8_t v) { w->p[w->off++] = v; }
-static inline void xv_u32(struct xv_w *w, uint32_t v) { vv_put_le32(w->p + w->off, v); w->off += 4; }
-static inline void xv_u64(struct xv_w *w, uint64_t v) { vv_put_le64(w->p + w->off, v); w->off += 8; }
+/* A request that would not fit the 64 KiB buffer is a bug in the test. */
+static inline void
+xv_room(const struct xv_w *w, size_t n)
+{
+	if (n > XV_BUF || w->off > XV_BUF - n)
+		abort();
+}
+static inline void xv_u8(struct xv_w *w, uint8_t v) { xv_room(w, 1); w->p[w->off++] = v; }
+static inline void xv_u32(struct xv_w *w, uint32_t v) { xv_room(w, 4); vv_put_le32(w->p + w->off, v); w->off += 4; }
+static inline void xv_u64(struct xv_w *w, uint64_t v) { xv_room(w, 8); vv_put_le64(w->p + w->off, v); w->off += 8; }
 static inline void xv_bytes(struct xv_w *w, const void *b, size_t n)
 {
+	xv_room(w, n);
 	if (n)
 		memcpy(w->p + w->off, b, n);
 	w->off += n;
@@ -47,6 +56,7 @@ static inline void
 xv_name(struct xv_w *w, const uint16_t *name, size_t len)
 {
 	xv_u64(w, len * 2);
+	xv_room(w, len * 2);
 	for (size_t i = 0; i < len; i++)
 		vv_put_le16(w->p + w->off + 2 * i, name[i]);
 	w->off += len * 2;

@@ -37,6 +37,30 @@ open_backend(const struct vm_config *cfg, struct vv_error *err)
 	return vv_json_journal_backend_new(VM_STORE_FILE, err);
 }
 
+/*
+ * The engine's limits follow the store's (main.c gives the store
+ * varstored's unless sizes are on the command line): the wire limit on a
+ * value is the largest variable less the per-variable charge, and the
+ * variable count grows with the NV storage, never below varstored's 1024.
+ * With the defaults this is exactly varstored's DATA_LIMIT 57344,
+ * TOTAL_LIMIT 131072 and MAX_VARIABLE_COUNT 1024.
+ */
+static void
+engine_limits(const struct vv_limits *sl, struct vv_xenvar_limits *xl)
+{
+	uint64_t maxvar = sl->max_variable_size > sl->max_auth_variable_size
+				  ? sl->max_variable_size : sl->max_auth_variable_size;
+	uint64_t count;
+
+	vv_xenvar_limits_default(xl);
+	xl->variable_overhead = sl->variable_overhead;
+	xl->total_limit = sl->nv_storage;
+	xl->data_limit = maxvar > sl->variable_overhead ? maxvar - sl->variable_overhead : 0;
+	count = sl->variable_overhead ? sl->nv_storage / sl->variable_overhead : 0;
+	if (count > xl->max_count)
+		xl->max_count = count;
+}
+
 /* NOTIFY_SB_FAILURE (Xen): the guest's one Secure Boot failure alert per
  * daemon (the engine refuses later ones).  varstored raises a XAPI
  * message; vmvarsd logs it for the operator's log collection. */
@@ -85,7 +109,7 @@ vm_open(struct vm *vm, const struct vm_config *cfg, struct vv_error *err)
 		struct vv_xenvar_config xc = { 0 };
 
 		xc.dialect = cfg->protocol == VM_PROTO_XEN ? VV_XENVAR_XEN : VV_XENVAR_AWS;
-		vv_xenvar_limits_default(&xc.limits);
+		engine_limits(&cfg->limits, &xc.limits);
 		xc.sb_failure = on_sb_failure;
 		vm->xv = vv_xenvar_new(vm->store, &xc);
 	}

@@ -521,6 +521,52 @@ test_latch_survives_restart(void)
 	}
 }
 
+/*
+ * Live migration of a varstored-personality VM at runtime (docs/migration.md
+ * frames, unchanged by VARSTORE): the destination continues at runtime and
+ * with the volatile variables, so the latch moves with the VM.
+ */
+static void
+test_migration_keeps_the_latch(void)
+{
+	static const char *const src_args[] = { "--protocol", "aws", "--migration", NULL };
+	static const char *const dst_args[] = { "--protocol", "aws", "--incoming", NULL };
+	struct daemon a, b;
+	struct vmm va, vb;
+	uint8_t *snap = NULL, data[8];
+	size_t n = 0;
+	uint64_t size;
+	uint32_t attr;
+
+	setup(&a, src_args);
+	REQUIRE(daemon_setup(&b, "vmvarsd-xv", dst_args));
+	REQUIRE(vmm_start(&va, a.vmm, VV_XENVAR_AWS));
+	CHECK_STATUS(xv_set(&va.g, U("BsOnly"), &TEST_GUID, VV_ATTR_NV | VV_ATTR_BS, "b", 1),
+		     VV_EFI_SUCCESS);
+	CHECK_STATUS(xv_set(&va.g, U("Vol"), &TEST_GUID, BS_RT, "v", 1), VV_EFI_SUCCESS);
+	xv_exit_boot_services(&va.g);
+	REQUIRE(vv_client_save_state(va.client, VV_SNAPSHOT_FULL, &snap, &n) == 0);
+	REQUIRE(vmm_start(&vb, b.vmm, VV_XENVAR_AWS));
+	if (vv_client_load_state(vb.client, VV_SNAPSHOT_FULL, snap, n) != 0) {
+		printf("# load: %s\n", vv_client_last_error(vb.client));
+		vv_test_failures++;
+	}
+	size = sizeof(data);
+	CHECK_STATUS(xv_get(&vb.g, U("BsOnly"), &TEST_GUID, &attr, data, &size),
+		     VV_EFI_NOT_FOUND);
+	size = sizeof(data);
+	CHECK_STATUS(xv_get(&vb.g, U("Vol"), &TEST_GUID, &attr, data, &size), VV_EFI_SUCCESS);
+	CHECK_STATUS(xv_set(&vb.g, U("Vol2"), &TEST_GUID, BS_RT, "v", 1),
+		     VV_EFI_INVALID_PARAMETER);
+	free(snap);
+	vmm_stop(&va);
+	vmm_stop(&vb);
+	CHECK_EQ(stop(&a), 0);
+	CHECK_EQ(stop(&b), 0);
+	cleanup(&a);
+	cleanup(&b);
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_xen_daemon),
 	TEST(test_aws_daemon_transfer),
@@ -528,6 +574,7 @@ static const struct vv_test tests[] = {
 	TEST(test_one_store_three_personalities),
 	TEST(test_store_over_the_limits),
 	TEST(test_latch_survives_restart),
+	TEST(test_migration_keeps_the_latch),
 };
 
 VV_TEST_MAIN(tests)

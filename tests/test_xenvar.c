@@ -15,6 +15,9 @@
 #include <vmvars/mor.h>
 #include <vmvars/secureboot.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 static struct vv_store *store;
 static struct vv_secureboot *sb;
 static struct vv_mor *mor;
@@ -628,6 +631,102 @@ test_store_rules(void)
 	}
 }
 
+/* A PK value: an EFI_CERT_X509 list holding one fresh self-signed P-256
+ * certificate (made in-process; only the host enrolls it here). */
+static uint8_t *
+make_pk_esl(size_t *size)
+{
+	static const uint8_t cert_x509[16] = { 0xa1, 0x59, 0xc0, 0xa5, 0xe4, 0x94, 0xa7, 0x4a,
+					       0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72 };
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	unsigned char *der = NULL;
+	uint8_t *esl;
+	int len;
+
+	REQUIRE(key != NULL && x != NULL);
+	REQUIRE(X509_set_version(x, 2) == 1);
+	REQUIRE(ASN1_INTEGER_set(X509_get_serialNumber(x), 1) == 1);
+	REQUIRE(X509_gmtime_adj(X509_getm_notBefore(x), 0) != NULL);
+	REQUIRE(X509_gmtime_adj(X509_getm_notAfter(x), 3600L * 24 * 365) != NULL);
+	REQUIRE(X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+					   (const unsigned char *)"xen PK", -1, -1, 0) == 1);
+	REQUIRE(X509_set_issuer_name(x, X509_get_subject_name(x)) == 1);
+	REQUIRE(X509_set_pubkey(x, key) == 1);
+	REQUIRE(X509_sign(x, key, EVP_sha256()) > 0);
+	len = i2d_X509(x, &der);
+	REQUIRE(len > 0);
+	*size = 28 + 16 + (size_t)len;
+	esl = calloc(1, *size);
+	REQUIRE(esl != NULL);
+	memcpy(esl, cert_x509, 16);
+	vv_put_le32(esl + 16, (uint32_t)*size);
+	vv_put_le32(esl + 20, 0);
+	vv_put_le32(esl + 24, 16 + (uint32_t)len);
+	memset(esl + 28, 0x5a, 16);                     /* SignatureOwner */
+	memcpy(esl + 44, der, (size_t)len);
+	OPENSSL_free(der);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return esl;
+}
+
+/*
+ * A Xen guest is at boot time until it says otherwise, and an OS that
+ * never sends at_runtime = 1 keeps it there.  The Secure Boot switches
+ * edk2 leaves to boot-time code must not be the OS's then: without a
+ * signature, AuditMode = 1 would clear PK (user -> audit, verification
+ * off at the next boot, whatever --force-secure-boot says), SecureBootEnable
+ * = 0 and CustomMode = 1 would turn verification off.  In the Xen dialect
+ * they are WRITE_PROTECTED (varstored has AuditMode and DeployedMode
+ * read-only, §4.4) and change nothing; the AWS firmware closes boot time
+ * itself with ENTER_RUNTIME, so there the boot-time rules stand.
+ */
+static void
+test_xen_boot_time_sb_switches(void)
+{
+	static const uint8_t one = 1, zero = 0;
+	size_t esl_size;
+	uint8_t *esl = make_pk_esl(&esl_size);
+
+	setup(VV_XENVAR_XEN);
+	CHECK_STATUS(vv_secureboot_enroll(sb, VV_SB_PK, esl, esl_size, false), VV_EFI_SUCCESS);
+	REQUIRE(vv_secureboot_mode(sb) == VV_SB_USER && vv_secureboot_enforcing(sb));
+	guest.at_runtime = false;          /* the OS, never having said "runtime" */
+	snap();
+	CHECK_STATUS(xv_set(&guest, U("AuditMode"), &VV_GUID_GLOBAL_VARIABLE, BS_RT, &one, 1),
+		     VV_EFI_WRITE_PROTECTED);
+	CHECK_STATUS(xv_set(&guest, U("DeployedMode"), &VV_GUID_GLOBAL_VARIABLE, BS_RT, &one, 1),
+		     VV_EFI_WRITE_PROTECTED);
+	CHECK_STATUS(xv_set(&guest, U("SecureBootEnable"), &VV_GUID_SECURE_BOOT_ENABLE,
+			    VV_ATTR_NV | VV_ATTR_BS, &zero, 1), VV_EFI_WRITE_PROTECTED);
+	CHECK_STATUS(xv_set(&guest, U("SecureBootEnable"), &VV_GUID_SECURE_BOOT_ENABLE,
+			    VV_ATTR_NV | VV_ATTR_BS, NULL, 0), VV_EFI_WRITE_PROTECTED);
+	CHECK_STATUS(xv_set(&guest, U("CustomMode"), &VV_GUID_CUSTOM_MODE,
+			    VV_ATTR_NV | VV_ATTR_BS, &one, 1), VV_EFI_WRITE_PROTECTED);
+	CHECK_UNTOUCHED();
+	CHECK(!vv_store_at_runtime(store));
+	CHECK(vv_secureboot_mode(sb) == VV_SB_USER);
+	vv_store_signal(store, VV_EVENT_RESET);
+	CHECK(vv_secureboot_mode(sb) == VV_SB_USER && vv_secureboot_enforcing(sb));
+	/* other boot-time writes are unchanged */
+	CHECK_STATUS(xv_set(&guest, U("BsOnly"), &TEST_GUID, VV_ATTR_NV | VV_ATTR_BS, "b", 1),
+		     VV_EFI_SUCCESS);
+
+	/* AWS: boot time ends with the firmware's ENTER_RUNTIME; before it
+	 * the switch is the firmware's, as through MM. */
+	setup(VV_XENVAR_AWS);
+	CHECK_STATUS(vv_secureboot_enroll(sb, VV_SB_PK, esl, esl_size, false), VV_EFI_SUCCESS);
+	CHECK_STATUS(xv_set(&guest, U("DeployedMode"), &VV_GUID_GLOBAL_VARIABLE, BS_RT, &one, 1),
+		     VV_EFI_SUCCESS);
+	CHECK(vv_secureboot_mode(sb) == VV_SB_DEPLOYED);
+	xv_exit_boot_services(&guest);
+	CHECK_STATUS(xv_set(&guest, U("AuditMode"), &VV_GUID_GLOBAL_VARIABLE, BS_RT, &one, 1),
+		     VV_EFI_WRITE_PROTECTED);
+	CHECK(vv_secureboot_mode(sb) == VV_SB_DEPLOYED);
+	free(esl);
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_wire_layout),
 	TEST(test_ignored_requests),
@@ -639,6 +738,7 @@ static const struct vv_test tests[] = {
 	TEST(test_limits),
 	TEST(test_varstored_behaviours),
 	TEST(test_store_rules),
+	TEST(test_xen_boot_time_sb_switches),
 };
 
 VV_TEST_MAIN(tests)

@@ -22,7 +22,10 @@
  * the NUL.  The AWS dialect has no `rt` BOOLEAN.
  *
  * Every request goes to the same store, Secure Boot, MOR and VarCheck
- * code as the edk2 MM protocol (vmvars/mm.h): this layer only decodes.
+ * code as the edk2 MM protocol (vmvars/mm.h): this layer only decodes,
+ * except that in the Xen dialect, whose guest alone says when boot time
+ * ends, guest writes of AuditMode, DeployedMode, SecureBootEnable and
+ * CustomMode are EFI_WRITE_PROTECTED (docs/protocols.md, difference 8).
  */
 #ifndef VMVARS_XENVAR_H
 #define VMVARS_XENVAR_H

@@ -9,7 +9,10 @@
  * cursor, the name into host-order UCS-2; then the buffer is zeroed and the
  * response written from offset 0.  Every rule -- attributes, phases,
  * quotas, Secure Boot, MOR, VarCheck -- is the store's and its hooks', the
- * same entry points the MM protocol calls (src/proto/mm_variable.c).
+ * same entry points the MM protocol calls (src/proto/mm_variable.c), with
+ * one exception the Xen dialect's self-reported phase forces: the
+ * boot-time Secure Boot switches are not the guest's there
+ * (boot_time_sb_switch below).
  *
  * Decoding statuses follow varstored's unserialize limits (its do_set_
  * variable): a name longer than NAME_LIMIT is EFI_DEVICE_ERROR, an empty
@@ -21,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <vmvars/efi.h>
 #include <vmvars/xenvar.h>
 
 #include "core/cursor.h"
@@ -213,6 +217,39 @@ get_variable(struct vv_xenvar *x, struct vv_cursor *c, uint8_t *buf, size_t n)
 	return 20 + (size_t)size;
 }
 
+static bool
+name_is(const struct vv_set_request *r, const vv_guid *guid, const char *ascii)
+{
+	size_t len = strlen(ascii);
+
+	if (r->name_len != len || !vv_guid_equal(&r->guid, guid))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (r->name[i] != (uint8_t)ascii[i])
+			return false;
+	return true;
+}
+
+/*
+ * Only the Xen guest says whether it is at runtime (reference §2.4), so an
+ * OS that never sends at_runtime = 1 is served as boot time.  The Secure
+ * Boot switches that edk2 leaves to boot-time code would then be the OS's,
+ * unsigned: AuditMode = 1 clears PK in user mode, SecureBootEnable = 0 and
+ * CustomMode = 1 turn verification off.  In this dialect they are the host
+ * owner's alone (vv_secureboot_set_mode, the store file), as in varstored,
+ * which has AuditMode and DeployedMode read-only (§4.4) and neither of the
+ * others.  The AWS firmware ends boot time itself (ENTER_RUNTIME from its
+ * ExitBootServices event, §9.2), so there the boot-time rules stand.
+ */
+static bool
+boot_time_sb_switch(const struct vv_set_request *r)
+{
+	return name_is(r, &VV_GUID_GLOBAL_VARIABLE, "AuditMode") ||
+	       name_is(r, &VV_GUID_GLOBAL_VARIABLE, "DeployedMode") ||
+	       name_is(r, &VV_GUID_SECURE_BOOT_ENABLE, "SecureBootEnable") ||
+	       name_is(r, &VV_GUID_CUSTOM_MODE, "CustomMode");
+}
+
 static size_t
 set_variable(struct vv_xenvar *x, struct vv_cursor *c, uint8_t *buf, size_t n)
 {
@@ -246,6 +283,8 @@ set_variable(struct vv_xenvar *x, struct vv_cursor *c, uint8_t *buf, size_t n)
 	req.data = data;
 	req.data_size = data_len;
 	req.caller = VV_CALLER_GUEST;
+	if (x->cfg.dialect == VV_XENVAR_XEN && boot_time_sb_switch(&req))
+		return reply(buf, n, VV_EFI_WRITE_PROTECTED);
 	/* MAX_VARIABLE_COUNT (§3.3): a write that would create a variable
 	 * once the store holds max_count is refused before the rules run. */
 	if (vv_store_count(x->store) >= x->cfg.limits.max_count &&

@@ -464,6 +464,7 @@ vv_cmd_boot(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "input-format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "force", no_argument, NULL, VV_CLI_OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct boot_args a;
@@ -499,6 +500,7 @@ vv_cmd_boot(int argc, char **argv)
 				return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown format '%s'", optarg);
 			break;
 		case 'h': vv_cmd_boot_help(stdout); return VV_EXIT_OK;
+		case VV_CLI_OPT_FORCE: vv_cli_write.force = true; break;
 		default:
 			return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown option '%s' (see vmvars boot --help)",
 					   argv[optind - 1]);

@@ -183,6 +183,7 @@ parse_edit_args(int argc, char **argv, const char *cmd, bool want_value, struct 
 		{ "true", no_argument, NULL, 'T' },
 		{ "false", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "force", no_argument, NULL, VV_CLI_OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, rc;
@@ -212,6 +213,7 @@ parse_edit_args(int argc, char **argv, const char *cmd, bool want_value, struct 
 				return vv_cli_fail(VV_EXIT_USAGE, cmd, "unknown format '%s'", optarg);
 			break;
 		case 'h': vv_cmd_set_help(stdout); return -1;
+		case VV_CLI_OPT_FORCE: vv_cli_write.force = true; break;
 		case 'D': case 'F': case 'S': case 'U': case '1': case '2': case '4': case '8':
 		case 'T': case 'N':
 			if (!want_value)

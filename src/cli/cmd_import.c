@@ -160,6 +160,7 @@ vv_cmd_import(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "output-format", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "force", no_argument, NULL, VV_CLI_OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *output = NULL;
@@ -178,6 +179,7 @@ vv_cmd_import(int argc, char **argv)
 				return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown format '%s'", optarg);
 			break;
 		case 'h': vv_cmd_import_help(stdout); return VV_EXIT_OK;
+		case VV_CLI_OPT_FORCE: vv_cli_write.force = true; break;
 		default:
 			return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown option '%s' (see vmvars import --help)",
 					   argv[optind - 1]);

@@ -384,6 +384,7 @@ vv_cmd_enroll(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "from", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "force", no_argument, NULL, VV_CLI_OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bytes db = { NULL, 0 };
@@ -417,6 +418,7 @@ vv_cmd_enroll(int argc, char **argv)
 		case 'd': del = true; break;
 		case 'o': output = optarg; break;
 		case 'h': vv_cmd_enroll_help(stdout); return VV_EXIT_OK;
+		case VV_CLI_OPT_FORCE: vv_cli_write.force = true; break;
 		default:
 			return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown option '%s' (see vmvars enroll --help)",
 					   argv[optind - 1]);
@@ -509,6 +511,7 @@ vv_cmd_apply(int argc, char **argv)
 		{ "append", no_argument, NULL, 'a' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "force", no_argument, NULL, VV_CLI_OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *var = NULL, *output = NULL;
@@ -535,6 +538,7 @@ vv_cmd_apply(int argc, char **argv)
 		case 'a': append = true; break;
 		case 'o': output = optarg; break;
 		case 'h': vv_cmd_apply_help(stdout); return VV_EXIT_OK;
+		case VV_CLI_OPT_FORCE: vv_cli_write.force = true; break;
 		default:
 			return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown option '%s' (see vmvars apply --help)",
 					   argv[optind - 1]);
@@ -1133,6 +1137,7 @@ vv_cmd_sb_mode(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "force", no_argument, NULL, VV_CLI_OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 
@@ -1141,6 +1146,8 @@ vv_cmd_sb_mode(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		if (c == 'o') {
 			output = optarg;
+		} else if (c == VV_CLI_OPT_FORCE) {
+			vv_cli_write.force = true;
 		} else if (c == 'h') {
 			vv_cmd_sb_mode_help(stdout);
 			return VV_EXIT_OK;

@@ -1845,6 +1845,50 @@ test_unwritable_state_dir_refused(void)
 	cleanup(&d);
 }
 
+/*
+ * The two faults of an install that was not finished: the unit's user
+ * does not exist (sysusers.d/vmvars.conf never applied), and the daemon,
+ * started as that user as the unit does, finds a state directory someone
+ * else owns.  Each stops at once with the reason and the fix, and creates
+ * nothing (no lock file, no sockets).
+ */
+static void
+test_install_faults_refused(void)
+{
+	static const char *const no_user[] = { "--user", "vmvars-no-such-user", NULL };
+	struct daemon d;
+	char want[400], lock[160];
+
+	if (getuid() != 0)
+		SKIP("needs root: --user and running as another uid");
+	memset(&d, 0, sizeof(d));
+	snprintf(d.dir, sizeof(d.dir), "/tmp/vmvarsd-test-XXXXXX");
+	REQUIRE(mkdtemp(d.dir) != NULL);
+	snprintf(lock, sizeof(lock), "%s/vars.json.lock", d.dir);
+	d.pid = spawn(&d, no_user);
+	CHECK_EQ(exit_status_within_5s(d.pid), 1);
+	d.pid = 0;
+	CHECK(log_has(&d, "error: --user vmvars-no-such-user: no such user; create it "
+		      "(systemd-sysusers vmvars.conf, or useradd --system vmvars-no-such-user) "
+		      "and start again", false));
+	CHECK(access(lock, F_OK) != 0);
+
+	/* As the unit's User= (nobody here) in root's 0755 directory. */
+	REQUIRE(chmod(d.dir, 0755) == 0);
+	unprivileged_uid = 65534;
+	d.pid = spawn(&d, NULL);
+	unprivileged_uid = 0;
+	CHECK_EQ(exit_status_within_5s(d.pid), 1);
+	d.pid = 0;
+	snprintf(want, sizeof(want), "error: the state directory %s (owner uid 0, mode 0755) is "
+		 "not writable by uid 65534 (Permission denied): vmvarsd could not save the store; "
+		 "make the directory owned by that user (the systemd unit's User= with "
+		 "StateDirectory= does)", d.dir);
+	CHECK(log_has(&d, want, false));
+	CHECK(access(lock, F_OK) != 0);
+	cleanup(&d);
+}
+
 /* ---- reconnection ---- */
 
 /* A number from a management reply: the value of "key": (0 if absent). */
@@ -3139,6 +3183,7 @@ static const struct vv_test tests[] = {
 	TEST(test_cli_write_refused_on_live_store),
 	TEST(test_unit_as_shipped),
 	TEST(test_unwritable_state_dir_refused),
+	TEST(test_install_faults_refused),
 	TEST(test_pipelined_frames_not_timed_out),
 	TEST(test_frame_timeout_ms_exact),
 	TEST(test_reconnect_after_close_not_busy),

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -345,6 +346,23 @@ main(int argc, char **argv)
 	}
 	if (stat(o.vm.state_dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		fatal("%s: not a directory", o.vm.state_dir);
+	/*
+	 * What an operator gets wrong when installing the service, said
+	 * before anything is created (the lock file, the sockets): a --user
+	 * that does not exist (sysusers.d/vmvars.conf not applied), and a
+	 * state directory the user we run as cannot write (started directly
+	 * as the unit's User= in a directory someone else owns; with --user
+	 * the sandbox checks the same after the switch).
+	 */
+	if (o.sandbox.user != NULL && getpwnam(o.sandbox.user) == NULL)
+		fatal("--user %s: no such user; create it (systemd-sysusers vmvars.conf, or "
+		      "useradd --system %s) and start again", o.sandbox.user, o.sandbox.user);
+	if (!o.check_only && o.sandbox.user == NULL && access(o.vm.state_dir, W_OK | X_OK) != 0)
+		fatal("the state directory %s (owner uid %u, mode %04o) is not writable by uid %u "
+		      "(%s): vmvarsd could not save the store; make the directory owned by that "
+		      "user (the systemd unit's User= with StateDirectory= does)", o.vm.state_dir,
+		      (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), (unsigned)getuid(),
+		      strerror(errno));
 	/*
 	 * One writer per store (backend/store_lock.h).  Before the sockets,
 	 * so that a second daemon on this directory stops here rather than

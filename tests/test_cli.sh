@@ -40,7 +40,7 @@ have_efitools=false
 command -v sign-efi-sig-list >/dev/null && command -v cert-to-efi-sig-list >/dev/null &&
 	command -v openssl >/dev/null && have_efitools=true
 
-echo "1..178"
+echo "1..182"
 
 # ---- create, set, get, list, delete -----------------------------------------
 run "$VMVARS" create s.json
@@ -516,6 +516,23 @@ else
 	for i in 1 2 3 4 5 6 7; do skip "file identity as root, case $i" "not root"; done
 fi
 cd ..
+
+# ---- every refusal explained (issue #17, item 5) -----------------------------
+# The store says which rule refused a write (vv_store_last_refusal); the
+# file is unchanged.
+"$VMVARS" create why.fd >/dev/null 2>&1; cp why.fd why.orig
+run "$VMVARS" set why.fd Foo --data 01
+checkx "set of a name UEFI does not define, no --guid: the namespace rule and the --guid advice, unchanged" \
+	'test "$rc" = 1 -a "$err" = "vmvars: set: why.fd: set Foo: refused by SetVariable (EFI_INVALID_PARAMETER: the UEFI specification defines no variable of this name in the EFI_GLOBAL_VARIABLE namespace, which takes only the names it defines (edk2 VarCheckUefiLib)); without --guid a name goes to EFI_GLOBAL_VARIABLE (global): give your own variable a vendor namespace with --guid GUID; why.fd not written" && cmp -s why.fd why.orig'
+run "$VMVARS" set why.fd BootOrder --data 010203
+checkx "a BootOrder of 3 bytes: says it is an array of UINT16, unchanged" \
+	'test "$rc" = 1 -a "$err" = "vmvars: set: why.fd: set BootOrder: refused by SetVariable (EFI_INVALID_PARAMETER: its value is an array of 2-byte UINT16 option numbers; 3 bytes is not a multiple of 2); why.fd not written" && cmp -s why.fd why.orig'
+run "$VMVARS" set why.fd Timeout --u32 5
+checkx "a Timeout of 4 bytes: says it is exactly 2 bytes, unchanged" \
+	'test "$rc" = 1 -a "$err" = "vmvars: set: why.fd: set Timeout: refused by SetVariable (EFI_INVALID_PARAMETER: its value must be exactly 2 bytes (its VarCheck property: a UINT16); got 4); why.fd not written" && cmp -s why.fd why.orig'
+run "$VMVARS" set why.fd SecureBoot --u8 1
+checkx "a host write of the derived SecureBoot: refused (EFI_WRITE_PROTECTED), says why, unchanged" \
+	'test "$rc" = 1 -a "$err" = "vmvars: set: why.fd: set SecureBoot: refused by SetVariable (EFI_WRITE_PROTECTED: derived by the Secure Boot service from PK and its mode; it cannot be written: enroll or delete PK, or change the mode (vmvars sb-mode)); why.fd not written" && cmp -s why.fd why.orig'
 
 # ---- journaled stores (vmvarsd's vars.json.journal; R3) ---------------------
 # A journal holds acknowledged writes that vars.json does not until vmvarsd

@@ -266,6 +266,31 @@ test_management(void)
 	r = mgmt_call(fd, "{\"cmd\":\"list\"}");
 	CHECK_HAS(r, "\"name\":\"Foo\"");
 	CHECK_HAS(r, "\"name\":\"SetupMode\"");
+	/* Every refusal says why, in "error" after the status and alone in
+	 * "reason" (issue #17): here row 19, attributes of an existing variable. */
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"set\",\"name\":\"Bar\",\"guid\":\"" TEST_GUID_TEXT
+			    "\",\"attributes\":\"NV|BS|RT\",\"data\":\"01\"}"),
+		  "{\"ok\":false,\"status\":\"EFI_INVALID_PARAMETER\",\"reason\":\"attributes 0x7 "
+		  "differ from the existing variable's 0x3 (delete it first to change them)\","
+		  "\"error\":\"EFI_INVALID_PARAMETER: attributes 0x7 differ from the existing "
+		  "variable's 0x3 (delete it first to change them)\"}");
+	/* The derived SecureBoot is not the host's to write. */
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"set\",\"name\":\"SecureBoot\",\"guid\":\"global\","
+			    "\"attributes\":\"BS|RT\",\"data\":\"01\"}"),
+		  "\"error\":\"EFI_WRITE_PROTECTED: derived by the Secure Boot service from PK and "
+		  "its mode; it cannot be written: enroll or delete PK, or change the mode (vmvars "
+		  "sb-mode)\"");
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"get\",\"name\":\"SecureBoot\",\"guid\":"
+			    "\"EfiGlobalVariable\"}"), "\"data\":\"00\"");
+	/* Namespaces by the names the command line takes. */
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"set\",\"name\":\"Timeout\",\"guid\":\"global\","
+			    "\"attributes\":\"NV|BS|RT\",\"data\":\"0500\"}"),
+		  "{\"ok\":true,\"status\":\"EFI_SUCCESS\"}");
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"get\",\"name\":\"Timeout\",\"guid\":"
+			    "\"8be4df61-93ca-11d2-aa0d-00e098032b8c\"}"), "\"data\":\"0500\"");
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"get\",\"name\":\"Timeout\",\"guid\":\"nowhere\"}"),
+		  "\"error\":\"\\\"guid\\\" is neither a GUID nor a namespace name the command "
+		  "line knows (global, security, shim, ms, ...)\"");
 	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"delete\",\"name\":\"Foo\",\"guid\":\"" TEST_GUID_TEXT
 			    "\"}"), "EFI_SUCCESS");
 	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"get\",\"name\":\"Foo\",\"guid\":\"" TEST_GUID_TEXT "\"}"),

@@ -550,7 +550,7 @@ vv_cmd_boot(int argc, char **argv)
 	}
 	if (st != VV_EFI_SUCCESS)
 		rc = vv_cli_fail(VV_EXIT_FAIL, CMD, "%s: %s: %s: %s; nothing written", sf.path, sub, what,
-				 vv_status_name(st));
+				 vv_cli_why(sf.store, st));
 	else if (vv_store_file_save(&sf, a.output, VV_FORMAT_UNKNOWN, NULL, 0, &err) != 0)
 		rc = vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);
 	else

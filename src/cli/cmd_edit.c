@@ -21,6 +21,7 @@
 
 #include "cli/cli.h"
 #include "cli/store_file.h"
+#include "core/varcheck_uefi.h"
 
 void
 vv_cmd_set_help(FILE *out)
@@ -250,6 +251,41 @@ sb_database(const char *name, const vv_guid *guid)
 	return -1;
 }
 
+/* The Secure Boot mode variables the service derives (a host write is
+ * refused by it, with the reason, rather than stored as a lie). */
+static bool
+sb_derived(const char *name, const vv_guid *guid)
+{
+	static const char *const names[] = {
+		"SecureBoot", "SetupMode", "VendorKeys", "AuditMode", "DeployedMode",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0 && vv_guid_equal(guid, &VV_GUID_GLOBAL_VARIABLE))
+			return true;
+	return false;
+}
+
+/* The advice after a refusal the store explained: a name the UEFI
+ * specification does not define, put in EFI_GLOBAL_VARIABLE because no
+ * --guid was given, wants a namespace of its own. */
+static const char *
+refusal_hint(const struct edit_args *a, const vv_guid *guid, vv_status st)
+{
+	uint16_t *name;
+	size_t len;
+	bool undefined;
+
+	if (st != VV_EFI_INVALID_PARAMETER || a->have_guid ||
+	    !vv_guid_equal(guid, &VV_GUID_GLOBAL_VARIABLE) ||
+	    (name = vv_cli_name(a->name, &len)) == NULL)
+		return "";
+	undefined = vv_uefi_var_property(name, len, guid) == NULL;
+	free(name);
+	return undefined ? "; without --guid a name goes to EFI_GLOBAL_VARIABLE (global): give "
+			   "your own variable a vendor namespace with --guid GUID" : "";
+}
+
 /* The write itself; op is 's'et, 'a'ppend or 'd'elete. */
 static vv_status
 apply_edit(struct vv_store_file *sf, struct edit_args *a, int op, const char **what)
@@ -343,14 +379,17 @@ edit(int argc, char **argv, int op)
 	vv_cli_default_var(a.name, &guid, &attr);
 	if (a.have_guid)
 		guid = a.guid;
-	if (vv_store_file_open(&sf, a.file, a.in_fmt, sb_database(a.name, &guid) >= 0, &err) != 0) {
+	if (vv_store_file_open(&sf, a.file, a.in_fmt,
+			       sb_database(a.name, &guid) >= 0 || sb_derived(a.name, &guid),
+			       &err) != 0) {
 		free(a.value);
 		return vv_cli_fail(VV_EXIT_FAIL, cmd, "%s", err.msg);
 	}
 	st = apply_edit(&sf, &a, op, &what);
 	if (st != VV_EFI_SUCCESS) {
-		rc = vv_cli_fail(VV_EXIT_FAIL, cmd, "%s: %s %s: %s (%s); %s not written", a.file, cmd,
-				 a.name, what, vv_status_name(st), a.output ? a.output : a.file);
+		rc = vv_cli_fail(VV_EXIT_FAIL, cmd, "%s: %s %s: %s (%s)%s; %s not written", a.file,
+				 cmd, a.name, what, vv_cli_why(sf.store, st),
+				 refusal_hint(&a, &guid, st), a.output ? a.output : a.file);
 	} else if (vv_store_file_save(&sf, a.output, a.out_fmt, NULL, 0, &err) != 0) {
 		rc = vv_cli_fail(VV_EXIT_FAIL, cmd, "%s", err.msg);
 	} else {

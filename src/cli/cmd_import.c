@@ -144,7 +144,7 @@ import_all(struct vv_store_file *sf, const struct vv_store *src)
 				vv_ucs2_print(v->name, v->name_len, name, sizeof(name));
 				vv_cli_fail(VV_EXIT_FAIL, "import", "%s: %s %s refused: %s; nothing written",
 					    sf->path, name, vv_cli_guid_text(&v->guid, guid, sizeof(guid)),
-					    vv_status_name(st));
+					    vv_cli_why(sf->store, st));
 				return -1;
 			}
 		}

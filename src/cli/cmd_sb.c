@@ -359,7 +359,7 @@ enroll_from(const char *file, const char *tmpl, int which, const char *output)
 		if (st != VV_EFI_SUCCESS)
 			rc = vv_cli_fail(VV_EXIT_FAIL, CMD, "%s: enrolling %s from %s refused: %s; "
 					 "nothing written", sf.path, databases[idx].name, tmpl,
-					 vv_status_name(st));
+					 vv_cli_why(sf.store, st));
 		copied++;
 	}
 	if (rc == VV_EXIT_OK && copied == 0)
@@ -473,7 +473,7 @@ vv_cmd_enroll(int argc, char **argv)
 				  !replace && !del && databases[idx].db != VV_SB_PK);
 	if (st != VV_EFI_SUCCESS)
 		rc = vv_cli_fail(VV_EXIT_FAIL, CMD, "%s: enrolling %s refused: %s%s; nothing written",
-				 sf.path, databases[idx].name, vv_status_name(st),
+				 sf.path, databases[idx].name, vv_cli_why(sf.store, st),
 				 st == VV_EFI_INVALID_PARAMETER && databases[idx].db == VV_SB_PK
 					 ? " (PK holds exactly one certificate)" : "");
 	else if (vv_store_file_save(&sf, output, VV_FORMAT_UNKNOWN, NULL, 0, &err) != 0)
@@ -568,7 +568,7 @@ vv_cmd_apply(int argc, char **argv)
 	st = vv_store_set(sf.store, &req);
 	if (st != VV_EFI_SUCCESS)
 		rc = vv_cli_fail(VV_EXIT_FAIL, CMD, "%s: %s refused by SetVariable: %s; %s not written",
-				 argv[optind + 1], var, vv_status_name(st), output ? output : sf.path);
+				 argv[optind + 1], var, vv_cli_why(sf.store, st), output ? output : sf.path);
 	else if (vv_store_file_save(&sf, output, VV_FORMAT_UNKNOWN, NULL, 0, &err) != 0)
 		rc = vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);
 	vv_store_file_close(&sf);

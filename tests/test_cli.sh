@@ -40,7 +40,7 @@ have_efitools=false
 command -v sign-efi-sig-list >/dev/null && command -v cert-to-efi-sig-list >/dev/null &&
 	command -v openssl >/dev/null && have_efitools=true
 
-echo "1..182"
+echo "1..186"
 
 # ---- create, set, get, list, delete -----------------------------------------
 run "$VMVARS" create s.json
@@ -533,6 +533,27 @@ checkx "a Timeout of 4 bytes: says it is exactly 2 bytes, unchanged" \
 run "$VMVARS" set why.fd SecureBoot --u8 1
 checkx "a host write of the derived SecureBoot: refused (EFI_WRITE_PROTECTED), says why, unchanged" \
 	'test "$rc" = 1 -a "$err" = "vmvars: set: why.fd: set SecureBoot: refused by SetVariable (EFI_WRITE_PROTECTED: derived by the Secure Boot service from PK and its mode; it cannot be written: enroll or delete PK, or change the mode (vmvars sb-mode)); why.fd not written" && cmp -s why.fd why.orig'
+
+# Firmware: machine aliases as libvirt resolves them (Debian's descriptors,
+# package ovmf), stateless host-uefi-vars, a mismatched OVMF pair.
+run "$VMVARS" firmware select --arch x86_64 --machine q35
+r1=$out
+run "$VMVARS" firmware select --arch x86_64 --machine pc
+check "firmware select --machine q35 / pc: Debian's Secure Boot build for q35, the plain one for pc" \
+	test "$r1 $out" = "/usr/share/qemu/firmware/40-edk2-x86_64-secure-enrolled.json /usr/share/qemu/firmware/60-edk2-x86_64.json"
+mkdir fwd fwvm
+printf '{"interface-types": ["uefi"], "mapping": {"device": "flash", "mode": "stateless", "executable": {"filename": "/c.fd", "format": "raw"}}, "targets": [{"architecture": "x86_64", "machines": ["pc-q35-*"]}], "features": ["host-uefi-vars"]}' >fwd/50-qemuvars.json
+run "$VMVARS" firmware instantiate --feature host-uefi-vars --mode stateless --vm v1 --dir fwvm --firmware-dir fwd --json
+checkx "instantiate --feature host-uefi-vars --mode stateless: kind host-uefi-vars-stateless, the device without jsonfile, no file written" \
+	'test "$rc" = 0 -a "$(echo "$out" | python3 -c "import json,sys; d=json.load(sys.stdin); print(d[\"kind\"], d[\"created\"], d[\"qemu-args\"][-2:])")" = "host-uefi-vars-stateless None ['"'"'-device'"'"', '"'"'uefi-vars-x64'"'"']" -a -z "$(ls fwvm)"'
+truncate -s 3653632 fwd/CODE_4M.fd; truncate -s 131072 fwd/VARS_2M.fd
+printf '{"interface-types": ["uefi"], "mapping": {"device": "flash", "executable": {"filename": "%s/fwd/CODE_4M.fd", "format": "raw"}, "nvram-template": {"filename": "%s/fwd/VARS_2M.fd", "format": "raw"}}, "targets": [{"architecture": "x86_64", "machines": ["pc-q35-*"]}], "features": []}' "$PWD" "$PWD" >fwd/60-mix.json
+run "$VMVARS" firmware show 60-mix --firmware-dir fwd
+checkx "firmware show: a 4 MiB code with a 2 MiB varstore is flagged (every write would be lost)" \
+	'[[ $out == *"warning:     fwd/60-mix.json: mapping: executable $PWD/fwd/CODE_4M.fd (3653632 bytes) and NVRAM template $PWD/fwd/VARS_2M.fd (131072 bytes) make 3784704 bytes, not the 2 or 4 MiB flash OVMF is built for: the firmware would find no variable store in this template and lose every variable write"* ]]'
+run "$VMVARS" firmware instantiate --descriptor 60-mix --vm v2 --dir fwvm --firmware-dir fwd
+checkx "instantiate of that pair: exit 1, says why, nothing written" \
+	'test "$rc" = 1 && [[ $err == *"lose every variable write"*"; nothing written (--force instantiates it anyway)" ]] && test -z "$(ls fwvm)"'
 
 # ---- journaled stores (vmvarsd's vars.json.journal; R3) ---------------------
 # A journal holds acknowledged writes that vars.json does not until vmvarsd

@@ -20,6 +20,15 @@ int vv_fw_read_file(const char *path, size_t max, char **out, size_t *out_len,
  * nothing else is special.  Iterative, O(len(pattern) * len(text)). */
 bool vv_fw_glob_match(const char *pattern, const char *text);
 
+/* The QEMU whose newest machine types a machine alias stands for: the
+ * QEMU this project builds and tests against (scripts/qemu-build). */
+#define VV_FW_QEMU_MACHINE_VERSION "10.2"
+
+/* A QEMU machine alias (q35, pc on x86; virt on arm/aarch64) resolved to
+ * the versioned type it stands for in out ("pc-q35-10.2"), for arch
+ * (vv_fw_arch, -1 any): 1, or 0 when machine is no alias there. */
+int vv_fw_machine_resolve(const char *machine, int arch, char *out, size_t out_size);
+
 /*
  * Publishes a new file at target atomically: the bytes come from fill(),
  * which writes them to the open temporary file (fd) created next to target.

@@ -10,6 +10,9 @@
  *                    read-write as pflash0, no pflash1 (§3.3).
  *   stateless        nothing is written; the executable is mapped read-only
  *                    and variables live only while the VM runs (§3.1).
+ *                    host-uefi-vars firmware asked for stateless
+ *                    (opts.stateless) gets the variable device without a
+ *                    store: nothing is written either.
  *   host-uefi-vars   a new vmvars JSON v2 store <dir>/<vm>_VARS.json, from
  *                    the descriptor's JSON template or a given one (§3.4,
  *                    §4.5), used as `-device uefi-vars-x64,jsonfile=`
@@ -51,7 +54,8 @@
 const char *
 vv_fw_state_kind_name(enum vv_fw_state_kind k)
 {
-	static const char *const names[] = { "split", "combined", "stateless", "host-uefi-vars" };
+	static const char *const names[] = { "split", "combined", "stateless", "host-uefi-vars",
+					     "host-uefi-vars-stateless" };
 
 	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : NULL;
 }
@@ -389,8 +393,8 @@ qemu_args(const struct vv_fw_descriptor *d, enum vv_fw_state_kind kind,
 	}
 	switch (d->device) {
 	case VV_FW_DEV_FLASH:
-		push_flash(&a, d, kind, exe, kind == VV_FW_STATE_HOST_VARS ? NULL : vars,
-			   legacy_drive);
+		push_flash(&a, d, kind, exe, kind == VV_FW_STATE_HOST_VARS ||
+			   kind == VV_FW_STATE_HOST_VARS_STATELESS ? NULL : vars, legacy_drive);
 		break;
 	case VV_FW_DEV_MEMORY:
 		push(&a, "-bios");
@@ -407,11 +411,15 @@ qemu_args(const struct vv_fw_descriptor *d, enum vv_fw_state_kind kind,
 		push(&a, "igvm-cfg=igvm0");
 		break;
 	}
-	/* §3.2, §3.4: the host variable device carries the store. */
+	/* §3.2, §3.4: the host variable device carries the store; without
+	 * one (stateless) it keeps the variables in memory. */
 	if (kind == VV_FW_STATE_HOST_VARS && vars != NULL) {
 		push(&a, "-device");
 		push(&a, "%s,%s=%s", x86_firmware(d) ? "uefi-vars-x64" : "uefi-vars-sysbus",
 		     vmvarsd_socket != NULL ? "vmvarsd" : "jsonfile", vars);
+	} else if (kind == VV_FW_STATE_HOST_VARS_STATELESS) {
+		push(&a, "-device");
+		push(&a, "%s", x86_firmware(d) ? "uefi-vars-x64" : "uefi-vars-sysbus");
 	}
 	free(exe);
 	free(vars);
@@ -514,11 +522,18 @@ make_host_store(const struct vv_fw_descriptor *d, const struct vv_fw_instance_op
 	return r;
 }
 
+/*
+ * Host-side variables persist in a store unless the VM asked for stateless
+ * firmware: QEMU's uefi-vars device without jsonfile= keeps them in
+ * memory (device-abi "jsonfile ... provides persistence").  (A flash
+ * descriptor of host-uefi-vars firmware says "stateless" for the flash
+ * only, §3.2, so only the request decides.)
+ */
 static enum vv_fw_state_kind
 kind_for(const struct vv_fw_descriptor *d, const struct vv_fw_instance_opts *o)
 {
 	if (vv_fw_descriptor_host_vars(d) || o->host_vars)
-		return VV_FW_STATE_HOST_VARS;
+		return o->stateless ? VV_FW_STATE_HOST_VARS_STATELESS : VV_FW_STATE_HOST_VARS;
 	if (d->device != VV_FW_DEV_FLASH)
 		return VV_FW_STATE_STATELESS;
 	if (d->mode == VV_FW_MODE_SPLIT)
@@ -531,14 +546,23 @@ create_state(const struct vv_fw_descriptor *d, const struct vv_fw_instance_opts 
 	     struct vv_fw_instance *inst, struct vv_error *err)
 {
 	const char *suffix;
+	char why[700];
 
 	switch (inst->kind) {
 	case VV_FW_STATE_STATELESS:
+	case VV_FW_STATE_HOST_VARS_STATELESS:
 		if (o->template_path != NULL)
 			return vv_error_set(err, "%s: stateless firmware has no variable store; "
 					    "a template makes no sense", d->path);
+		if (o->vmvarsd_dir != NULL)
+			return vv_error_set(err, "%s: vmvarsd keeps a store; stateless firmware "
+					    "keeps none (drop --vmvarsd or --mode stateless)",
+					    d->path);
 		return 0;
 	case VV_FW_STATE_SPLIT:
+		if (!o->force && vv_fw_flash_pair_check(d, why, sizeof(why)))
+			return vv_error_set(err, "%s: %s; nothing written (--force instantiates "
+					    "it anyway)", d->path, why);
 		suffix = d->nvram_template.format == VV_FW_FMT_QCOW2 ? "_VARS.qcow2" : "_VARS.fd";
 		break;
 	case VV_FW_STATE_COMBINED:
@@ -647,7 +671,8 @@ vv_fw_instantiate(const struct vv_fw_descriptor *d, const struct vv_fw_instance_
 		return NULL;
 	}
 	inst->qemu_args = qemu_args(d, inst->kind, inst->executable,
-				    inst->kind == VV_FW_STATE_STATELESS ? NULL : inst->created,
+				    inst->kind == VV_FW_STATE_STATELESS ||
+				    inst->kind == VV_FW_STATE_HOST_VARS_STATELESS ? NULL : inst->created,
 				    o->vmvarsd_socket != NULL ? o->vmvarsd_socket : sock,
 				    o->legacy_drive, &inst->n_qemu_args);
 	free(sock);

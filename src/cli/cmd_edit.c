@@ -31,9 +31,9 @@ vv_cmd_set_help(FILE *out)
 "    vmvars set, vmvars append, vmvars delete - edit one variable of a store file\n"
 "\n"
 "SYNOPSIS\n"
-"    vmvars set FILE NAME VALUE-OPTION [--guid GUID] [--attr ATTR] [-o OUT]\n"
-"    vmvars append FILE NAME VALUE-OPTION [--guid GUID] [--attr ATTR] [-o OUT]\n"
-"    vmvars delete FILE NAME [--guid GUID] [-o OUT]\n"
+"    vmvars set FILE NAME VALUE-OPTION [--guid GUID] [--attr ATTR] [-o OUT] [--force]\n"
+"    vmvars append FILE NAME VALUE-OPTION [--guid GUID] [--attr ATTR] [-o OUT] [--force]\n"
+"    vmvars delete FILE NAME [--guid GUID] [-o OUT] [--force]\n"
 "\n"
 "DESCRIPTION\n"
 "    The edit goes through the same SetVariable rules a guest write does, as\n"
@@ -64,9 +64,12 @@ vv_cmd_set_help(FILE *out)
 "    -o, --output OUT write the result to OUT instead of FILE (same format\n"
 "                     unless --output-format FMT)\n"
 "    --input-format FMT, --output-format FMT   json, fd, aws, xen (efivarfs in)\n"
+"    --force          write a read-only, immutable or hard-linked FILE anyway\n"
+"                     (its owner, mode and label are kept; docs/cli.md \"How\n"
+"                     vmvars writes a file\")\n"
 "\n"
 "EXIT STATUS\n"
-"    0 written, 1 refused (the EFI status is printed) or the file cannot be\n"
+"    0 written, 1 refused (the EFI status and why are printed) or the file cannot be\n"
 "    read or written, 2 usage error.\n", out);
 }
 

@@ -33,7 +33,7 @@ vv_cmd_import_help(FILE *out)
 "    (virt-fw-vars --set-json)\n"
 "\n"
 "SYNOPSIS\n"
-"    vmvars import FILE SOURCE [-o OUT] [--output-format FMT]\n"
+"    vmvars import FILE SOURCE [-o OUT] [--output-format FMT] [--force]\n"
 "\n"
 "DESCRIPTION\n"
 "    Each variable of SOURCE (JSON v2 as virt-fw-vars --output-json writes it,\n"

@@ -52,7 +52,7 @@ vv_cmd_rollover_help(FILE *out)
 "SYNOPSIS\n"
 "    vmvars rollover FILE... [--dry-run] [--json] [--allow-host-kek]\n"
 "                    [--db LIST] [--arch ARCH] [--vtpm] [--ms-data DIR]\n"
-"                    [--targets-from LIST]\n"
+"                    [--targets-from LIST] [--force]\n"
 "\n"
 "DESCRIPTION\n"
 "    For each FILE (any store format), all or nothing:\n"

@@ -40,7 +40,7 @@ have_efitools=false
 command -v sign-efi-sig-list >/dev/null && command -v cert-to-efi-sig-list >/dev/null &&
 	command -v openssl >/dev/null && have_efitools=true
 
-echo "1..186"
+echo "1..188"
 
 # ---- create, set, get, list, delete -----------------------------------------
 run "$VMVARS" create s.json
@@ -554,6 +554,15 @@ checkx "firmware show: a 4 MiB code with a 2 MiB varstore is flagged (every writ
 run "$VMVARS" firmware instantiate --descriptor 60-mix --vm v2 --dir fwvm --firmware-dir fwd
 checkx "instantiate of that pair: exit 1, says why, nothing written" \
 	'test "$rc" = 1 && [[ $err == *"lose every variable write"*"; nothing written (--force instantiates it anyway)" ]] && test -z "$(ls fwvm)"'
+
+# Captures (pcap, link type 302): a reset decodes; another link type is refused.
+printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\0\0\0\0\0\0\0\0\x00\x00\x01\x00\x2e\x01\x00\x00\x01\0\0\0\x02\0\0\0\x04\0\0\0\x04\0\0\0\x01\0\0\0' >reset.pcap
+run "$VMVARS" pcap decode reset.pcap
+check "pcap decode: a capture of one VM reset" test "$rc" = 0 -a "$out" = "0     reset   VM reset"
+printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\0\0\0\0\0\0\0\0\x00\x00\x01\x00\x01\x00\x00\x00' >eth.pcap
+run "$VMVARS" pcap decode eth.pcap
+check "pcap decode of an Ethernet capture: exit 1, the offset and the reason" \
+	test "$rc" = 1 -a "$err" = "vmvars: pcap: eth.pcap: byte 20: link type 1, not 302 (LINKTYPE_EDK2_MM: edk2 MM traffic as QEMU's uefi-vars pcapfile= writes it)"
 
 # ---- journaled stores (vmvarsd's vars.json.journal; R3) ---------------------
 # A journal holds acknowledged writes that vars.json does not until vmvarsd

@@ -87,5 +87,7 @@ int vv_cmd_import_state(int argc, char **argv);
 void vv_cmd_import_state_help(FILE *out);
 int vv_cmd_clone(int argc, char **argv);
 void vv_cmd_clone_help(FILE *out);
+int vv_cmd_pcap(int argc, char **argv);
+void vv_cmd_pcap_help(FILE *out);
 
 #endif

@@ -35,6 +35,7 @@ struct options {
 	struct sandbox_config sandbox;
 	enum log_level log_level;
 	bool check_only;
+	const char *pcap_path;          /* --pcap FILE */
 	bool test_forbidden_syscall;
 	const char *test_forbidden_path;
 	char vmm_default[PATH_MAX], mgmt_default[PATH_MAX];
@@ -44,7 +45,7 @@ enum {
 	OPT_STATE_DIR = 256, OPT_VMM_SOCKET, OPT_MGMT_SOCKET, OPT_FORCE_SB, OPT_NO_CUSTOM,
 	OPT_TPM, OPT_NV, OPT_VOLATILE, OPT_HWERR, OPT_MAXVAR, OPT_MAXAUTH, OPT_LOG,
 	OPT_USER, OPT_NO_SANDBOX, OPT_TIMEOUT, OPT_CHECK, OPT_TEST_SYSCALL, OPT_TEST_PATH, OPT_COMPACT_IDLE, OPT_VERSION,
-	OPT_POLL_US, OPT_VM_UUID, OPT_MIGRATION, OPT_INCOMING,
+	OPT_POLL_US, OPT_VM_UUID, OPT_MIGRATION, OPT_INCOMING, OPT_PCAP,
 };
 
 static const struct option long_options[] = {
@@ -69,6 +70,7 @@ static const struct option long_options[] = {
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "pcap", required_argument, NULL, OPT_PCAP },
 	{ "test-forbidden-syscall", no_argument, NULL, OPT_TEST_SYSCALL },
 	{ "test-forbidden-path", required_argument, NULL, OPT_TEST_PATH },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -113,6 +115,8 @@ usage(FILE *f)
 "  --user NAME              when started as root: run as NAME after setup\n"
 "  --no-sandbox             DEBUGGING ONLY: no chroot, Landlock, seccomp or privilege drop\n"
 "  --check                  open the store, report it, exit (0 if it loads)\n"
+"  --pcap FILE              write every MM request, reply and VM reset to FILE\n"
+"                           (pcap, link type 302: QEMU 11's uefi-vars pcapfile=)\n"
 "  --version, --help\n"
 "\n"
 "Under systemd, the VMM and management sockets may be passed by socket\n"
@@ -187,6 +191,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_USER: o->sandbox.user = optarg; break;
 		case OPT_NO_SANDBOX: o->sandbox.enabled = false; break;
 		case OPT_CHECK: o->check_only = true; break;
+		case OPT_PCAP: o->pcap_path = optarg; break;
 		case OPT_TEST_SYSCALL: o->test_forbidden_syscall = true; break;
 		case OPT_TEST_PATH: o->test_forbidden_path = optarg; break;
 		case OPT_VERSION: printf("vmvarsd %s, protocol 1\n", VMVARS_VERSION); exit(0);
@@ -327,7 +332,7 @@ main(int argc, char **argv)
 	struct vm vm;
 	struct stat st;
 	char store_path[PATH_MAX];
-	int lock_fd;
+	int lock_fd, pcap_fd = -1;
 
 	if (parse_options(argc, argv, &o) != 0) {
 		usage(stderr);
@@ -393,10 +398,22 @@ main(int argc, char **argv)
 	if (!OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL))
 		fatal("OpenSSL initialisation (configuration) failed");
 	tzset();
+	/* The capture file is opened here, before the chdir (a relative
+	 * name is the operator's) and the sandbox (Landlock allows only the
+	 * state directory); the descriptor is kept for the daemon's life. */
+	if (o.pcap_path != NULL && !o.check_only &&
+	    (pcap_fd = open(o.pcap_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+			    0600)) < 0)
+		fatal("--pcap %s: %s", o.pcap_path, strerror(errno));
 	if (chdir(o.vm.state_dir) != 0)
 		fatal("%s: %s", o.vm.state_dir, strerror(errno));
 	if (vm_open(&vm, &o.vm, &err) != 0)
 		fatal("%s/%s", o.vm.state_dir, err.msg);
+	if (pcap_fd >= 0) {
+		if (vv_mm_set_pcap(vm.mm, pcap_fd, &err) != 0)
+			fatal("--pcap %s: %s", o.pcap_path, err.msg);
+		log_info("capturing MM traffic to %s (pcap, link type 302)", o.pcap_path);
+	}
 	log_info("store %s/vars.json: %zu variables; Secure Boot %s mode%s", o.vm.state_dir,
 		 vv_store_count(vm.store), vv_sb_mode_name(vv_secureboot_mode(vm.sb)),
 		 vv_secureboot_enforcing(vm.sb) ? ", enforcing" : "");

@@ -21,9 +21,10 @@
  *                    the daemon's <state dir>/vars.json and the device gets
  *                    `vmvarsd=<socket>` (QEMU patched with contrib/qemu).
  *
- * Every per-VM file is published atomically (vv_fw_publish_file): a
- * temporary file next to the target, fsync, link (no overwrite) or rename
- * (--force), fsync of the directory.  An existing target is refused unless
+ * Every per-VM file is published atomically (vv_fw_publish_file, the
+ * one atomic-replace primitive of core/file_replace.h): a temporary file
+ * next to the target, fsync, link (no overwrite) or rename (--force,
+ * keeping the replaced file's identity), fsync of the directory.  An existing target is refused unless
  * forced; a failure leaves neither a partial target nor a temporary file.
  *
  * A raw OVMF_VARS.fd template becomes a vmvars store through the format
@@ -32,7 +33,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +46,7 @@
 #include <vmvars/json_v2.h>
 #include <vmvars/store.h>
 
+#include "core/file_replace.h"
 #include "firmware/fw_internal.h"
 
 /* Templates and combined images: OVMF images are 2-4 MiB, AAVMF 64 MiB. */
@@ -62,132 +63,29 @@ vv_fw_state_kind_name(enum vv_fw_state_kind k)
 
 /* ---- atomic publication ---- */
 
-static int
-fsync_dir_of(const char *path, struct vv_error *err)
-{
-	char *copy = strdup(path);
-	int fd, r = 0;
-
-	if (copy == NULL)
-		return vv_error_set(err, "%s: out of memory", path);
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) != 0)
-		r = vv_error_set(err, "%s: cannot sync directory: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return r;
-}
-
-/* fsync the file now at path (fill() may have replaced the inode). */
-static int
-fsync_path(const char *path, struct vv_error *err)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
-
-	if (fd < 0 || fsync(fd) != 0)
-		r = vv_error_set(err, "%s: cannot sync: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
 int
-vv_fw_publish_file(const char *target, bool replace, vv_fw_fill_fn fill, void *ctx,
+vv_fw_publish_file(const char *target, bool replace, const void *data, size_t len,
 		   struct vv_error *err)
 {
-	size_t n = strlen(target);
+	const struct vv_replace how = {
+		VV_REPLACE_IDENTITY | (replace ? VV_REPLACE_FORCE : VV_REPLACE_NEW), 0600, NULL, NULL
+	};
 	struct stat st;
-	char *tmp;
-	int fd;
 
-	/* Refuse early, with a clear message; link() below closes the race. */
+	/* Refuse early, with a clear message; link() in the primitive closes
+	 * the race. */
 	if (!replace && lstat(target, &st) == 0)
 		return vv_error_set(err, "%s: already exists (refusing to overwrite a VM's "
 				    "firmware state; use --force to replace it)", target);
-	if ((tmp = malloc(n + sizeof(".tmp.XXXXXX"))) == NULL)
-		return vv_error_set(err, "%s: out of memory", target);
-	memcpy(tmp, target, n);
-	memcpy(tmp + n, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
-	if ((fd = mkstemp(tmp)) < 0) {
-		vv_error_set(err, "%s: cannot create a temporary file: %s", target, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	if (fill(ctx, fd, tmp, err) != 0)
-		goto fail;
-	if (fsync(fd) != 0 || fsync_path(tmp, err) != 0) {
-		vv_error_set(err, "%s: cannot sync: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	if (replace ? rename(tmp, target) != 0 : link(tmp, target) != 0) {
-		if (errno == EEXIST)
-			vv_error_set(err, "%s: already exists (refusing to overwrite a VM's "
-				     "firmware state; use --force to replace it)", target);
-		else
-			vv_error_set(err, "%s: cannot create: %s", target, strerror(errno));
-		goto fail;
-	}
-	if (!replace)
-		unlink(tmp);
-	close(fd);
-	free(tmp);
-	return fsync_dir_of(target, err);
-fail:
-	close(fd);
-	unlink(tmp);
-	free(tmp);
-	return -1;
+	return vv_file_replace(target, data, len, &how, err);
 }
 
-/* ---- fillers ---- */
-
-static int
-write_all(int fd, const void *buf, size_t len, const char *path, struct vv_error *err)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return vv_error_set(err, "%s: write failed: %s", path,
-					    n < 0 ? strerror(errno) : "no progress");
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
+/* The per-VM copy of a template or executable must be what QEMU maps:
+ * written whole (the primitive), never a partial file. */
 struct bytes {
 	const char *data;
 	size_t len;
 };
-
-static int
-fill_bytes(void *ctx, int fd, const char *tmp, struct vv_error *err)
-{
-	struct bytes *b = ctx;
-
-	return write_all(fd, b->data, b->len, tmp, err);
-}
-
-/* Writes the store through the JSON file backend onto tmp (the backend
- * makes its own temporary file and renames it over tmp). */
-static int
-fill_store(void *ctx, int fd, const char *tmp, struct vv_error *err)
-{
-	struct vv_store *s = ctx;
-	struct vv_backend *b = vv_json_file_backend_new(tmp, err);
-
-	(void)fd;
-	if (b == NULL)
-		return -1;
-	vv_store_set_backend(s, b);
-	return vv_store_flush(s, err);
-}
 
 /* ---- template checks ---- */
 
@@ -453,7 +351,7 @@ copy_file(const char *src, enum vv_fw_format fmt, const char *target, bool force
 	b.data = data;
 	r = check_flash_format(src, &b, fmt, err);
 	if (r == 0)
-		r = vv_fw_publish_file(target, force, fill_bytes, &b, err);
+		r = vv_fw_publish_file(target, force, b.data, b.len, err);
 	free(data);
 	return r;
 }
@@ -515,8 +413,13 @@ make_host_store(const struct vv_fw_descriptor *d, const struct vv_fw_instance_op
 	if (tpl != NULL && load_template(s, tpl, must_json, err) != 0)
 		r = -1;
 	if (r == 0) {
+		size_t len;
+		char *text = vv_json_v2_serialize(s, &len);
+
 		*n_vars = count_variables(s);
-		r = vv_fw_publish_file(target, o->force, fill_store, s, err);
+		r = text != NULL ? vv_fw_publish_file(target, o->force, text, len, err)
+				 : vv_error_set(err, "%s: out of memory", target);
+		free(text);
 	}
 	vv_store_free(s);
 	return r;

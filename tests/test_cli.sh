@@ -40,7 +40,7 @@ have_efitools=false
 command -v sign-efi-sig-list >/dev/null && command -v cert-to-efi-sig-list >/dev/null &&
 	command -v openssl >/dev/null && have_efitools=true
 
-echo "1..157"
+echo "1..188"
 
 # ---- create, set, get, list, delete -----------------------------------------
 run "$VMVARS" create s.json
@@ -425,6 +425,145 @@ else
 	skip "root edits a store owned by another user" "not root"
 fi
 
+# ---- writes that keep the file's identity (issue #17, item 1) ---------------
+# Every write goes through one atomic replace (src/core/file_replace.h): a
+# symlink is written through, owner/group/mode/SELinux label are kept, and
+# an immutable, read-only or hard-linked store is refused (disk unchanged)
+# unless --force.  convert never overwrites without --force, never its input.
+FG=11111111-2222-3333-4444-555555555555
+mkdir fid && cp lk.json fid/base.json && cd fid || exit 1
+cp base.json real.json; ln -s real.json link.json
+"$VMVARS" create real.fd >/dev/null 2>&1; ln -s real.fd link.fd
+"$VMVARS" convert real.json real.aws >/dev/null 2>&1; ln -s real.aws link.aws
+for f in json fd aws; do
+	run "$VMVARS" set link.$f Thru --u8 7 --guid $FG
+	checkx "set through a symlink ($f): exit 0, the link kept, its target written, the lock beside the target" \
+		'test "$rc" = 0 -a -L link.$f -a "$(readlink link.$f)" = real.$f && test "$("$VMVARS" get real.$f Thru --guid $FG --hex)" = 07 -a -e real.$f.lock -a ! -e link.$f.lock'
+done
+ln -s nowhere.json dang.json
+run "$VMVARS" convert real.json dang.json
+checkx "convert onto a dangling symlink: exit 1, says so, nothing created" \
+	'test "$rc" = 1 -a "$err" = "vmvars: convert: dang.json: is a symlink to nowhere.json, which does not exist; nothing written" -a ! -e nowhere.json'
+
+# Read-only: no write bit at all (0444), refused even for root.
+cp base.json ro.json; chmod 444 ro.json; cp ro.json ro.orig
+run "$VMVARS" set ro.json A --u8 3 --guid $FG
+checkx "set on a 0444 store: exit 1, exact message, file unchanged" \
+	'test "$rc" = 1 -a "$err" = "vmvars: set: ro.json: is read-only (mode 0444); nothing written (use --force to write it anyway; its mode is kept)" && cmp -s ro.json ro.orig'
+run "$VMVARS" set ro.json A --u8 3 --guid $FG --force
+checkx "set --force on a 0444 store: exit 0, written, still 0444" \
+	'test "$rc" = 0 -a "$(stat -c %a ro.json)" = 444 && test "$("$VMVARS" get ro.json A --guid $FG --hex)" = 03'
+
+# Hard links: replacing the name would split them.
+cp base.json hl.json; ln hl.json hl2.json; cp hl.json hl.orig
+run "$VMVARS" set hl.json A --u8 4 --guid $FG
+checkx "set on a store with 2 hard links: exit 1, exact message, both names unchanged" \
+	'test "$rc" = 1 -a "$err" = "vmvars: set: hl.json: has 2 hard links; replacing it would leave the other names with the old content; nothing written (use --force to replace this name only)" && cmp -s hl.json hl.orig && cmp -s hl2.json hl.orig && test "$(stat -c %h hl.json)" = 2'
+run "$VMVARS" set hl.json A --u8 4 --guid $FG --force
+checkx "set --force on it: this name written (1 link), the other keeps the old content" \
+	'test "$rc" = 0 -a "$(stat -c %h hl.json)" = 1 && cmp -s hl2.json hl.orig && test "$("$VMVARS" get hl.json A --guid $FG --hex)" = 04'
+
+# convert: an existing OUT only with --force; IN itself never.
+cp real.fd out.fd; cp out.fd out.orig
+run "$VMVARS" convert real.json out.fd
+checkx "convert onto an existing file: exit 1, exact message, file unchanged" \
+	'test "$rc" = 1 -a "$err" = "vmvars: convert: out.fd: exists; nothing written (use --force to replace it)" && cmp -s out.fd out.orig'
+run "$VMVARS" convert real.json out.fd --force
+check "convert --force onto it: exit 0, replaced" test "$rc" = 0 -a "$("$VMVARS" get out.fd Thru --guid $FG --hex)" = 07
+cp real.fd same.fd; cp same.fd same.orig; ln -s same.fd same-sym.fd; ln same.fd same-hard.fd
+for o in same.fd same-sym.fd same-hard.fd; do
+	run "$VMVARS" convert same.fd $o --to json --force
+	checkx "convert same.fd $o --to json --force: the same file: exit 1, exact message, unchanged" \
+		'test "$rc" = 1 -a "$err" = "vmvars: convert: same.fd and $o are the same file; nothing written (convert to a new file, then move it over the old one)" && cmp -s same.fd same.orig'
+done
+
+# As root: owner, group, mode and SELinux label kept; immutable refused.
+if [ "$(id -u)" = 0 ]; then
+	for f in json fd aws; do
+		chown 65534:65534 real.$f && chmod 640 real.$f
+		run "$VMVARS" set link.$f Own --u8 1 --guid $FG
+		check "root sets through a symlink to a store of uid 65534 mode 0640 ($f): owner, group and mode kept" \
+			test "$rc" = 0 -a "$(stat -c %u:%g:%a real.$f)" = 65534:65534:640
+	done
+	label='system_u:object_r:svirt_image_t:s0'
+	if python3 -c "import os,sys; os.setxattr('real.fd', 'security.selinux', sys.argv[1].encode() + b'\\0')" "$label" 2>/dev/null; then
+		run "$VMVARS" set real.fd Label --u8 1 --guid $FG
+		check "set on a store with an SELinux label: the label (security.selinux) kept" \
+			test "$rc" = 0 -a "$(python3 -c "import os; print(os.getxattr('real.fd', 'security.selinux').rstrip(b'\\0').decode())")" = "$label"
+	else
+		notok "cannot set security.selinux on a file in $T (the label test needs it)"
+	fi
+	# A caller who may not write the file (root's 0644 file, run as nobody).
+	cp base.json nr.json; chmod 644 nr.json; cp nr.json nr.orig; chmod 755 "$T"; chmod 777 .
+	run setpriv --reuid 65534 --regid 65534 --clear-groups "$VMVARS" set nr.json A --u8 5 --guid $FG
+	checkx "uid 65534 sets root's 0644 store in a directory it may write: exit 1, exact message, unchanged" \
+		'test "$rc" = 1 -a "$err" = "vmvars: set: nr.json: is read-only (mode 0644, not writable by us); nothing written (use --force to write it anyway; its mode is kept)" && cmp -s nr.json nr.orig'
+	chmod 755 .
+	cp base.json imm.json; cp imm.json imm.orig
+	if chattr +i imm.json 2>/dev/null; then
+		run "$VMVARS" set imm.json A --u8 6 --guid $FG
+		checkx "set on an immutable store (chattr +i): exit 1, exact message, unchanged" \
+			'test "$rc" = 1 -a "$err" = "vmvars: set: imm.json: is immutable (chattr +i); nothing written (use --force to clear the flag, write and set it again)" && cmp -s imm.json imm.orig'
+		run "$VMVARS" set imm.json A --u8 6 --guid $FG --force
+		checkx "set --force on it: exit 0, written, immutable again" \
+			'test "$rc" = 0 && lsattr imm.json | cut -d" " -f1 | grep -q i && test "$("$VMVARS" get imm.json A --guid $FG --hex)" = 06'
+		chattr -i imm.json
+	else
+		skip "set on an immutable store" "the filesystem of $T does not support chattr +i (FS_IOC_SETFLAGS)"
+		skip "set --force on an immutable store" "the filesystem of $T does not support chattr +i"
+	fi
+else
+	for i in 1 2 3 4 5 6 7; do skip "file identity as root, case $i" "not root"; done
+fi
+cd ..
+
+# ---- every refusal explained (issue #17, item 5) -----------------------------
+# The store says which rule refused a write (vv_store_last_refusal); the
+# file is unchanged.
+"$VMVARS" create why.fd >/dev/null 2>&1; cp why.fd why.orig
+run "$VMVARS" set why.fd Foo --data 01
+checkx "set of a name UEFI does not define, no --guid: the namespace rule and the --guid advice, unchanged" \
+	'test "$rc" = 1 -a "$err" = "vmvars: set: why.fd: set Foo: refused by SetVariable (EFI_INVALID_PARAMETER: the UEFI specification defines no variable of this name in the EFI_GLOBAL_VARIABLE namespace, which takes only the names it defines (edk2 VarCheckUefiLib)); without --guid a name goes to EFI_GLOBAL_VARIABLE (global): give your own variable a vendor namespace with --guid GUID; why.fd not written" && cmp -s why.fd why.orig'
+run "$VMVARS" set why.fd BootOrder --data 010203
+checkx "a BootOrder of 3 bytes: says it is an array of UINT16, unchanged" \
+	'test "$rc" = 1 -a "$err" = "vmvars: set: why.fd: set BootOrder: refused by SetVariable (EFI_INVALID_PARAMETER: its value is an array of 2-byte UINT16 option numbers; 3 bytes is not a multiple of 2); why.fd not written" && cmp -s why.fd why.orig'
+run "$VMVARS" set why.fd Timeout --u32 5
+checkx "a Timeout of 4 bytes: says it is exactly 2 bytes, unchanged" \
+	'test "$rc" = 1 -a "$err" = "vmvars: set: why.fd: set Timeout: refused by SetVariable (EFI_INVALID_PARAMETER: its value must be exactly 2 bytes (its VarCheck property: a UINT16); got 4); why.fd not written" && cmp -s why.fd why.orig'
+run "$VMVARS" set why.fd SecureBoot --u8 1
+checkx "a host write of the derived SecureBoot: refused (EFI_WRITE_PROTECTED), says why, unchanged" \
+	'test "$rc" = 1 -a "$err" = "vmvars: set: why.fd: set SecureBoot: refused by SetVariable (EFI_WRITE_PROTECTED: derived by the Secure Boot service from PK and its mode; it cannot be written: enroll or delete PK, or change the mode (vmvars sb-mode)); why.fd not written" && cmp -s why.fd why.orig'
+
+# Firmware: machine aliases as libvirt resolves them (Debian's descriptors,
+# package ovmf), stateless host-uefi-vars, a mismatched OVMF pair.
+run "$VMVARS" firmware select --arch x86_64 --machine q35
+r1=$out
+run "$VMVARS" firmware select --arch x86_64 --machine pc
+check "firmware select --machine q35 / pc: Debian's Secure Boot build for q35, the plain one for pc" \
+	test "$r1 $out" = "/usr/share/qemu/firmware/40-edk2-x86_64-secure-enrolled.json /usr/share/qemu/firmware/60-edk2-x86_64.json"
+mkdir fwd fwvm
+printf '{"interface-types": ["uefi"], "mapping": {"device": "flash", "mode": "stateless", "executable": {"filename": "/c.fd", "format": "raw"}}, "targets": [{"architecture": "x86_64", "machines": ["pc-q35-*"]}], "features": ["host-uefi-vars"]}' >fwd/50-qemuvars.json
+run "$VMVARS" firmware instantiate --feature host-uefi-vars --mode stateless --vm v1 --dir fwvm --firmware-dir fwd --json
+checkx "instantiate --feature host-uefi-vars --mode stateless: kind host-uefi-vars-stateless, the device without jsonfile, no file written" \
+	'test "$rc" = 0 -a "$(echo "$out" | python3 -c "import json,sys; d=json.load(sys.stdin); print(d[\"kind\"], d[\"created\"], d[\"qemu-args\"][-2:])")" = "host-uefi-vars-stateless None ['"'"'-device'"'"', '"'"'uefi-vars-x64'"'"']" -a -z "$(ls fwvm)"'
+truncate -s 3653632 fwd/CODE_4M.fd; truncate -s 131072 fwd/VARS_2M.fd
+printf '{"interface-types": ["uefi"], "mapping": {"device": "flash", "executable": {"filename": "%s/fwd/CODE_4M.fd", "format": "raw"}, "nvram-template": {"filename": "%s/fwd/VARS_2M.fd", "format": "raw"}}, "targets": [{"architecture": "x86_64", "machines": ["pc-q35-*"]}], "features": []}' "$PWD" "$PWD" >fwd/60-mix.json
+run "$VMVARS" firmware show 60-mix --firmware-dir fwd
+checkx "firmware show: a 4 MiB code with a 2 MiB varstore is flagged (every write would be lost)" \
+	'[[ $out == *"warning:     fwd/60-mix.json: mapping: executable $PWD/fwd/CODE_4M.fd (3653632 bytes) and NVRAM template $PWD/fwd/VARS_2M.fd (131072 bytes) make 3784704 bytes, not the 2 or 4 MiB flash OVMF is built for: the firmware would find no variable store in this template and lose every variable write"* ]]'
+run "$VMVARS" firmware instantiate --descriptor 60-mix --vm v2 --dir fwvm --firmware-dir fwd
+checkx "instantiate of that pair: exit 1, says why, nothing written" \
+	'test "$rc" = 1 && [[ $err == *"lose every variable write"*"; nothing written (--force instantiates it anyway)" ]] && test -z "$(ls fwvm)"'
+
+# Captures (pcap, link type 302): a reset decodes; another link type is refused.
+printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\0\0\0\0\0\0\0\0\x00\x00\x01\x00\x2e\x01\x00\x00\x01\0\0\0\x02\0\0\0\x04\0\0\0\x04\0\0\0\x01\0\0\0' >reset.pcap
+run "$VMVARS" pcap decode reset.pcap
+check "pcap decode: a capture of one VM reset" test "$rc" = 0 -a "$out" = "0     reset   VM reset"
+printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\0\0\0\0\0\0\0\0\x00\x00\x01\x00\x01\x00\x00\x00' >eth.pcap
+run "$VMVARS" pcap decode eth.pcap
+check "pcap decode of an Ethernet capture: exit 1, the offset and the reason" \
+	test "$rc" = 1 -a "$err" = "vmvars: pcap: eth.pcap: byte 20: link type 1, not 302 (LINKTYPE_EDK2_MM: edk2 MM traffic as QEMU's uefi-vars pcapfile= writes it)"
+
 # ---- journaled stores (vmvarsd's vars.json.journal; R3) ---------------------
 # A journal holds acknowledged writes that vars.json does not until vmvarsd
 # compacts; after a kill -9 it is the truth.  rec NAME=HEX | -NAME | torn |
@@ -537,7 +676,10 @@ checkx "set on it: vars.json created with both, journal empty" \
 mkstore k.json "$(jv Z 01)"
 rec Z=02 Y=03 >k.json.journal
 run "$VMVARS" convert jconv.json k.json
-checkx "convert onto a journaled store: its journal folded away, exactly the source's variables" \
+checkx "convert onto a journaled store without --force: refused, snapshot and journal unchanged" \
+	'test "$rc" = 1 -a "$err" = "vmvars: convert: k.json: exists; nothing written (use --force to replace it)" && test "$(vars_of k.json)" = "[('"'Z'"', '"'01'"')]" -a -s k.json.journal'
+run "$VMVARS" convert jconv.json k.json --force
+checkx "convert --force onto a journaled store: its journal folded away, exactly the source's variables" \
 	'test "$rc" = 0 -a ! -s k.json.journal && test "$(vars_of k.json)" = "$(vars_of jconv.json)"'
 if hold_lock k.json.lock $'4242 vmvars\n'; then
 	rec Z=04 >k.json.journal; cp k.json k.orig; cp k.json.journal k.jorig

@@ -38,6 +38,7 @@
 #include "daemon_util.h"
 #include "guest_firmware.h"
 #include "harness.h"
+#include "proto/mm_pcap.h"
 
 #define U(s) ((const uint16_t *)u"" s), (sizeof(u"" s) / 2 - 1)
 #define NV_BS_RT (VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT)
@@ -266,6 +267,31 @@ test_management(void)
 	r = mgmt_call(fd, "{\"cmd\":\"list\"}");
 	CHECK_HAS(r, "\"name\":\"Foo\"");
 	CHECK_HAS(r, "\"name\":\"SetupMode\"");
+	/* Every refusal says why, in "error" after the status and alone in
+	 * "reason" (issue #17): here row 19, attributes of an existing variable. */
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"set\",\"name\":\"Bar\",\"guid\":\"" TEST_GUID_TEXT
+			    "\",\"attributes\":\"NV|BS|RT\",\"data\":\"01\"}"),
+		  "{\"ok\":false,\"status\":\"EFI_INVALID_PARAMETER\",\"reason\":\"attributes 0x7 "
+		  "differ from the existing variable's 0x3 (delete it first to change them)\","
+		  "\"error\":\"EFI_INVALID_PARAMETER: attributes 0x7 differ from the existing "
+		  "variable's 0x3 (delete it first to change them)\"}");
+	/* The derived SecureBoot is not the host's to write. */
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"set\",\"name\":\"SecureBoot\",\"guid\":\"global\","
+			    "\"attributes\":\"BS|RT\",\"data\":\"01\"}"),
+		  "\"error\":\"EFI_WRITE_PROTECTED: derived by the Secure Boot service from PK and "
+		  "its mode; it cannot be written: enroll or delete PK, or change the mode (vmvars "
+		  "sb-mode)\"");
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"get\",\"name\":\"SecureBoot\",\"guid\":"
+			    "\"EfiGlobalVariable\"}"), "\"data\":\"00\"");
+	/* Namespaces by the names the command line takes. */
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"set\",\"name\":\"Timeout\",\"guid\":\"global\","
+			    "\"attributes\":\"NV|BS|RT\",\"data\":\"0500\"}"),
+		  "{\"ok\":true,\"status\":\"EFI_SUCCESS\"}");
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"get\",\"name\":\"Timeout\",\"guid\":"
+			    "\"8be4df61-93ca-11d2-aa0d-00e098032b8c\"}"), "\"data\":\"0500\"");
+	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"get\",\"name\":\"Timeout\",\"guid\":\"nowhere\"}"),
+		  "\"error\":\"\\\"guid\\\" is neither a GUID nor a namespace name the command "
+		  "line knows (global, security, shim, ms, ...)\"");
 	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"delete\",\"name\":\"Foo\",\"guid\":\"" TEST_GUID_TEXT
 			    "\"}"), "EFI_SUCCESS");
 	CHECK_HAS(mgmt_call(fd, "{\"cmd\":\"get\",\"name\":\"Foo\",\"guid\":\"" TEST_GUID_TEXT "\"}"),
@@ -1845,6 +1871,152 @@ test_unwritable_state_dir_refused(void)
 	cleanup(&d);
 }
 
+/* Counts of a capture's records by type (vv_mm_pcap_read); n[0] is the
+ * file offset of the last reply's last byte. */
+static int
+count_records(void *ctx, const struct vv_mm_pcap_packet *p)
+{
+	size_t *n = ctx;
+
+	n[p->type]++;
+	if (p->type == VV_MM_PCAP_REPLY)
+		n[0] = p->offset + 20 + p->payload_len - 1;
+	return 0;
+}
+
+/* Runs the built vmvars with args; its exit status, its stdout in out. */
+static int
+run_vmvars(const char *args, char *out, size_t cap)
+{
+	const char *root = getenv("VMVARS_BUILD_ROOT");
+	char cmd[1024];
+	FILE *f;
+	size_t n;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s/src/cli/vmvars %s", root ? root : ".", args);
+	REQUIRE((f = popen(cmd, "r")) != NULL);
+	n = fread(out, 1, cap - 1, f);
+	out[n] = '\0';
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * Issue #17 item 6: vmvarsd --pcap writes every MM request, reply and VM
+ * reset as QEMU 11's pcapfile= does; `vmvars pcap replay` sends the
+ * requests to a fresh service and gets every reply byte for byte; a
+ * changed reply is found.
+ */
+static void
+test_pcap_capture_and_replay(void)
+{
+	char path[] = "/tmp/vmvarsd-pcap-XXXXXX", args[600], out[4096], want[600];
+	const char *const extra[] = { "--pcap", path, NULL };
+	const vv_guid *gv = &VV_GUID_GLOBAL_VARIABLE;
+	size_t counts[4] = { 0 }, size;
+	struct vv_error err;
+	struct daemon d;
+	struct guest gs;
+	uint8_t buf[64], *file, entry[128];
+	uint64_t n;
+	uint32_t attr;
+	int fd;
+
+	REQUIRE((fd = mkstemp(path)) >= 0);
+	close(fd);
+	setup(&d, extra);
+	REQUIRE(guest_start(&gs, d.vmm, false));
+	n = fw_policy_entry(entry, &test_guid, U("Small"), 0, 2, 0, 0, VV_POLICY_NO_LOCK);
+	CHECK_STATUS(fw_policy_register(&gs.g, entry, n), VV_EFI_SUCCESS);
+	CHECK_STATUS(fw_set_variable(&gs.g, U("BootOrder"), gv, NV_BS_RT, "\0\0", 2),
+		     VV_EFI_SUCCESS);
+	CHECK_EQ(fw_event(&gs.g, &VV_GUID_END_OF_DXE), VV_STS_SUCCESS);
+	CHECK_STATUS(fw_set_variable(&gs.g, U("Small"), &test_guid, BS_RT, "abc", 3),
+		     VV_EFI_INVALID_PARAMETER);
+	n = sizeof(buf);
+	CHECK_STATUS(fw_get_variable(&gs.g, U("BootOrder"), gv, &attr, buf, &n), VV_EFI_SUCCESS);
+	vv_uefi_vars_device_reset(gs.dev);
+	guest_stop(&gs);
+	CHECK_EQ(stop(&d), 0);
+
+	REQUIRE((fd = open(path, O_RDWR)) >= 0);
+	{
+		off_t end = lseek(fd, 0, SEEK_END);
+
+		REQUIRE(end > 24 && (file = malloc((size_t)end)) != NULL);
+		REQUIRE(pread(fd, file, (size_t)end, 0) == end);
+		size = (size_t)end;
+	}
+	CHECK_EQ(vv_mm_pcap_read(file, size, count_records, counts, &err), 0);
+	/* the management reset at power-on, the guest's reset, the device's */
+	CHECK(counts[VV_MM_PCAP_RESET] >= 2);
+	CHECK(counts[VV_MM_PCAP_REQUEST] >= 6);
+	CHECK_EQ(counts[VV_MM_PCAP_REPLY], counts[VV_MM_PCAP_REQUEST]);
+	snprintf(args, sizeof(args), "pcap replay %s", path);
+	CHECK_EQ(run_vmvars(args, out, sizeof(out)), 0);
+	snprintf(want, sizeof(want), "%s: %zu requests, %zu resets replayed; %zu of %zu replies "
+		 "identical, 0 differ, 0 without a replayed reply\n", path,
+		 counts[VV_MM_PCAP_REQUEST], counts[VV_MM_PCAP_RESET], counts[VV_MM_PCAP_REPLY],
+		 counts[VV_MM_PCAP_REPLY]);
+	CHECK(strcmp(out, want) == 0);
+	/* the last reply's last byte changed: found, and said where */
+	REQUIRE(counts[0] > 24 && counts[0] < size);
+	file[counts[0]] ^= 0x5a;
+	REQUIRE(pwrite(fd, file + counts[0], 1, (off_t)counts[0]) == 1);
+	CHECK_EQ(run_vmvars(args, out, sizeof(out)), 1);
+	CHECK_HAS(out, "reply differs from byte");
+	CHECK_HAS(out, "1 differ");
+	free(file);
+	close(fd);
+	unlink(path);
+	cleanup(&d);
+}
+
+/*
+ * The two faults of an install that was not finished: the unit's user
+ * does not exist (sysusers.d/vmvars.conf never applied), and the daemon,
+ * started as that user as the unit does, finds a state directory someone
+ * else owns.  Each stops at once with the reason and the fix, and creates
+ * nothing (no lock file, no sockets).
+ */
+static void
+test_install_faults_refused(void)
+{
+	static const char *const no_user[] = { "--user", "vmvars-no-such-user", NULL };
+	struct daemon d;
+	char want[400], lock[160];
+
+	if (getuid() != 0)
+		SKIP("needs root: --user and running as another uid");
+	memset(&d, 0, sizeof(d));
+	snprintf(d.dir, sizeof(d.dir), "/tmp/vmvarsd-test-XXXXXX");
+	REQUIRE(mkdtemp(d.dir) != NULL);
+	snprintf(lock, sizeof(lock), "%s/vars.json.lock", d.dir);
+	d.pid = spawn(&d, no_user);
+	CHECK_EQ(exit_status_within_5s(d.pid), 1);
+	d.pid = 0;
+	CHECK(log_has(&d, "error: --user vmvars-no-such-user: no such user; create it "
+		      "(systemd-sysusers vmvars.conf, or useradd --system vmvars-no-such-user) "
+		      "and start again", false));
+	CHECK(access(lock, F_OK) != 0);
+
+	/* As the unit's User= (nobody here) in root's 0755 directory. */
+	REQUIRE(chmod(d.dir, 0755) == 0);
+	unprivileged_uid = 65534;
+	d.pid = spawn(&d, NULL);
+	unprivileged_uid = 0;
+	CHECK_EQ(exit_status_within_5s(d.pid), 1);
+	d.pid = 0;
+	snprintf(want, sizeof(want), "error: the state directory %s (owner uid 0, mode 0755) is "
+		 "not writable by uid 65534 (Permission denied): vmvarsd could not save the store; "
+		 "make the directory owned by that user (the systemd unit's User= with "
+		 "StateDirectory= does)", d.dir);
+	CHECK(log_has(&d, want, false));
+	CHECK(access(lock, F_OK) != 0);
+	cleanup(&d);
+}
+
 /* ---- reconnection ---- */
 
 /* A number from a management reply: the value of "key": (0 if absent). */
@@ -3139,6 +3311,8 @@ static const struct vv_test tests[] = {
 	TEST(test_cli_write_refused_on_live_store),
 	TEST(test_unit_as_shipped),
 	TEST(test_unwritable_state_dir_refused),
+	TEST(test_install_faults_refused),
+	TEST(test_pcap_capture_and_replay),
 	TEST(test_pipelined_frames_not_timed_out),
 	TEST(test_frame_timeout_ms_exact),
 	TEST(test_reconnect_after_close_not_busy),

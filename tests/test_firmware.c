@@ -966,6 +966,78 @@ test_select_host_vars(void)
 	vv_fw_list_free(l);
 }
 
+/*
+ * Issue #17: machine aliases resolve as QEMU resolves them (q35 ->
+ * pc-q35-10.2), and firmware for a confidential VM (IGVM, amd-sev-snp,
+ * intel-tdx) is not picked for a VM that asks for no launch security.
+ */
+static void
+test_select_aliases_and_confidential(void)
+{
+	struct vv_fw_list *l = libvirt_fixture();
+	const char *dir = fresh_dir("cc-desc");
+	const char *dirs[] = { dir };
+	struct vv_fw_query q;
+	struct vv_error err;
+	char resolved[64];
+
+	REQUIRE(l != NULL);
+	CHECK_EQ(vv_fw_machine_resolve("q35", VV_FW_ARCH_X86_64, resolved, sizeof(resolved)), 1);
+	CHECK(strcmp(resolved, "pc-q35-10.2") == 0);
+	CHECK_EQ(vv_fw_machine_resolve("pc", -1, resolved, sizeof(resolved)), 1);
+	CHECK(strcmp(resolved, "pc-i440fx-10.2") == 0);
+	CHECK_EQ(vv_fw_machine_resolve("virt", VV_FW_ARCH_AARCH64, resolved, sizeof(resolved)), 1);
+	CHECK(strcmp(resolved, "virt-10.2") == 0);
+	CHECK_EQ(vv_fw_machine_resolve("virt", VV_FW_ARCH_X86_64, resolved, sizeof(resolved)), 0);
+	CHECK_EQ(vv_fw_machine_resolve("pc-q35-8.2", VV_FW_ARCH_X86_64, resolved,
+				       sizeof(resolved)), 0);
+	/* q35 picks what pc-q35-3.1 picks; the microvm firmware says why not */
+	efi_q35(&q);
+	q.machine = "q35";
+	check_select(l, &q, "30-edk2-ovmf-4m-qcow2-x64-sb-enrolled.json",
+		     "50-edk2-ovmf-x64-microvm.json",
+		     "no x86_64 machine pattern matches q35 (QEMU's alias of pc-q35-10.2)");
+	/* pc: only i440fx firmware (the q35-only Secure Boot builds are out) */
+	q.machine = "pc";
+	check_select(l, &q, "50-edk2-ovmf-4m-qcow2-x64-nosb.json",
+		     "30-edk2-ovmf-4m-qcow2-x64-sb-enrolled.json", "no x86_64 machine pattern "
+		     "matches pc (QEMU's alias of pc-i440fx-10.2)");
+	/* aarch64 virt */
+	vv_fw_query_init(&q);
+	q.arch = "aarch64";
+	q.machine = "virt";
+	check_select(l, &q, "50-edk2-aarch64-qcow2.json", NULL, NULL);
+	vv_fw_list_free(l);
+
+	/* An IGVM SEV-SNP build and a memory-mapped TDX build ahead of plain
+	 * firmware: a plain VM gets the plain one. */
+	write_text(dir, "10-snp.json",
+		   "{\"interface-types\": [\"uefi\"], \"mapping\": {\"device\": \"igvm\","
+		   " \"filename\": \"/snp.igvm\"}, \"targets\": [" X86_Q35 "],"
+		   " \"features\": [\"amd-sev\", \"amd-sev-es\", \"amd-sev-snp\"]}");
+	write_memory(dir, "20-tdx.json", "uefi", "/tdx.fd", X86_Q35, "\"intel-tdx\"");
+	write_flash(dir, "60-plain.json", NULL, "/c.fd", "raw", "/v.fd", X86_Q35, "\"amd-sev\"");
+	l = vv_fw_discover(dirs, 1, &err);
+	REQUIRE(l != NULL);
+	efi_q35(&q);
+	check_select(l, &q, "60-plain.json", "10-snp.json", "made for a confidential VM (an IGVM "
+		     "image); not chosen unless launch security is asked for");
+	check_select(l, &q, "60-plain.json", "20-tdx.json", "made for a confidential VM "
+		     "(intel-tdx)");
+	/* amd-sev alone: the plain build supports it and comes... after IGVM */
+	q.features[VV_FW_FEAT_AMD_SEV_SNP] = VV_FW_WANT_YES;
+	check_select(l, &q, "10-snp.json", "60-plain.json", "lacks required feature amd-sev-snp");
+	efi_q35(&q);
+	q.features[VV_FW_FEAT_INTEL_TDX] = VV_FW_WANT_YES;
+	check_select(l, &q, "20-tdx.json", "10-snp.json", "lacks required feature intel-tdx");
+	/* an explicit mode any (libvirt's supported listing) still shows the
+	 * TDX build, never the IGVM one libvirt cannot map */
+	efi_q35(&q);
+	q.mode = VV_FW_MODE_ANY;
+	check_select(l, &q, "20-tdx.json", "10-snp.json", "made for a confidential VM");
+	vv_fw_list_free(l);
+}
+
 /* ---- instantiation ---- */
 
 static struct vv_fw_descriptor *
@@ -1389,6 +1461,104 @@ test_instantiate_host_vars(void)
 }
 
 /*
+ * Issue #17: a VM that asks for stateless host-uefi-vars firmware gets the
+ * variable device with no store (nothing written); a split pair of OVMF
+ * builds that do not belong together is flagged and not instantiated
+ * unless forced; host-uefi-vars firmware offered to a machine without the
+ * device is flagged.
+ */
+static void
+test_instantiate_issue17(void)
+{
+	const char *src = fresh_dir("x-src"), *vm = fresh_dir("x-vm");
+	struct vv_fw_instance_opts o = { .vm_name = "vm", .dir = vm, .stateless = true };
+	char code[600], vars[600], dpath[600], want[1600], why[700];
+	struct vv_fw_instance *inst;
+	struct vv_fw_descriptor *d;
+	struct vv_error err;
+	int fd;
+
+	/* stateless host-uefi-vars: no file, the device without jsonfile= */
+	REQUIRE((d = desc_from(flash_json("stateless", "/c.fd", "raw", NULL, NULL, Q35,
+					  "\"host-uefi-vars\""))) != NULL);
+	inst = vv_fw_instantiate(d, &o, &err);
+	REQUIRE(inst != NULL);
+	CHECK_EQ(inst->kind, VV_FW_STATE_HOST_VARS_STATELESS);
+	CHECK(inst->created == NULL);
+	CHECK_EQ(count_files(vm), 0);
+	{
+		const char *args[] = { "-blockdev",
+			"node-name=pflash0-file,driver=file,filename=/c.fd,read-only=on",
+			"-blockdev", "node-name=pflash0,driver=raw,file=pflash0-file,read-only=on",
+			"-machine", "pflash0=pflash0", "-device", "uefi-vars-x64" };
+
+		CHECK(args_are(inst, args, 8));
+	}
+	CHECK(strcmp(vv_fw_state_kind_name(inst->kind), "host-uefi-vars-stateless") == 0);
+	vv_fw_instance_free(inst);
+	/* with vmvarsd (which keeps a store): refused */
+	o.vmvarsd_dir = vm;
+	CHECK(vv_fw_instantiate(d, &o, &err) == NULL);
+	CHECK(has_text(err.msg, "vmvarsd keeps a store; stateless firmware keeps none"));
+	o.vmvarsd_dir = NULL;
+	vv_fw_descriptor_free(d);
+
+	/* a 4 MiB build's code with a 2 MiB build's vars (sparse files) */
+	snprintf(code, sizeof(code), "%s/OVMF_CODE_4M.fd", src);
+	snprintf(vars, sizeof(vars), "%s/OVMF_VARS.fd", src);
+	REQUIRE((fd = open(code, O_CREAT | O_WRONLY | O_TRUNC, 0644)) >= 0);
+	REQUIRE(ftruncate(fd, 3653632) == 0 && close(fd) == 0);
+	REQUIRE((fd = open(vars, O_CREAT | O_WRONLY | O_TRUNC, 0644)) >= 0);
+	REQUIRE(ftruncate(fd, 131072) == 0 && close(fd) == 0);
+	write_text(src, "50-mix.json", flash_json(NULL, code, "raw", vars, "raw", Q35, ""));
+	snprintf(dpath, sizeof(dpath), "%s/50-mix.json", src);
+	REQUIRE((d = vv_fw_descriptor_load(dpath, &err)) != NULL);
+	snprintf(want, sizeof(want), "executable %s (3653632 bytes) and NVRAM template %s (131072 "
+		 "bytes) make 3784704 bytes, not the 2 or 4 MiB flash OVMF is built for: the "
+		 "firmware would find no variable store in this template and lose every "
+		 "variable write (pair a 4 MiB build's code with its own template, e.g. "
+		 "OVMF_VARS_4M.fd)", code, vars);
+	CHECK_EQ(vv_fw_flash_pair_check(d, why, sizeof(why)), 1);
+	CHECK(strcmp(why, want) == 0);
+	REQUIRE(d->n_warnings == 1);
+	CHECK(has_text(d->warnings[0], want));
+	o.stateless = false;
+	o.vm_name = "mix";
+	CHECK(vv_fw_instantiate(d, &o, &err) == NULL);
+	CHECK(has_text(err.msg, "lose every variable write"));
+	CHECK(has_text(err.msg, "; nothing written (--force instantiates it anyway)"));
+	CHECK_EQ(count_files(vm), 0);
+	o.force = true;
+	inst = vv_fw_instantiate(d, &o, &err);
+	CHECK(inst != NULL);
+	CHECK_EQ(count_files(vm), 1);
+	vv_fw_instance_free(inst);
+	vv_fw_descriptor_free(d);
+	/* the matching 4 MiB pair is fine */
+	REQUIRE((fd = open(vars, O_CREAT | O_WRONLY | O_TRUNC, 0644)) >= 0);
+	REQUIRE(ftruncate(fd, 540672) == 0 && close(fd) == 0);
+	REQUIRE((d = vv_fw_descriptor_load(dpath, &err)) != NULL);
+	CHECK_EQ(vv_fw_flash_pair_check(d, why, sizeof(why)), 0);
+	CHECK_EQ(d->n_warnings, 0);
+	vv_fw_descriptor_free(d);
+
+	/* host-uefi-vars offered to microvm (no uefi-vars device) */
+	REQUIRE((d = parse("{\"interface-types\": [\"uefi\"], \"mapping\": {\"device\": \"memory\","
+			   " \"filename\": \"/q.fd\"}, \"targets\": [{\"architecture\": \"x86_64\","
+			   " \"machines\": [\"pc-q35-*\", \"microvm\"]}, {\"architecture\": "
+			   "\"aarch64\", \"machines\": [\"virt-*\", \"sbsa-ref\"]}],"
+			   " \"features\": [\"host-uefi-vars\"]}", &err)) != NULL);
+	REQUIRE(d->n_warnings == 2);
+	CHECK(strcmp(d->warnings[0], "t.json: targets: x86_64 microvm has no uefi-vars device "
+		     "(QEMU has it on pc and q35 only), and host-uefi-vars firmware panics without "
+		     "it") == 0);
+	CHECK(strcmp(d->warnings[1], "t.json: targets: aarch64 sbsa-ref has no uefi-vars device "
+		     "(QEMU has it on virt only), and host-uefi-vars firmware panics without "
+		     "it") == 0);
+	vv_fw_descriptor_free(d);
+}
+
+/*
  * Issue #13's operator path: host-uefi-vars firmware served by vmvarsd.
  * The store goes where the daemon reads it (STATE_DIR/vars.json, the
  * directory made 0700), the daemon's command line comes back, and QEMU's
@@ -1677,11 +1847,13 @@ static const struct vv_test tests[] = {
 	TEST(test_libvirt_supported),
 	TEST(test_libvirt_autoselect),
 	TEST(test_select_host_vars),
+	TEST(test_select_aliases_and_confidential),
 	TEST(test_instantiate_split),
 	TEST(test_instantiate_format_mismatch),
 	TEST(test_instantiate_combined_stateless),
 	TEST(test_instantiate_host_vars),
 	TEST(test_instantiate_vmvarsd),
+	TEST(test_instantiate_issue17),
 	TEST(test_debian_ovmf),
 	TEST(test_cli),
 	TEST(test_zz_cleanup),

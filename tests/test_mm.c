@@ -6,6 +6,10 @@
 #include "harness.h"
 #include "store_util.h"
 
+#include <unistd.h>
+
+#include "proto/mm_pcap.h"
+
 #define BUF 65536u
 
 static uint8_t buf[BUF];
@@ -520,6 +524,174 @@ test_guest_cannot_write_past_message(void)
 	(void)p;
 }
 
+/* ---- traffic capture (vv_mm_set_pcap; src/proto/mm_pcap.h) ---- */
+
+struct seen {
+	int n;
+	enum vv_mm_pcap_type type[8];
+	size_t len[8];
+	uint8_t first[8][64];
+};
+
+static int
+collect(void *ctx, const struct vv_mm_pcap_packet *p)
+{
+	struct seen *s = ctx;
+
+	if (s->n < 8) {
+		s->type[s->n] = p->type;
+		s->len[s->n] = p->payload_len;
+		memcpy(s->first[s->n], p->payload, p->payload_len < 64 ? p->payload_len : 64);
+	}
+	s->n++;
+	return 0;
+}
+
+/* Reads the whole file fd was written to. */
+static uint8_t *
+slurp(int fd, size_t *size)
+{
+	off_t end = lseek(fd, 0, SEEK_END);
+	uint8_t *d = malloc(end > 0 ? (size_t)end : 1);
+
+	REQUIRE(end >= 0 && d != NULL);
+	REQUIRE(pread(fd, d, (size_t)end, 0) == end);
+	*size = (size_t)end;
+	return d;
+}
+
+/*
+ * Issue #17 item 6: every request, reply and reset as QEMU 11's pcapfile=
+ * writes it -- file header (magic, 2.4, snap length 65536, link type
+ * 302), then per packet a u32 type and the 24 + MessageLength bytes.
+ */
+static void
+test_pcap_capture(void)
+{
+	static const uint8_t header[24] = {
+		0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0x00, 0x00, 0x01, 0x00, 0x2e, 0x01, 0x00, 0x00,
+	};
+	char path[] = "/tmp/vmvars-pcap-XXXXXX";
+	uint8_t req[200], *file;
+	struct seen seen = { 0 };
+	struct vv_error err;
+	size_t size, n;
+	int fd;
+
+	setup();
+	REQUIRE((fd = mkstemp(path)) >= 0);
+	unlink(path);
+	REQUIRE(vv_mm_set_pcap(mm, fd, &err) == 0);
+	vv_store_signal(store, VV_EVENT_RESET);
+	var_msg(VV_MM_SET_VARIABLE, 0);
+	n = access_payload(&TEST_GUID, "Cap", NV_BS_RT, "\x07", 1);
+	vv_put_le64(buf + 16, 16 + n);
+	memcpy(req, buf, 24 + 16 + n);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_SUCCESS);
+	CHECK_EQ(status(), VV_EFI_SUCCESS);
+	/* refused at the transport (0x12): the request's header only, no reply */
+	var_msg(VV_MM_GET_PAYLOAD_SIZE, 0);
+	vv_put_le64(buf + 16, BUF);
+	CHECK_EQ(vv_mm_handle(mm, buf, BUF), VV_STS_ERR_BAD_BUFFER_SIZE);
+	/* stopped: nothing more is written */
+	REQUIRE(vv_mm_set_pcap(mm, -1, &err) == 0);
+	CHECK_EQ(mm_set(&TEST_GUID, "Cap", NV_BS_RT, "\x08", 1), VV_EFI_SUCCESS);
+
+	file = slurp(fd, &size);
+	REQUIRE(size >= 24);
+	CHECK_MEM(file, header, 24);
+	/* 24 + (16+4+4 record header & type, 0 | 80 | 80 | 24) */
+	CHECK_EQ(size, 24 + 20 + (20 + 24 + 16 + n) * 2 + 20 + 24);
+	CHECK_EQ(vv_mm_pcap_read(file, size, collect, &seen, &err), 0);
+	CHECK_EQ(seen.n, 4);
+	CHECK_EQ(seen.type[0], VV_MM_PCAP_RESET);
+	CHECK_EQ(seen.len[0], 0);
+	CHECK_EQ(seen.type[1], VV_MM_PCAP_REQUEST);
+	CHECK_EQ(seen.len[1], 24 + 16 + n);
+	CHECK_MEM(seen.first[1], req, 64);
+	CHECK_EQ(seen.type[2], VV_MM_PCAP_REPLY);
+	CHECK_EQ(seen.len[2], 24 + 16 + n);
+	CHECK_EQ(vv_le64(seen.first[2] + 32), VV_EFI_SUCCESS);  /* the reply's status */
+	CHECK_EQ(seen.type[3], VV_MM_PCAP_REQUEST);
+	CHECK_EQ(seen.len[3], 24);
+	free(file);
+	close(fd);
+}
+
+/* A capture is hostile input: each fault is refused with the byte offset
+ * and the reason, and the records before it were handed over. */
+static void
+test_pcap_reader_faults(void)
+{
+	uint8_t f[24 + 20 + 40];
+	struct seen seen;
+	struct vv_error err;
+	char want[200];
+
+	memset(f, 0, sizeof(f));
+	vv_put_le32(f, 0xa1b2c3d4u);
+	vv_put_le16(f + 4, 2);
+	vv_put_le16(f + 6, 4);
+	vv_put_le32(f + 16, 65536);
+	vv_put_le32(f + 20, 302);
+	/* one request: a 24-byte MM header with MessageLength 16, 16 bytes */
+	vv_put_le32(f + 24 + 8, 4 + 40);
+	vv_put_le32(f + 24 + 12, 4 + 40);
+	vv_put_le32(f + 24 + 16, VV_MM_PCAP_REQUEST);
+	vv_put_le64(f + 44 + 16, 16);
+	memset(&seen, 0, sizeof(seen));
+	CHECK_EQ(vv_mm_pcap_read(f, sizeof(f), collect, &seen, &err), 0);
+	CHECK_EQ(seen.n, 1);
+#define FAULT(len, text) do { \
+		memset(&seen, 0, sizeof(seen)); \
+		CHECK_EQ(vv_mm_pcap_read(f, (len), collect, &seen, &err), -1); \
+		if (strcmp(err.msg, (text)) != 0) { \
+			printf("# got '%s'\n# want '%s'\n", err.msg, (text)); \
+			vv_test_failures++; \
+		} } while (0)
+	FAULT(10, "byte 0: too short for a pcap file header (10 bytes)");
+	FAULT(sizeof(f) - 1, "byte 24: record 0: 44 captured bytes, only 43 in the file");
+	FAULT(30, "byte 24: record 0: header cut short (6 bytes left)");
+	vv_put_le64(f + 44 + 16, 17);
+	FAULT(sizeof(f), "byte 24: record 0: MessageLength 17, but 16 bytes follow the MM header");
+	vv_put_le64(f + 44 + 16, 16);
+	vv_put_le32(f + 24 + 16, 7);
+	FAULT(sizeof(f), "byte 24: record 0: record type 7 (1 reset, 2 request, 3 reply)");
+	vv_put_le32(f + 24 + 16, VV_MM_PCAP_RESET);
+	FAULT(sizeof(f), "byte 24: record 0: a reset with 40 bytes of data");
+	vv_put_le32(f + 24 + 16, VV_MM_PCAP_REQUEST);
+	vv_put_le32(f + 24 + 8, 70000);
+	FAULT(sizeof(f), "byte 24: record 0: 70000 captured bytes, more than the snap length 65536");
+	vv_put_le32(f + 24 + 8, 4 + 40);
+	vv_put_le32(f + 24 + 12, 3);
+	FAULT(sizeof(f), "byte 24: record 0: original length 3 below the captured 44");
+	vv_put_le32(f + 24 + 12, 4 + 40);
+	vv_put_le32(f + 20, 1);
+	FAULT(sizeof(f), "byte 20: link type 1, not 302 (LINKTYPE_EDK2_MM: edk2 MM traffic as "
+	      "QEMU's uefi-vars pcapfile= writes it)");
+	vv_put_le32(f, 0x12345678);
+	snprintf(want, sizeof(want), "byte 0: not a pcap file (magic 0x12345678)");
+	FAULT(sizeof(f), want);
+	/* the other byte order reads the same */
+	{
+		uint8_t g[sizeof(f)];
+
+		memset(g, 0, sizeof(g));
+		g[0] = 0xa1; g[1] = 0xb2; g[2] = 0xc3; g[3] = 0xd4;
+		g[5] = 2; g[7] = 4;
+		g[16 + 1] = 1;                          /* 65536 big-endian */
+		g[20 + 2] = 1; g[20 + 3] = 0x2e;        /* 302 */
+		g[24 + 11] = 44; g[24 + 15] = 44; g[24 + 19] = 2;
+		vv_put_le64(g + 44 + 16, 16);           /* the MM buffer stays little-endian */
+		memset(&seen, 0, sizeof(seen));
+		CHECK_EQ(vv_mm_pcap_read(g, sizeof(g), collect, &seen, &err), 0);
+		CHECK_EQ(seen.n, 1);
+		CHECK_EQ(seen.type[0], VV_MM_PCAP_REQUEST);
+	}
+#undef FAULT
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_transport_framing),
 	TEST(test_buffer_larger_than_transport),
@@ -532,6 +704,8 @@ static const struct vv_test tests[] = {
 	TEST(test_lock_variable),
 	TEST(test_var_check_properties),
 	TEST(test_guest_cannot_write_past_message),
+	TEST(test_pcap_capture),
+	TEST(test_pcap_reader_faults),
 };
 
 VV_TEST_MAIN(tests)

@@ -25,6 +25,7 @@
 #include <vmvars/ucs2.h>
 
 #include "backend/file_backend.h"
+#include "core/file_replace.h"
 
 /* ---- helpers ---- */
 
@@ -649,6 +650,104 @@ test_backend_new_rejects_empty_path(void)
 	CHECK(vv_json_file_backend_new(NULL, &err) == NULL);
 }
 
+/* The file's whole content equals text. */
+static bool
+content_is(const char *path, const char *text)
+{
+	char buf[256];
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n == (ssize_t)strlen(text) && memcmp(buf, text, (size_t)n) == 0;
+}
+
+#define CHECK_MSG(err, want) do { \
+	if (strcmp((err).msg, (want)) != 0) { \
+		printf("# got  '%s'\n# want '%s'\n", (err).msg, (want)); \
+		vv_test_failures++; \
+	} } while (0)
+
+/*
+ * The one atomic-replace primitive for a user's file (core/file_replace.h,
+ * issue #17): through a symlink, new-only, hard links, read-only; each
+ * refusal with its exact message and the file unchanged.
+ */
+static void
+test_file_replace_identity(void)
+{
+	const struct vv_replace user = { VV_REPLACE_IDENTITY, 0644, NULL, NULL };
+	const struct vv_replace fresh = { VV_REPLACE_IDENTITY | VV_REPLACE_NEW, 0600, NULL, NULL };
+	const struct vv_replace force = { VV_REPLACE_IDENTITY | VV_REPLACE_FORCE, 0644, NULL,
+					  NULL };
+	char real[600], link_[600], hard[600], want[1200], *resolved;
+	struct vv_error err;
+	struct stat st;
+
+	fresh_dir();
+	snprintf(real, sizeof(real), "%s/real.json", tmpdir);
+	snprintf(link_, sizeof(link_), "%s/link.json", tmpdir);
+	snprintf(hard, sizeof(hard), "%s/hard.json", tmpdir);
+	/* new file: mode as asked (umask aside), content whole */
+	REQUIRE(vv_file_replace(real, "one", 3, &fresh, &err) == 0);
+	CHECK(content_is(real, "one"));
+	CHECK(stat(real, &st) == 0 && (st.st_mode & 0077) == 0);
+	/* new-only onto an existing file: refused, unchanged */
+	CHECK(vv_file_replace(real, "two", 3, &fresh, &err) == -1);
+	snprintf(want, sizeof(want), "%s: exists; nothing written (use --force to replace it)",
+		 real);
+	CHECK_MSG(err, want);
+	CHECK(content_is(real, "one"));
+	/* through a symlink: the target replaced, the link kept, the mode too */
+	REQUIRE(chmod(real, 0640) == 0);
+	REQUIRE(symlink("real.json", link_) == 0);
+	resolved = vv_file_resolve(link_, &err);
+	REQUIRE(resolved != NULL);
+	CHECK(strcmp(strrchr(resolved, '/'), "/real.json") == 0);
+	free(resolved);
+	REQUIRE(vv_file_replace(link_, "three", 5, &user, &err) == 0);
+	CHECK(lstat(link_, &st) == 0 && S_ISLNK(st.st_mode));
+	CHECK(content_is(real, "three"));
+	CHECK(stat(real, &st) == 0 && (st.st_mode & 07777) == 0640);
+	CHECK_EQ(count_other_entries("real.json", "link.json"), 0);   /* no temporary left */
+	/* hard-linked: refused, both names unchanged; forced: this name only */
+	REQUIRE(link(real, hard) == 0);
+	CHECK(vv_file_replace(real, "four", 4, &user, &err) == -1);
+	snprintf(want, sizeof(want), "%s: has 2 hard links; replacing it would leave the other "
+		 "names with the old content; nothing written (use --force to replace this name "
+		 "only)", real);
+	CHECK_MSG(err, want);
+	CHECK(content_is(real, "three") && content_is(hard, "three"));
+	REQUIRE(vv_file_replace(real, "four", 4, &force, &err) == 0);
+	CHECK(content_is(real, "four") && content_is(hard, "three"));
+	/* read-only (no write bit): refused even for root, then forced */
+	REQUIRE(chmod(real, 0444) == 0);
+	CHECK(vv_file_replace(real, "five", 4, &user, &err) == -1);
+	snprintf(want, sizeof(want), "%s: is read-only (mode 0444); nothing written (use "
+		 "--force to write it anyway; its mode is kept)", real);
+	CHECK_MSG(err, want);
+	CHECK(content_is(real, "four"));
+	REQUIRE(vv_file_replace(real, "five", 4, &force, &err) == 0);
+	CHECK(content_is(real, "five"));
+	CHECK(stat(real, &st) == 0 && (st.st_mode & 07777) == 0444);
+	/* a dangling symlink and a directory */
+	unlink(link_);
+	REQUIRE(symlink("nowhere.json", link_) == 0);
+	CHECK(vv_file_replace(link_, "x", 1, &user, &err) == -1);
+	snprintf(want, sizeof(want), "%s: is a symlink to nowhere.json, which does not exist; "
+		 "nothing written", link_);
+	CHECK_MSG(err, want);
+	CHECK(vv_file_replace(tmpdir, "x", 1, &user, &err) == -1);
+	snprintf(want, sizeof(want), "%s: is a directory; nothing written", tmpdir);
+	CHECK_MSG(err, want);
+	snprintf(want, sizeof(want), "%s.tmp.%ld", real, (long)getpid());
+	CHECK(lstat(want, &st) != 0);   /* no temporary file left by the refusals */
+	remove_dir();
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_load_missing_file),
 	TEST(test_load_empty_file),
@@ -664,6 +763,7 @@ static const struct vv_test tests[] = {
 	TEST(test_failed_set_changes_nothing),
 	TEST(test_null_backend),
 	TEST(test_backend_new_rejects_empty_path),
+	TEST(test_file_replace_identity),
 };
 
 VV_TEST_MAIN(tests)

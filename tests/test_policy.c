@@ -510,14 +510,23 @@ test_limits_enforced(void)
 	CHECK(vv_store_find(f.s, N(u"Lim"), &NS_A) == NULL);
 
 	vv_store_signal(f.s, VV_EVENT_END_OF_DXE);
+	/* Each refusal names the policy's rule (vv_store_last_refusal). */
 	CHECK_STATUS(set_var(f.s, VV_CALLER_GUEST, N(u"Lim"), &NS_A, BSRT, d, 1),
 		     VV_EFI_INVALID_PARAMETER);                 /* < MinSize */
+	CHECK(strcmp(vv_store_last_refusal(f.s),
+		     "a variable policy requires at least 2 bytes; got 1") == 0);
 	CHECK_STATUS(set_var(f.s, VV_CALLER_GUEST, N(u"Lim"), &NS_A, BSRT, d, 5),
 		     VV_EFI_INVALID_PARAMETER);                 /* > MaxSize */
+	CHECK(strcmp(vv_store_last_refusal(f.s),
+		     "a variable policy allows at most 4 bytes; got 5") == 0);
 	CHECK_STATUS(set_var(f.s, VV_CALLER_GUEST, N(u"Lim"), &NS_A, VV_ATTR_BS, d, 2),
 		     VV_EFI_INVALID_PARAMETER);                 /* lacks RT */
+	CHECK(strcmp(vv_store_last_refusal(f.s),
+		     "a variable policy requires attributes 0x4; got 0x2") == 0);
 	CHECK_STATUS(set_var(f.s, VV_CALLER_GUEST, N(u"Lim"), &NS_A, BSRT | VV_ATTR_NV, d, 2),
 		     VV_EFI_INVALID_PARAMETER);                 /* has NV */
+	CHECK(strcmp(vv_store_last_refusal(f.s),
+		     "a variable policy forbids attributes 0x1; got 0x7") == 0);
 	/* Size/attribute violations are INVALID_PARAMETER for the host too
 	 * (only WRITE_PROTECTED is ignored for trusted callers). */
 	CHECK_STATUS(set_var(f.s, VV_CALLER_HOST, N(u"Lim"), &NS_A, BSRT, d, 5),
@@ -638,6 +647,8 @@ test_lock_on_var_state(void)
 	vv_store_signal(f.s, VV_EVENT_END_OF_DXE);
 	CHECK_STATUS(set_var(f.s, VV_CALLER_GUEST, N(u"Guarded"), &NS_A, BSRT, &d, 1),
 		     VV_EFI_WRITE_PROTECTED);
+	CHECK(strcmp(vv_store_last_refusal(f.s), "locked by a variable policy while Ctl is 1 "
+		     "(LOCK_ON_VAR_STATE)") == 0);
 	CHECK_STATUS(set_var(f.s, VV_CALLER_GUEST, N(u"Guarded"), &NS_A, BSRT, NULL, 0),
 		     VV_EFI_WRITE_PROTECTED);
 	/* Other value: unlocked. */

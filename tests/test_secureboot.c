@@ -198,6 +198,34 @@ test_initial_setup_mode(void)
 	}
 	CHECK_STATUS(mm_set(&e, GV, "KEK", SB_ATTR, "short", 5), VV_EFI_SECURITY_VIOLATION);
 	check_mode(&e, 1, 0, 0, 0);
+	/* The host may not write them either: they are derived from PK and the
+	 * mode flags (issue #17: a host write of SecureBoot used to succeed
+	 * and show the guest SecureBoot=1 in setup mode). */
+	{
+		static const char *const derived[] = {
+			"SecureBoot", "SetupMode", "VendorKeys", "AuditMode", "DeployedMode",
+		};
+		uint8_t one = 1;
+
+		for (size_t i = 0; i < 5; i++) {
+			struct vv_set_request req = {
+				.name_len = strlen(derived[i]), .guid = *GV,
+				.attributes = BS_RT, .data = &one, .data_size = 1,
+				.caller = VV_CALLER_HOST,
+			};
+			uint16_t name[16];
+
+			for (size_t k = 0; k < req.name_len; k++)
+				name[k] = (uint8_t)derived[i][k];
+			req.name = name;
+			CHECK_STATUS(vv_store_set(e.s, &req), VV_EFI_WRITE_PROTECTED);
+			CHECK(strcmp(vv_store_last_refusal(e.s), "derived by the Secure Boot service "
+				     "from PK and its mode; it cannot be written: enroll or delete "
+				     "PK, or change the mode (vmvars sb-mode)") == 0);
+		}
+		check_mode(&e, 1, 0, 0, 0);
+		CHECK_EQ(mm_get_byte(&e, GV, "VendorKeys"), 1);
+	}
 	env_close(&e);
 }
 
@@ -213,6 +241,8 @@ test_enroll_and_hierarchy(void)
 	env_open(&e, NULL);
 	/* setup mode: PK must be self-signed */
 	CHECK_STATUS(send_auth(&e, GV, "PK", SB_ATTR, "PK-rogue.auth"), VV_EFI_SECURITY_VIOLATION);
+	CHECK(strcmp(vv_store_last_refusal(e.s), "a PK enrollment must be signed by the "
+		     "certificate it enrolls (self-signed); this one is not") == 0);
 	check_mode(&e, 1, 0, 0, 0);
 	CHECK(vv_store_find(e.s, U("SecureBootEnable"), &VV_GUID_SECURE_BOOT_ENABLE) == NULL);
 	CHECK_STATUS(send_auth(&e, GV, "PK", SB_ATTR, "PK.auth"), VV_EFI_SUCCESS);
@@ -230,6 +260,7 @@ test_enroll_and_hierarchy(void)
 	CHECK_EQ(mm_get_byte(&e, &VV_GUID_SECURE_BOOT_ENABLE, "SecureBootEnable"), 1);
 	/* KEK: signed by PK only */
 	CHECK_STATUS(send_auth(&e, GV, "KEK", SB_ATTR, "KEK-rogue.auth"), VV_EFI_SECURITY_VIOLATION);
+	CHECK(strcmp(vv_store_last_refusal(e.s), "not signed by the enrolled PK") == 0);
 	CHECK(vv_store_find(e.s, U("KEK"), GV) == NULL);
 	CHECK_STATUS(send_auth(&e, GV, "KEK", SB_ATTR, "KEK.auth"), VV_EFI_SUCCESS);
 	/* db: by KEK (or PK) */
@@ -237,6 +268,8 @@ test_enroll_and_hierarchy(void)
 	CHECK_STATUS(send_auth(&e, DBG, "dbx", SB_ATTR, "dbx.auth"), VV_EFI_SUCCESS);
 	/* replays: older and equal timestamps */
 	CHECK_STATUS(send_auth(&e, DBG, "db", SB_ATTR, "db-older.auth"), VV_EFI_SECURITY_VIOLATION);
+	CHECK(strcmp(vv_store_last_refusal(e.s), "its timestamp is not later than the "
+		     "variable's (a stale or replayed signed update)") == 0);
 	CHECK_STATUS(send_auth(&e, DBG, "db", SB_ATTR, "db-same.auth"), VV_EFI_SECURITY_VIOLATION);
 	/* attributes other than the signed ones: the signature no longer matches */
 	CHECK_STATUS(send_auth(&e, DBG, "db", SB_ATTR, "db-append.auth"), VV_EFI_SECURITY_VIOLATION);
@@ -245,6 +278,7 @@ test_enroll_and_hierarchy(void)
 	REQUIRE(data != NULL);
 	data[n - 1] ^= 1;
 	CHECK_STATUS(mm_set(&e, DBG, "db", SB_ATTR, data, n), VV_EFI_SECURITY_VIOLATION);
+	CHECK(strcmp(vv_store_last_refusal(e.s), "not signed by the enrolled PK or a KEK") == 0);
 	data[n - 1] ^= 1;
 	/* db may also be signed by PK */
 	CHECK_STATUS(mm_set(&e, DBG, "db", SB_ATTR, data, n), VV_EFI_SUCCESS);

@@ -467,6 +467,83 @@ test_varcheck_after_end_of_dxe(void)
 	vv_store_free(s);
 }
 
+/* CHECK that the store's last refusal is exactly want (printed if not). */
+#define CHECK_REFUSAL(s, want) do { \
+	const char *got_r_ = vv_store_last_refusal(s); \
+	if (strcmp(got_r_, (want)) != 0) { \
+		printf("# %s:%d: refusal \"%s\", want \"%s\"\n", __FILE__, __LINE__, got_r_, \
+		       (want)); \
+		vv_test_failures++; \
+	} } while (0)
+
+/*
+ * Every refusal says why (vv_store_last_refusal, issue #17): the rule of
+ * the row that refused, with the numbers; "" after a success.
+ */
+static void
+test_refusal_reasons(void)
+{
+	const vv_guid *g = &VV_GUID_GLOBAL_VARIABLE;
+	struct vv_limits l;
+	struct vv_store *s;
+	uint8_t *big = calloc(1, 70000);
+	vv_status st = VV_EFI_SUCCESS;
+	int i;
+
+	vv_limits_default(&l);
+	l.nv_storage = 4096 + 1024;     /* 4096 of it for HwErrRec#### */
+	s = vv_store_new(&l);
+	REQUIRE(s != NULL && big != NULL);
+	CHECK_STATUS(set_var(s, U("A"), &TEST_GUID, NV_BS_RT, "x", 1), VV_EFI_SUCCESS);
+	CHECK_REFUSAL(s, "");
+	/* row 11 */
+	CHECK_STATUS(set_var(s, U("B"), &TEST_GUID, BS_RT, big, 65536), VV_EFI_INVALID_PARAMETER);
+	CHECK_REFUSAL(s, "name and value (65540 bytes) exceed the largest variable of this kind "
+		      "the store takes (65476 bytes for name and value)");
+	/* row 19 */
+	CHECK_STATUS(set_var(s, U("A"), &TEST_GUID, BS_RT, "x", 1), VV_EFI_INVALID_PARAMETER);
+	CHECK_REFUSAL(s, "attributes 0x6 differ from the existing variable's 0x7 (delete it "
+		      "first to change them)");
+	/* rows 4-7 */
+	CHECK_STATUS(set_var(s, U("C"), &TEST_GUID, VV_ATTR_NV, "x", 1), VV_EFI_INVALID_PARAMETER);
+	CHECK_REFUSAL(s, "NON_VOLATILE alone is not an attribute set a variable can have (add "
+		      "BOOTSERVICE_ACCESS)");
+	/* a success clears the reason */
+	CHECK_STATUS(set_var(s, U("A"), &TEST_GUID, NV_BS_RT, "y", 1), VV_EFI_SUCCESS);
+	CHECK_REFUSAL(s, "");
+	/* row 32: the NV space is full (1024 bytes outside the HR part) */
+	for (i = 0; i < 64 && st == VV_EFI_SUCCESS; i++) {
+		uint16_t name[3] = { 'V', (uint16_t)('a' + i / 26), (uint16_t)('a' + i % 26) };
+
+		st = set_var(s, name, 3, &TEST_GUID, NV_BS_RT, big, 100);
+	}
+	CHECK_STATUS(st, VV_EFI_OUT_OF_RESOURCES);
+	/* in use: 60 + 4 + 1 for A, five times 60 + 8 + 100; a sixth needs 168 more */
+	CHECK_REFUSAL(s, "the store's non-volatile space is full (905 of 1024 bytes in use)");
+	/* rows 14-16, after EndOfDxe */
+	vv_store_signal(s, VV_EVENT_END_OF_DXE);
+	CHECK_STATUS(set_var(s, U("Foo"), g, BS_RT, "x", 1), VV_EFI_INVALID_PARAMETER);
+	CHECK_REFUSAL(s, "the UEFI specification defines no variable of this name in the "
+		      "EFI_GLOBAL_VARIABLE namespace, which takes only the names it defines (edk2 "
+		      "VarCheckUefiLib)");
+	CHECK_STATUS(set_var(s, U("BootOrder"), g, BS_RT, "abc", 3), VV_EFI_INVALID_PARAMETER);
+	CHECK_REFUSAL(s, "attributes 0x6; its VarCheck property requires 0x7");
+	CHECK_STATUS(set_var(s, U("BootOrder"), g, NV_BS_RT, "abc", 3), VV_EFI_INVALID_PARAMETER);
+	CHECK_REFUSAL(s, "its value is an array of 2-byte UINT16 option numbers; 3 bytes is not a "
+		      "multiple of 2");
+	CHECK_STATUS(set_var(s, U("Timeout"), g, NV_BS_RT, "abc", 3), VV_EFI_INVALID_PARAMETER);
+	CHECK_REFUSAL(s, "its value must be exactly 2 bytes (its VarCheck property: a UINT16); "
+		      "got 3");
+	CHECK_STATUS(set_var(s, U("Lang"), g, NV_BS_RT, "e\xe9", 2), VV_EFI_INVALID_PARAMETER);
+	CHECK_REFUSAL(s, "its value must be ASCII (a language code); byte 1 is 0xe9");
+	/* the guest and the service-owned status variables */
+	CHECK_STATUS(set_var(s, U("SetupMode"), g, BS_RT, "\1", 1), VV_EFI_WRITE_PROTECTED);
+	CHECK_REFUSAL(s, "the variable service owns this status variable; the guest may not "
+		      "write it");
+	vv_store_free(s);
+	free(big);
+}
+
 static void
 test_read_only_status_variables(void)
 {
@@ -994,6 +1071,7 @@ static const struct vv_test tests[] = {
 	TEST(test_lang_sync_failed_save),
 	TEST(test_special_hook_handles),
 	TEST(test_insert_loaded_validation),
+	TEST(test_refusal_reasons),
 };
 
 VV_TEST_MAIN(tests)

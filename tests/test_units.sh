@@ -28,7 +28,7 @@ checkx() { if eval "$2"; then ok "$1"; else notok "$1"; fi; }
 # value FILE KEY: the value of KEY= in FILE
 value() { sed -n "s/^$2=//p" "$1" | head -n 1; }
 
-echo "1..6"
+echo "1..7"
 
 service=$UNITS/vmvarsd@.service
 exec_start=$(value "$service" ExecStart)
@@ -62,20 +62,33 @@ conf=$SRC/contrib/sysusers.d/vmvars.conf
 checkx "sysusers.d/vmvars.conf creates the unit's User= as a system user" \
 	'grep -Eq "^u[[:space:]]+vmvars[[:space:]]+-[[:space:]]" "$conf"'
 
+# What `meson install` really writes, into a staging tree as a
+# distribution package build does (DESTDIR): every file of the plan there.
+DEST=$T/dest
+meson install -C "$BUILD" --no-rebuild --quiet --destdir "$DEST" >"$T/install.txt" 2>&1
+rc=$?
+sed 's/^/# /' "$T/install.txt"
+absent=
+while IFS= read -r f; do
+	[ -e "$DEST$f" ] || absent="$absent $f"
+done <"$T/installed"
+checkx "meson install --destdir: exit 0, every file of the plan installed (units, sysusers.d, man pages, docs, programs)${absent:+ (absent:$absent)}" \
+	'test "$rc" = 0 -a -z "$absent" -a -x "$DEST$SBINDIR/vmvarsd"'
+
 if command -v systemd-analyze >/dev/null; then
-	# verify wants ExecStart='s program to exist: the build's binary
-	# stands in for the installed one (whose path the first case checks);
-	# everything else is the generated file.  Unknown keys and bad values
-	# are only warnings to verify, so any output fails the case.
+	# verify the INSTALLED units inside the staging tree (--root): their
+	# ExecStart= must name the installed vmvarsd, which verify checks is
+	# there and executable.  The host's own units (sysinit.target, ...)
+	# are copied in, as a real root has them.  Unknown keys and bad
+	# values are only warnings to verify, so any output fails the case.
 	# --man=no: the man page is checked in the install plan above.
-	mkdir "$T/units"
-	cp "$UNITS"/vmvarsd@.service "$UNITS"/vmvarsd@.socket "$UNITS"/vmvarsd-mgmt@.socket "$T/units/"
-	sed -i "s#^ExecStart=$SBINDIR/vmvarsd #ExecStart=$VMVARSD #" "$T/units/vmvarsd@.service"
-	(cd "$T/units" && systemd-analyze verify --man=no ./vmvarsd@vm1.service ./vmvarsd@vm1.socket \
-		./vmvarsd-mgmt@vm1.socket) >"$T/verify.txt" 2>&1
+	mkdir -p "$DEST/usr/lib/systemd"
+	cp -a /usr/lib/systemd/system "$DEST/usr/lib/systemd/"
+	systemd-analyze verify --root="$DEST" --man=no vmvarsd@vm1.service vmvarsd@vm1.socket \
+		vmvarsd-mgmt@vm1.socket >"$T/verify.txt" 2>&1
 	rc=$?
 	sed 's/^/# /' "$T/verify.txt"
-	checkx "systemd-analyze verify: the service and both sockets, exit 0 and not one warning" \
+	checkx "systemd-analyze verify --root=DESTDIR: the installed service and both sockets, exit 0 and not one warning" \
 		'test "$rc" = 0 -a ! -s "$T/verify.txt"'
 else
 	skip "systemd-analyze verify" "systemd-analyze not installed (Debian: systemd)"

@@ -77,6 +77,11 @@ void vv_guid_format(const vv_guid *g, char out[VV_GUID_TEXT_LEN + 1]);
 bool vv_guid_equal(const vv_guid *a, const vv_guid *b);
 /* A short well-known name ("EfiGlobalVariable") or NULL. */
 const char *vv_guid_name(const vv_guid *g);
+/* A GUID as text, or as a well-known namespace name, any case: "global" /
+ * "EfiGlobalVariable", "security" / "EfiImageSecurityDatabase", "shim",
+ * "ms" / "MicrosoftVendor", "SecureBootEnable", "CustomMode", ... (what
+ * the vmvars command line and the management API accept).  0 or -1. */
+int vv_guid_parse_name(const char *text, vv_guid *out);
 
 /* Namespaces and protocol GUIDs (device-abi §6.3-§6.5, formats §10.1). */
 extern const vv_guid VV_GUID_GLOBAL_VARIABLE;        /* 8be4df61-93ca-11d2-aa0d-00e098032b8c */

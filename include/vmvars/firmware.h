@@ -162,6 +162,13 @@ void vv_fw_descriptor_free(struct vv_fw_descriptor *d);
  * (feature host-uefi-vars, §3.2) rather than flash NVRAM. */
 bool vv_fw_descriptor_host_vars(const struct vv_fw_descriptor *d);
 
+/* An x86 split-flash descriptor whose executable and NVRAM template are
+ * of different OVMF builds (their sizes do not add up to the 2 or 4 MiB
+ * flash edk2 builds), so that the firmware would lose every variable
+ * write: 1 with why (a sentence), else 0 (also when a file cannot be
+ * stat'ed).  vv_fw_descriptor_load adds it to the warnings. */
+int vv_fw_flash_pair_check(const struct vv_fw_descriptor *d, char *why, size_t cap);
+
 /* ---- discovery (§3.5, §4.1) ---- */
 
 enum vv_fw_entry_state {
@@ -280,6 +287,8 @@ enum vv_fw_state_kind {
 	VV_FW_STATE_COMBINED,       /* per-VM read-write clone of the executable */
 	VV_FW_STATE_STATELESS,      /* nothing persists: volatile-only variables */
 	VV_FW_STATE_HOST_VARS,      /* per-VM vmvars JSON v2 store */
+	VV_FW_STATE_HOST_VARS_STATELESS, /* the host variable device with no
+				     * store: variables live while the VM runs */
 };
 
 struct vv_fw_instance_opts {
@@ -299,6 +308,10 @@ struct vv_fw_instance_opts {
 				     * as vars.json (created 0700 if missing) */
 	const char *vmvarsd_socket; /* the VMM socket QEMU connects to; default
 				     * <vmvarsd_dir>/vmm.sock */
+	bool stateless;             /* the VM asked for stateless firmware
+				     * (--mode stateless): host-side variables
+				     * get the device but no store, nothing is
+				     * written */
 };
 
 struct vv_fw_instance {

@@ -101,8 +101,11 @@ int vv_format_save_fd_layout(const struct vv_store *s, enum vv_fd_layout layout,
 			     struct vv_error *err);
 
 /* Writes bytes to path atomically (temp file, fsync, rename, directory
- * fsync); the old file, if any, is untouched on failure.  The new file
- * keeps the old one's mode and, when the caller is root, its owner. */
+ * fsync); the old file, if any, is untouched on failure.  A symlink is
+ * written through (the file it points at is replaced); the new file keeps
+ * the old one's owner, group, mode and SELinux label; an immutable,
+ * read-only or hard-linked file is refused with a message saying so
+ * (docs/cli.md "How vmvars writes a file"). */
 int vv_write_file_atomic(const char *path, const uint8_t *data, size_t size,
 			 struct vv_error *err);
 

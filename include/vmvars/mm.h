@@ -94,6 +94,18 @@ uint16_t vv_mm_handle(struct vv_mm *mm, uint8_t *buf, size_t buf_size);
 
 const struct vv_mm_stats *vv_mm_stats(const struct vv_mm *mm);
 
+/*
+ * Traffic capture, like QEMU 11's uefi-vars pcapfile= (device-abi §14):
+ * from now on every request vv_mm_handle takes, the reply it leaves, and
+ * each VM reset (VV_EVENT_RESET) are appended to fd as a pcap file with
+ * link type 302 (LINKTYPE_EDK2_MM), which Wireshark and QEMU users read
+ * as they read QEMU's.  The file header is written now, at fd's position.
+ * fd stays the caller's (not closed); -1 stops capturing.  A failed
+ * write stops the capture too (the guest's request is still served).
+ * 0, or -1 with err (the header could not be written).
+ */
+int vv_mm_set_pcap(struct vv_mm *mm, int fd, struct vv_error *err);
+
 #ifdef __cplusplus
 }
 #endif

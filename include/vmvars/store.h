@@ -133,6 +133,21 @@ uint64_t vv_store_state_changes(const struct vv_store *s);
 /* The reason the last SetVariable returned EFI_DEVICE_ERROR ("" if none). */
 const char *vv_store_last_io_error(const struct vv_store *s);
 /*
+ * Why the last vv_store_set did not succeed: a clause for a person that
+ * names the rule, the policy or the limit -- "its value is an array of
+ * 2-byte UINT16 option numbers; 5 bytes is not a multiple of 2", "the
+ * store's non-volatile space is full (65000 of 65536 bytes in use)" --
+ * shown after the status.  "" after a success, and for the rare refusal
+ * that has nothing to add to its status (docs/variable-rules.md).
+ */
+const char *vv_store_last_refusal(const struct vv_store *s);
+/* For hooks: records why the write being checked is refused, before the
+ * hook returns the status.  The first reason recorded during one
+ * vv_store_set is kept (a hook's is more precise than the row that then
+ * returns its status). */
+void vv_store_refuse(struct vv_store *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/*
  * What the last successful vv_store_load() dropped or repaired that a
  * person should hear about, one line naming the file and the offset (e.g.
  * the journal's damaged last record, which a crash can leave and which is

@@ -396,7 +396,7 @@ verify(const struct vv_write *w, const struct vv_auth2 *a, const struct vv_pkcs7
 
 /* Strictly later, except APPEND, which keeps the later of the two. */
 static vv_status
-check_time(struct vv_write *w, const struct vv_auth2 *a)
+check_time(struct vv_store *store, struct vv_write *w, const struct vv_auth2 *a)
 {
 	const struct vv_variable *old = w->existing;
 	bool append = (w->req->attributes & VV_ATTR_APPEND) != 0;
@@ -410,8 +410,11 @@ check_time(struct vv_write *w, const struct vv_auth2 *a)
 			w->time = old->time;
 		return VV_EFI_SUCCESS;
 	}
-	return vv_efi_time_compare(&a->time, &old->time) > 0 ? VV_EFI_SUCCESS
-							     : VV_EFI_SECURITY_VIOLATION;
+	if (vv_efi_time_compare(&a->time, &old->time) > 0)
+		return VV_EFI_SUCCESS;
+	vv_store_refuse(store, "its timestamp is not later than the variable's (a stale or "
+			"replayed signed update)");
+	return VV_EFI_SECURITY_VIOLATION;
 }
 
 /* Who may sign a write to a Secure Boot database (formats §8.4). */
@@ -450,6 +453,13 @@ authorize_db_write(struct vv_secureboot *sb, enum var_kind kind, const struct vv
 	}
 	p7 = trust != NULL ? vv_pkcs7_parse(a->pkcs7, a->pkcs7_size) : NULL;
 	st = verify(w, a, p7, trust, kind == KIND_PK ? anchors : NULL);
+	if (st == VV_EFI_SECURITY_VIOLATION)
+		vv_store_refuse(sb->store, "%s", p7 == NULL && trust != NULL ?
+				"its PKCS#7 signature does not parse" :
+				kind == KIND_PK && setup ? "a PK enrollment must be signed by the "
+				"certificate it enrolls (self-signed); this one is not" :
+				kind == KIND_DB ? "not signed by the enrolled PK or a KEK" :
+				"not signed by the enrolled PK");
 	vv_pkcs7_free(p7);
 	vv_trust_free(enrolling);
 	free(anchors);
@@ -481,20 +491,38 @@ auth_db(struct vv_secureboot *sb, enum var_kind kind, struct vv_write *w)
 	struct vv_auth2 a;
 	vv_status st;
 
-	if ((attr & ~VV_ATTR_APPEND) != ATTR_SB_DB)
+	if ((attr & ~VV_ATTR_APPEND) != ATTR_SB_DB) {
+		vv_store_refuse(sb->store, "a Secure Boot key database takes attributes "
+				"NV|BS|RT|TIME_BASED_AUTHENTICATED_WRITE_ACCESS (0x27); got 0x%x",
+				attr & ~VV_ATTR_APPEND);
 		return VV_EFI_INVALID_PARAMETER;                        /* row 21 */
-	if (kind == KIND_PK && append)
+	}
+	if (kind == KIND_PK && append) {
+		vv_store_refuse(sb->store, "PK holds exactly one certificate; it cannot be "
+				"appended to");
 		return VV_EFI_INVALID_PARAMETER;                /* PK: one signature */
+	}
 	st = vv_auth2_parse(w->req->data, w->req->data_size, &a);
-	if (st != VV_EFI_SUCCESS)
+	if (st != VV_EFI_SUCCESS) {
+		vv_store_refuse(sb->store, "not a well-formed EFI_VARIABLE_AUTHENTICATION_2 "
+				"(timestamp, then a WIN_CERTIFICATE_UEFI_GUID holding a PKCS#7 "
+				"signature)");
 		return st;
+	}
 	if (a.payload_size != 0 &&
 	    vv_siglist_validate_seen(a.payload, a.payload_size, kind == KIND_PK ? 1 : 0,
-				     &sb->seen) != VV_EFI_SUCCESS)
+				     &sb->seen) != VV_EFI_SUCCESS) {
+		vv_store_refuse(sb->store, "%s", kind == KIND_PK ?
+				"PK must be one EFI_SIGNATURE_LIST holding exactly one X.509 "
+				"certificate" : "its value is not a well-formed sequence of "
+				"EFI_SIGNATURE_LISTs");
 		return VV_EFI_INVALID_PARAMETER;
-	if (kind == KIND_PK && a.payload_size == 0 && sb->mode == VV_SB_DEPLOYED)
+	}
+	if (kind == KIND_PK && a.payload_size == 0 && sb->mode == VV_SB_DEPLOYED) {
+		vv_store_refuse(sb->store, "PK cannot be deleted in Deployed mode");
 		return VV_EFI_WRITE_PROTECTED;
-	st = check_time(w, &a);
+	}
+	st = check_time(sb->store, w, &a);
 	if (st != VV_EFI_SUCCESS)
 		return st;
 	st = authorize_db_write(sb, kind, w, &a);
@@ -508,7 +536,7 @@ auth_db(struct vv_secureboot *sb, enum var_kind kind, struct vv_write *w)
 /* Private authenticated variables (UEFI 2.9 §8.2.2): bound to their first
  * signer, every later write and delete must come from the same one. */
 static vv_status
-auth_private(struct vv_write *w)
+auth_private(struct vv_store *s, struct vv_write *w)
 {
 	const struct vv_set_request *req = w->req;
 	struct vv_pkcs7 *p7;
@@ -519,16 +547,21 @@ auth_private(struct vv_write *w)
 	int rc;
 
 	st = vv_auth2_parse(w->req->data, w->req->data_size, &a);
-	if (st != VV_EFI_SUCCESS)
+	if (st != VV_EFI_SUCCESS) {
+		vv_store_refuse(s, "not a well-formed EFI_VARIABLE_AUTHENTICATION_2 (timestamp, "
+				"then a WIN_CERTIFICATE_UEFI_GUID holding a PKCS#7 signature)");
 		return st;
-	st = check_time(w, &a);
+	}
+	st = check_time(s, w, &a);
 	if (st != VV_EFI_SUCCESS)
 		return st;
 	/* Verified against the top of the signer's own chain only, and bound
 	 * to that certificate (pkcs7.h vv_pkcs7_verify_private). */
 	p7 = vv_pkcs7_parse(a.pkcs7, a.pkcs7_size);
-	if (p7 == NULL)
+	if (p7 == NULL) {
+		vv_store_refuse(s, "its PKCS#7 signature does not parse");
 		return VV_EFI_SECURITY_VIOLATION;
+	}
 	signed_data = vv_auth2_signed_data(req->name, req->name_len, &req->guid, req->attributes,
 					   &a.time, a.payload, a.payload_size, &signed_size);
 	if (signed_data == NULL) {
@@ -538,8 +571,10 @@ auth_private(struct vv_write *w)
 	rc = vv_pkcs7_verify_private(p7, signed_data, signed_size, digest);
 	free(signed_data);
 	vv_pkcs7_free(p7);
-	if (rc != 0)
+	if (rc != 0) {
+		vv_store_refuse(s, "its signature does not verify");
 		return VV_EFI_SECURITY_VIOLATION;
+	}
 	/* An existing variable is bound to the signer recorded with it.  One
 	 * with no recorded signer (imported from a format that has none, such
 	 * as efivarfs) has no owner a signature could match: the guest cannot
@@ -547,8 +582,11 @@ auth_private(struct vv_write *w)
 	 * variable missing from its certdb).  Its owner, the host, can. */
 	if (w->existing != NULL &&
 	    (w->existing->digest_size != sizeof(digest) ||
-	     memcmp(w->existing->digest, digest, sizeof(digest)) != 0))
+	     memcmp(w->existing->digest, digest, sizeof(digest)) != 0)) {
+		vv_store_refuse(s, "signed by another key than the one this private "
+				"authenticated variable is bound to");
 		return VV_EFI_SECURITY_VIOLATION;
+	}
 	w->digest_size = sizeof(digest);
 	memcpy(w->digest, digest, sizeof(digest));
 	return VV_EFI_SUCCESS;
@@ -561,16 +599,18 @@ sb_auth_hook(void *ctx, struct vv_store *s, struct vv_write *w)
 	const struct vv_set_request *req = w->req;
 	enum var_kind kind = classify(req->name, req->name_len, &req->guid);
 
-	(void)s;
 	if (kind != KIND_OTHER)
 		return auth_db(sb, kind, w);
 	if (!(req->attributes & VV_ATTR_AT)) {
 		/* row 24: an authenticated variable needs an authenticated write */
-		if (w->existing != NULL && (w->existing->attributes & VV_ATTR_AT))
+		if (w->existing != NULL && (w->existing->attributes & VV_ATTR_AT)) {
+			vv_store_refuse(s, "an authenticated variable is only written by an "
+					"authenticated (signed) write");
 			return VV_EFI_WRITE_PROTECTED;
+		}
 		return VV_EFI_SUCCESS;
 	}
-	return auth_private(w);
+	return auth_private(s, w);
 }
 
 /* ------------------------------------------------------------------ */
@@ -608,16 +648,25 @@ mode_write(struct vv_secureboot *sb, struct vv_write *w, bool audit)
 	uint8_t want;
 
 	w->handled = true;
-	if (vv_store_at_runtime(sb->store) || w->is_delete)
+	if (vv_store_at_runtime(sb->store) || w->is_delete) {
+		vv_store_refuse(sb->store, "%s cannot be deleted, or changed after "
+				"ExitBootServices", audit ? "AuditMode" : "DeployedMode");
 		return VV_EFI_WRITE_PROTECTED;
-	if (req->attributes != ATTR_BS_RT || req->data_size != 1)
+	}
+	if (req->attributes != ATTR_BS_RT || req->data_size != 1) {
+		vv_store_refuse(sb->store, "%s is 1 byte with attributes BS|RT (0x6)",
+				audit ? "AuditMode" : "DeployedMode");
 		return VV_EFI_INVALID_PARAMETER;
+	}
 	want = req->data[0];
 	if (audit) {
 		if (want == (sb->mode == VV_SB_AUDIT))
 			return VV_EFI_SUCCESS;
-		if (want != 1 || sb->mode == VV_SB_DEPLOYED)
+		if (want != 1 || sb->mode == VV_SB_DEPLOYED) {
+			vv_store_refuse(sb->store, "AuditMode can only be set to 1, and not in "
+					"Deployed mode (UEFI 2.10 Secure Boot mode transitions)");
 			return VV_EFI_WRITE_PROTECTED;
+		}
 		/* Setup -> Audit; User -> Audit clears PK */
 		if (sb->mode == VV_SB_USER) {
 			vv_store_put(sb->store, NAME("PK").s, 2, &VV_GUID_GLOBAL_VARIABLE, ATTR_SB_DB,
@@ -628,8 +677,11 @@ mode_write(struct vv_secureboot *sb, struct vv_write *w, bool audit)
 	} else {
 		if (want == (sb->mode == VV_SB_DEPLOYED))
 			return VV_EFI_SUCCESS;
-		if (want != 1 || sb->mode != VV_SB_USER)
+		if (want != 1 || sb->mode != VV_SB_USER) {
+			vv_store_refuse(sb->store, "DeployedMode can only be set to 1, from User "
+					"mode (UEFI 2.10 Secure Boot mode transitions)");
 			return VV_EFI_WRITE_PROTECTED;
+		}
 		set_state_flag(sb, NAME("DeployedMode"), true);        /* User -> Deployed */
 	}
 	publish_mode(sb);
@@ -645,9 +697,22 @@ sb_special_hook(void *ctx, struct vv_store *s, struct vv_write *w)
 	size_t len = req->name_len;
 	bool guest = req->caller == VV_CALLER_GUEST;
 
-	(void)s;
-	if (!guest)
+	if (!guest) {
+		/* The mode variables are what the service derives from PK and
+		 * its mode flags: a host write would only make them lie (the
+		 * guest would see SecureBoot=1 with no PK).  The host changes
+		 * the mode through vv_secureboot_set_mode (vmvars sb-mode). */
+		if (vv_guid_equal(&req->guid, &VV_GUID_GLOBAL_VARIABLE) &&
+		    (name_eq(n, len, NAME("SecureBoot")) || name_eq(n, len, NAME("SetupMode")) ||
+		     name_eq(n, len, NAME("VendorKeys")) || name_eq(n, len, NAME("AuditMode")) ||
+		     name_eq(n, len, NAME("DeployedMode")))) {
+			vv_store_refuse(s, "derived by the Secure Boot service from PK and its mode; "
+					"it cannot be written: enroll or delete PK, or change the "
+					"mode (vmvars sb-mode)");
+			return VV_EFI_WRITE_PROTECTED;
+		}
 		return VV_EFI_SUCCESS;
+	}
 	if (vv_guid_equal(&req->guid, &VV_GUID_GLOBAL_VARIABLE)) {
 		if (name_eq(n, len, NAME("AuditMode")))
 			return mode_write(sb, w, true);
@@ -656,17 +721,23 @@ sb_special_hook(void *ctx, struct vv_store *s, struct vv_write *w)
 	} else if (vv_guid_equal(&req->guid, &VMVARS_STATE_GUID) ||
 		   vv_guid_equal(&req->guid, &VV_GUID_VENDOR_KEYS_NV) ||
 		   vv_guid_equal(&req->guid, &VV_GUID_CERT_DB)) {
+		vv_store_refuse(s, "the Secure Boot service's own state; the guest may not "
+				"write it");
 		return VV_EFI_WRITE_PROTECTED;
 	} else if (vv_guid_equal(&req->guid, &VV_GUID_SECURE_BOOT_ENABLE) &&
 		   name_eq(n, len, NAME("SecureBootEnable"))) {
 		if (sb->cfg.force_secure_boot &&
-		    (w->is_delete || req->data_size != 1 || req->data[0] != 1))
+		    (w->is_delete || req->data_size != 1 || req->data[0] != 1)) {
+			vv_store_refuse(s, "Secure Boot is forced on for this VM (force_secure_boot)");
 			return VV_EFI_WRITE_PROTECTED;
+		}
 	} else if (vv_guid_equal(&req->guid, &VV_GUID_CUSTOM_MODE) &&
 		   name_eq(n, len, NAME("CustomMode"))) {
 		if (sb->cfg.disable_custom_mode &&
-		    !(req->data_size == 1 && req->data[0] == 0))
+		    !(req->data_size == 1 && req->data[0] == 0)) {
+			vv_store_refuse(s, "CustomMode is disabled for this VM (disable_custom_mode)");
 			return VV_EFI_WRITE_PROTECTED;
+		}
 	}
 	return VV_EFI_SUCCESS;
 }
@@ -913,13 +984,21 @@ vv_secureboot_enroll(struct vv_secureboot *sb, enum vv_sb_db which, const uint8_
 	vv_efi_time now;
 	vv_status st;
 
+	vv_store_refusal_reset(sb->store);
 	if ((unsigned)which > VV_SB_DBR)
 		return VV_EFI_INVALID_PARAMETER;
 	if (size != 0 && vv_siglist_validate_seen(esl, size, which == VV_SB_PK ? 1 : 0,
-						  &sb->seen) != VV_EFI_SUCCESS)
+						  &sb->seen) != VV_EFI_SUCCESS) {
+		vv_store_refuse(sb->store, "%s", which == VV_SB_PK ?
+				"PK must be one EFI_SIGNATURE_LIST holding exactly one X.509 "
+				"certificate" : "not a well-formed sequence of EFI_SIGNATURE_LISTs");
 		return VV_EFI_INVALID_PARAMETER;
-	if (which == VV_SB_PK && append)
+	}
+	if (which == VV_SB_PK && append) {
+		vv_store_refuse(sb->store, "PK holds exactly one certificate; it cannot be "
+				"appended to");
 		return VV_EFI_INVALID_PARAMETER;
+	}
 	old = vv_store_find(sb->store, databases[which].name.s, databases[which].name.len,
 			    databases[which].guid);
 	vv_efi_time_now(&now);

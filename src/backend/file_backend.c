@@ -8,7 +8,8 @@
  * Commit: unlike QEMU, which truncates and rewrites the file in place and
  * can lose the store in a crash (device-abi §12 "This is not atomic"), we
  * write the whole new content to <path>.tmp.<pid>, fsync it, rename it
- * over <path> and fsync the directory.  Until the rename the old file is
+ * over <path> and fsync the directory (vv_file_replace,
+ * core/file_replace.h).  Until the rename the old file is
  * untouched; after it the new one is complete.  On failure the temporary
  * file is removed.  The one window left: if the directory fsync fails the
  * rename has happened but may not be durable; we report the failure (the
@@ -29,6 +30,7 @@
 #include <vmvars/json_v2.h>
 
 #include "backend/file_backend.h"
+#include "core/file_replace.h"
 
 /* A store file larger than this is refused before it is read: json-c
  * takes an int length, and no sane store comes near it. */
@@ -150,194 +152,35 @@ file_load(struct vv_backend *b, struct vv_store *s, struct vv_error *err)
 
 /* ---- commit ---- */
 
-/* Writes all len bytes, retrying on EINTR and short writes. */
-static int
-write_all(struct file_backend *fb, int fd, const char *buf, size_t len)
+/* The primitive's fault-injection hook: the test's armed step. */
+static bool
+inject_hook(void *ctx, enum vv_replace_step step)
 {
-	while (len > 0) {
-		ssize_t n;
-
-		if (injected(fb, VV_FILE_STEP_WRITE))
-			return -1;
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0) {
-			errno = EIO; /* no progress on a regular file */
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* The directory holding path, malloc'd ("." for a bare name). */
-static char *
-parent_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir;
-
-	if (slash == NULL)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	dir = strndup(path, (size_t)(slash - path));
-	return dir;
-}
-
-/* The directory holding path, opened for fsync; its name in *dir
- * (malloc'd).  -1 with err. */
-static int
-open_parent(const char *path, char **dir, struct vv_error *err)
-{
-	int fd;
-
-	*dir = parent_dir(path);
-	if (*dir == NULL)
-		return vv_error_set(err, "%s: out of memory", path);
-	fd = open(*dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		vv_error_set(err, "%s: open directory %s: %s", path, *dir, strerror(errno));
-		free(*dir);
-		*dir = NULL;
-	}
-	return fd;
-}
-
-/* fsync of an open directory; fail_errno != 0 fails it (fault injection). */
-static int
-sync_parent_fd(const char *path, const char *dir, int fd, int fail_errno, struct vv_error *err)
-{
-	if (fail_errno != 0)
-		errno = fail_errno;
-	if (fail_errno != 0 || fsync(fd) != 0)
-		return vv_error_set(err, "%s: fsync directory %s: %s", path, dir, strerror(errno));
-	return 0;
-}
-
-int
-vv_file_sync_parent(const char *path, int fail_errno, struct vv_error *err)
-{
-	char *dir;
-	int fd = open_parent(path, &dir, err), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = sync_parent_fd(path, dir, fd, fail_errno, err);
-	close(fd);
-	free(dir);
-	return rc;
+	return injected(ctx, (enum vv_file_step)step);
 }
 
 /*
- * Creates tmp.  O_EXCL: never write through a symlink or into a file
- * someone else holds open.  A leftover regular file of that name is from a
- * crashed run with our pid (common in containers, where the daemon is often
- * pid 1): it is removed once and the create retried.  Anything else there
- * (a directory) is an error.
+ * The whole new content through the one atomic-replace primitive
+ * (core/file_replace.h), without VV_REPLACE_IDENTITY: the store is the
+ * daemon's own file in its state directory, which it created 0600, and
+ * the sandbox allows neither the xattr calls nor the flag ioctls that
+ * keeping a user's file's identity takes (a `vmvars` edit of the same
+ * file keeps it the daemon's: the CLI writes with IDENTITY).
  */
-static int
-create_temp(struct file_backend *fb, const char *tmp)
-{
-	const int flags = O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC;
-	int fd;
-
-	if (injected(fb, VV_FILE_STEP_OPEN))
-		return -1;
-	fd = open(tmp, flags, 0600);
-	if (fd < 0 && errno == EEXIST) {
-		if (unlink(tmp) != 0) {
-			errno = EEXIST;
-			return -1;
-		}
-		fd = open(tmp, flags, 0600);
-	}
-	return fd;
-}
-
-/*
- * Writes text to the new file tmp and makes it durable.  Returns 0, or -1
- * with err (tmp may exist; the caller unlinks it).
- */
-static int
-write_temp(struct file_backend *fb, const char *tmp, const char *text, size_t len,
-	   bool *created, struct vv_error *err)
-{
-	int fd;
-
-	fd = create_temp(fb, tmp);
-	if (fd < 0)
-		return vv_error_set(err, "%s: create %s: %s", fb->path, tmp, strerror(errno));
-	*created = true;
-	if (write_all(fb, fd, text, len) != 0) {
-		vv_error_set(err, "%s: write: %s", fb->path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (injected(fb, VV_FILE_STEP_FSYNC) || fsync(fd) != 0) {
-		vv_error_set(err, "%s: fsync: %s", fb->path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	/* close can report a deferred write error (NFS): check it. */
-	if (injected(fb, VV_FILE_STEP_CLOSE)) {
-		int saved = errno;
-
-		close(fd);
-		errno = saved;
-		return vv_error_set(err, "%s: close: %s", fb->path, strerror(errno));
-	}
-	if (close(fd) != 0)
-		return vv_error_set(err, "%s: close: %s", fb->path, strerror(errno));
-	return 0;
-}
-
 static int
 file_commit(struct vv_backend *b, const struct vv_store *s, const struct vv_change *change,
 	    struct vv_error *err)
 {
 	struct file_backend *fb = to_file(b);
-	char *text, *tmp = NULL, *dir = NULL;
+	const struct vv_replace how = { 0, 0600, inject_hook, fb };
 	size_t len;
-	bool created = false;
-	int rc = -1, dirfd = -1;
+	char *text;
+	int rc;
 
 	text = vv_json_v2_serialize(s, &len);
 	if (text == NULL)
 		return vv_error_set(err, "%s: out of memory", fb->path);
-	if (asprintf(&tmp, "%s.tmp.%ld", fb->path, (long)getpid()) < 0) {
-		tmp = NULL;
-		vv_error_set(err, "%s: out of memory", fb->path);
-		goto out;
-	}
-	if (write_temp(fb, tmp, text, len, &created, err) != 0)
-		goto out;
-	/* Everything that can fail for want of memory or descriptors happens
-	 * before the rename: after it the new content is in place, and a
-	 * failure then leaves disk ahead of the memory the store restores
-	 * (the window described at the top of this file).  Only the
-	 * directory's fsync itself is left after the rename. */
-	dirfd = open_parent(fb->path, &dir, err);
-	if (dirfd < 0)
-		goto out;
-	if (injected(fb, VV_FILE_STEP_RENAME) || rename(tmp, fb->path) != 0) {
-		vv_error_set(err, "%s: rename %s: %s", fb->path, tmp, strerror(errno));
-		goto out;
-	}
-	created = false; /* tmp is now path */
-	rc = sync_parent_fd(fb->path, dir, dirfd,
-			    injected(fb, VV_FILE_STEP_DIRSYNC) ? errno : 0, err);
-out:
-	if (dirfd >= 0)
-		close(dirfd);
-	if (created)
-		unlink(tmp);
-	free(dir);
-	free(tmp);
+	rc = vv_file_replace(fb->path, text, len, &how, err);
 	free(text);
 	return rc;
 }

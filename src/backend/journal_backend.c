@@ -53,9 +53,9 @@
 #include <vmvars/backend.h>
 #include <vmvars/json_v2.h>
 #include <vmvars/ucs2.h>
-#include <vmvars/uefi_vars_device.h>  /* vv_crc32c */
 
 #include "backend/journal_backend.h"
+#include "core/crc32c.h"
 #include "core/name_hash.h"
 #include "format/json_v2_internal.h"
 

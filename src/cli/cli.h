@@ -33,6 +33,15 @@ extern const struct vv_cli_command vv_cli_commands[];
 /* The program name for messages ("vmvars"). */
 extern const char *vv_cli_progname;
 
+#include <vmvars/efi.h>
+
+struct vv_store;
+
+/* A refused SetVariable as text: "EFI_STATUS: why" (the store's
+ * vv_store_last_refusal, or its I/O error for EFI_DEVICE_ERROR), the bare
+ * status when the store says nothing more.  A static buffer (refusal.c). */
+const char *vv_cli_why(const struct vv_store *s, vv_status st);
+
 /* "vmvars: <cmd>: message" on stderr; returns code. */
 int vv_cli_fail(int code, const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -78,5 +87,7 @@ int vv_cmd_import_state(int argc, char **argv);
 void vv_cmd_import_state_help(FILE *out);
 int vv_cmd_clone(int argc, char **argv);
 void vv_cmd_clone_help(FILE *out);
+int vv_cmd_pcap(int argc, char **argv);
+void vv_cmd_pcap_help(FILE *out);
 
 #endif

@@ -31,10 +31,10 @@ vv_cmd_boot_help(FILE *out)
 "    vmvars boot list FILE [--json]\n"
 "    vmvars boot add FILE --title TITLE --path PATH [--optdata TEXT |\n"
 "                    --optdata-hex HEX] [--number NUM] [--first] [--no-order]\n"
-"                    [--next] [--inactive] [-o OUT]\n"
-"    vmvars boot remove FILE NUM [-o OUT]\n"
-"    vmvars boot order FILE NUM[,NUM...] [-o OUT]\n"
-"    vmvars boot next FILE NUM | --clear [-o OUT]\n"
+"                    [--next] [--inactive] [-o OUT] [--force]\n"
+"    vmvars boot remove FILE NUM [-o OUT] [--force]\n"
+"    vmvars boot order FILE NUM[,NUM...] [-o OUT] [--force]\n"
+"    vmvars boot next FILE NUM | --clear [-o OUT] [--force]\n"
 "\n"
 "DESCRIPTION\n"
 "    list    every Boot#### entry, BootOrder entries first: number, whether\n"
@@ -464,6 +464,7 @@ vv_cmd_boot(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "input-format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "force", no_argument, NULL, VV_CLI_OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct boot_args a;
@@ -499,6 +500,7 @@ vv_cmd_boot(int argc, char **argv)
 				return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown format '%s'", optarg);
 			break;
 		case 'h': vv_cmd_boot_help(stdout); return VV_EXIT_OK;
+		case VV_CLI_OPT_FORCE: vv_cli_write.force = true; break;
 		default:
 			return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown option '%s' (see vmvars boot --help)",
 					   argv[optind - 1]);
@@ -548,7 +550,7 @@ vv_cmd_boot(int argc, char **argv)
 	}
 	if (st != VV_EFI_SUCCESS)
 		rc = vv_cli_fail(VV_EXIT_FAIL, CMD, "%s: %s: %s: %s; nothing written", sf.path, sub, what,
-				 vv_status_name(st));
+				 vv_cli_why(sf.store, st));
 	else if (vv_store_file_save(&sf, a.output, VV_FORMAT_UNKNOWN, NULL, 0, &err) != 0)
 		rc = vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);
 	else

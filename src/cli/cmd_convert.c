@@ -3,11 +3,15 @@
  * format to another (vmvars/formats.h).  Lossless wherever the target can
  * hold the data; what it cannot hold is listed on stderr as warnings
  * (vv_format_save's report), never dropped silently.  OUT is written
- * atomically.
+ * atomically, and only as a new file unless --force: an existing store
+ * is replaced only when asked, and never IN itself (the same inode, by
+ * whatever name: a symlink or a hard link), which would silently turn
+ * the store into another format under the VM.
  */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "cli/store_file.h"
@@ -22,7 +26,7 @@ vv_cmd_convert_help(FILE *out)
 "    vmvars convert - convert a store file to another format\n"
 "\n"
 "SYNOPSIS\n"
-"    vmvars convert IN OUT [--to FMT] [--from FMT] [--template FILE]\n"
+"    vmvars convert IN OUT [--to FMT] [--from FMT] [--template FILE] [--force]\n"
 "\n"
 "DESCRIPTION\n"
 "    Reads IN (format detected unless --from; an efivarfs directory is read\n"
@@ -34,8 +38,24 @@ vv_cmd_convert_help(FILE *out)
 "    when IN is an fd image, else the 4 MiB-build layout.  Whatever OUT's\n"
 "    format cannot hold (timestamps, digests, ...) is listed as warnings.\n"
 "\n"
+"    OUT must not exist unless --force, and is never IN itself (by any\n"
+"    name: a symlink or hard link to IN is refused even with --force).\n"
+"    With --force an existing OUT is replaced keeping its owner, group,\n"
+"    mode and SELinux label, even when read-only, immutable or\n"
+"    hard-linked (see \"How vmvars writes a file\" in docs/cli.md).\n"
+"\n"
 "EXIT STATUS\n"
 "    0 written, 1 IN unreadable or OUT not written, 2 usage error.\n", out);
+}
+
+/* True if both names reach one inode (through symlinks or hard links). */
+static bool
+same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
 }
 
 int
@@ -46,6 +66,7 @@ vv_cmd_convert(int argc, char **argv)
 		{ "from", required_argument, NULL, 'f' },
 		{ "template", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "force", no_argument, NULL, VV_CLI_OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum vv_format from = VV_FORMAT_UNKNOWN, to = VV_FORMAT_UNKNOWN;
@@ -70,6 +91,7 @@ vv_cmd_convert(int argc, char **argv)
 			break;
 		case 'T': tmpl_path = optarg; break;
 		case 'h': vv_cmd_convert_help(stdout); return VV_EXIT_OK;
+		case VV_CLI_OPT_FORCE: vv_cli_write.force = true; break;
 		default:
 			return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown option '%s' (see vmvars convert --help)",
 					   argv[optind - 1]);
@@ -77,6 +99,11 @@ vv_cmd_convert(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return vv_cli_fail(VV_EXIT_USAGE, CMD, "expected IN OUT");
+	if (same_file(argv[optind], argv[optind + 1]))
+		return vv_cli_fail(VV_EXIT_FAIL, CMD, "%s and %s are the same file; nothing written "
+				   "(convert to a new file, then move it over the old one)",
+				   argv[optind], argv[optind + 1]);
+	vv_cli_write.new_file = !vv_cli_write.force;
 	if (to == VV_FORMAT_UNKNOWN)
 		to = vv_cli_format_of_name(argv[optind + 1]);
 	if (tmpl_path != NULL && vv_read_file(tmpl_path, &tmpl, &tmpl_size, &err) != 0)

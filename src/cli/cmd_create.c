@@ -112,6 +112,8 @@ vv_cmd_create(int argc, char **argv)
 	out = argv[optind];
 	if (!force && access(out, F_OK) == 0)
 		return vv_cli_fail(VV_EXIT_FAIL, CMD, "%s exists (use --force to replace it)", out);
+	vv_cli_write.force = force;
+	vv_cli_write.new_file = !force; /* closes the race with the check above */
 	if (fmt == VV_FORMAT_UNKNOWN)
 		fmt = vv_cli_format_of_name(out);
 	if (tmpl != NULL) {

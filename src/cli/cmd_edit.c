@@ -21,6 +21,7 @@
 
 #include "cli/cli.h"
 #include "cli/store_file.h"
+#include "core/varcheck_uefi.h"
 
 void
 vv_cmd_set_help(FILE *out)
@@ -30,9 +31,9 @@ vv_cmd_set_help(FILE *out)
 "    vmvars set, vmvars append, vmvars delete - edit one variable of a store file\n"
 "\n"
 "SYNOPSIS\n"
-"    vmvars set FILE NAME VALUE-OPTION [--guid GUID] [--attr ATTR] [-o OUT]\n"
-"    vmvars append FILE NAME VALUE-OPTION [--guid GUID] [--attr ATTR] [-o OUT]\n"
-"    vmvars delete FILE NAME [--guid GUID] [-o OUT]\n"
+"    vmvars set FILE NAME VALUE-OPTION [--guid GUID] [--attr ATTR] [-o OUT] [--force]\n"
+"    vmvars append FILE NAME VALUE-OPTION [--guid GUID] [--attr ATTR] [-o OUT] [--force]\n"
+"    vmvars delete FILE NAME [--guid GUID] [-o OUT] [--force]\n"
 "\n"
 "DESCRIPTION\n"
 "    The edit goes through the same SetVariable rules a guest write does, as\n"
@@ -63,9 +64,12 @@ vv_cmd_set_help(FILE *out)
 "    -o, --output OUT write the result to OUT instead of FILE (same format\n"
 "                     unless --output-format FMT)\n"
 "    --input-format FMT, --output-format FMT   json, fd, aws, xen (efivarfs in)\n"
+"    --force          write a read-only, immutable or hard-linked FILE anyway\n"
+"                     (its owner, mode and label are kept; docs/cli.md \"How\n"
+"                     vmvars writes a file\")\n"
 "\n"
 "EXIT STATUS\n"
-"    0 written, 1 refused (the EFI status is printed) or the file cannot be\n"
+"    0 written, 1 refused (the EFI status and why are printed) or the file cannot be\n"
 "    read or written, 2 usage error.\n", out);
 }
 
@@ -183,6 +187,7 @@ parse_edit_args(int argc, char **argv, const char *cmd, bool want_value, struct 
 		{ "true", no_argument, NULL, 'T' },
 		{ "false", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "force", no_argument, NULL, VV_CLI_OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, rc;
@@ -212,6 +217,7 @@ parse_edit_args(int argc, char **argv, const char *cmd, bool want_value, struct 
 				return vv_cli_fail(VV_EXIT_USAGE, cmd, "unknown format '%s'", optarg);
 			break;
 		case 'h': vv_cmd_set_help(stdout); return -1;
+		case VV_CLI_OPT_FORCE: vv_cli_write.force = true; break;
 		case 'D': case 'F': case 'S': case 'U': case '1': case '2': case '4': case '8':
 		case 'T': case 'N':
 			if (!want_value)
@@ -246,6 +252,41 @@ sb_database(const char *name, const vv_guid *guid)
 			return i;
 	}
 	return -1;
+}
+
+/* The Secure Boot mode variables the service derives (a host write is
+ * refused by it, with the reason, rather than stored as a lie). */
+static bool
+sb_derived(const char *name, const vv_guid *guid)
+{
+	static const char *const names[] = {
+		"SecureBoot", "SetupMode", "VendorKeys", "AuditMode", "DeployedMode",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0 && vv_guid_equal(guid, &VV_GUID_GLOBAL_VARIABLE))
+			return true;
+	return false;
+}
+
+/* The advice after a refusal the store explained: a name the UEFI
+ * specification does not define, put in EFI_GLOBAL_VARIABLE because no
+ * --guid was given, wants a namespace of its own. */
+static const char *
+refusal_hint(const struct edit_args *a, const vv_guid *guid, vv_status st)
+{
+	uint16_t *name;
+	size_t len;
+	bool undefined;
+
+	if (st != VV_EFI_INVALID_PARAMETER || a->have_guid ||
+	    !vv_guid_equal(guid, &VV_GUID_GLOBAL_VARIABLE) ||
+	    (name = vv_cli_name(a->name, &len)) == NULL)
+		return "";
+	undefined = vv_uefi_var_property(name, len, guid) == NULL;
+	free(name);
+	return undefined ? "; without --guid a name goes to EFI_GLOBAL_VARIABLE (global): give "
+			   "your own variable a vendor namespace with --guid GUID" : "";
 }
 
 /* The write itself; op is 's'et, 'a'ppend or 'd'elete. */
@@ -341,14 +382,17 @@ edit(int argc, char **argv, int op)
 	vv_cli_default_var(a.name, &guid, &attr);
 	if (a.have_guid)
 		guid = a.guid;
-	if (vv_store_file_open(&sf, a.file, a.in_fmt, sb_database(a.name, &guid) >= 0, &err) != 0) {
+	if (vv_store_file_open(&sf, a.file, a.in_fmt,
+			       sb_database(a.name, &guid) >= 0 || sb_derived(a.name, &guid),
+			       &err) != 0) {
 		free(a.value);
 		return vv_cli_fail(VV_EXIT_FAIL, cmd, "%s", err.msg);
 	}
 	st = apply_edit(&sf, &a, op, &what);
 	if (st != VV_EFI_SUCCESS) {
-		rc = vv_cli_fail(VV_EXIT_FAIL, cmd, "%s: %s %s: %s (%s); %s not written", a.file, cmd,
-				 a.name, what, vv_status_name(st), a.output ? a.output : a.file);
+		rc = vv_cli_fail(VV_EXIT_FAIL, cmd, "%s: %s %s: %s (%s)%s; %s not written", a.file,
+				 cmd, a.name, what, vv_cli_why(sf.store, st),
+				 refusal_hint(&a, &guid, st), a.output ? a.output : a.file);
 	} else if (vv_store_file_save(&sf, a.output, a.out_fmt, NULL, 0, &err) != 0) {
 		rc = vv_cli_fail(VV_EXIT_FAIL, cmd, "%s", err.msg);
 	} else {

@@ -66,7 +66,8 @@ vv_cmd_firmware_help(FILE *out)
 "\n"
 "QUERY OPTIONS\n"
 "    --arch ARCH          aarch64, arm, i386 (or i686), loongarch64, riscv64, x86_64\n"
-"    --machine TYPE       machine type, e.g. pc-q35-8.2 (matched against globs)\n"
+"    --machine TYPE       machine type, e.g. pc-q35-8.2 (matched against globs);\n"
+"                         q35, pc and virt are QEMU 10.2's aliases (pc-q35-10.2, ...)\n"
 "    --interface IF       bios, openfirmware, uboot, uefi\n"
 "    --feature F          require feature F (repeatable or comma-separated)\n"
 "    --no-feature F       forbid feature F\n"
@@ -672,7 +673,7 @@ print_instance(const struct vv_fw_descriptor *d, const struct vv_fw_instance *in
 		printf("created:    %s\n", inst->created);
 	if (inst->kind == VV_FW_STATE_HOST_VARS)
 		printf("variables:  %zu\n", inst->n_variables);
-	if (inst->kind == VV_FW_STATE_STATELESS)
+	if (inst->kind == VV_FW_STATE_STATELESS || inst->kind == VV_FW_STATE_HOST_VARS_STATELESS)
 		printf("variables:  volatile only (nothing persists)\n");
 	if (inst->vmvarsd_args != NULL) {
 		printf("vmvarsd:   ");
@@ -716,6 +717,10 @@ cmd_instantiate(struct fw_args *a, struct vv_fw_list *l)
 					   "`vmvars firmware select --explain`)");
 		d = l->entries[chosen].desc;
 	}
+	/* --mode stateless: the VM keeps no variables, host-side ones included. */
+	a->inst.stateless = a->q.mode == VV_FW_MODE_STATELESS;
+	for (size_t i = 0; i < d->n_warnings; i++)
+		fprintf(stderr, "%s: %s: warning: %s\n", vv_cli_progname, CMD, d->warnings[i]);
 	if ((inst = vv_fw_instantiate(d, &a->inst, &err)) == NULL) {
 		vv_fw_descriptor_free(owned);
 		return vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);

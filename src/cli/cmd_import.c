@@ -33,7 +33,7 @@ vv_cmd_import_help(FILE *out)
 "    (virt-fw-vars --set-json)\n"
 "\n"
 "SYNOPSIS\n"
-"    vmvars import FILE SOURCE [-o OUT] [--output-format FMT]\n"
+"    vmvars import FILE SOURCE [-o OUT] [--output-format FMT] [--force]\n"
 "\n"
 "DESCRIPTION\n"
 "    Each variable of SOURCE (JSON v2 as virt-fw-vars --output-json writes it,\n"
@@ -144,7 +144,7 @@ import_all(struct vv_store_file *sf, const struct vv_store *src)
 				vv_ucs2_print(v->name, v->name_len, name, sizeof(name));
 				vv_cli_fail(VV_EXIT_FAIL, "import", "%s: %s %s refused: %s; nothing written",
 					    sf->path, name, vv_cli_guid_text(&v->guid, guid, sizeof(guid)),
-					    vv_status_name(st));
+					    vv_cli_why(sf->store, st));
 				return -1;
 			}
 		}
@@ -160,6 +160,7 @@ vv_cmd_import(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "output-format", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "force", no_argument, NULL, VV_CLI_OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *output = NULL;
@@ -178,6 +179,7 @@ vv_cmd_import(int argc, char **argv)
 				return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown format '%s'", optarg);
 			break;
 		case 'h': vv_cmd_import_help(stdout); return VV_EXIT_OK;
+		case VV_CLI_OPT_FORCE: vv_cli_write.force = true; break;
 		default:
 			return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown option '%s' (see vmvars import --help)",
 					   argv[optind - 1]);

@@ -52,7 +52,7 @@ vv_cmd_rollover_help(FILE *out)
 "SYNOPSIS\n"
 "    vmvars rollover FILE... [--dry-run] [--json] [--allow-host-kek]\n"
 "                    [--db LIST] [--arch ARCH] [--vtpm] [--ms-data DIR]\n"
-"                    [--targets-from LIST]\n"
+"                    [--targets-from LIST] [--force]\n"
 "\n"
 "DESCRIPTION\n"
 "    For each FILE (any store format), all or nothing:\n"
@@ -683,6 +683,7 @@ vv_cmd_rollover(int argc, char **argv)
 		{ "ms-data", required_argument, NULL, 'm' },
 		{ "targets-from", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "force", no_argument, NULL, VV_CLI_OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o;
@@ -717,6 +718,7 @@ vv_cmd_rollover(int argc, char **argv)
 						   "windows, uefi, option-rom, default");
 			break;
 		case 'h': vv_cmd_rollover_help(stdout); return VV_EXIT_OK;
+		case VV_CLI_OPT_FORCE: vv_cli_write.force = true; break;
 		default:
 			return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown option '%s' (see vmvars rollover --help)",
 					   argv[optind - 1]);

@@ -72,8 +72,8 @@ vv_cmd_enroll_help(FILE *out)
 "\n"
 "SYNOPSIS\n"
 "    vmvars enroll FILE DATABASE [SOURCE...] [--owner GUID] [--hash SHA256]...\n"
-"                  [--replace] [--delete] [-o OUT]\n"
-"    vmvars enroll FILE --from TEMPLATE [DATABASE] [-o OUT]\n"
+"                  [--replace] [--delete] [-o OUT] [--force]\n"
+"    vmvars enroll FILE --from TEMPLATE [DATABASE] [-o OUT] [--force]\n"
 "\n"
 "DESCRIPTION\n"
 "    DATABASE is PK, KEK, db, dbx, dbt or dbr.  Each SOURCE is a certificate in\n"
@@ -113,7 +113,7 @@ vv_cmd_apply_help(FILE *out)
 "    vmvars apply - apply a signed .auth update as the guest would\n"
 "\n"
 "SYNOPSIS\n"
-"    vmvars apply FILE AUTHFILE --var NAME [--guid GUID] [--append] [-o OUT]\n"
+"    vmvars apply FILE AUTHFILE --var NAME [--guid GUID] [--append] [-o OUT] [--force]\n"
 "\n"
 "DESCRIPTION\n"
 "    AUTHFILE (EFI_VARIABLE_AUTHENTICATION_2 + value, as sign-efi-sig-list or\n"
@@ -206,7 +206,7 @@ vv_cmd_sb_mode_help(FILE *out)
 "    vmvars sb-mode - change the Secure Boot mode as the platform owner\n"
 "\n"
 "SYNOPSIS\n"
-"    vmvars sb-mode FILE setup|user|audit|deployed [-o OUT]\n"
+"    vmvars sb-mode FILE setup|user|audit|deployed [-o OUT] [--force]\n"
 "\n"
 "DESCRIPTION\n"
 "    The platform-specific transitions of UEFI 2.10 §32.3: setup and audit\n"
@@ -359,7 +359,7 @@ enroll_from(const char *file, const char *tmpl, int which, const char *output)
 		if (st != VV_EFI_SUCCESS)
 			rc = vv_cli_fail(VV_EXIT_FAIL, CMD, "%s: enrolling %s from %s refused: %s; "
 					 "nothing written", sf.path, databases[idx].name, tmpl,
-					 vv_status_name(st));
+					 vv_cli_why(sf.store, st));
 		copied++;
 	}
 	if (rc == VV_EXIT_OK && copied == 0)
@@ -384,6 +384,7 @@ vv_cmd_enroll(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "from", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "force", no_argument, NULL, VV_CLI_OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bytes db = { NULL, 0 };
@@ -417,6 +418,7 @@ vv_cmd_enroll(int argc, char **argv)
 		case 'd': del = true; break;
 		case 'o': output = optarg; break;
 		case 'h': vv_cmd_enroll_help(stdout); return VV_EXIT_OK;
+		case VV_CLI_OPT_FORCE: vv_cli_write.force = true; break;
 		default:
 			return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown option '%s' (see vmvars enroll --help)",
 					   argv[optind - 1]);
@@ -471,7 +473,7 @@ vv_cmd_enroll(int argc, char **argv)
 				  !replace && !del && databases[idx].db != VV_SB_PK);
 	if (st != VV_EFI_SUCCESS)
 		rc = vv_cli_fail(VV_EXIT_FAIL, CMD, "%s: enrolling %s refused: %s%s; nothing written",
-				 sf.path, databases[idx].name, vv_status_name(st),
+				 sf.path, databases[idx].name, vv_cli_why(sf.store, st),
 				 st == VV_EFI_INVALID_PARAMETER && databases[idx].db == VV_SB_PK
 					 ? " (PK holds exactly one certificate)" : "");
 	else if (vv_store_file_save(&sf, output, VV_FORMAT_UNKNOWN, NULL, 0, &err) != 0)
@@ -509,6 +511,7 @@ vv_cmd_apply(int argc, char **argv)
 		{ "append", no_argument, NULL, 'a' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "force", no_argument, NULL, VV_CLI_OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *var = NULL, *output = NULL;
@@ -535,6 +538,7 @@ vv_cmd_apply(int argc, char **argv)
 		case 'a': append = true; break;
 		case 'o': output = optarg; break;
 		case 'h': vv_cmd_apply_help(stdout); return VV_EXIT_OK;
+		case VV_CLI_OPT_FORCE: vv_cli_write.force = true; break;
 		default:
 			return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown option '%s' (see vmvars apply --help)",
 					   argv[optind - 1]);
@@ -564,7 +568,7 @@ vv_cmd_apply(int argc, char **argv)
 	st = vv_store_set(sf.store, &req);
 	if (st != VV_EFI_SUCCESS)
 		rc = vv_cli_fail(VV_EXIT_FAIL, CMD, "%s: %s refused by SetVariable: %s; %s not written",
-				 argv[optind + 1], var, vv_status_name(st), output ? output : sf.path);
+				 argv[optind + 1], var, vv_cli_why(sf.store, st), output ? output : sf.path);
 	else if (vv_store_file_save(&sf, output, VV_FORMAT_UNKNOWN, NULL, 0, &err) != 0)
 		rc = vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);
 	vv_store_file_close(&sf);
@@ -1133,6 +1137,7 @@ vv_cmd_sb_mode(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "force", no_argument, NULL, VV_CLI_OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 
@@ -1141,6 +1146,8 @@ vv_cmd_sb_mode(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		if (c == 'o') {
 			output = optarg;
+		} else if (c == VV_CLI_OPT_FORCE) {
+			vv_cli_write.force = true;
 		} else if (c == 'h') {
 			vv_cmd_sb_mode_help(stdout);
 			return VV_EXIT_OK;

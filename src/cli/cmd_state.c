@@ -260,6 +260,8 @@ vv_cmd_export(int argc, char **argv)
 	if (!force && access(argv[optind + 1], F_OK) == 0)
 		return vv_cli_fail(VV_EXIT_FAIL, "export", "%s exists (use --force to replace it)",
 				   argv[optind + 1]);
+	vv_cli_write.force = force;
+	vv_cli_write.new_file = !force;
 	if (export_store(argv[optind], vm_id, tpm, &snap, &n, &err) != 0 ||
 	    write_snapshot(argv[optind + 1], snap, n, &err) != 0) {
 		free(snap);
@@ -335,6 +337,8 @@ parse_store_out(int argc, char **argv, const char *cmd, const char *operands, bo
 	if (!force && access(argv[optind + 1], F_OK) == 0)
 		return vv_cli_fail(VV_EXIT_FAIL, cmd, "%s exists (use --force to replace it)",
 				   argv[optind + 1]);
+	vv_cli_write.force = force;
+	vv_cli_write.new_file = !force;
 	return -1;
 }
 

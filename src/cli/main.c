@@ -46,6 +46,8 @@ const struct vv_cli_command vv_cli_commands[] = {
 	{ "import-state", "a store from a snapshot file (restore)",
 	  vv_cmd_import_state, vv_cmd_import_state_help },
 	{ "clone", "copy a store for a new VM identity", vv_cmd_clone, vv_cmd_clone_help },
+	{ "pcap", "decode or replay a capture of MM traffic (pcap, link type 302)",
+	  vv_cmd_pcap, vv_cmd_pcap_help },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -22,9 +22,30 @@
 #include "backend/journal_backend.h"
 #include "backend/store_lock.h"
 #include "cli/cli.h"
+#include "core/file_replace.h"
 #include "cli/store_file.h"
 
 #define MAX_FILE_SIZE (64u << 20)
+
+struct vv_cli_write_opts vv_cli_write;
+
+/* Every file a writing command replaces goes through here: the one
+ * atomic-replace primitive, keeping the file's identity
+ * (core/file_replace.h), with --force and "must be new" as the command
+ * set them (store_file.h); rewrite: the target is the existing store
+ * itself (the journal fold), so "must be new" does not apply. */
+static int
+write_user_file(const char *path, const uint8_t *data, size_t size, bool rewrite,
+		struct vv_error *err)
+{
+	struct vv_replace how = { VV_REPLACE_IDENTITY, 0644, NULL, NULL };
+
+	if (vv_cli_write.force)
+		how.flags |= VV_REPLACE_FORCE;
+	else if (vv_cli_write.new_file && !rewrite)
+		how.flags |= VV_REPLACE_NEW;
+	return vv_file_replace(path, data, size, &how, err);
+}
 
 int
 vv_read_file(const char *path, uint8_t **data, size_t *size, struct vv_error *err)
@@ -371,6 +392,11 @@ write_json_store(const struct vv_store_file *sf, const char *path, const uint8_t
 		return -1;
 	if (sf != NULL && json_changed_since_read(sf, &d, err))
 		goto out;
+	if (vv_cli_write.new_file && !vv_cli_write.force &&
+	    (d.snapshot_exists || d.journal_size > 0)) {
+		vv_error_set(err, "%s: exists; nothing written (use --force to replace it)", path);
+		goto out;
+	}
 	if (d.journal_size > 0) {
 		if (d.journal_links != 1) {
 			vv_error_set(err, "%s.journal: has %lu links; refusing to empty it in place "
@@ -388,7 +414,7 @@ write_json_store(const struct vv_store_file *sf, const char *path, const uint8_t
 		/* sf's open already reported a torn tail of these bytes. */
 		if (sf == NULL && good < d.journal_size)
 			warn_torn(path, good, d.journal_size);
-		if (good > 0 && vv_write_file_atomic(path, (const uint8_t *)fold, fold_len, err) != 0)
+		if (good > 0 && write_user_file(path, (const uint8_t *)fold, fold_len, true, err) != 0)
 			goto out;
 		if (empty_journal(path, err) != 0) {
 			if (good > 0)
@@ -397,7 +423,7 @@ write_json_store(const struct vv_store_file *sf, const char *path, const uint8_t
 			goto out;
 		}
 	}
-	rc = vv_write_file_atomic(path, data, size, err);
+	rc = write_user_file(path, data, size, false, err);
 out:
 	free(fold);
 	json_disk_free(&d);
@@ -411,14 +437,24 @@ vv_store_file_write(const struct vv_store_file *sf, const char *path, enum vv_fo
 	bool in_place = sf != NULL && sf->path != NULL && strcmp(path, sf->path) == 0 &&
 			(sf->raw != NULL || sf->journaled);
 	int lock, rc = -1;
+	char *real;
 
-	if (vv_store_lock(path, vv_cli_progname, true, &lock, err) != 0)
+	/* A symlink is written through (core/file_replace.h), so the lock,
+	 * the journal and the check for a concurrent change are the real
+	 * file's: those of the name vmvarsd was given. */
+	real = vv_file_resolve(path, err);
+	if (real == NULL)
 		return -1;
+	if (vv_store_lock(real, vv_cli_progname, true, &lock, err) != 0) {
+		free(real);
+		return -1;
+	}
 	if (f == VV_FORMAT_JSON)
-		rc = write_json_store(in_place ? sf : NULL, path, data, size, err);
-	else if (!in_place || !changed_since_read(sf, path, err))
-		rc = vv_write_file_atomic(path, data, size, err);
+		rc = write_json_store(in_place ? sf : NULL, real, data, size, err);
+	else if (!in_place || !changed_since_read(sf, real, err))
+		rc = write_user_file(real, data, size, false, err);
 	vv_store_unlock(lock);
+	free(real);
 	return rc;
 }
 
@@ -470,43 +506,12 @@ vv_store_file_close(struct vv_store_file *sf)
 
 /* ---- command-line values ---------------------------------------------- */
 
-static const struct {
-	const char *alias;
-	const char *guid;
-} guid_aliases[] = {
-	/* varstore-formats §7.6 and §10.1 */
-	{ "global", "8be4df61-93ca-11d2-aa0d-00e098032b8c" },
-	{ "EfiGlobalVariable", "8be4df61-93ca-11d2-aa0d-00e098032b8c" },
-	{ "security", "d719b2cb-3d3a-4596-a3bc-dad00e67656f" },
-	{ "EfiImageSecurityDatabase", "d719b2cb-3d3a-4596-a3bc-dad00e67656f" },
-	{ "SecureBootEnable", "f0a30bc7-af08-4556-99c4-001009c93a44" },
-	{ "EfiSecureBootEnableDisable", "f0a30bc7-af08-4556-99c4-001009c93a44" },
-	{ "CustomMode", "c076ec0c-7028-4399-a072-71ee5c448b9f" },
-	{ "EfiCustomModeEnable", "c076ec0c-7028-4399-a072-71ee5c448b9f" },
-	{ "shim", "605dab50-e046-4300-abb6-3dd810dd8b23" },
-	{ "Shim", "605dab50-e046-4300-abb6-3dd810dd8b23" },
-	{ "ms", "77fa9abd-0359-4d32-bd60-28f4e78f784b" },
-	{ "microsoft", "77fa9abd-0359-4d32-bd60-28f4e78f784b" },
-	{ "MicrosoftVendor", "77fa9abd-0359-4d32-bd60-28f4e78f784b" },
-	{ "OvmfEnrollDefaultKeys", "a0baa8a3-041d-48a8-bc87-c36d121b5e3d" },
-	{ "redhat", "a0baa8a3-041d-48a8-bc87-c36d121b5e3d" },
-	{ "EfiCertDb", "d9bee56e-75dc-49d9-b4d7-b534210f637a" },
-	{ "MtcVendor", "eb704011-1402-11d3-8e77-00a0c969723b" },
-	{ "EfiMemoryTypeInformation", "4c19049f-4137-4dd3-9c10-8b97a83ffdfa" },
-	{ "VarErrorFlag", "04b37fe8-f6ae-480b-bdd5-37d98c5e89aa" },
-	{ "hwerr", "414e6bdd-e47b-47cc-b244-bb61020cf516" },
-	{ "zero", "00000000-0000-0000-0000-000000000000" },
-};
-
+/* The names are core's (vv_guid_parse_name), so the management API
+ * accepts exactly what the command line does. */
 int
 vv_cli_parse_guid(const char *text, vv_guid *out)
 {
-	if (vv_guid_parse(text, out) == 0)
-		return 0;
-	for (size_t i = 0; i < sizeof(guid_aliases) / sizeof(guid_aliases[0]); i++)
-		if (strcasecmp(text, guid_aliases[i].alias) == 0)
-			return vv_guid_parse(guid_aliases[i].guid, out);
-	return -1;
+	return vv_guid_parse_name(text, out);
 }
 
 const char *

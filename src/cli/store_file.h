@@ -8,8 +8,9 @@
  *
  * Invariant: a command never writes the user's file unless the whole
  * operation succeeded, and then only through vv_store_file_write (the
- * store's lock, then vv_write_file_atomic: temp file + rename), so a
- * failure leaves the file byte for byte as it was.  Commands that only
+ * store's lock, then the atomic replace of core/file_replace.h: temp file
+ * + rename, the file's identity kept), so a failure leaves the file byte
+ * for byte as it was.  Commands that only
  * read a store take no lock.
  *
  * A JSON store with a journal beside it (PATH.journal, vmvarsd's
@@ -81,6 +82,24 @@ int vv_store_file_save(struct vv_store_file *sf, const char *out_path, enum vv_f
 		       const uint8_t *tmpl, size_t tmpl_size, struct vv_error *err);
 
 void vv_store_file_close(struct vv_store_file *sf);
+
+/*
+ * How the command's writes treat the target (docs/cli.md "How vmvars
+ * writes a file").  Every write keeps the file's identity
+ * (core/file_replace.h: through a symlink, owner, group, mode, SELinux
+ * label) and refuses an immutable, read-only or hard-linked target;
+ * force (the commands' --force) writes it anyway.  new_file: the target
+ * must not exist (convert, create and export without --force).  Set once
+ * by the command before it writes.
+ */
+struct vv_cli_write_opts {
+	bool force;
+	bool new_file;
+};
+extern struct vv_cli_write_opts vv_cli_write;
+
+/* The long option every writing command takes (--force). */
+#define VV_CLI_OPT_FORCE 0x1f0
 
 /*
  * Writes data (format f) as the store file path.  Every store write of the

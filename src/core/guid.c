@@ -8,6 +8,7 @@
  * 61 df e4 8b ca 93 d2 11 aa 0d 00 e0 98 03 2b 8c.
  */
 #include <string.h>
+#include <strings.h>
 
 #include <vmvars/efi.h>
 
@@ -160,6 +161,47 @@ bool
 vv_guid_equal(const vv_guid *a, const vv_guid *b)
 {
 	return memcmp(a->b, b->b, sizeof(a->b)) == 0;
+}
+
+static const struct {
+	const char *alias;
+	const char *guid;
+} guid_aliases[] = {
+	/* varstore-formats §7.6 and §10.1 */
+	{ "global", "8be4df61-93ca-11d2-aa0d-00e098032b8c" },
+	{ "EfiGlobalVariable", "8be4df61-93ca-11d2-aa0d-00e098032b8c" },
+	{ "security", "d719b2cb-3d3a-4596-a3bc-dad00e67656f" },
+	{ "EfiImageSecurityDatabase", "d719b2cb-3d3a-4596-a3bc-dad00e67656f" },
+	{ "SecureBootEnable", "f0a30bc7-af08-4556-99c4-001009c93a44" },
+	{ "EfiSecureBootEnableDisable", "f0a30bc7-af08-4556-99c4-001009c93a44" },
+	{ "CustomMode", "c076ec0c-7028-4399-a072-71ee5c448b9f" },
+	{ "EfiCustomModeEnable", "c076ec0c-7028-4399-a072-71ee5c448b9f" },
+	{ "shim", "605dab50-e046-4300-abb6-3dd810dd8b23" },
+	{ "Shim", "605dab50-e046-4300-abb6-3dd810dd8b23" },
+	{ "ms", "77fa9abd-0359-4d32-bd60-28f4e78f784b" },
+	{ "microsoft", "77fa9abd-0359-4d32-bd60-28f4e78f784b" },
+	{ "MicrosoftVendor", "77fa9abd-0359-4d32-bd60-28f4e78f784b" },
+	{ "OvmfEnrollDefaultKeys", "a0baa8a3-041d-48a8-bc87-c36d121b5e3d" },
+	{ "redhat", "a0baa8a3-041d-48a8-bc87-c36d121b5e3d" },
+	{ "EfiCertDb", "d9bee56e-75dc-49d9-b4d7-b534210f637a" },
+	{ "MtcVendor", "eb704011-1402-11d3-8e77-00a0c969723b" },
+	{ "EfiMemoryTypeInformation", "4c19049f-4137-4dd3-9c10-8b97a83ffdfa" },
+	{ "VarErrorFlag", "04b37fe8-f6ae-480b-bdd5-37d98c5e89aa" },
+	{ "hwerr", "414e6bdd-e47b-47cc-b244-bb61020cf516" },
+	{ "zero", "00000000-0000-0000-0000-000000000000" },
+};
+
+int
+vv_guid_parse_name(const char *text, vv_guid *out)
+{
+	if (vv_guid_parse(text, out) == 0)
+		return 0;
+	if (text == NULL || out == NULL)
+		return -1;
+	for (size_t i = 0; i < sizeof(guid_aliases) / sizeof(guid_aliases[0]); i++)
+		if (strcasecmp(text, guid_aliases[i].alias) == 0)
+			return vv_guid_parse(guid_aliases[i].guid, out);
+	return -1;
 }
 
 const char *

@@ -46,6 +46,11 @@
 #include "core/var_property.h"
 #include "core/varcheck_uefi.h"
 
+/* Returns st after recording why (vv_store_refuse): every refusal of
+ * vv_store_set says which rule, in a clause a person reads after the
+ * status ("EFI_INVALID_PARAMETER: its value is an array of ..."). */
+#define REFUSE(s, st, ...) (vv_store_refuse((s), __VA_ARGS__), (st))
+
 #define MAX_HOOKS_PER_STAGE 8
 #define MAX_LISTENERS       8
 #define MIN_BUCKETS         64
@@ -95,6 +100,7 @@ struct vv_store {
 	uint64_t state_changes;             /* vv_store_state_changes */
 	char io_error[sizeof(((struct vv_error *)0)->msg)];
 	char load_warning[sizeof(((struct vv_error *)0)->msg)];
+	char refusal[sizeof(((struct vv_error *)0)->msg)];  /* vv_store_last_refusal */
 
 	struct hook hooks[VV_HOOK_STAGES][MAX_HOOKS_PER_STAGE];
 	size_t nhooks[VV_HOOK_STAGES];
@@ -757,27 +763,37 @@ check_request(struct vv_store *s, const struct vv_set_request *req, struct vv_wr
 	uint64_t name_size, total, limit;
 
 	if (req->name_len == 0 || !vv_ucs2_valid(req->name, req->name_len))
-		return VV_EFI_INVALID_PARAMETER;                        /* row 1 */
+		return REFUSE(s, VV_EFI_INVALID_PARAMETER,
+			      "the name is empty or not valid UCS-2");  /* row 1 */
 	if (req->data_size != 0 && req->data == NULL)
-		return VV_EFI_INVALID_PARAMETER;                        /* row 2 */
+		return REFUSE(s, VV_EFI_INVALID_PARAMETER,
+			      "a data size without data");              /* row 2 */
 	if (attr & ~(uint32_t)(VV_ATTR_MASK | VV_ATTR_AW))
-		return VV_EFI_INVALID_PARAMETER;                        /* row 3 */
+		return REFUSE(s, VV_EFI_INVALID_PARAMETER, "attributes 0x%x have bits UEFI "
+			      "does not define", attr);                 /* row 3 */
 	/* Rows 4-7 are one else-if chain in edk2. */
 	if ((attr & (VV_ATTR_RT | VV_ATTR_BS)) == VV_ATTR_RT) {
-		return (attr & VV_ATTR_AW) ? VV_EFI_UNSUPPORTED : VV_EFI_INVALID_PARAMETER;
+		return REFUSE(s, (attr & VV_ATTR_AW) ? VV_EFI_UNSUPPORTED : VV_EFI_INVALID_PARAMETER,
+			      "RUNTIME_ACCESS needs BOOTSERVICE_ACCESS as well");
 	} else if ((attr & VV_ATTR_MASK) == VV_ATTR_NV) {
-		return (attr & VV_ATTR_AW) ? VV_EFI_UNSUPPORTED : VV_EFI_INVALID_PARAMETER;
+		return REFUSE(s, (attr & VV_ATTR_AW) ? VV_EFI_UNSUPPORTED : VV_EFI_INVALID_PARAMETER,
+			      "NON_VOLATILE alone is not an attribute set a variable can have "
+			      "(add BOOTSERVICE_ACCESS)");
 	} else if (attr & (VV_ATTR_AT | VV_ATTR_AW)) {
 		if (!auth_supported(s))
-			return VV_EFI_INVALID_PARAMETER;                /* row 6 */
+			return REFUSE(s, VV_EFI_INVALID_PARAMETER, "this store has no "
+				      "authenticated-variable service");  /* row 6 */
 	} else if (attr & VV_ATTR_HR) {
 		if (s->limits.hwerr_storage == 0)
-			return VV_EFI_INVALID_PARAMETER;                /* row 7 */
+			return REFUSE(s, VV_EFI_INVALID_PARAMETER, "this store keeps no "
+				      "hardware-error records (no HR storage)"); /* row 7 */
 	}
 	if ((attr & VV_ATTR_AT) && (attr & VV_ATTR_AW))
-		return VV_EFI_UNSUPPORTED;                              /* row 8 */
+		return REFUSE(s, VV_EFI_UNSUPPORTED, "AUTHENTICATED_WRITE_ACCESS is deprecated "
+			      "and not supported");                     /* row 8 */
 	if (attr & VV_ATTR_AW)
-		return VV_EFI_UNSUPPORTED;                              /* row 9 */
+		return REFUSE(s, VV_EFI_UNSUPPORTED, "AUTHENTICATED_WRITE_ACCESS is deprecated "
+			      "and not supported");                     /* row 9 */
 
 	w->payload = req->data;
 	w->payload_size = req->data_size;
@@ -785,11 +801,13 @@ check_request(struct vv_store *s, const struct vv_set_request *req, struct vv_wr
 		uint32_t cert_len;
 
 		if (req->data_size < AUTH2_CERTDATA_OFF)
-			return VV_EFI_SECURITY_VIOLATION;
+			return REFUSE(s, VV_EFI_SECURITY_VIOLATION, "an authenticated write shorter "
+				      "than its EFI_VARIABLE_AUTHENTICATION_2 header");
 		cert_len = vv_le32(req->data + AUTH2_CERT_OFFSET);
 		if (cert_len < WIN_CERT_UEFI_HDR ||
 		    cert_len > req->data_size - AUTH2_CERT_OFFSET)
-			return VV_EFI_SECURITY_VIOLATION;
+			return REFUSE(s, VV_EFI_SECURITY_VIOLATION, "the authentication header's "
+				      "certificate length (%u) does not fit the data", cert_len);
 		w->payload = req->data + AUTH2_CERT_OFFSET + cert_len;
 		w->payload_size = req->data_size - AUTH2_CERT_OFFSET - cert_len;
 	}
@@ -799,7 +817,10 @@ check_request(struct vv_store *s, const struct vv_set_request *req, struct vv_wr
 	limit = class_max_variable_size(s, attr);
 	limit = limit > s->limits.variable_overhead ? limit - s->limits.variable_overhead : 0;
 	if (vv_add_overflow(name_size, w->payload_size, &total) || total > limit)
-		return VV_EFI_INVALID_PARAMETER;
+		return REFUSE(s, VV_EFI_INVALID_PARAMETER, "name and value (%llu bytes) exceed "
+			      "the largest variable of this kind the store takes (%llu bytes "
+			      "for name and value)", (unsigned long long)(name_size +
+			      w->payload_size), (unsigned long long)limit);
 
 	/* VarCheck's notion of a delete (edk2 VarCheckLibSetVariableCheck). */
 	w->is_delete = ((attr & VV_ATTR_APPEND) == 0 && w->payload_size == 0) || attr == 0;
@@ -815,12 +836,32 @@ run_hooks(struct vv_store *s, enum vv_hook_stage stage, struct vv_write *w)
 		/* edk2: VarCheck handlers' WRITE_PROTECTED is ignored for
 		 * trusted callers. */
 		if (st == VV_EFI_WRITE_PROTECTED && stage == VV_HOOK_VARCHECK &&
-		    w->req->caller == VV_CALLER_HOST)
+		    w->req->caller == VV_CALLER_HOST) {
+			s->refusal[0] = '\0';  /* not a refusal after all */
 			continue;
+		}
 		if (st != VV_EFI_SUCCESS || w->handled)
 			return st;
 	}
 	return VV_EFI_SUCCESS;
+}
+
+/* Row 14's size refusal: the size the property allows, in words. */
+static vv_status
+size_refusal(struct vv_store *s, const struct vv_var_property *p, uint64_t size)
+{
+	if (p->min_size == p->max_size)
+		return REFUSE(s, VV_EFI_INVALID_PARAMETER, "its value must be exactly %llu "
+			      "byte%s (its VarCheck property%s); got %llu",
+			      (unsigned long long)p->min_size, p->min_size == 1 ? "" : "s",
+			      p->min_size == 2 ? ": a UINT16" : "", (unsigned long long)size);
+	if (p->max_size == UINT64_MAX)
+		return REFUSE(s, VV_EFI_INVALID_PARAMETER, "its value must be at least %llu "
+			      "bytes (its VarCheck property); got %llu",
+			      (unsigned long long)p->min_size, (unsigned long long)size);
+	return REFUSE(s, VV_EFI_INVALID_PARAMETER, "its value must be %llu to %llu bytes (its "
+		      "VarCheck property); got %llu", (unsigned long long)p->min_size,
+		      (unsigned long long)p->max_size, (unsigned long long)size);
 }
 
 /* Rows 13-17: VarCheck.  Properties and the UEFI-defined-variable rules,
@@ -831,24 +872,28 @@ check_varcheck(struct vv_store *s, struct vv_write *w)
 	const struct vv_set_request *req = w->req;
 	const struct vv_var_property *p;
 	uint32_t attr = req->attributes;
+	char why[256];
 	vv_status st;
 
 	p = property_lookup(s, req->name, req->name_len, &req->guid);
 	if (p != NULL && (p->property & VV_VAR_CHECK_PROPERTY_READ_ONLY) &&
 	    req->caller == VV_CALLER_GUEST)
-		return VV_EFI_WRITE_PROTECTED;                          /* row 13 */
+		return REFUSE(s, VV_EFI_WRITE_PROTECTED, "read-only after EndOfDxe (its "
+			      "VarCheck property)");                    /* row 13 */
 	if (!w->is_delete) {
 		if (p != NULL) {                                        /* row 14 */
 			if (p->attributes != 0 && (attr & ~VV_ATTR_APPEND) != p->attributes)
-				return VV_EFI_INVALID_PARAMETER;
+				return REFUSE(s, VV_EFI_INVALID_PARAMETER, "attributes 0x%x; its "
+					      "VarCheck property requires 0x%x", attr & ~VV_ATTR_APPEND,
+					      p->attributes);
 			if (w->payload_size != 0 &&
 			    (w->payload_size < p->min_size || w->payload_size > p->max_size))
-				return VV_EFI_INVALID_PARAMETER;
+				return size_refusal(s, p, w->payload_size);
 		}
-		st = vv_varcheck_uefi(req->name, req->name_len, &req->guid, attr, w->payload,
-				      w->payload_size);                 /* rows 15-16 */
+		st = vv_varcheck_uefi_why(req->name, req->name_len, &req->guid, attr, w->payload,
+					  w->payload_size, why, sizeof(why)); /* rows 15-16 */
 		if (st != VV_EFI_SUCCESS)
-			return st;
+			return REFUSE(s, st, "%s", why);
 	}
 	return run_hooks(s, VV_HOOK_VARCHECK, w);                       /* row 17 */
 }
@@ -903,7 +948,8 @@ check_write(struct vv_store *s, struct vv_write *w)
 	/* vmvars: the service-owned status variables are never the guest's to
 	 * write, in any phase (CVE-2026-16288; see the file comment). */
 	if (req->caller == VV_CALLER_GUEST && is_service_owned(req))
-		return VV_EFI_WRITE_PROTECTED;
+		return REFUSE(s, VV_EFI_WRITE_PROTECTED, "the variable service owns this status "
+			      "variable; the guest may not write it");
 
 	st = run_hooks(s, VV_HOOK_SPECIAL, w);                          /* row 12 */
 	if (st != VV_EFI_SUCCESS || w->handled)
@@ -915,16 +961,21 @@ check_write(struct vv_store *s, struct vv_write *w)
 	}
 	if (old != NULL) {
 		if (s->at_runtime && !(old->attributes & VV_ATTR_RT))
-			return VV_EFI_WRITE_PROTECTED;                  /* row 18 */
+			return REFUSE(s, VV_EFI_WRITE_PROTECTED, "after ExitBootServices only "
+				      "variables with RUNTIME_ACCESS can be written"); /* row 18 */
 		if (attr != 0 && (attr & ~VV_ATTR_APPEND) != old->attributes)
-			return VV_EFI_INVALID_PARAMETER;                /* row 19 */
+			return REFUSE(s, VV_EFI_INVALID_PARAMETER, "attributes 0x%x differ from "
+				      "the existing variable's 0x%x (delete it first to change "
+				      "them)", attr & ~VV_ATTR_APPEND, old->attributes); /* row 19 */
 	}
 	if (s->at_runtime && (name_is(req, "PlatformLangCodes") || name_is(req, "LangCodes")))
-		return VV_EFI_WRITE_PROTECTED;                          /* row 20 */
+		return REFUSE(s, VV_EFI_WRITE_PROTECTED, "the firmware's language codes cannot "
+			      "change after ExitBootServices");         /* row 20 */
 	if (auth_supported(s))
 		return run_hooks(s, VV_HOOK_AUTH, w);                   /* rows 21-23 */
 	if (old != NULL && (old->attributes & (VV_ATTR_AT | VV_ATTR_AW)) && !(attr & VV_ATTR_AT))
-		return VV_EFI_WRITE_PROTECTED;                          /* row 24 */
+		return REFUSE(s, VV_EFI_WRITE_PROTECTED, "an authenticated variable is only "
+			      "written by an authenticated (signed) write"); /* row 24 */
 	return VV_EFI_SUCCESS;
 }
 
@@ -1025,6 +1076,17 @@ new_value(const struct vv_variable *old, const struct vv_write *w, bool append, 
 	return buf;
 }
 
+/* Row 32's refusal: the class's space, in numbers. */
+static vv_status
+full_refusal(struct vv_store *s, uint32_t attr)
+{
+	return REFUSE(s, VV_EFI_OUT_OF_RESOURCES, "the store's %s space is full (%llu of %llu "
+		      "bytes in use)", (attr & VV_ATTR_HR) ? "hardware-error record" :
+		      (attr & VV_ATTR_NV) ? "non-volatile" : "volatile",
+		      (unsigned long long)class_in_use(s, attr),
+		      (unsigned long long)class_capacity(s, attr));
+}
+
 /* Rows 25-29 for an existing variable; fills u or returns a status.
  * *done is set when the request succeeds without any change. */
 static vv_status
@@ -1039,9 +1101,11 @@ plan_existing(struct vv_store *s, struct vv_write *w, struct update *u, bool *do
 
 	if (s->at_runtime) {
 		if (!(old->attributes & VV_ATTR_NV))
-			return VV_EFI_WRITE_PROTECTED;                  /* row 25 */
+			return REFUSE(s, VV_EFI_WRITE_PROTECTED, "after ExitBootServices a "
+				      "volatile variable cannot change");   /* row 25 */
 		if (!(old->attributes & VV_ATTR_RT))
-			return VV_EFI_INVALID_PARAMETER;                /* row 26 */
+			return REFUSE(s, VV_EFI_INVALID_PARAMETER, "after ExitBootServices only "
+				      "variables with RUNTIME_ACCESS can be written"); /* row 26 */
 	}
 	if ((!append && w->payload_size == 0) || (attr & (VV_ATTR_BS | VV_ATTR_RT)) == 0) {
 		u->kind = UPD_DELETE;
@@ -1058,7 +1122,9 @@ plan_existing(struct vv_store *s, struct vv_write *w, struct update *u, bool *do
 		if (vv_add_overflow(old->data_size, w->payload_size, &merged) ||
 		    vv_add_overflow(merged, name_size + s->limits.variable_overhead, &merged) ||
 		    merged > limit)
-			return VV_EFI_INVALID_PARAMETER;
+			return REFUSE(s, VV_EFI_INVALID_PARAMETER, "appending would make the "
+				      "variable larger than the %llu bytes the store takes for one "
+				      "variable of this kind", (unsigned long long)limit);
 	}
 	data = new_value(old, w, append, &size);
 	if (data == NULL)
@@ -1066,7 +1132,7 @@ plan_existing(struct vv_store *s, struct vv_write *w, struct update *u, bool *do
 	if (!class_has_room(s, old->attributes, var_cost(s, name_size, size),
 			    var_cost(s, name_size, old->data_size))) {
 		free(data);
-		return VV_EFI_OUT_OF_RESOURCES;                         /* row 32 */
+		return full_refusal(s, old->attributes);                /* row 32 */
 	}
 	u->kind = UPD_REPLACE;
 	u->var = old;
@@ -1093,9 +1159,10 @@ plan_create(struct vv_store *s, struct vv_write *w, struct update *u, bool *done
 		return VV_EFI_SUCCESS;
 	}
 	if (w->payload_size == 0 || (attr & (VV_ATTR_BS | VV_ATTR_RT)) == 0)
-		return VV_EFI_NOT_FOUND;                                /* row 30 */
+		return REFUSE(s, VV_EFI_NOT_FOUND, "no such variable to delete"); /* row 30 */
 	if (s->at_runtime && (!(attr & VV_ATTR_RT) || !(attr & VV_ATTR_NV)))
-		return VV_EFI_INVALID_PARAMETER;                        /* row 31 */
+		return REFUSE(s, VV_EFI_INVALID_PARAMETER, "after ExitBootServices a new "
+			      "variable must be NON_VOLATILE and RUNTIME_ACCESS"); /* row 31 */
 	return plan_create_unchecked(s, w, u);
 }
 
@@ -1109,7 +1176,7 @@ plan_create_unchecked(struct vv_store *s, struct vv_write *w, struct update *u)
 
 	if (!class_has_room(s, stored_attr,
 			    var_cost(s, ((uint64_t)req->name_len + 1) * 2, w->payload_size), 0))
-		return VV_EFI_OUT_OF_RESOURCES;                         /* row 32 */
+		return full_refusal(s, stored_attr);                    /* row 32 */
 	v = var_new(req->name, req->name_len, &req->guid, stored_attr, w->payload,
 		    (size_t)w->payload_size);
 	if (v == NULL)
@@ -1379,6 +1446,7 @@ vv_store_set(struct vv_store *s, const struct vv_set_request *req)
 
 	memset(&w, 0, sizeof(w));
 	w.req = req;
+	s->refusal[0] = '\0';
 	st = check_request(s, req, &w);
 	if (st != VV_EFI_SUCCESS)
 		return st;
@@ -1396,6 +1464,8 @@ vv_store_set(struct vv_store *s, const struct vv_set_request *req)
 		}
 	}
 	free(w.owned);
+	if (st == VV_EFI_SUCCESS)
+		s->refusal[0] = '\0';
 	return st;
 }
 
@@ -1412,6 +1482,7 @@ vv_store_put(struct vv_store *s, const uint16_t *name, size_t name_len, const vv
 	vv_status st;
 
 	memset(&w, 0, sizeof(w));
+	s->refusal[0] = '\0';
 	w.req = &req;
 	w.payload = data;
 	w.payload_size = size;
@@ -1432,7 +1503,7 @@ vv_store_put(struct vv_store *s, const uint16_t *name, size_t name_len, const vv
 		if (!class_has_room(s, attributes, var_cost(s, name_size, size),
 				    var_cost(s, name_size, old->data_size))) {
 			free(copy);
-			return VV_EFI_OUT_OF_RESOURCES;
+			return full_refusal(s, attributes);
 		}
 		memcpy(copy, data, size);
 		u.kind = UPD_REPLACE;
@@ -1692,6 +1763,30 @@ const char *
 vv_store_last_io_error(const struct vv_store *s)
 {
 	return s->io_error;
+}
+
+const char *
+vv_store_last_refusal(const struct vv_store *s)
+{
+	return s->refusal;
+}
+
+void
+vv_store_refusal_reset(struct vv_store *s)
+{
+	s->refusal[0] = '\0';
+}
+
+void
+vv_store_refuse(struct vv_store *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->refusal[0] != '\0')
+		return;         /* the first reason is the precise one */
+	va_start(ap, fmt);
+	vsnprintf(s->refusal, sizeof(s->refusal), fmt, ap);
+	va_end(ap);
 }
 
 const char *

@@ -74,6 +74,11 @@ struct vv_restore_ops {
 int vv_store_add_restore_module(struct vv_store *s, const struct vv_restore_ops *ops, void *ctx);
 void vv_store_remove_restore_module(struct vv_store *s, const struct vv_restore_ops *ops,
 				    void *ctx);
+/* Forgets the last refusal's reason (vv_store_last_refusal): for the
+ * host-side operations that do not go through vv_store_set (Secure Boot
+ * enrollment) and record their own. */
+void vv_store_refusal_reset(struct vv_store *s);
+
 /* Every registered check in turn; the first refusal's -1. */
 int vv_store_run_restore_checks(const struct vv_store *s, const struct vv_variable *vars,
 				size_t n, vv_restore_lookup_fn lookup, void *lookup_ctx,

@@ -15,6 +15,7 @@
  * the ASCII table text (no conversion), the fixed names are found by binary
  * search, the ####-patterns by their length and prefix.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/varcheck_uefi.h"
@@ -365,12 +366,68 @@ format_valid(const struct uefi_var *v, const uint8_t *p, uint64_t size)
 	return false;
 }
 
+/* What a value of v's format must be, for the refusal (§10.2, §10.3,
+ * §10.5; UEFI spec §3.1.6 for Key####). */
+static void
+format_why(const struct uefi_var *v, const uint8_t *p, uint64_t size, char *why, size_t cap)
+{
+	switch (v->format) {
+	case FMT_ASCII:
+		for (uint64_t i = 0; i < size; i++)
+			if (p[i] >= 0x80) {
+				snprintf(why, cap, "its value must be ASCII (a language code); byte %llu "
+					 "is 0x%02x", (unsigned long long)i, p[i]);
+				return;
+			}
+		break;
+	case FMT_SIZE_ARRAY:
+		snprintf(why, cap, "its value is an array of %llu-byte %s; %llu bytes is not a "
+			 "multiple of %llu", (unsigned long long)v->prop.min_size,
+			 v->prop.min_size == 2 ? "UINT16 option numbers" : "GUIDs",
+			 (unsigned long long)size, (unsigned long long)v->prop.min_size);
+		return;
+	case FMT_DEVICE_PATH:
+		snprintf(why, cap, "its value is not a well-formed device path (nodes of 4 or more "
+			 "bytes, the last an End node ending exactly at the end of the value)");
+		return;
+	case FMT_LOAD_OPTION:
+		snprintf(why, cap, "its value is not a well-formed EFI_LOAD_OPTION (attributes, "
+			 "file path list length, a NUL-terminated UCS-2 description, then a "
+			 "device path ending in an End node; vmvars boot add builds one)");
+		return;
+	case FMT_KEY_OPTION:
+		snprintf(why, cap, "its value is not a well-formed EFI_KEY_OPTION (10 bytes, then "
+			 "the 4-byte input keys its KeyData counts)");
+		return;
+	default:
+		break;
+	}
+	snprintf(why, cap, "its value breaks the variable's format");
+}
+
+static const char *
+namespace_name(const vv_guid *g)
+{
+	if (vv_guid_equal(g, &VV_GUID_GLOBAL_VARIABLE))
+		return "EFI_GLOBAL_VARIABLE";
+	if (vv_guid_equal(g, &VV_GUID_IMAGE_SECURITY_DB))
+		return "EFI_IMAGE_SECURITY_DATABASE";
+	return "EFI_HARDWARE_ERROR_VARIABLE";
+}
+
 vv_status
-vv_varcheck_uefi(const uint16_t *name, size_t name_len, const vv_guid *guid,
-		 uint32_t attributes, const uint8_t *payload, uint64_t payload_size)
+vv_varcheck_uefi_why(const uint16_t *name, size_t name_len, const vv_guid *guid,
+		     uint32_t attributes, const uint8_t *payload, uint64_t payload_size,
+		     char *why, size_t cap)
 {
 	const struct uefi_var *v;
+	char scratch[8];
 
+	if (why == NULL || cap == 0) {
+		why = scratch;
+		cap = sizeof(scratch);
+	}
+	why[0] = '\0';
 	if (guid == NULL || (name == NULL && name_len != 0))
 		return VV_EFI_INVALID_PARAMETER;
 	/* Deletes are not checked (§8.2 rows 14-16 "not for deletes"). */
@@ -381,18 +438,34 @@ vv_varcheck_uefi(const uint16_t *name, size_t name_len, const vv_guid *guid,
 		return VV_EFI_INVALID_PARAMETER;
 
 	/* Row 15: HR only for HwErrRec#### under the hardware-error GUID. */
-	if ((attributes & VV_ATTR_HR) != 0 && !is_hwerr_rec(name, name_len, guid))
+	if ((attributes & VV_ATTR_HR) != 0 && !is_hwerr_rec(name, name_len, guid)) {
+		snprintf(why, cap, "the HARDWARE_ERROR_RECORD attribute is only for HwErrRec#### "
+			 "(four uppercase hex digits) in the hardware-error namespace");
 		return VV_EFI_INVALID_PARAMETER;
+	}
 
 	/* Row 15: only names the specification defines under its GUIDs. */
 	if (!is_spec_namespace(guid))
 		return VV_EFI_SUCCESS;
 	v = lookup(name, name_len, guid);
-	if (v == NULL)
+	if (v == NULL) {
+		snprintf(why, cap, "the UEFI specification defines no variable of this name in the "
+			 "%s namespace, which takes only the names it defines (edk2 "
+			 "VarCheckUefiLib)", namespace_name(guid));
 		return VV_EFI_INVALID_PARAMETER;
+	}
 
 	/* Row 16: formats; an append of nothing has no value to check. */
-	if (payload_size == 0)
+	if (payload_size == 0 || format_valid(v, payload, payload_size))
 		return VV_EFI_SUCCESS;
-	return format_valid(v, payload, payload_size) ? VV_EFI_SUCCESS : VV_EFI_INVALID_PARAMETER;
+	format_why(v, payload, payload_size, why, cap);
+	return VV_EFI_INVALID_PARAMETER;
+}
+
+vv_status
+vv_varcheck_uefi(const uint16_t *name, size_t name_len, const vv_guid *guid,
+		 uint32_t attributes, const uint8_t *payload, uint64_t payload_size)
+{
+	return vv_varcheck_uefi_why(name, name_len, guid, attributes, payload, payload_size,
+				    NULL, 0);
 }

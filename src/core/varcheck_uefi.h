@@ -32,6 +32,14 @@ const struct vv_var_property *vv_uefi_var_property(const uint16_t *name, size_t 
 vv_status vv_varcheck_uefi(const uint16_t *name, size_t name_len, const vv_guid *guid,
 			   uint32_t attributes, const uint8_t *payload, uint64_t payload_size);
 
+/* The same, and why in why[0, cap) (a clause for a person, "" on
+ * success): "its value is an array of 2-byte UINT16 option numbers; 5
+ * bytes is not a multiple of 2", "the UEFI specification defines no
+ * variable of this name in the EFI_GLOBAL_VARIABLE namespace, ...". */
+vv_status vv_varcheck_uefi_why(const uint16_t *name, size_t name_len, const vv_guid *guid,
+			       uint32_t attributes, const uint8_t *payload, uint64_t payload_size,
+			       char *why, size_t cap);
+
 /* Format validators, exposed for the CLI decoders and tests. */
 bool vv_device_path_valid(const uint8_t *p, uint64_t size, bool multi_instance);
 bool vv_load_option_valid(const uint8_t *p, uint64_t size);

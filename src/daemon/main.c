@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ struct options {
 	struct sandbox_config sandbox;
 	enum log_level log_level;
 	bool check_only;
+	const char *pcap_path;          /* --pcap FILE */
 	bool test_forbidden_syscall;
 	const char *test_forbidden_path;
 	char vmm_default[PATH_MAX], mgmt_default[PATH_MAX];
@@ -43,7 +45,7 @@ enum {
 	OPT_STATE_DIR = 256, OPT_VMM_SOCKET, OPT_MGMT_SOCKET, OPT_FORCE_SB, OPT_NO_CUSTOM,
 	OPT_TPM, OPT_NV, OPT_VOLATILE, OPT_HWERR, OPT_MAXVAR, OPT_MAXAUTH, OPT_LOG,
 	OPT_USER, OPT_NO_SANDBOX, OPT_TIMEOUT, OPT_CHECK, OPT_TEST_SYSCALL, OPT_TEST_PATH, OPT_COMPACT_IDLE, OPT_VERSION,
-	OPT_POLL_US, OPT_VM_UUID, OPT_MIGRATION, OPT_INCOMING, OPT_PROTOCOL,
+	OPT_POLL_US, OPT_VM_UUID, OPT_MIGRATION, OPT_INCOMING, OPT_PROTOCOL, OPT_PCAP,
 };
 
 static const struct option long_options[] = {
@@ -69,6 +71,7 @@ static const struct option long_options[] = {
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "pcap", required_argument, NULL, OPT_PCAP },
 	{ "test-forbidden-syscall", no_argument, NULL, OPT_TEST_SYSCALL },
 	{ "test-forbidden-path", required_argument, NULL, OPT_TEST_PATH },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -117,6 +120,8 @@ usage(FILE *f)
 "  --user NAME              when started as root: run as NAME after setup\n"
 "  --no-sandbox             DEBUGGING ONLY: no chroot, Landlock, seccomp or privilege drop\n"
 "  --check                  open the store, report it, exit (0 if it loads)\n"
+"  --pcap FILE              write every MM request, reply and VM reset to FILE\n"
+"                           (pcap, link type 302: QEMU 11's uefi-vars pcapfile=)\n"
 "  --version, --help\n"
 "\n"
 "Under systemd, the VMM and management sockets may be passed by socket\n"
@@ -232,6 +237,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_USER: o->sandbox.user = optarg; break;
 		case OPT_NO_SANDBOX: o->sandbox.enabled = false; break;
 		case OPT_CHECK: o->check_only = true; break;
+		case OPT_PCAP: o->pcap_path = optarg; break;
 		case OPT_TEST_SYSCALL: o->test_forbidden_syscall = true; break;
 		case OPT_TEST_PATH: o->test_forbidden_path = optarg; break;
 		case OPT_VERSION: printf("vmvarsd %s, protocol 1\n", VMVARS_VERSION); exit(0);
@@ -388,7 +394,7 @@ main(int argc, char **argv)
 	struct vm vm;
 	struct stat st;
 	char store_path[PATH_MAX];
-	int lock_fd;
+	int lock_fd, pcap_fd = -1;
 
 	if (parse_options(argc, argv, &o) != 0) {
 		usage(stderr);
@@ -407,6 +413,23 @@ main(int argc, char **argv)
 	}
 	if (stat(o.vm.state_dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		fatal("%s: not a directory", o.vm.state_dir);
+	/*
+	 * What an operator gets wrong when installing the service, said
+	 * before anything is created (the lock file, the sockets): a --user
+	 * that does not exist (sysusers.d/vmvars.conf not applied), and a
+	 * state directory the user we run as cannot write (started directly
+	 * as the unit's User= in a directory someone else owns; with --user
+	 * the sandbox checks the same after the switch).
+	 */
+	if (o.sandbox.user != NULL && getpwnam(o.sandbox.user) == NULL)
+		fatal("--user %s: no such user; create it (systemd-sysusers vmvars.conf, or "
+		      "useradd --system %s) and start again", o.sandbox.user, o.sandbox.user);
+	if (!o.check_only && o.sandbox.user == NULL && access(o.vm.state_dir, W_OK | X_OK) != 0)
+		fatal("the state directory %s (owner uid %u, mode %04o) is not writable by uid %u "
+		      "(%s): vmvarsd could not save the store; make the directory owned by that "
+		      "user (the systemd unit's User= with StateDirectory= does)", o.vm.state_dir,
+		      (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), (unsigned)getuid(),
+		      strerror(errno));
 	/*
 	 * One writer per store (backend/store_lock.h).  Before the sockets,
 	 * so that a second daemon on this directory stops here rather than
@@ -437,10 +460,22 @@ main(int argc, char **argv)
 	if (!OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL))
 		fatal("OpenSSL initialisation (configuration) failed");
 	tzset();
+	/* The capture file is opened here, before the chdir (a relative
+	 * name is the operator's) and the sandbox (Landlock allows only the
+	 * state directory); the descriptor is kept for the daemon's life. */
+	if (o.pcap_path != NULL && !o.check_only &&
+	    (pcap_fd = open(o.pcap_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+			    0600)) < 0)
+		fatal("--pcap %s: %s", o.pcap_path, strerror(errno));
 	if (chdir(o.vm.state_dir) != 0)
 		fatal("%s: %s", o.vm.state_dir, strerror(errno));
 	if (vm_open(&vm, &o.vm, &err) != 0)
 		fatal("%s/%s", o.vm.state_dir, err.msg);
+	if (pcap_fd >= 0) {
+		if (vv_mm_set_pcap(vm.mm, pcap_fd, &err) != 0)
+			fatal("--pcap %s: %s", o.pcap_path, err.msg);
+		log_info("capturing MM traffic to %s (pcap, link type 302)", o.pcap_path);
+	}
 	log_info("store %s/vars.json: %zu variables; Secure Boot %s mode%s", o.vm.state_dir,
 		 vv_store_count(vm.store), vv_sb_mode_name(vv_secureboot_mode(vm.sb)),
 		 vv_secureboot_enforcing(vm.sb) ? ", enforcing" : "");

@@ -52,20 +52,42 @@ fail(struct request *r, const char *fmt, ...)
 	return -1;
 }
 
-/* An EFI status result: ok is whether it is EFI_SUCCESS. */
+/*
+ * An EFI status result: ok is whether it is EFI_SUCCESS.  A failure's
+ * "error" is a sentence: the status and why -- the store's reason for a
+ * refused write (vv_store_last_refusal: the rule, policy or limit), also
+ * alone in "reason", or the I/O error behind EFI_DEVICE_ERROR.
+ * explain is false for results that are not a store write (the store's
+ * last reason would be another request's).
+ */
 static int
-status_reply(struct request *r, vv_status st)
+status_reply_why(struct request *r, vv_status st, bool explain)
 {
 	json_object_object_add(r->out, "ok", json_object_new_boolean(st == VV_EFI_SUCCESS));
 	json_object_object_add(r->out, "status", json_object_new_string(vv_status_name(st)));
 	if (st != VV_EFI_SUCCESS) {
 		const char *io = vv_store_last_io_error(r->vm->store);
+		const char *why = explain ? vv_store_last_refusal(r->vm->store) : "";
+		char text[700];
 
-		json_object_object_add(r->out, "error", json_object_new_string(
-		    st == VV_EFI_DEVICE_ERROR && io[0] ? io : vv_status_name(st)));
+		if (st == VV_EFI_DEVICE_ERROR && io[0])
+			why = io;
+		if (why[0] != '\0') {
+			snprintf(text, sizeof(text), "%s: %s", vv_status_name(st), why);
+			json_object_object_add(r->out, "reason", json_object_new_string(why));
+		} else {
+			snprintf(text, sizeof(text), "%s", vv_status_name(st));
+		}
+		json_object_object_add(r->out, "error", json_object_new_string(text));
 		r->vm->mgmt_errors++;
 	}
 	return 0;
+}
+
+static int
+status_reply(struct request *r, vv_status st)
+{
+	return status_reply_why(r, st, false);
 }
 
 static void
@@ -230,8 +252,9 @@ arg_variable(struct request *r, uint16_t **name, size_t *len, vv_guid *guid)
 
 	if (text == NULL || gtext == NULL)
 		return fail(r, "\"name\" and \"guid\" (strings) are required");
-	if (vv_guid_parse(gtext, guid) != 0)
-		return fail(r, "\"guid\" is not a GUID");
+	if (vv_guid_parse_name(gtext, guid) != 0)
+		return fail(r, "\"guid\" is neither a GUID nor a namespace name the command line "
+			    "knows (global, security, shim, ms, ...)");
 	*name = vv_ucs2_from_utf8(text, strlen(text), len);
 	if (*name == NULL || *len == 0) {
 		free(*name);
@@ -321,7 +344,7 @@ cmd_set(struct request *r, bool delete)
 	st = vv_store_set(r->vm->store, &req);
 	free(name);
 	free(data);
-	return status_reply(r, st);
+	return status_reply_why(r, st, true);
 }
 
 static int
@@ -361,7 +384,7 @@ cmd_enroll(struct request *r)
 		return fail(r, "\"esl\" (hex) or \"esl_base64\" is required and must decode");
 	st = vv_secureboot_enroll(r->vm->sb, dbs[i].db, esl, size, append);
 	free(esl);
-	status_reply(r, st);
+	status_reply_why(r, st, true);
 	json_object_object_add(r->out, "mode", json_object_new_string(
 	    vv_sb_mode_name(vv_secureboot_mode(r->vm->sb))));
 	return 0;

@@ -143,6 +143,21 @@ fail(struct parse *p, const char *key, struct json_object *v, const char *fmt, .
 	return vv_error_set(p->err, "%s: %s: %s: %s", p->origin, key, val, why);
 }
 
+/* Appends one warning line to d; false when out of memory. */
+static bool
+add_warning(struct vv_fw_descriptor *d, const char *line)
+{
+	char **grown = realloc(d->warnings, (d->n_warnings + 1) * sizeof(*grown));
+
+	if (grown == NULL)
+		return false;
+	d->warnings = grown;
+	if ((d->warnings[d->n_warnings] = strdup(line)) == NULL)
+		return false;
+	d->n_warnings++;
+	return true;
+}
+
 static void
 warn(struct parse *p, const char *key, struct json_object *v, const char *why)
 {
@@ -560,6 +575,48 @@ parse_features(struct parse *p, struct json_object *root)
 	return 0;
 }
 
+/*
+ * Machine types with the uefi-vars device (uefi-vars-device-abi
+ * "Machines": a dynamic sysbus device on pc/q35 and virt): a glob whose
+ * literal start cannot name one of them offers host-uefi-vars firmware,
+ * which panics without the device, to a machine that has none.
+ */
+static bool
+glob_may_have_uefi_vars(const char *glob, enum vv_fw_arch arch)
+{
+	static const char *const x86[] = { "pc-q35-", "pc-i440fx-", "q35", "pc" };
+	static const char *const other[] = { "virt" };
+	const char *const *fam = arch == VV_FW_ARCH_X86_64 || arch == VV_FW_ARCH_I386 ? x86 : other;
+	size_t n = fam == x86 ? 4 : 1, lit = strcspn(glob, "*?[");
+
+	for (size_t i = 0; i < n; i++) {
+		size_t fl = strlen(fam[i]), m = lit < fl ? lit : fl;
+
+		if (strncmp(glob, fam[i], m) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+warn_machines_without_device(struct parse *p)
+{
+	const struct vv_fw_descriptor *d = p->d;
+	char why[200];
+
+	for (size_t i = 0; i < d->n_targets; i++)
+		for (size_t j = 0; j < d->targets[i].n_machines; j++) {
+			if (glob_may_have_uefi_vars(d->targets[i].machines[j], d->targets[i].arch))
+				continue;
+			snprintf(why, sizeof(why), "%s %s has no uefi-vars device (QEMU has it on "
+				 "%s only), and host-uefi-vars firmware panics without it",
+				 vv_fw_arch_name(d->targets[i].arch), d->targets[i].machines[j],
+				 d->targets[i].arch == VV_FW_ARCH_X86_64 ||
+				 d->targets[i].arch == VV_FW_ARCH_I386 ? "pc and q35" : "virt");
+			warn(p, "targets", NULL, why);
+		}
+}
+
 static int
 parse_root(struct parse *p, struct json_object *root)
 {
@@ -583,6 +640,8 @@ parse_root(struct parse *p, struct json_object *root)
 		warn(p, "mapping.mode", NULL, p->d->mode == VV_FW_MODE_SPLIT
 		     ? "split: host-uefi-vars firmware loaded as flash should be stateless"
 		     : "combined: host-uefi-vars firmware loaded as flash should be stateless");
+	if (vv_fw_descriptor_host_vars(p->d))
+		warn_machines_without_device(p);
 	if (p->oom)
 		return vv_error_set(p->err, "%s: out of memory", p->origin);
 	return 0;
@@ -714,6 +773,7 @@ struct vv_fw_descriptor *
 vv_fw_descriptor_load(const char *path, struct vv_error *err)
 {
 	struct vv_fw_descriptor *d;
+	char why[700], line[1000];
 	size_t len;
 	char *text;
 
@@ -721,7 +781,55 @@ vv_fw_descriptor_load(const char *path, struct vv_error *err)
 		return NULL;
 	d = vv_fw_descriptor_parse(text, len, path, err);
 	free(text);
+	if (d != NULL && vv_fw_flash_pair_check(d, why, sizeof(why)) &&
+	    (snprintf(line, sizeof(line), "%s: mapping: %s", path, why), !add_warning(d, line))) {
+		vv_fw_descriptor_free(d);
+		vv_error_set(err, "%s: out of memory", path);
+		return NULL;
+	}
 	return d;
+}
+
+/*
+ * x86 OVMF split flash: the executable and the NVRAM template are the two
+ * halves of one flash device that edk2 builds at 2 MiB (FD_SIZE_2MB:
+ * 1966080-byte code + 131072-byte vars) or 4 MiB (FD_SIZE_4MB: 3653632 +
+ * 540672).  The code looks for its variable store at the offset its
+ * build put it; a template of the other build (OSX-KVM's mix of a 4 MiB
+ * OVMF_CODE with a 2 MiB OVMF_VARS) puts none there, and every variable
+ * write is lost.  Checked on the files' sizes, when both are raw and can
+ * be stat'ed and one of them has the size of an OVMF build's half.
+ */
+int
+vv_fw_flash_pair_check(const struct vv_fw_descriptor *d, char *why, size_t cap)
+{
+	const long long mib = 1024 * 1024;
+	struct stat code, vars;
+	long long sum;
+	bool x86 = false;
+
+	for (size_t i = 0; i < d->n_targets; i++)
+		x86 |= d->targets[i].arch == VV_FW_ARCH_X86_64 || d->targets[i].arch == VV_FW_ARCH_I386;
+	if (!x86 || d->device != VV_FW_DEV_FLASH || d->mode != VV_FW_MODE_SPLIT ||
+	    d->executable.filename == NULL || d->nvram_template.filename == NULL ||
+	    d->executable.format != VV_FW_FMT_RAW || d->nvram_template.format != VV_FW_FMT_RAW ||
+	    stat(d->executable.filename, &code) != 0 || stat(d->nvram_template.filename, &vars) != 0)
+		return 0;
+	/* Only files of edk2's OVMF builds are judged: other firmware
+	 * (SeaBIOS-style images, test files) has no such layout. */
+	if (code.st_size != 1966080 && code.st_size != 3653632 &&
+	    vars.st_size != 131072 && vars.st_size != 540672)
+		return 0;
+	sum = (long long)code.st_size + (long long)vars.st_size;
+	if (sum == 2 * mib || sum == 4 * mib)
+		return 0;
+	snprintf(why, cap, "executable %s (%lld bytes) and NVRAM template %s (%lld bytes) make "
+		 "%lld bytes, not the 2 or 4 MiB flash OVMF is built for: the firmware would "
+		 "find no variable store in this template and lose every variable write (pair "
+		 "a 4 MiB build's code with its own template, e.g. OVMF_VARS_4M.fd)",
+		 d->executable.filename, (long long)code.st_size, d->nvram_template.filename,
+		 (long long)vars.st_size, sum);
+	return 1;
 }
 
 void

@@ -10,6 +10,9 @@
  *                    read-write as pflash0, no pflash1 (§3.3).
  *   stateless        nothing is written; the executable is mapped read-only
  *                    and variables live only while the VM runs (§3.1).
+ *                    host-uefi-vars firmware asked for stateless
+ *                    (opts.stateless) gets the variable device without a
+ *                    store: nothing is written either.
  *   host-uefi-vars   a new vmvars JSON v2 store <dir>/<vm>_VARS.json, from
  *                    the descriptor's JSON template or a given one (§3.4,
  *                    §4.5), used as `-device uefi-vars-x64,jsonfile=`
@@ -18,9 +21,10 @@
  *                    the daemon's <state dir>/vars.json and the device gets
  *                    `vmvarsd=<socket>` (QEMU patched with contrib/qemu).
  *
- * Every per-VM file is published atomically (vv_fw_publish_file): a
- * temporary file next to the target, fsync, link (no overwrite) or rename
- * (--force), fsync of the directory.  An existing target is refused unless
+ * Every per-VM file is published atomically (vv_fw_publish_file, the
+ * one atomic-replace primitive of core/file_replace.h): a temporary file
+ * next to the target, fsync, link (no overwrite) or rename (--force,
+ * keeping the replaced file's identity), fsync of the directory.  An existing target is refused unless
  * forced; a failure leaves neither a partial target nor a temporary file.
  *
  * A raw OVMF_VARS.fd template becomes a vmvars store through the format
@@ -29,7 +33,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +46,7 @@
 #include <vmvars/json_v2.h>
 #include <vmvars/store.h>
 
+#include "core/file_replace.h"
 #include "firmware/fw_internal.h"
 
 /* Templates and combined images: OVMF images are 2-4 MiB, AAVMF 64 MiB. */
@@ -51,139 +55,37 @@
 const char *
 vv_fw_state_kind_name(enum vv_fw_state_kind k)
 {
-	static const char *const names[] = { "split", "combined", "stateless", "host-uefi-vars" };
+	static const char *const names[] = { "split", "combined", "stateless", "host-uefi-vars",
+					     "host-uefi-vars-stateless" };
 
 	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : NULL;
 }
 
 /* ---- atomic publication ---- */
 
-static int
-fsync_dir_of(const char *path, struct vv_error *err)
-{
-	char *copy = strdup(path);
-	int fd, r = 0;
-
-	if (copy == NULL)
-		return vv_error_set(err, "%s: out of memory", path);
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) != 0)
-		r = vv_error_set(err, "%s: cannot sync directory: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return r;
-}
-
-/* fsync the file now at path (fill() may have replaced the inode). */
-static int
-fsync_path(const char *path, struct vv_error *err)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
-
-	if (fd < 0 || fsync(fd) != 0)
-		r = vv_error_set(err, "%s: cannot sync: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
 int
-vv_fw_publish_file(const char *target, bool replace, vv_fw_fill_fn fill, void *ctx,
+vv_fw_publish_file(const char *target, bool replace, const void *data, size_t len,
 		   struct vv_error *err)
 {
-	size_t n = strlen(target);
+	const struct vv_replace how = {
+		VV_REPLACE_IDENTITY | (replace ? VV_REPLACE_FORCE : VV_REPLACE_NEW), 0600, NULL, NULL
+	};
 	struct stat st;
-	char *tmp;
-	int fd;
 
-	/* Refuse early, with a clear message; link() below closes the race. */
+	/* Refuse early, with a clear message; link() in the primitive closes
+	 * the race. */
 	if (!replace && lstat(target, &st) == 0)
 		return vv_error_set(err, "%s: already exists (refusing to overwrite a VM's "
 				    "firmware state; use --force to replace it)", target);
-	if ((tmp = malloc(n + sizeof(".tmp.XXXXXX"))) == NULL)
-		return vv_error_set(err, "%s: out of memory", target);
-	memcpy(tmp, target, n);
-	memcpy(tmp + n, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
-	if ((fd = mkstemp(tmp)) < 0) {
-		vv_error_set(err, "%s: cannot create a temporary file: %s", target, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	if (fill(ctx, fd, tmp, err) != 0)
-		goto fail;
-	if (fsync(fd) != 0 || fsync_path(tmp, err) != 0) {
-		vv_error_set(err, "%s: cannot sync: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	if (replace ? rename(tmp, target) != 0 : link(tmp, target) != 0) {
-		if (errno == EEXIST)
-			vv_error_set(err, "%s: already exists (refusing to overwrite a VM's "
-				     "firmware state; use --force to replace it)", target);
-		else
-			vv_error_set(err, "%s: cannot create: %s", target, strerror(errno));
-		goto fail;
-	}
-	if (!replace)
-		unlink(tmp);
-	close(fd);
-	free(tmp);
-	return fsync_dir_of(target, err);
-fail:
-	close(fd);
-	unlink(tmp);
-	free(tmp);
-	return -1;
+	return vv_file_replace(target, data, len, &how, err);
 }
 
-/* ---- fillers ---- */
-
-static int
-write_all(int fd, const void *buf, size_t len, const char *path, struct vv_error *err)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return vv_error_set(err, "%s: write failed: %s", path,
-					    n < 0 ? strerror(errno) : "no progress");
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
+/* The per-VM copy of a template or executable must be what QEMU maps:
+ * written whole (the primitive), never a partial file. */
 struct bytes {
 	const char *data;
 	size_t len;
 };
-
-static int
-fill_bytes(void *ctx, int fd, const char *tmp, struct vv_error *err)
-{
-	struct bytes *b = ctx;
-
-	return write_all(fd, b->data, b->len, tmp, err);
-}
-
-/* Writes the store through the JSON file backend onto tmp (the backend
- * makes its own temporary file and renames it over tmp). */
-static int
-fill_store(void *ctx, int fd, const char *tmp, struct vv_error *err)
-{
-	struct vv_store *s = ctx;
-	struct vv_backend *b = vv_json_file_backend_new(tmp, err);
-
-	(void)fd;
-	if (b == NULL)
-		return -1;
-	vv_store_set_backend(s, b);
-	return vv_store_flush(s, err);
-}
 
 /* ---- template checks ---- */
 
@@ -389,8 +291,8 @@ qemu_args(const struct vv_fw_descriptor *d, enum vv_fw_state_kind kind,
 	}
 	switch (d->device) {
 	case VV_FW_DEV_FLASH:
-		push_flash(&a, d, kind, exe, kind == VV_FW_STATE_HOST_VARS ? NULL : vars,
-			   legacy_drive);
+		push_flash(&a, d, kind, exe, kind == VV_FW_STATE_HOST_VARS ||
+			   kind == VV_FW_STATE_HOST_VARS_STATELESS ? NULL : vars, legacy_drive);
 		break;
 	case VV_FW_DEV_MEMORY:
 		push(&a, "-bios");
@@ -407,11 +309,15 @@ qemu_args(const struct vv_fw_descriptor *d, enum vv_fw_state_kind kind,
 		push(&a, "igvm-cfg=igvm0");
 		break;
 	}
-	/* §3.2, §3.4: the host variable device carries the store. */
+	/* §3.2, §3.4: the host variable device carries the store; without
+	 * one (stateless) it keeps the variables in memory. */
 	if (kind == VV_FW_STATE_HOST_VARS && vars != NULL) {
 		push(&a, "-device");
 		push(&a, "%s,%s=%s", x86_firmware(d) ? "uefi-vars-x64" : "uefi-vars-sysbus",
 		     vmvarsd_socket != NULL ? "vmvarsd" : "jsonfile", vars);
+	} else if (kind == VV_FW_STATE_HOST_VARS_STATELESS) {
+		push(&a, "-device");
+		push(&a, "%s", x86_firmware(d) ? "uefi-vars-x64" : "uefi-vars-sysbus");
 	}
 	free(exe);
 	free(vars);
@@ -445,7 +351,7 @@ copy_file(const char *src, enum vv_fw_format fmt, const char *target, bool force
 	b.data = data;
 	r = check_flash_format(src, &b, fmt, err);
 	if (r == 0)
-		r = vv_fw_publish_file(target, force, fill_bytes, &b, err);
+		r = vv_fw_publish_file(target, force, b.data, b.len, err);
 	free(data);
 	return r;
 }
@@ -507,18 +413,30 @@ make_host_store(const struct vv_fw_descriptor *d, const struct vv_fw_instance_op
 	if (tpl != NULL && load_template(s, tpl, must_json, err) != 0)
 		r = -1;
 	if (r == 0) {
+		size_t len;
+		char *text = vv_json_v2_serialize(s, &len);
+
 		*n_vars = count_variables(s);
-		r = vv_fw_publish_file(target, o->force, fill_store, s, err);
+		r = text != NULL ? vv_fw_publish_file(target, o->force, text, len, err)
+				 : vv_error_set(err, "%s: out of memory", target);
+		free(text);
 	}
 	vv_store_free(s);
 	return r;
 }
 
+/*
+ * Host-side variables persist in a store unless the VM asked for stateless
+ * firmware: QEMU's uefi-vars device without jsonfile= keeps them in
+ * memory (device-abi "jsonfile ... provides persistence").  (A flash
+ * descriptor of host-uefi-vars firmware says "stateless" for the flash
+ * only, §3.2, so only the request decides.)
+ */
 static enum vv_fw_state_kind
 kind_for(const struct vv_fw_descriptor *d, const struct vv_fw_instance_opts *o)
 {
 	if (vv_fw_descriptor_host_vars(d) || o->host_vars)
-		return VV_FW_STATE_HOST_VARS;
+		return o->stateless ? VV_FW_STATE_HOST_VARS_STATELESS : VV_FW_STATE_HOST_VARS;
 	if (d->device != VV_FW_DEV_FLASH)
 		return VV_FW_STATE_STATELESS;
 	if (d->mode == VV_FW_MODE_SPLIT)
@@ -531,14 +449,23 @@ create_state(const struct vv_fw_descriptor *d, const struct vv_fw_instance_opts 
 	     struct vv_fw_instance *inst, struct vv_error *err)
 {
 	const char *suffix;
+	char why[700];
 
 	switch (inst->kind) {
 	case VV_FW_STATE_STATELESS:
+	case VV_FW_STATE_HOST_VARS_STATELESS:
 		if (o->template_path != NULL)
 			return vv_error_set(err, "%s: stateless firmware has no variable store; "
 					    "a template makes no sense", d->path);
+		if (o->vmvarsd_dir != NULL)
+			return vv_error_set(err, "%s: vmvarsd keeps a store; stateless firmware "
+					    "keeps none (drop --vmvarsd or --mode stateless)",
+					    d->path);
 		return 0;
 	case VV_FW_STATE_SPLIT:
+		if (!o->force && vv_fw_flash_pair_check(d, why, sizeof(why)))
+			return vv_error_set(err, "%s: %s; nothing written (--force instantiates "
+					    "it anyway)", d->path, why);
 		suffix = d->nvram_template.format == VV_FW_FMT_QCOW2 ? "_VARS.qcow2" : "_VARS.fd";
 		break;
 	case VV_FW_STATE_COMBINED:
@@ -647,7 +574,8 @@ vv_fw_instantiate(const struct vv_fw_descriptor *d, const struct vv_fw_instance_
 		return NULL;
 	}
 	inst->qemu_args = qemu_args(d, inst->kind, inst->executable,
-				    inst->kind == VV_FW_STATE_STATELESS ? NULL : inst->created,
+				    inst->kind == VV_FW_STATE_STATELESS ||
+				    inst->kind == VV_FW_STATE_HOST_VARS_STATELESS ? NULL : inst->created,
 				    o->vmvarsd_socket != NULL ? o->vmvarsd_socket : sock,
 				    o->legacy_drive, &inst->n_qemu_args);
 	free(sock);

@@ -13,9 +13,25 @@
  *     asked), so combined is never auto-selected; asking for combined
  *     explicitly selects it (issue #7),
  *   8 formats.
- * One rule of our own: firmware with host-uefi-vars panics without the
- * host variable device (§3.2), so unless the query says anything about
- * host-uefi-vars it is treated as forbidden; asking for it selects it.
+ * Rules of our own, which libvirt follows in effect (issue #17):
+ *  - firmware with host-uefi-vars panics without the host variable
+ *    device (§3.2), so unless the query says anything about
+ *    host-uefi-vars it is treated as forbidden; asking for it selects it;
+ *  - firmware made for a confidential VM is only chosen for a VM that
+ *    asks for launch security (amd-sev, amd-sev-es, amd-sev-snp or
+ *    intel-tdx required): an IGVM mapping (§3.1, QEMU 10.1) never
+ *    otherwise -- libvirt cannot map IGVM at all, so a plain VM never
+ *    gets it -- and firmware with amd-sev-snp or intel-tdx not in
+ *    automatic selection.  An explicit mode keeps libvirt's own results:
+ *    its "supported firmware" listing shows OVMF.amdsev.fd and
+ *    OVMF.inteltdx.fd for q35 and its efi-stateless case takes the
+ *    stateless amdsev build (§4.6);
+ *  - machine aliases: descriptors name concrete machine types (globs, "no
+ *    aliases", §3.1), and libvirt matches the domain's machine after QEMU
+ *    resolved an alias to its newest type (q35 -> pc-q35-10.2 with QEMU
+ *    10.2).  A query's q35, pc (x86) or virt (arm, aarch64) is resolved
+ *    the same way, with the QEMU this project builds against
+ *    (VV_FW_QEMU_MACHINE_VERSION).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -153,30 +169,101 @@ match_paths(const struct vv_fw_descriptor *d, const struct vv_fw_query *q, char 
 	return true;
 }
 
+/* The QEMU machine aliases (QEMU's own, `qemu-system-* -machine help`):
+ * the alias and the prefix of the versioned types it stands for. */
+static const struct {
+	const char *alias;
+	const char *prefix;
+	int arch;                   /* -1: x86 (i386 and x86_64) */
+} machine_aliases[] = {
+	{ "q35", "pc-q35-", -1 },
+	{ "pc", "pc-i440fx-", -1 },
+	{ "virt", "virt-", VV_FW_ARCH_AARCH64 },
+	{ "virt", "virt-", VV_FW_ARCH_ARM },
+};
+
+int
+vv_fw_machine_resolve(const char *machine, int arch, char *out, size_t out_size)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(machine_aliases) / sizeof(machine_aliases[0]); i++) {
+		int a = machine_aliases[i].arch;
+
+		if (strcmp(machine, machine_aliases[i].alias) != 0)
+			continue;
+		if (a < 0 ? (arch >= 0 && arch != VV_FW_ARCH_X86_64 && arch != VV_FW_ARCH_I386)
+			  : (arch >= 0 && arch != a))
+			continue;
+		snprintf(out, out_size, "%s%s", machine_aliases[i].prefix,
+			 VV_FW_QEMU_MACHINE_VERSION);
+		return 1;
+	}
+	return 0;
+}
+
+/* Whether a target's globs match machine, or the type its alias stands for
+ * on this target's architecture. */
+static bool
+target_matches(const struct vv_fw_target *t, const char *machine)
+{
+	char resolved[64];
+	size_t j;
+
+	for (j = 0; j < t->n_machines; j++)
+		if (vv_fw_glob_match(t->machines[j], machine))
+			return true;
+	if (!vv_fw_machine_resolve(machine, (int)t->arch, resolved, sizeof(resolved)))
+		return false;
+	for (j = 0; j < t->n_machines; j++)
+		if (vv_fw_glob_match(t->machines[j], resolved))
+			return true;
+	return false;
+}
+
 /* §4.2 step 3: some target has the architecture and a matching glob. */
 static bool
 match_target(const struct vv_fw_descriptor *d, const struct vv_fw_query *q, char *r, size_t rs)
 {
 	int arch = q->arch != NULL ? vv_fw_arch_from_name(q->arch) : -1;
 	bool arch_seen = false;
-	size_t i, j;
+	char resolved[64];
+	size_t i;
 
 	for (i = 0; i < d->n_targets; i++) {
 		if (arch >= 0 && (int)d->targets[i].arch != arch)
 			continue;
 		arch_seen = true;
-		if (q->machine == NULL)
+		if (q->machine == NULL || target_matches(&d->targets[i], q->machine))
 			return true;
-		for (j = 0; j < d->targets[i].n_machines; j++)
-			if (vv_fw_glob_match(d->targets[i].machines[j], q->machine))
-				return true;
 	}
 	if (!arch_seen && q->arch == NULL)
 		return reject(r, rs, "has no targets");
 	if (!arch_seen)
 		return reject(r, rs, "no target for architecture %s", q->arch);
+	if (vv_fw_machine_resolve(q->machine, arch, resolved, sizeof(resolved)))
+		return reject(r, rs, "no %s machine pattern matches %s (QEMU's alias of %s)",
+			      q->arch != NULL ? q->arch : "", q->machine, resolved);
 	return reject(r, rs, "no %s machine pattern matches %s", q->arch != NULL ? q->arch : "",
 		      q->machine);
+}
+
+/* Firmware made for a confidential VM (file comment). */
+static bool
+for_confidential_vm(const struct vv_fw_descriptor *d)
+{
+	return d->device == VV_FW_DEV_IGVM ||
+	       (d->features & (VV_FW_BIT(VV_FW_FEAT_AMD_SEV_SNP) |
+			       VV_FW_BIT(VV_FW_FEAT_INTEL_TDX))) != 0;
+}
+
+static bool
+asks_launch_security(const struct vv_fw_query *q)
+{
+	return q->features[VV_FW_FEAT_AMD_SEV] == VV_FW_WANT_YES ||
+	       q->features[VV_FW_FEAT_AMD_SEV_ES] == VV_FW_WANT_YES ||
+	       q->features[VV_FW_FEAT_AMD_SEV_SNP] == VV_FW_WANT_YES ||
+	       q->features[VV_FW_FEAT_INTEL_TDX] == VV_FW_WANT_YES;
 }
 
 /* Steps 4, 5, 6, 9: every feature wish, in the order of enum vv_fw_feature. */
@@ -185,6 +272,13 @@ match_features(const struct vv_fw_descriptor *d, const struct vv_fw_query *q, ch
 {
 	int f;
 
+	if ((d->device == VV_FW_DEV_IGVM ||
+	     (q->mode == VV_FW_MODE_AUTO && for_confidential_vm(d))) && !asks_launch_security(q))
+		return reject(r, rs, "made for a confidential VM (%s); not chosen unless launch "
+			      "security is asked for (amd-sev, amd-sev-es, amd-sev-snp or intel-tdx)",
+			      d->device == VV_FW_DEV_IGVM ? "an IGVM image" :
+			      (d->features & VV_FW_BIT(VV_FW_FEAT_INTEL_TDX)) ? "intel-tdx" :
+			      "amd-sev-snp");
 	for (f = 0; f < VV_FW_FEAT_COUNT; f++) {
 		bool has_f = (d->features & VV_FW_BIT(f)) != 0;
 		enum vv_fw_want w = q->features[f];

@@ -24,9 +24,9 @@
 
 #include <zlib.h>
 
-#include <vmvars/uefi_vars_device.h>
 #include <vmvars/ucs2.h>
 
+#include "core/crc32c.h"
 #include "format/formats_internal.h"
 
 #define AWS_MAGIC       "AMZNUEFI"

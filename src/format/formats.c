@@ -10,7 +10,7 @@
  *    leaves it empty: the reader fills a scratch store with the same
  *    limits, and only a complete scratch store is moved over;
  *  - a save never touches a file; vv_write_file_atomic() does, and the old
- *    file is intact until the rename.
+ *    file is intact until the rename (core/file_replace.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +26,7 @@
 #include <vmvars/json_v2.h>
 #include <vmvars/ucs2.h>
 
-#include "backend/file_backend.h"
+#include "core/file_replace.h"
 #include "format/formats_internal.h"
 
 static const struct {
@@ -618,85 +618,11 @@ vv_format_save_fd_layout(const struct vv_store *s, enum vv_fd_layout layout,
 
 /* ---- atomic file write ---- */
 
-static int
-write_all(int fd, const uint8_t *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * <path>.tmp.<pid>, created O_EXCL (never through a symlink), written,
- * fsynced, closed, renamed over path, then the directory fsynced.  Any
- * failure before the rename removes the temporary file and leaves path as
- * it was.  The new file gets the mode of the old one, else 0644, and, when
- * we are root, the old one's owner: root editing a store that belongs to
- * vmvarsd's user (vmvarsd@.service runs as vmvars) must not leave a file
- * that user can no longer open.
- */
+/* The one atomic-replace primitive (core/file_replace.h) for a user's
+ * file: through a symlink, owner, group, mode and SELinux label kept,
+ * immutable, read-only and hard-linked files refused. */
 int
 vv_write_file_atomic(const char *path, const uint8_t *data, size_t size, struct vv_error *err)
 {
-	const int flags = O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC;
-	struct stat st;
-	mode_t mode = 0644;
-	char *tmp;
-	int fd;
-
-	bool keep_owner = false;
-
-	if (stat(path, &st) == 0) {
-		if (S_ISDIR(st.st_mode))
-			return vv_error_set(err, "%s: is a directory", path);
-		mode = st.st_mode & 07777;
-		keep_owner = geteuid() == 0 && (st.st_uid != 0 || st.st_gid != 0);
-	}
-	if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0)
-		return vv_error_set(err, "%s: out of memory", path);
-	fd = open(tmp, flags, mode);
-	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
-		fd = open(tmp, flags, mode); /* a leftover of a crashed run with our pid */
-	if (fd < 0) {
-		vv_error_set(err, "%s: create %s: %s", path, tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	if (keep_owner && fchown(fd, st.st_uid, st.st_gid) != 0) {
-		vv_error_set(err, "%s: chown %s to %u:%u: %s", path, tmp, (unsigned)st.st_uid,
-			     (unsigned)st.st_gid, strerror(errno));
-		close(fd);
-		goto fail;
-	}
-	if (write_all(fd, data, size) != 0 || fsync(fd) != 0) {
-		vv_error_set(err, "%s: write %s: %s", path, tmp, strerror(errno));
-		close(fd);
-		goto fail;
-	}
-	if (close(fd) != 0) {
-		vv_error_set(err, "%s: close %s: %s", path, tmp, strerror(errno));
-		goto fail;
-	}
-	if (rename(tmp, path) != 0) {
-		vv_error_set(err, "%s: rename %s: %s", path, tmp, strerror(errno));
-		goto fail;
-	}
-	free(tmp);
-	return vv_file_sync_parent(path, 0, err);
-fail:
-	unlink(tmp);
-	free(tmp);
-	return -1;
+	return vv_file_replace(path, data, size, NULL, err);
 }

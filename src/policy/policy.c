@@ -341,26 +341,38 @@ find_same(const struct vv_policy *p, const struct policy_entry *n)
 
 /* ---- enforcement (edk2 ValidateSetVariable) ---- */
 
+/* Records why a policy refuses (vv_store_refuse) when s is given: the
+ * rule, so a person does not stop at the status. */
+#define POLICY_REFUSE(s, st, ...) \
+	((s) != NULL ? (vv_store_refuse((s), __VA_ARGS__), (st)) : (st))
+
 static vv_status
 lock_status(struct vv_policy *p, const struct policy_entry *e, const uint16_t *name,
-	    size_t name_len, const vv_guid *guid)
+	    size_t name_len, const vv_guid *guid, struct vv_store *why)
 {
 	const struct vv_variable *v;
+	char state[128];
 
 	switch (e->lock_type) {
 	case VV_POLICY_LOCK_NOW:
-		return VV_EFI_WRITE_PROTECTED;
+		return POLICY_REFUSE(why, VV_EFI_WRITE_PROTECTED, "locked by a variable policy "
+				     "(LOCK_NOW)");
 	case VV_POLICY_LOCK_ON_CREATE:
 		/* Locked once the variable exists (host view). */
 		if (vv_store_find(p->store, name, name_len, guid) != NULL)
-			return VV_EFI_WRITE_PROTECTED;
+			return POLICY_REFUSE(why, VV_EFI_WRITE_PROTECTED, "locked by a variable "
+					     "policy once it exists (LOCK_ON_CREATE)");
 		return VV_EFI_SUCCESS;
 	case VV_POLICY_LOCK_ON_VAR_STATE:
 		/* Locked while the controlling variable exists with exactly
 		 * one byte equal to Value (device-abi §8.5). */
 		v = vv_store_find(p->store, e->state_name, e->state_name_len, &e->state_ns);
-		if (v != NULL && v->data_size == 1 && v->data[0] == e->state_value)
-			return VV_EFI_WRITE_PROTECTED;
+		if (v != NULL && v->data_size == 1 && v->data[0] == e->state_value) {
+			vv_ucs2_print(e->state_name, e->state_name_len, state, sizeof(state));
+			return POLICY_REFUSE(why, VV_EFI_WRITE_PROTECTED, "locked by a variable "
+					     "policy while %s is %u (LOCK_ON_VAR_STATE)", state,
+					     (unsigned)e->state_value);
+		}
 		return VV_EFI_SUCCESS;
 	default:
 		return VV_EFI_SUCCESS;
@@ -369,7 +381,7 @@ lock_status(struct vv_policy *p, const struct policy_entry *e, const uint16_t *n
 
 static vv_status
 evaluate(struct vv_policy *p, const uint16_t *name, size_t name_len, const vv_guid *guid,
-	 uint32_t attributes, uint64_t data_size, bool is_delete)
+	 uint32_t attributes, uint64_t data_size, bool is_delete, struct vv_store *why)
 {
 	const struct policy_entry *e;
 
@@ -384,15 +396,23 @@ evaluate(struct vv_policy *p, const uint16_t *name, size_t name_len, const vv_gu
 	 * MaxSize is never 0 (entry_valid), so "> max" is edk2's test. */
 	if (!is_delete) {
 		if (e->min_size > 0 && data_size < e->min_size)
-			return VV_EFI_INVALID_PARAMETER;
+			return POLICY_REFUSE(why, VV_EFI_INVALID_PARAMETER, "a variable policy "
+					     "requires at least %u bytes; got %llu", e->min_size,
+					     (unsigned long long)data_size);
 		if (data_size > e->max_size)
-			return VV_EFI_INVALID_PARAMETER;
+			return POLICY_REFUSE(why, VV_EFI_INVALID_PARAMETER, "a variable policy "
+					     "allows at most %u bytes; got %llu", e->max_size,
+					     (unsigned long long)data_size);
 		if ((attributes & e->must_have) != e->must_have)
-			return VV_EFI_INVALID_PARAMETER;
+			return POLICY_REFUSE(why, VV_EFI_INVALID_PARAMETER, "a variable policy "
+					     "requires attributes 0x%x; got 0x%x", e->must_have,
+					     attributes & ~VV_ATTR_APPEND);
 		if ((attributes & e->cant_have) != 0)
-			return VV_EFI_INVALID_PARAMETER;
+			return POLICY_REFUSE(why, VV_EFI_INVALID_PARAMETER, "a variable policy "
+					     "forbids attributes 0x%x; got 0x%x", e->cant_have,
+					     attributes & ~VV_ATTR_APPEND);
 	}
-	return lock_status(p, e, name, name_len, guid);
+	return lock_status(p, e, name, name_len, guid, why);
 }
 
 /* The VarCheck hook: the store calls it after EndOfDxe only. */
@@ -401,9 +421,8 @@ policy_varcheck_hook(void *ctx, struct vv_store *s, struct vv_write *w)
 {
 	struct vv_policy *p = ctx;
 
-	(void)s;
 	return evaluate(p, w->req->name, w->req->name_len, &w->req->guid, w->req->attributes,
-			w->payload_size, w->is_delete);
+			w->payload_size, w->is_delete, s);
 }
 
 vv_status
@@ -416,7 +435,7 @@ vv_policy_check(struct vv_policy *p, const uint16_t *name, size_t name_len, cons
 	bool is_delete = (data_size == 0 && (attributes & VV_ATTR_APPEND) == 0) ||
 			 attributes == 0;
 
-	return evaluate(p, name, name_len, guid, attributes, data_size, is_delete);
+	return evaluate(p, name, name_len, guid, attributes, data_size, is_delete, NULL);
 }
 
 /* ---- table management ---- */

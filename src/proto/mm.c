@@ -6,10 +6,12 @@
  * (the device model copies guest memory once), so nothing here can be
  * changed by the guest while it is being parsed.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proto/mm_internal.h"
+#include "proto/mm_pcap.h"
 
 /* A VM reset drops the policy DUMP pagination snapshot with the rest of
  * the volatile state. */
@@ -21,6 +23,9 @@ on_store_event(void *ctx, struct vv_store *s, enum vv_event ev)
 	(void)s;
 	if (ev != VV_EVENT_RESET)
 		return;
+	if (mm->pcap_fd >= 0 &&
+	    vv_mm_pcap_write_record(mm->pcap_fd, VV_MM_PCAP_RESET, NULL, 0, 0) != 0)
+		mm->pcap_fd = -1;
 	free(mm->dump_cache);
 	mm->dump_cache = NULL;
 	mm->dump_cache_size = 0;
@@ -35,6 +40,7 @@ vv_mm_new(struct vv_store *s, struct vv_policy *p)
 		return NULL;
 	mm->store = s;
 	mm->policy = p;
+	mm->pcap_fd = -1;
 	if (vv_store_add_listener(s, on_store_event, mm) != 0) {
 		free(mm);
 		return NULL;
@@ -78,8 +84,58 @@ handle_event(struct vv_mm *mm, const vv_guid *g)
 	return true;
 }
 
+int
+vv_mm_set_pcap(struct vv_mm *mm, int fd, struct vv_error *err)
+{
+	mm->pcap_fd = -1;
+	if (fd < 0)
+		return 0;
+	if (vv_mm_pcap_write_header(fd) != 0)
+		return vv_error_set(err, "MM capture: writing the pcap header: %s", strerror(errno));
+	mm->pcap_fd = fd;
+	return 0;
+}
+
+/* One packet of the capture: the buffer's 24 + MessageLength bytes.  A
+ * request whose length is not within the buffer (refused with 0x12) is
+ * its MM header alone, marked truncated (the buffer was longer); a buffer
+ * too small for even the header is not captured. */
+static void
+capture(struct vv_mm *mm, enum vv_mm_pcap_type type, const uint8_t *buf, size_t buf_size)
+{
+	size_t cap = buf_size < VV_MM_MAX_BUFFER ? buf_size : VV_MM_MAX_BUFFER;
+	size_t n = VV_MM_HEADER_SIZE, orig = cap;
+	uint64_t total;
+
+	if (cap < VV_MM_HEADER_SIZE)
+		return;
+	if (!vv_add_overflow(VV_MM_HEADER_SIZE, vv_le64(buf + 16), &total) && total <= cap)
+		n = orig = (size_t)total;
+	else if (cap == VV_MM_HEADER_SIZE)
+		return;         /* nothing beyond the header to say it was cut */
+	if (vv_mm_pcap_write_record(mm->pcap_fd, type, buf, n, orig) != 0)
+		mm->pcap_fd = -1;
+}
+
+static uint16_t handle(struct vv_mm *mm, uint8_t *buf, size_t buf_size);
+
 uint16_t
 vv_mm_handle(struct vv_mm *mm, uint8_t *buf, size_t buf_size)
+{
+	uint16_t sts;
+
+	if (mm->pcap_fd < 0)
+		return handle(mm, buf, buf_size);
+	capture(mm, VV_MM_PCAP_REQUEST, buf, buf_size);
+	sts = handle(mm, buf, buf_size);
+	/* A reply is what the device writes back (vmvars/mm.h). */
+	if (mm->pcap_fd >= 0 && (sts == VV_STS_SUCCESS || sts == VV_STS_ERR_NOT_SUPPORTED))
+		capture(mm, VV_MM_PCAP_REPLY, buf, buf_size);
+	return sts;
+}
+
+static uint16_t
+handle(struct vv_mm *mm, uint8_t *buf, size_t buf_size)
 {
 	vv_guid guid;
 	uint64_t msg_len, total;

@@ -18,6 +18,8 @@ struct vv_mm {
 	/* Scratch for names decoded from the wire into host-order UCS-2, so
 	 * that no request allocates (a name fits the 64 KiB buffer). */
 	uint16_t name_scratch[VV_MM_MAX_BUFFER / 2];
+	/* vv_mm_set_pcap: the capture's descriptor (the caller's), or -1. */
+	int pcap_fd;
 };
 
 /*

@@ -1,6 +1,9 @@
 /*
- * src/device/crc32c.c -- CRC-32C (Castagnoli), the checksum of the
- * uefi-vars PIO_BUFFER_CRC32C register (device-abi §3 "CRC").
+ * src/core/crc32c.c -- CRC-32C (Castagnoli), the checksum of the
+ * uefi-vars PIO_BUFFER_CRC32C register (device-abi §3 "CRC"), of the
+ * journal's records (src/backend/journal_backend.c) and of the aws
+ * varstore (src/format/aws.c).  In core, beside crc32.c, because all
+ * three depend on it and dependencies point one way (everything -> core).
  *
  * Reflected polynomial 0x82F63B78, initial value 0xffffffff, final XOR
  * 0xffffffff: the standard CRC-32C, equal to edk2's
@@ -12,7 +15,7 @@
  * (c = c & 1 ? (c >> 1) ^ 0x82F63B78 : c >> 1); tests/test_device.c
  * checks the table-driven result against that bitwise definition.
  */
-#include <vmvars/uefi_vars_device.h>
+#include "core/crc32c.h"
 
 static const uint32_t crc32c_table[256] = {
 	0x00000000, 0xf26b8303, 0xe13b70f7, 0x1350f3f4,

@@ -602,7 +602,7 @@ check_expect(struct json_object *change, const struct vv_variable *cur, char *wh
 		if (cur == NULL)
 			return 0;
 		snprintf(why, cap, "the variable exists now (it did not when it was read): "
-			 "it changed meanwhile; nothing was changed, read it again");
+			 "it changed meanwhile; read it again");
 		return -1;
 	}
 	if (strlen(want) != 64) {
@@ -611,13 +611,12 @@ check_expect(struct json_object *change, const struct vv_variable *cur, char *wh
 	}
 	if (cur == NULL) {
 		snprintf(why, cap, "the variable no longer exists: it changed since it was read; "
-			 "nothing was changed, read it again");
+			 "read it again");
 		return -1;
 	}
 	var_fingerprint(cur, have);
 	if (strcasecmp(have, want) != 0) {
-		snprintf(why, cap, "the variable changed since it was read; nothing was changed, "
-			 "read it again");
+		snprintf(why, cap, "the variable changed since it was read; read it again");
 		return -1;
 	}
 	return 0;

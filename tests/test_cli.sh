@@ -40,7 +40,7 @@ have_efitools=false
 command -v sign-efi-sig-list >/dev/null && command -v cert-to-efi-sig-list >/dev/null &&
 	command -v openssl >/dev/null && have_efitools=true
 
-echo "1..157"
+echo "1..158"
 
 # ---- create, set, get, list, delete -----------------------------------------
 run "$VMVARS" create s.json
@@ -787,6 +787,22 @@ if [ -n "$MSD" ] && [ -d "$MSD" ] && [ -f "$MSFD" ] && command -v openssl >/dev/
 	else
 		skip "the 2 MiB flash layout" "no /usr/share/OVMF/OVMF_VARS.ms.fd"
 	fi
+	# A flash image whose variable store is too full: the bytes needed, from
+	# the layout's record space (7 records of 8068 bytes fit Debian's 2 MiB
+	# OVMF_VARS.fd, the 8th needs 7300 more), nothing written.
+	if [ -f /usr/share/OVMF/OVMF_VARS.fd ]; then
+		cp /usr/share/OVMF/OVMF_VARS.fd full.fd
+		head -c 8000 /dev/zero >f8k.bin
+		for i in 1 2 3 4 5 6 7; do
+			"$VMVARS" set full.fd F$i --guid "$JG" --attr NV,BS --file f8k.bin >/dev/null 2>&1
+		done
+		cp full.fd full7.fd
+		run "$VMVARS" set full.fd F8 --guid "$JG" --attr NV,BS --file f8k.bin
+		checkx "a full flash image: exit 1, the bytes needed from the layout's record space, file byte-identical" \
+			'test "$rc" = 1 && test "$err" = "vmvars: set: full.fd: fd: the variables do not fit the flash layout'"'"'s variable store: they need 64544 bytes of its 57244 bytes of record space, 7300 more bytes (out of room at F8)" && cmp -s full.fd full7.fd'
+	else
+		skip "a full flash image" "no /usr/share/OVMF/OVMF_VARS.fd"
+	fi
 	# An ArmVirt flash image gets the arm64 dbx unless --arch says otherwise.
 	"$VMVARS" create arm.fd --layout armvirt >/dev/null 2>&1
 	"$VMVARS" enroll arm.fd --from "$MSFD" >/dev/null 2>&1
@@ -848,7 +864,7 @@ if [ -n "$MSD" ] && [ -d "$MSD" ] && [ -f "$MSFD" ] && command -v openssl >/dev/
 		test "$rc" = 0 -a "$(json_get ro.json "[(t['file'], t['result']) for t in d['targets']]")" = \
 		"[('deb.fd', 'no-op'), ('fleet a.fd', 'rolled-over'), ('fleet-b.fd', 'rolled-over')]"
 else
-	for i in $(seq 1 27); do skip "rollover case $i" "no VMVARS_MS_DATA, $MSFD or openssl"; done
+	for i in $(seq 1 28); do skip "rollover case $i" "no VMVARS_MS_DATA, $MSFD or openssl"; done
 fi
 
 echo "# $fails failed of $n"

@@ -226,7 +226,7 @@ test_live_edit_seen_by_guest(void)
 	CHECK_EQ(run(env, "list --vm no-such-vm-here"), 1);
 	CHECK(strstr(err, "vm:no-such-vm-here: cannot connect to the VM's management socket "
 		      "/tmp/no-such-vm-here/mgmt.sock") != NULL);
-	/* not a store command */
+	/* create takes no store: --vm is not one of its options */
 	CHECK_EQ(run(NULL, "create --vm x new.json"), 2);
 	close(fd);
 	CHECK_EQ(stop(&d), 0);

@@ -82,6 +82,9 @@ usage(FILE *out)
 		fprintf(out, "  %-12s %s\n", c->name, c->summary);
 	fprintf(out,
 		"\n"
+		"A store command works on a running VM with --vm NAME (vmvarsd@NAME) or\n"
+		"--socket PATH (its management socket) in place of FILE.\n"
+		"\n"
 		"Exit status: 0 success, 1 the operation failed, 2 usage error,\n"
 		"3 Secure Boot not enforced (sb-state --require-secure-boot).\n"
 		"Run `vmvars help <command>` for a command's options.\n");
@@ -128,13 +131,21 @@ static char **live_argv;
 static int
 live_target(const char *cmd, int *argc, char ***argv)
 {
+	/* Commands that take no store to read or edit keep their own
+	 * options untouched (firmware instantiate has a --vm of its own;
+	 * export, import-state and clone a --vm-uuid, which getopt would
+	 * also take --vm for). */
 	static const char *const no_store[] = {
-		"firmware", "sign", "create", "import-state", "clone",
+		"firmware", "sign", "create", "import-state", "clone", "export",
 	};
 	static const char *const boot_subs[] = { "list", "add", "remove", "order", "next" };
 	char **in = *argv, **out, *addr = NULL;
 	int n = *argc, m = 0, at = 1;
 	bool found = false;
+
+	for (size_t i = 0; i < sizeof(no_store) / sizeof(no_store[0]); i++)
+		if (strcmp(cmd, no_store[i]) == 0)
+			return 0;
 
 	for (int i = 1; i < n; i++) {
 		const char *a = in[i], *val = NULL;
@@ -169,12 +180,6 @@ live_target(const char *cmd, int *argc, char ***argv)
 	}
 	if (!found)
 		return 0;
-	for (size_t i = 0; i < sizeof(no_store) / sizeof(no_store[0]); i++)
-		if (strcmp(cmd, no_store[i]) == 0) {
-			free(addr);
-			return vv_cli_fail(VV_EXIT_USAGE, cmd, "--vm and --socket apply to the "
-					   "commands that read or edit a store");
-		}
 	out = calloc((size_t)n + 2, sizeof(*out));
 	if (out == NULL) {
 		free(addr);

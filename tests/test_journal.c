@@ -999,7 +999,7 @@ test_failed_batch_commit_changes_nothing(void)
 		CHECK_EQ(vv_store_batch_begin(s, &err), 0);
 		batch_changes_on(s);
 		vv_journal_backend_fail_next(b, f[i].step, f[i].err);
-		CHECK_EQ(vv_store_batch_commit(s, &err), -1);
+		CHECK_STATUS(vv_store_batch_commit(s, &err), VV_EFI_DEVICE_ERROR);
 		CHECK(strstr(err.msg, f[i].text) != NULL);
 		CHECK(strstr(vv_store_last_io_error(s), f[i].text) != NULL);
 		CHECK(!vv_store_in_batch(s));
@@ -1121,7 +1121,7 @@ test_batch_plain_file_and_kind(void)
 	CHECK_EQ(vv_store_batch_begin(s, &err), 0);
 	batch_changes_on(s);
 	vv_file_backend_fail_next(b, VV_FILE_STEP_RENAME, EIO);
-	CHECK_EQ(vv_store_batch_commit(s, &err), -1);
+	CHECK_STATUS(vv_store_batch_commit(s, &err), VV_EFI_DEVICE_ERROR);
 	CHECK(strstr(err.msg, "rename") != NULL);
 	mem_after = all_text(s);
 	CHECK(strcmp(mem_before, mem_after) == 0);

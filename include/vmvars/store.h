@@ -337,12 +337,16 @@ vv_status vv_store_put(struct vv_store *s, const uint16_t *name, size_t name_len
  * VarCheck properties, phase and MOR state changed inside a batch stay.
  * vv_store_flush is refused inside a batch.  Batches do not nest.
  *
- * begin: 0, or -1 with err (already in a batch, out of memory).
- * commit: 0, or -1 with err (the backend's reason); the batch is over
- * either way.
+ * begin: EFI_SUCCESS; EFI_OUT_OF_RESOURCES (no memory for the copy) or
+ * EFI_INVALID_PARAMETER (a batch is open), with err.
+ * commit: EFI_SUCCESS once the batch is durable; otherwise rolled back and
+ * with err: EFI_DEVICE_ERROR (the backend failed: its reason, also in
+ * vv_store_last_io_error), EFI_OUT_OF_RESOURCES (no memory to describe the
+ * changes: nothing was written), EFI_INVALID_PARAMETER (no batch open).
+ * The batch is over either way.
  */
-int vv_store_batch_begin(struct vv_store *s, struct vv_error *err);
-int vv_store_batch_commit(struct vv_store *s, struct vv_error *err);
+vv_status vv_store_batch_begin(struct vv_store *s, struct vv_error *err);
+vv_status vv_store_batch_commit(struct vv_store *s, struct vv_error *err);
 void vv_store_batch_abort(struct vv_store *s);
 bool vv_store_in_batch(const struct vv_store *s);
 

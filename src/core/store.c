@@ -1796,17 +1796,21 @@ vv_store_in_batch(const struct vv_store *s)
 	return s->in_batch;
 }
 
-int
+vv_status
 vv_store_batch_begin(struct vv_store *s, struct vv_error *err)
 {
 	struct table_state saved;
 	struct vv_variable **fresh;
 
-	if (s->in_batch)
-		return vv_error_set(err, "a batch is already open");
+	if (s->in_batch) {
+		vv_error_set(err, "a batch is already open");
+		return VV_EFI_INVALID_PARAMETER;
+	}
 	fresh = calloc(s->nbuckets, sizeof(*fresh));
-	if (fresh == NULL)
-		return vv_error_set(err, "out of memory");
+	if (fresh == NULL) {
+		vv_error_set(err, "out of memory");
+		return VV_EFI_OUT_OF_RESOURCES;
+	}
 	table_save(s, &saved);
 	s->buckets = fresh;
 	s->count = 0;
@@ -1819,7 +1823,8 @@ vv_store_batch_begin(struct vv_store *s, struct vv_error *err)
 			free_chain(s->head);
 			free(s->buckets);
 			table_put_back(s, &saved);
-			return vv_error_set(err, "out of memory");
+			vv_error_set(err, "out of memory");
+			return VV_EFI_OUT_OF_RESOURCES;
 		}
 		/* hash_link and the list, without table_append's accounting:
 		 * the counters are the saved ones, unchanged by a copy. */
@@ -1838,7 +1843,7 @@ vv_store_batch_begin(struct vv_store *s, struct vv_error *err)
 	s->batch_saved = saved;
 	s->batch_dead = NULL;
 	s->in_batch = true;
-	return 0;
+	return VV_EFI_SUCCESS;
 }
 
 static void
@@ -1890,18 +1895,23 @@ batch_changes(const struct vv_store *s, size_t *n)
 	return c;
 }
 
-int
+vv_status
 vv_store_batch_commit(struct vv_store *s, struct vv_error *err)
 {
 	struct vv_change *changes, batch;
 	size_t n = 0;
 
-	if (!s->in_batch)
-		return vv_error_set(err, "no batch is open");
+	if (!s->in_batch) {
+		vv_error_set(err, "no batch is open");
+		return VV_EFI_INVALID_PARAMETER;
+	}
 	changes = batch_changes(s, &n);
 	if (changes == NULL) {
+		/* Found by the fault campaign (tests/test_faults.c): nothing
+		 * was written, so this is no device error. */
 		vv_store_batch_abort(s);
-		return vv_error_set(err, "out of memory");
+		vv_error_set(err, "out of memory");
+		return VV_EFI_OUT_OF_RESOURCES;
 	}
 	if (n > 0 && s->backend != NULL) {
 		batch = (struct vv_change){ VV_CHANGE_BATCH, NULL, changes, n };
@@ -1910,7 +1920,7 @@ vv_store_batch_commit(struct vv_store *s, struct vv_error *err)
 			memcpy(s->io_error, err->msg, sizeof(s->io_error));
 			free(changes);
 			vv_store_batch_abort(s);
-			return -1;
+			return VV_EFI_DEVICE_ERROR;
 		}
 	}
 	free(changes);
@@ -1922,7 +1932,7 @@ vv_store_batch_commit(struct vv_store *s, struct vv_error *err)
 	memset(&s->batch_saved, 0, sizeof(s->batch_saved));
 	s->in_batch = false;
 	s->state_changes++;
-	return 0;
+	return VV_EFI_SUCCESS;
 }
 
 vv_status
@@ -1933,8 +1943,9 @@ vv_store_apply(struct vv_store *s, const struct vv_set_request *reqs, size_t n, 
 
 	if (failed != NULL)
 		*failed = n;
-	if (vv_store_batch_begin(s, &err) != 0)
-		return VV_EFI_OUT_OF_RESOURCES;
+	st = vv_store_batch_begin(s, &err);
+	if (st != VV_EFI_SUCCESS)
+		return st;
 	for (size_t i = 0; i < n; i++) {
 		st = vv_store_set(s, &reqs[i]);
 		if (st != VV_EFI_SUCCESS) {
@@ -1944,9 +1955,7 @@ vv_store_apply(struct vv_store *s, const struct vv_set_request *reqs, size_t n, 
 			return st;
 		}
 	}
-	if (vv_store_batch_commit(s, &err) != 0)
-		return VV_EFI_DEVICE_ERROR;
-	return VV_EFI_SUCCESS;
+	return vv_store_batch_commit(s, &err);
 }
 
 /* Takes v out of the table inside a batch: kept for its DELETE if NV. */

@@ -783,10 +783,15 @@ cmd_batch(struct request *r)
 	 * write would have (the hooks did not run). */
 	if (raw)
 		vv_secureboot_refresh(r->vm->sb);
-	if (vv_store_batch_commit(r->vm->store, &err) != 0) {
-		json_object_object_add(r->out, "status",
-				       json_object_new_string(vv_status_name(VV_EFI_DEVICE_ERROR)));
-		return fail(r, "the batch could not be saved (%s); nothing was changed", err.msg);
+	{
+		vv_status st = vv_store_batch_commit(r->vm->store, &err);
+
+		if (st != VV_EFI_SUCCESS) {
+			json_object_object_add(r->out, "status",
+					       json_object_new_string(vv_status_name(st)));
+			return fail(r, "the batch could not be saved (%s); nothing was changed",
+				    err.msg);
+		}
 	}
 	json_object_object_add(r->out, "ok", json_object_new_boolean(1));
 	json_object_object_add(r->out, "status", json_object_new_string("EFI_SUCCESS"));

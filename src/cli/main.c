@@ -185,13 +185,15 @@ live_target(const char *cmd, int *argc, char ***argv)
 		free(addr);
 		return vv_cli_fail(VV_EXIT_FAIL, cmd, "out of memory");
 	}
-	/* The arguments without the option, then the address inserted. */
-	for (int i = 0; i < n; i++) {
-		if (strcmp(in[i], "--vm") == 0 || strcmp(in[i], "--socket") == 0) {
+	/* The arguments without the option (none after "--"), then the
+	 * address inserted. */
+	for (int i = 0, dd = 0; i < n; i++) {
+		dd |= strcmp(in[i], "--") == 0;
+		if (!dd && (strcmp(in[i], "--vm") == 0 || strcmp(in[i], "--socket") == 0)) {
 			i++;
 			continue;
 		}
-		if (strncmp(in[i], "--vm=", 5) == 0 || strncmp(in[i], "--socket=", 9) == 0)
+		if (!dd && (strncmp(in[i], "--vm=", 5) == 0 || strncmp(in[i], "--socket=", 9) == 0))
 			continue;
 		out[m++] = in[i];
 	}

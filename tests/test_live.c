@@ -354,6 +354,54 @@ test_mgmt_batch(void)
 	cleanup(&d);
 }
 
+/* The live copy has the VM's limits, not the CLI's defaults: a daemon with
+ * 1 MiB of NV storage holding 400 KB of variables is listed and edited;
+ * one with 16 KiB refuses, through the CLI's own quota check, a value it
+ * could not hold, and nothing is sent. */
+static void
+test_live_uses_the_vms_limits(void)
+{
+	static const char *const big[] = { "--nv-storage", "1048576", NULL };
+	static const char *const small[] = { "--nv-storage", "16384", NULL };
+	struct daemon d;
+	char fill[128];
+	size_t before;
+	char journal[140];
+
+	snprintf(fill, sizeof(fill), "%s/fill", work);
+	{
+		FILE *f = fopen(fill, "wb");
+
+		REQUIRE(f != NULL);
+		for (int i = 0; i < 50000; i++)
+			fputc(i & 0xff, f);
+		REQUIRE(fclose(f) == 0);
+	}
+	REQUIRE(daemon_setup(&d, "vmvars-live", big));
+	for (int i = 0; i < 8; i++)
+		CHECK_EQ(run(NULL, "set --socket %s Fill%d --guid " G " --attr NV,BS --file %s",
+			     d.mgmt, i, fill), 0);
+	CHECK_EQ(run(NULL, "list --socket %s", d.mgmt), 0);
+	CHECK(strstr(out, "Fill7") != NULL);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+
+	REQUIRE(daemon_setup(&d, "vmvars-live", small));
+	snprintf(journal, sizeof(journal), "%s/vars.json.journal", d.dir);
+	/* the daemon's own first records (the Secure Boot variables it
+	 * creates) are in before the count */
+	CHECK_EQ(run(NULL, "list --socket %s", d.mgmt), 0);
+	before = lines_of(journal);
+	CHECK_EQ(run(NULL, "set --socket %s Fill0 --guid " G " --attr NV,BS --file %s", d.mgmt,
+		     fill), 1);
+	CHECK(strstr(err, "EFI_OUT_OF_RESOURCES") != NULL);
+	CHECK_EQ(lines_of(journal), before);
+	CHECK(strstr(mgmt(&d, "{\"cmd\":\"get\",\"name\":\"Fill0\",\"guid\":\"" G "\"}"),
+		     "EFI_NOT_FOUND") != NULL);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
 /* KEK, db and dbx of a store (file or address) as hex, one line each. */
 static void
 keys_of(const char *env, const char *store, char *buf, size_t cap)
@@ -484,6 +532,7 @@ static const struct vv_test tests[] = {
 	TEST(test_live_edit_seen_by_guest),
 	TEST(test_offline_write_refused),
 	TEST(test_mgmt_batch),
+	TEST(test_live_uses_the_vms_limits),
 	TEST(test_live_rollover_killed),
 	TEST(test_cleanup),
 };

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -249,10 +250,39 @@ fail:
 	return NULL;
 }
 
+/* The daemon's limits from a dump reply into l (members it lacks keep
+ * l's values: an older daemon). */
+static void
+limits_from(struct json_object *reply, struct vv_limits *l)
+{
+	static const struct { const char *key; size_t off; } f[] = {
+		{ "nv_storage", offsetof(struct vv_limits, nv_storage) },
+		{ "hwerr_storage", offsetof(struct vv_limits, hwerr_storage) },
+		{ "volatile_storage", offsetof(struct vv_limits, volatile_storage) },
+		{ "max_variable_size", offsetof(struct vv_limits, max_variable_size) },
+		{ "max_auth_variable_size", offsetof(struct vv_limits, max_auth_variable_size) },
+		{ "max_volatile_variable_size",
+		  offsetof(struct vv_limits, max_volatile_variable_size) },
+		{ "max_hwerr_variable_size", offsetof(struct vv_limits, max_hwerr_variable_size) },
+		{ "variable_overhead", offsetof(struct vv_limits, variable_overhead) },
+	};
+	struct json_object *lim, *v;
+
+	if (!json_object_object_get_ex(reply, "limits", &lim) ||
+	    !json_object_is_type(lim, json_type_object))
+		return;
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (json_object_object_get_ex(lim, f[i].key, &v) &&
+		    json_object_is_type(v, json_type_int))
+			*(uint64_t *)((char *)l + f[i].off) = json_object_get_uint64(v);
+}
+
 int
-vv_live_load(const char *addr, struct vv_store *s, struct vv_live **out, struct vv_error *err)
+vv_live_load(const char *addr, struct vv_store **sp, struct vv_live **out, struct vv_error *err)
 {
 	struct json_object *req = json_object_new_object(), *reply = NULL, *store;
+	struct vv_store *s = *sp;
+	struct vv_limits lim = *vv_store_limits(s);
 	struct vv_live *l;
 	const char *text;
 	int rc = -1;
@@ -276,7 +306,23 @@ vv_live_load(const char *addr, struct vv_store *s, struct vv_live **out, struct 
 		goto out;
 	}
 	text = json_object_to_json_string_ext(store, JSON_C_TO_STRING_PLAIN);
-	l->base = vv_store_new(vv_store_limits(s));
+	/* The daemon's quotas, so that an edit (a rollover's room check) is
+	 * judged by the limits the VM has.  The store is new and empty; it
+	 * gets the phase the caller gave it (EndOfDxe, store_file.c). */
+	limits_from(reply, &lim);
+	if (memcmp(&lim, vv_store_limits(s), sizeof(lim)) != 0) {
+		struct vv_store *n = vv_store_new(&lim);
+
+		if (n == NULL) {
+			vv_error_set(err, "%s: the VM's limits are not usable", addr);
+			goto out;
+		}
+		if (vv_store_end_of_dxe(s))
+			vv_store_signal(n, VV_EVENT_END_OF_DXE);
+		vv_store_free(s);
+		*sp = s = n;
+	}
+	l->base = vv_store_new(&lim);
 	if (l->base == NULL) {
 		vv_error_set(err, "out of memory");
 		goto out;

@@ -21,9 +21,11 @@ struct vv_live;
 /* True if path is a live address rather than a file. */
 bool vv_live_is_address(const char *path);
 
-/* Connects and reads the live NV content into the empty store s; *live
- * keeps the connection and what was read.  0, or -1 with err. */
-int vv_live_load(const char *addr, struct vv_store *s, struct vv_live **live,
+/* Connects and reads the live NV content into the empty store *s, which
+ * is replaced by one with the daemon's limits (and the same phase) when
+ * they differ; nothing may be attached to it yet.  *live keeps the
+ * connection and what was read.  0, or -1 with err. */
+int vv_live_load(const char *addr, struct vv_store **s, struct vv_live **live,
 		 struct vv_error *err);
 
 /*

@@ -184,7 +184,7 @@ vv_store_file_open(struct vv_store_file *sf, const char *path, enum vv_format f,
 	if (vv_live_is_address(path)) {
 		/* A running VM: its daemon's store, as a JSON store. */
 		sf->format = VV_FORMAT_JSON;
-		rc = vv_live_load(path, sf->store, &sf->live, err);
+		rc = vv_live_load(path, &sf->store, &sf->live, err);
 		goto loaded;
 	}
 	if (stat(path, &st) != 0) {

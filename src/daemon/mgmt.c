@@ -553,6 +553,20 @@ cmd_dump(struct request *r)
 	json_object_object_add(r->out, "mode", json_object_new_string(
 	    vv_sb_mode_name(vv_secureboot_mode(r->vm->sb))));
 	add_u64(r->out, "nv_commits", vv_store_nv_commits(r->vm->store));
+	{
+		const struct vv_limits *l = vv_store_limits(r->vm->store);
+		struct json_object *lim = json_object_new_object();
+
+		add_u64(lim, "nv_storage", l->nv_storage);
+		add_u64(lim, "hwerr_storage", l->hwerr_storage);
+		add_u64(lim, "volatile_storage", l->volatile_storage);
+		add_u64(lim, "max_variable_size", l->max_variable_size);
+		add_u64(lim, "max_auth_variable_size", l->max_auth_variable_size);
+		add_u64(lim, "max_volatile_variable_size", l->max_volatile_variable_size);
+		add_u64(lim, "max_hwerr_variable_size", l->max_hwerr_variable_size);
+		add_u64(lim, "variable_overhead", l->variable_overhead);
+		json_object_object_add(r->out, "limits", lim);
+	}
 	return 0;
 }
 

@@ -488,9 +488,22 @@ test_live_rollover_killed(void)
 			news++;
 		else
 			mixed++;
-		/* after the last delay (1 s) the rollover had finished */
-		if (delays_us[i] == 1000000)
+		/* after the last delay (1 s) the rollover had finished; a second
+		 * live rollover is a no-op that sends nothing */
+		if (delays_us[i] == 1000000) {
+			char jpath[140], spath[140], j0[140], s0[140];
+
 			CHECK(strcmp(got, new_keys) == 0);
+			snprintf(jpath, sizeof(jpath), "%s/vars.json.journal", d.dir);
+			snprintf(spath, sizeof(spath), "%s/vars.json", d.dir);
+			snprintf(j0, sizeof(j0), "%s/j.before", work);
+			snprintf(s0, sizeof(s0), "%s/s.before", work);
+			copy_file(jpath, j0);
+			copy_file(spath, s0);
+			CHECK_EQ(run(env, "rollover %s --allow-host-kek", sock), 0);
+			CHECK(strstr(out, "nothing to do") != NULL);
+			CHECK(same_file(jpath, j0) && same_file(spath, s0));
+		}
 		CHECK_EQ(stop(&d), 0);
 		cleanup(&d);
 	}

@@ -40,7 +40,7 @@ have_efitools=false
 command -v sign-efi-sig-list >/dev/null && command -v cert-to-efi-sig-list >/dev/null &&
 	command -v openssl >/dev/null && have_efitools=true
 
-echo "1..188"
+echo "1..193"
 
 # ---- create, set, get, list, delete -----------------------------------------
 run "$VMVARS" create s.json
@@ -929,6 +929,22 @@ if [ -n "$MSD" ] && [ -d "$MSD" ] && [ -f "$MSFD" ] && command -v openssl >/dev/
 	else
 		skip "the 2 MiB flash layout" "no /usr/share/OVMF/OVMF_VARS.ms.fd"
 	fi
+	# A flash image whose variable store is too full: the bytes needed, from
+	# the layout's record space (7 records of 8068 bytes fit Debian's 2 MiB
+	# OVMF_VARS.fd, the 8th needs 7300 more), nothing written.
+	if [ -f /usr/share/OVMF/OVMF_VARS.fd ]; then
+		cp /usr/share/OVMF/OVMF_VARS.fd full.fd
+		head -c 8000 /dev/zero >f8k.bin
+		for i in 1 2 3 4 5 6 7; do
+			"$VMVARS" set full.fd F$i --guid "$JG" --attr NV,BS --file f8k.bin >/dev/null 2>&1
+		done
+		cp full.fd full7.fd
+		run "$VMVARS" set full.fd F8 --guid "$JG" --attr NV,BS --file f8k.bin
+		checkx "a full flash image: exit 1, the bytes needed from the layout's record space, file byte-identical" \
+			'test "$rc" = 1 && test "$err" = "vmvars: set: full.fd: fd: the variables do not fit the flash layout'"'"'s variable store: they need 64544 bytes of its 57244 bytes of record space, 7300 more bytes (out of room at F8)" && cmp -s full.fd full7.fd'
+	else
+		skip "a full flash image" "no /usr/share/OVMF/OVMF_VARS.fd"
+	fi
 	# An ArmVirt flash image gets the arm64 dbx unless --arch says otherwise.
 	"$VMVARS" create arm.fd --layout armvirt >/dev/null 2>&1
 	"$VMVARS" enroll arm.fd --from "$MSFD" >/dev/null 2>&1
@@ -969,6 +985,28 @@ if [ -n "$MSD" ] && [ -d "$MSD" ] && [ -f "$MSFD" ] && command -v openssl >/dev/
 	checkx "a store in setup mode: exit 1, refused (signed updates would not be verified)" \
 		'test "$rc" = 1 && test "$err" = "vmvars: rollover: setup.json: in setup mode (no PK): signed updates would not be verified; enroll a PK first (vmvars enroll); nothing written"'
 
+	# One-shot provisioning (issue #16 item 4): create with a PK, Microsoft's
+	# KEK/db of a generation, the newest dbx, Secure Boot on.
+	openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=vmvars test PK" -days 365 \
+		-keyout ppk.key -out ppk.pem >/dev/null 2>&1
+	sbj() { "$VMVARS" sb-state "$1" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["mode"], d["enforced"], d["pk"]["kind"], "".join("1" if c["present"] else "0" for c in d["microsoft_cas"]), (d["dbx_update"] or {}).get("applied"), d["verdict"])'; }
+	run "$VMVARS" create prov.json --pk ppk.pem
+	checkx "create --pk: exit 0; user mode, enforced, custom PK, all seven Microsoft CAs, 443 dbx entries, verdict ready" \
+		'test "$rc" = 0 && test "$(sbj prov.json)" = "user True custom 1111111 443 ready" && test "$("$VMVARS" get prov.json PK --json | python3 -c "import json,sys; print(json.load(sys.stdin)[\"decoded\"][0][\"owner\"])" 2>/dev/null)" = a0baa8a3-041d-48a8-bc87-c36d121b5e3d'
+	run "$VMVARS" create prov11.fd --pk ppk.pem --microsoft 2011
+	r1=$rc; s1=$(sbj prov11.fd)
+	run "$VMVARS" create prov23.json --pk ppk.pem --microsoft 2023 --dbx none
+	checkx "create --microsoft 2011 (an fd) / 2023 --dbx none: exactly that generation's CAs, the dbx or none" \
+		'test "$r1 $rc" = "0 0" && test "$s1" = "user True custom 1011000 443 host-only" && test "$(sbj prov23.json)" = "user True custom 0100111 0 needs-rollover"'
+	run "$VMVARS" create provd.json --keys-from "$MSFD" --microsoft 2023
+	checkx "create --keys-from Debian's ms.fd --microsoft 2023: Debian's PK, 2011 and 2023 CAs, ready" \
+		'test "$rc" = 0 && test "$(sbj provd.json)" = "user True distribution 1111111 443 ready"'
+	run "$VMVARS" create provx.json --pk nonexistent.pem
+	r1=$rc; e1=$err
+	run "$VMVARS" create provx.json --pk ppk.pem --ms-data msd4
+	checkx "create --pk with a missing certificate / corrupt data: exit 1, the reason, no file" \
+		'test "$r1 $rc" = "1 1" && [[ $e1 == "vmvars: create: provx.json: nonexistent.pem: No such file or directory; nothing written" ]] && [[ $err == *"corrupt or replaced data file; nothing written" ]] && test ! -e provx.json'
+
 	# aws and Xen stores, several targets in one command, one report.
 	"$VMVARS" convert "$MSFD" vm.aws --to aws >/dev/null 2>&1
 	"$VMVARS" convert "$MSFD" vm.xen --to xen >/dev/null 2>&1
@@ -990,7 +1028,7 @@ if [ -n "$MSD" ] && [ -d "$MSD" ] && [ -f "$MSFD" ] && command -v openssl >/dev/
 		test "$rc" = 0 -a "$(json_get ro.json "[(t['file'], t['result']) for t in d['targets']]")" = \
 		"[('deb.fd', 'no-op'), ('fleet a.fd', 'rolled-over'), ('fleet-b.fd', 'rolled-over')]"
 else
-	for i in $(seq 1 27); do skip "rollover case $i" "no VMVARS_MS_DATA, $MSFD or openssl"; done
+	for i in $(seq 1 32); do skip "rollover case $i" "no VMVARS_MS_DATA, $MSFD or openssl"; done
 fi
 
 echo "# $fails failed of $n"

@@ -1411,6 +1411,16 @@ in_use_message(const struct daemon *d, char *out, size_t cap)
 		 "through its management socket", d->dir, (long)d->pid);
 }
 
+/* What a refused vmvars writer is told (src/cli/live.c): the daemon and
+ * the live form; outside the state root, the socket. */
+static void
+cli_in_use_message(const struct daemon *d, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/vars.json is in use by vmvarsd (pid %ld), which serves it to a "
+		 "running VM; edit it live with --socket %s/mgmt.sock (its --mgmt-socket)",
+		 d->dir, (long)d->pid, d->dir);
+}
+
 /* Waits up to 5 s for pid to exit; its exit status, or -1 (killed: it
  * did not exit, or died of a signal). */
 static int
@@ -1670,6 +1680,8 @@ test_cli_write_refused_on_live_store(void)
 	char store[128], want[700], err[1024];
 	long sn;
 
+	/* the refusal names the socket, not a VM name under a state root */
+	unsetenv("VMVARS_STATE_DIR");
 	setup(&d, NULL);
 	mgmt_set_one(&d, "Mine");
 	CHECK_EQ(stop(&d), 0);                          /* vars.json now holds Mine */
@@ -1691,7 +1703,7 @@ test_cli_write_refused_on_live_store(void)
 		for (size_t i = 0; i < sizeof(writers) / sizeof(writers[0]); i++) {
 			char msg[600];
 
-			in_use_message(&d, msg, sizeof(msg));
+			cli_in_use_message(&d, msg, sizeof(msg));
 			snprintf(want, sizeof(want), "vmvars: %s: %s\n", names[i], msg);
 			CHECK_EQ(run_cli(writers[i], err, sizeof(err)), 1);
 			if (strcmp(err, want) != 0)

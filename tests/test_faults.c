@@ -352,8 +352,11 @@ struct model {
 	struct slot slot[NSLOTS];
 };
 
-enum op_kind { OP_PUT, OP_DELETE, OP_APPEND, OP_FLUSH };
-static const char *const op_kind_name[] = { "put", "delete", "append", "flush" };
+enum op_kind { OP_PUT, OP_DELETE, OP_APPEND, OP_FLUSH, OP_BATCH };
+static const char *const op_kind_name[] = { "put", "delete", "append", "flush", "batch" };
+/* An OP_BATCH is this many writes (puts, deletes, appends) applied as one
+ * atomic batch (vv_store_batch_begin): all acknowledged or none. */
+#define BATCH_OPS 3
 
 struct op {
 	enum op_kind kind;
@@ -410,11 +413,35 @@ op_make(uint64_t i, const struct model *m, unsigned flush_every, struct op *op)
 	}
 }
 
+static void model_apply(struct model *m, const struct op *op);
+
+/* The writes of a batch: drawn from its seed as op_make draws a stream,
+ * each on the model the ones before it left, so that the writer and the
+ * checker derive the same ones from the same model. */
+static void
+batch_ops(const struct op *op, const struct model *m, struct op out[BATCH_OPS])
+{
+	struct model t = *m;
+
+	for (unsigned i = 0; i < BATCH_OPS; i++) {
+		op_make(op->seed % 1000000007u + i * 104729u, &t, 0, &out[i]);
+		model_apply(&t, &out[i]);
+	}
+}
+
 static void
 model_apply(struct model *m, const struct op *op)
 {
 	struct slot *sl = &m->slot[op->slot];
 
+	if (op->kind == OP_BATCH) {
+		struct op sub[BATCH_OPS];
+
+		batch_ops(op, m, sub);
+		for (unsigned i = 0; i < BATCH_OPS; i++)
+			model_apply(m, &sub[i]);
+		return;
+	}
 	switch (op->kind) {
 	case OP_PUT:
 		sl->present = true;
@@ -430,6 +457,7 @@ model_apply(struct model *m, const struct op *op)
 		sl->len += op->len;
 		break;
 	case OP_FLUSH:
+	case OP_BATCH:
 		break;
 	}
 }
@@ -725,6 +753,7 @@ struct camp {
 	struct vv_store *s;
 	struct model m;
 	unsigned flush_every;
+	bool batches;           /* every write of the stream an OP_BATCH */
 };
 
 static struct vv_store *
@@ -832,10 +861,23 @@ run_op(struct camp *c, const struct op *op)
 	vv_status st;
 	struct vv_error err;
 
-	if (op->kind == OP_FLUSH)
+	if (op->kind == OP_FLUSH) {
 		st = vv_store_flush(c->s, &err) == 0 ? VV_EFI_SUCCESS : VV_EFI_DEVICE_ERROR;
-	else
+	} else if (op->kind == OP_BATCH) {
+		/* c->m is the model before the write (restore, clean_write). */
+		struct op sub[BATCH_OPS];
+
+		batch_ops(op, &c->m, sub);
+		st = vv_store_batch_begin(c->s, &err);
+		for (unsigned i = 0; i < BATCH_OPS && st == VV_EFI_SUCCESS; i++)
+			st = store_apply(c->s, &sub[i]);
+		if (st != VV_EFI_SUCCESS && vv_store_in_batch(c->s))
+			vv_store_batch_abort(c->s);
+		else if (st == VV_EFI_SUCCESS)
+			st = vv_store_batch_commit(c->s, &err);
+	} else {
 		st = store_apply(c->s, op);
+	}
 	fi_disarm();
 	return st;
 }
@@ -882,6 +924,8 @@ enumerate_write(struct camp *c, uint64_t i)
 	REQUIRE(before != NULL);
 	*before = c->m;
 	op_make(i, before, c->flush_every, &op);
+	if (c->batches)
+		op.kind = OP_BATCH;
 	blob_read(c->path, &snap);
 	blob_read(c->jpath, &jrnl);
 
@@ -961,13 +1005,14 @@ enumerate_write(struct camp *c, uint64_t i)
 }
 
 static void
-fault_campaign(bool journal, unsigned nwrites, unsigned flush_every)
+fault_campaign_of(bool journal, unsigned nwrites, unsigned flush_every, bool batches)
 {
 	struct camp *c = calloc(1, sizeof(*c));
 	struct vv_error err;
 
 	REQUIRE(c != NULL);
 	c->journal = journal;
+	c->batches = batches;
 	c->flush_every = flush_every;
 	make_workdir(c->dir, sizeof(c->dir), "faults");
 	make_workdir(c->check_dir, sizeof(c->check_dir), "faults-check");
@@ -982,6 +1027,12 @@ fault_campaign(bool journal, unsigned nwrites, unsigned flush_every)
 	remove_tree(c->dir);
 	remove_tree(c->check_dir);
 	free(c);
+}
+
+static void
+fault_campaign(bool journal, unsigned nwrites, unsigned flush_every)
+{
+	fault_campaign_of(journal, nwrites, flush_every, false);
 }
 
 static void
@@ -1511,6 +1562,25 @@ test_every_fault_file_backend(void)
 	CHECK_EQ(ff.unreached, 0);
 }
 
+/* Batches of three writes (vv_store_batch_begin): every fault point of
+ * each batch -- its copy, its writes, its one commit -- leaves memory and
+ * disk as before the batch, or holds all three. */
+static void
+test_every_fault_batch(void)
+{
+	for (int journal = 1; journal >= 0; journal--) {
+		memset(&ff, 0, sizeof(ff));
+		fault_campaign_of(journal, full_scale ? 120 : UNDER_ASAN ? 6 : 12, 0, true);
+		print_fault_figures(journal ? "journal, batches of 3" : "file, batches of 3");
+		CHECK(ff.acked > 0);
+		CHECK(ff.failed_device_error > 0);
+		CHECK(ff.failed_out_of_resources > 0);
+		CHECK_EQ(ff.losses, 0);
+		CHECK_EQ(ff.violations, 0);
+		CHECK_EQ(ff.unreached, 0);
+	}
+}
+
 static void
 test_kill9_library_writer(void)
 {
@@ -1541,6 +1611,7 @@ static const struct vv_test tests[] = {
 	TEST(test_shim_fails_exactly_the_nth_call),
 	TEST(test_every_fault_journal_backend),
 	TEST(test_every_fault_file_backend),
+	TEST(test_every_fault_batch),
 	TEST(test_kill9_library_writer),
 	TEST(test_kill9_real_vmvarsd),
 };

@@ -497,7 +497,7 @@ test_corruption_in_the_middle(void)
 	snprintf(text, len + 1, "%s%s", bad, r1);
 	write_file(journal_path, text, len, "wb");
 	s = open_journal(NULL, true, &err);
-	snprintf(want, sizeof(want), "%s: record at byte 0: op: must be \"put\" or \"delete\"",
+	snprintf(want, sizeof(want), "%s: record at byte 0: op: must be \"put\", \"delete\" or \"batch\"",
 		 journal_path);
 	CHECK(strcmp(err.msg, want) == 0);
 	if (strcmp(err.msg, want) != 0)
@@ -832,6 +832,342 @@ test_replay_text(void)
 	free(r2);
 }
 
+/* ---- batches (vv_store_batch_begin; one VV_CHANGE_BATCH record) ---- */
+
+/* A second view of the files that writes nothing (no compaction when
+ * freed), while the store under test keeps its backend. */
+static struct vv_store *
+open_ro(struct vv_error *err)
+{
+	struct vv_store *s = vv_store_new(NULL);
+
+	REQUIRE(s != NULL);
+	memset(err, 0, sizeof(*err));
+	vv_store_set_backend(s, vv_json_journal_backend_new_readonly(store_path, err));
+	if (vv_store_load(s, err) != 0)
+		printf("# load: %s\n", err->msg);
+	return s;
+}
+
+/* The NV content as text, for "memory is as before". */
+static char *
+all_text(const struct vv_store *s)
+{
+	size_t len;
+
+	return vv_json_v2_serialize(s, &len);
+}
+
+/* A store with Alpha, Beta, Gamma acknowledged; m mirrors it. */
+static struct vv_store *
+batch_setup(struct vv_backend **b, struct vv_store *m)
+{
+	struct vv_error err;
+	struct vv_store *s;
+
+	fresh_dir();
+	s = open_journal(b, true, &err);
+	both_set(s, m, U("Alpha"), NV_BS_RT, "one");
+	both_set(s, m, U("Beta"), NV_BS_RT, "two");
+	both_set(s, m, U("Gamma"), NV_BS_RT, "three");
+	return s;
+}
+
+/* The batch every case applies: an update, a delete, a create, a delete
+ * and re-create (which moves Gamma last), a volatile write. */
+static void
+batch_changes_on(struct vv_store *s)
+{
+	CHECK_STATUS(set_as(s, VV_CALLER_HOST, U("Alpha"), &TEST_GUID, NV_BS_RT, "ONE", 3),
+		     VV_EFI_SUCCESS);
+	CHECK_STATUS(set_as(s, VV_CALLER_HOST, U("Beta"), &TEST_GUID, NV_BS_RT, NULL, 0),
+		     VV_EFI_SUCCESS);
+	CHECK_STATUS(set_as(s, VV_CALLER_HOST, U("Delta"), &TEST_GUID, NV_BS_RT, "four", 4),
+		     VV_EFI_SUCCESS);
+	CHECK_STATUS(set_as(s, VV_CALLER_HOST, U("Gamma"), &TEST_GUID, NV_BS_RT, NULL, 0),
+		     VV_EFI_SUCCESS);
+	CHECK_STATUS(set_as(s, VV_CALLER_HOST, U("Gamma"), &TEST_GUID, NV_BS_RT, "THREE", 5),
+		     VV_EFI_SUCCESS);
+	CHECK_STATUS(set_as(s, VV_CALLER_HOST, U("Vol"), &TEST_GUID, BS_RT, "v", 1),
+		     VV_EFI_SUCCESS);
+}
+
+/* A committed batch is one record; a reload gives exactly memory (order
+ * included: Gamma, re-created, comes last). */
+static void
+test_batch_is_one_record(void)
+{
+	struct vv_error err;
+	struct vv_backend *b;
+	struct vv_store *m = vv_store_new(NULL), *s = batch_setup(&b, m), *r;
+	size_t lines = count_lines(journal_path), len;
+	char *journal;
+
+	CHECK_EQ(vv_store_batch_begin(s, &err), 0);
+	CHECK(vv_store_in_batch(s));
+	batch_changes_on(s);
+	/* nothing reached the disk yet */
+	CHECK_EQ(count_lines(journal_path), lines);
+	CHECK_EQ(vv_store_flush(s, &err), -1);
+	CHECK(strstr(err.msg, "batch is open") != NULL);
+	CHECK_EQ(vv_store_batch_commit(s, &err), 0);
+	CHECK(!vv_store_in_batch(s));
+	CHECK_EQ(count_lines(journal_path), lines + 1);
+	journal = slurp(journal_path, &len);
+	CHECK(strstr(journal, "{\"op\":\"batch\",\"changes\":[{\"op\":\"delete\"") != NULL);
+	free(journal);
+	r = open_ro(&err);
+	CHECK_EQ(err.msg[0], 0);
+	CHECK(same_nv(s, r));
+	CHECK(vv_store_find(r, U("Beta"), &TEST_GUID) == NULL);
+	CHECK(vv_store_find(r, U("Vol"), &TEST_GUID) == NULL);   /* volatile: not journaled */
+	vv_store_free(r);
+	/* an empty batch writes nothing */
+	CHECK_EQ(vv_store_batch_begin(s, &err), 0);
+	CHECK_EQ(vv_store_batch_commit(s, &err), 0);
+	CHECK_EQ(count_lines(journal_path), lines + 1);
+	vv_store_free(s);
+	vv_store_free(m);
+	remove_dir();
+}
+
+/* A crash while the batch record was being appended leaves any prefix of
+ * it: every one of them loads as the state before the batch (dropped
+ * whole, reported), and so does a complete line with a bad CRC. */
+static void
+test_torn_batch_dropped_whole(void)
+{
+	struct vv_error err;
+	struct vv_backend *b;
+	struct vv_store *m = vv_store_new(NULL), *s = batch_setup(&b, m), *r;
+	size_t before_len, after_len, cuts = 0, good = 0;
+	char *before, *after;
+
+	before = slurp(journal_path, &before_len);
+	CHECK_EQ(vv_store_batch_begin(s, &err), 0);
+	batch_changes_on(s);
+	CHECK_EQ(vv_store_batch_commit(s, &err), 0);
+	after = slurp(journal_path, &after_len);
+	REQUIRE(after_len > before_len + 20 && memcmp(before, after, before_len) == 0);
+	vv_store_free(s);       /* would compact: the files are rewritten below */
+	for (size_t cut = before_len + 1; cut < after_len; cut += 7) {
+		write_file(store_path, "", 0, "wb");
+		write_file(journal_path, after, cut, "wb");
+		r = open_journal(NULL, true, &err);
+		cuts++;
+		if (err.msg[0] == 0 && same_nv(m, r) &&
+		    strstr(vv_store_load_warning(r), "dropped an unfinished last record") != NULL)
+			good++;
+		vv_store_free(r);
+	}
+	CHECK(cuts > 10);
+	CHECK_EQ(good, cuts);
+	/* the whole line with one byte changed: dropped, reported */
+	after[before_len + 40] ^= 0x01;
+	write_file(store_path, "", 0, "wb");
+	write_file(journal_path, after, after_len, "wb");
+	r = open_ro(&err);
+	CHECK_EQ(err.msg[0], 0);
+	CHECK(same_nv(m, r));
+	CHECK(strstr(vv_store_load_warning(r), "CRC-32C mismatch") != NULL);
+	vv_store_free(r);
+	free(before);
+	free(after);
+	vv_store_free(m);
+	remove_dir();
+}
+
+/* A batch whose append or fdatasync fails: -1 with the reason, memory
+ * (NV and volatile) and the journal exactly as before the batch. */
+static void
+test_failed_batch_commit_changes_nothing(void)
+{
+	static const struct { enum vv_journal_step step; int err; const char *text; } f[] = {
+		{ VV_JOURNAL_STEP_APPEND, ENOSPC, "append: No space left on device" },
+		{ VV_JOURNAL_STEP_SYNC, EIO, "fdatasync: Input/output error" },
+	};
+
+	for (size_t i = 0; i < 2; i++) {
+		struct vv_error err;
+		struct vv_backend *b;
+		struct vv_store *m = vv_store_new(NULL), *s = batch_setup(&b, m), *r;
+		char *mem_before, *mem_after, *jbefore, *jafter;
+		size_t lb, la;
+
+		mem_before = all_text(s);
+		jbefore = slurp(journal_path, &lb);
+		CHECK_EQ(vv_store_batch_begin(s, &err), 0);
+		batch_changes_on(s);
+		vv_journal_backend_fail_next(b, f[i].step, f[i].err);
+		CHECK_STATUS(vv_store_batch_commit(s, &err), VV_EFI_DEVICE_ERROR);
+		CHECK(strstr(err.msg, f[i].text) != NULL);
+		CHECK(strstr(vv_store_last_io_error(s), f[i].text) != NULL);
+		CHECK(!vv_store_in_batch(s));
+		mem_after = all_text(s);
+		CHECK(strcmp(mem_before, mem_after) == 0);
+		CHECK(vv_store_find(s, U("Vol"), &TEST_GUID) == NULL);
+		CHECK(vv_store_find(s, U("Beta"), &TEST_GUID) != NULL);
+		jafter = slurp(journal_path, &la);
+		CHECK(la == lb && memcmp(jbefore, jafter, lb) == 0);
+		r = open_ro(&err);
+		CHECK(same_nv(m, r));
+		vv_store_free(r);
+		/* the store still works: the same batch now commits */
+		CHECK_EQ(vv_store_batch_begin(s, &err), 0);
+		batch_changes_on(s);
+		CHECK_EQ(vv_store_batch_commit(s, &err), 0);
+		r = open_ro(&err);
+		CHECK(same_nv(s, r));
+		vv_store_free(r);
+		free(mem_before);
+		free(mem_after);
+		free(jbefore);
+		free(jafter);
+		vv_store_free(s);
+		vv_store_free(m);
+		remove_dir();
+	}
+}
+
+/* vv_store_apply: a refused change (the 3rd) names its index and status,
+ * and nothing of the two before it stays, in memory or on disk. */
+static void
+test_apply_refused_changes_nothing(void)
+{
+	struct vv_error err;
+	struct vv_backend *b;
+	struct vv_store *m = vv_store_new(NULL), *s = batch_setup(&b, m), *r;
+	struct vv_set_request reqs[3] = {
+		{ U("Alpha"), TEST_GUID, NV_BS_RT, (const uint8_t *)"X", 1, VV_CALLER_HOST },
+		{ U("New"), TEST_GUID, NV_BS_RT, (const uint8_t *)"Y", 1, VV_CALLER_HOST },
+		/* a delete of a missing variable: EFI_NOT_FOUND */
+		{ U("Missing"), TEST_GUID, NV_BS_RT, NULL, 0, VV_CALLER_HOST },
+	};
+	size_t failed = 99, lb, la;
+	char *mem_before = all_text(s), *mem_after, *jb = slurp(journal_path, &lb), *ja;
+
+	CHECK_STATUS(vv_store_apply(s, reqs, 3, &failed), VV_EFI_NOT_FOUND);
+	CHECK_EQ(failed, 2);
+	mem_after = all_text(s);
+	CHECK(strcmp(mem_before, mem_after) == 0);
+	ja = slurp(journal_path, &la);
+	CHECK(la == lb && memcmp(jb, ja, lb) == 0);
+	/* the first two alone apply as one record */
+	CHECK_STATUS(vv_store_apply(s, reqs, 2, &failed), VV_EFI_SUCCESS);
+	CHECK_EQ(failed, 2);
+	CHECK_EQ(count_lines(journal_path), 4);
+	r = open_ro(&err);
+	CHECK(same_nv(s, r));
+	CHECK(vv_store_find(r, U("New"), &TEST_GUID) != NULL);
+	vv_store_free(r);
+	free(mem_before);
+	free(mem_after);
+	free(jb);
+	free(ja);
+	vv_store_free(s);
+	vv_store_free(m);
+	remove_dir();
+}
+
+/* A batch record that passes its CRC but holds a bad change is corruption:
+ * the load fails naming the change, and nothing of the record applies. */
+static void
+test_bad_batch_record_refused(void)
+{
+	struct vv_error err;
+	struct vv_store *r;
+	char *rec;
+
+	fresh_dir();
+	rec = record("{\"op\":\"batch\",\"changes\":[{\"op\":\"put\",\"guid\":"
+		     "\"12345678-1234-1234-1234-123456789abc\",\"name\":\"A\",\"attr\":7,"
+		     "\"data\":\"01\"},{\"op\":\"batch\",\"changes\":[]}]}");
+	write_file(journal_path, rec, strlen(rec), "wb");
+	write_file(journal_path, rec, strlen(rec), "ab");   /* not the last line */
+	r = open_ro(&err);
+	CHECK(strstr(err.msg, "record at byte 0: change 1: op: a batch cannot hold a batch") !=
+	      NULL);
+	CHECK_EQ(vv_store_count(r), 0);
+	vv_store_free(r);
+	free(rec);
+	remove_dir();
+}
+
+/* The plain file backend: a batch is one atomic rewrite; a failed rename
+ * leaves the file and memory as before.  A backend sees the batch as one
+ * VV_CHANGE_BATCH commit. */
+static void
+test_batch_plain_file_and_kind(void)
+{
+	struct vv_error err;
+	struct vv_store *s = vv_store_new(NULL), *r;
+	struct vv_backend *b;
+	struct test_backend tb;
+	char *mem_before, *mem_after, *fb, *fa;
+	size_t lb, la;
+
+	fresh_dir();
+	b = vv_json_file_backend_new(store_path, &err);
+	vv_store_set_backend(s, b);
+	CHECK_EQ(vv_store_load(s, &err), 0);
+	CHECK_STATUS(set_as(s, VV_CALLER_HOST, U("Alpha"), &TEST_GUID, NV_BS_RT, "one", 3),
+		     VV_EFI_SUCCESS);
+	CHECK_STATUS(set_as(s, VV_CALLER_HOST, U("Beta"), &TEST_GUID, NV_BS_RT, "two", 3),
+		     VV_EFI_SUCCESS);
+	CHECK_STATUS(set_as(s, VV_CALLER_HOST, U("Gamma"), &TEST_GUID, NV_BS_RT, "3", 1),
+		     VV_EFI_SUCCESS);
+	mem_before = all_text(s);
+	fb = slurp(store_path, &lb);
+	CHECK_EQ(vv_store_batch_begin(s, &err), 0);
+	batch_changes_on(s);
+	vv_file_backend_fail_next(b, VV_FILE_STEP_RENAME, EIO);
+	CHECK_STATUS(vv_store_batch_commit(s, &err), VV_EFI_DEVICE_ERROR);
+	CHECK(strstr(err.msg, "rename") != NULL);
+	mem_after = all_text(s);
+	CHECK(strcmp(mem_before, mem_after) == 0);
+	fa = slurp(store_path, &la);
+	CHECK(la == lb && memcmp(fa, fb, lb) == 0);
+	free(fa);
+	CHECK_EQ(vv_store_batch_begin(s, &err), 0);
+	batch_changes_on(s);
+	CHECK_EQ(vv_store_batch_commit(s, &err), 0);
+	r = open_plain(&err);
+	CHECK(same_nv(s, r));
+	vv_store_free(r);
+	vv_store_free(s);
+	/* the kind and the count a backend sees */
+	s = vv_store_new(NULL);
+	test_backend_init(&tb);
+	vv_store_set_backend(s, &tb.base);
+	CHECK_STATUS(set_as(s, VV_CALLER_HOST, U("Beta"), &TEST_GUID, NV_BS_RT, "two", 3),
+		     VV_EFI_SUCCESS);
+	CHECK_STATUS(set_as(s, VV_CALLER_HOST, U("Gamma"), &TEST_GUID, NV_BS_RT, "3", 1),
+		     VV_EFI_SUCCESS);
+	CHECK_EQ(vv_store_batch_begin(s, &err), 0);
+	batch_changes_on(s);
+	CHECK_EQ(tb.commits, 2);
+	CHECK_EQ(vv_store_batch_commit(s, &err), 0);
+	CHECK_EQ(tb.commits, 3);
+	CHECK_EQ(tb.last_kind, VV_CHANGE_BATCH);
+	CHECK_EQ(vv_store_nv_commits(s), 3);
+	/* abort: nothing committed, the table as before */
+	mem_before = (free(mem_before), all_text(s));
+	CHECK_EQ(vv_store_batch_begin(s, &err), 0);
+	CHECK_STATUS(set_as(s, VV_CALLER_HOST, U("Alpha"), &TEST_GUID, NV_BS_RT, "zz", 2),
+		     VV_EFI_SUCCESS);
+	vv_store_batch_abort(s);
+	free(mem_after);
+	mem_after = all_text(s);
+	CHECK(strcmp(mem_before, mem_after) == 0);
+	CHECK_EQ(tb.commits, 3);
+	vv_store_set_backend(s, NULL);
+	vv_store_free(s);
+	free(mem_before);
+	free(mem_after);
+	free(fb);
+	remove_dir();
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_missing_files_load_empty),
 	TEST(test_reload_equals_acknowledged),
@@ -847,6 +1183,12 @@ static const struct vv_test tests[] = {
 	TEST(test_commit_without_load_writes_everything),
 	TEST(test_snapshot_interop_with_plain_backend),
 	TEST(test_replay_text),
+	TEST(test_batch_is_one_record),
+	TEST(test_torn_batch_dropped_whole),
+	TEST(test_failed_batch_commit_changes_nothing),
+	TEST(test_apply_refused_changes_nothing),
+	TEST(test_bad_batch_record_refused),
+	TEST(test_batch_plain_file_and_kind),
 };
 
 VV_TEST_MAIN(tests)

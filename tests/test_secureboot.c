@@ -774,10 +774,58 @@ test_cleanup(void)
 		printf("# kept %s\n", sb_dir);
 }
 
+/* A request whose data is a signed .auth file (freed by the caller). */
+static struct vv_set_request
+auth_req(const vv_guid *g, const uint16_t *name, size_t len, const char *file)
+{
+	struct vv_set_request r = { name, len, *g, SB_ATTR, NULL, 0, VV_CALLER_HOST };
+	size_t size;
+
+	r.data = sb_read(file, &size);
+	REQUIRE(r.data != NULL);
+	r.data_size = size;
+	return r;
+}
+
+/* vv_store_apply: authenticated writes in one batch are verified as the
+ * firmware does them one by one; one refused signature (the 3rd, a KEK
+ * signed by a rogue key) undoes the PK enrolment before it, mode
+ * variables included. */
+static void
+test_batch_of_authenticated_writes(void)
+{
+	struct sbenv e;
+	struct vv_set_request r[3];
+	size_t failed = 0;
+
+	NEED_TOOLS();
+	env_open(&e, NULL);
+	r[0] = auth_req(GV, U("PK"), "PK.auth");
+	r[1] = auth_req(GV, U("KEK"), "KEK.auth");
+	r[2] = auth_req(GV, U("KEK"), "KEK-rogue.auth");
+	r[2].attributes |= VV_ATTR_APPEND;
+	CHECK_STATUS(vv_store_apply(e.s, r, 3, &failed), VV_EFI_SECURITY_VIOLATION);
+	CHECK_EQ(failed, 2);
+	CHECK(vv_store_find(e.s, U("PK"), GV) == NULL);
+	CHECK(vv_store_find(e.s, U("KEK"), GV) == NULL);
+	CHECK(vv_store_find(e.s, U("SecureBootEnable"), &VV_GUID_SECURE_BOOT_ENABLE) == NULL);
+	CHECK_EQ(vv_secureboot_mode(e.sb), VV_SB_SETUP);
+	check_mode(&e, 1, 0, 0, 0);
+	/* the good two: user mode, both present */
+	CHECK_STATUS(vv_store_apply(e.s, r, 2, &failed), VV_EFI_SUCCESS);
+	CHECK(vv_store_find(e.s, U("KEK"), GV) != NULL);
+	CHECK_EQ(vv_secureboot_mode(e.sb), VV_SB_USER);
+	check_mode(&e, 0, 1, 0, 0);
+	for (int i = 0; i < 3; i++)
+		free((void *)r[i].data);
+	env_close(&e);
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_make_keys),
 	TEST(test_initial_setup_mode),
 	TEST(test_enroll_and_hierarchy),
+	TEST(test_batch_of_authenticated_writes),
 	TEST(test_modes_audit_and_deployed),
 	TEST(test_secure_boot_enable_and_custom_mode_switches),
 	TEST(test_custom_mode_skips_signatures),

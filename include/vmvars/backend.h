@@ -9,6 +9,8 @@
  *
  * The change is passed so that a backend may persist incrementally (a
  * journal); the JSON file backend rewrites the file atomically each time.
+ * A batch of changes (vv_store_batch_begin) arrives as one
+ * VV_CHANGE_BATCH commit, which must be all-or-nothing on disk.
  */
 #ifndef VMVARS_BACKEND_H
 #define VMVARS_BACKEND_H
@@ -23,11 +25,20 @@ enum vv_change_kind {
 	VV_CHANGE_PUT,      /* var is the new state of a created/updated variable */
 	VV_CHANGE_DELETE,   /* var is the deleted variable (already unlinked) */
 	VV_CHANGE_ALL,      /* var is NULL: the whole NV content may differ */
+	/* var is NULL; batch[0, nbatch) are PUT and DELETE changes that take
+	 * effect together or not at all (vv_store_batch_commit): the backend
+	 * persists them as one atomic unit, so that a crash leaves all of
+	 * them or none.  Applied in order; a DELETE of a variable the batch
+	 * then re-creates precedes its PUT.  A backend that cannot do better
+	 * may treat it as VV_CHANGE_ALL, which is atomic too. */
+	VV_CHANGE_BATCH,
 };
 
 struct vv_change {
 	enum vv_change_kind kind;
 	const struct vv_variable *var;
+	const struct vv_change *batch;  /* VV_CHANGE_BATCH only */
+	size_t nbatch;
 };
 
 struct vv_backend;

@@ -59,6 +59,15 @@ const char *vv_sb_mode_name(enum vv_sb_mode m);
  * Deployed. */
 bool vv_secureboot_enforcing(const struct vv_secureboot *sb);
 
+/*
+ * Derives the mode again from the NV content (PK and the mode flags) and
+ * publishes the mode variables (SetupMode, SecureBoot before
+ * ExitBootServices, AuditMode, DeployedMode), as after a PK write.  For a
+ * host owner that wrote the key variables' exact state without SetVariable
+ * (vmvarsd's management "batch" of "put" changes, docs/management.md).
+ */
+void vv_secureboot_refresh(struct vv_secureboot *sb);
+
 /* The Secure Boot databases the host owner can enroll without a signature. */
 enum vv_sb_db {
 	VV_SB_PK, VV_SB_KEK, VV_SB_DB, VV_SB_DBX, VV_SB_DBT, VV_SB_DBR,

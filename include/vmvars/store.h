@@ -79,6 +79,7 @@ struct vv_variable {
 	struct vv_variable *hash_next;
 	struct vv_variable *prev, *next;
 	uint64_t hash;
+	bool batch_put;             /* written in the open batch (NV) */
 };
 
 static inline size_t vv_var_name_size(const struct vv_variable *v) { return (v->name_len + 1) * 2; }
@@ -328,6 +329,52 @@ vv_status vv_store_property_get(struct vv_store *s, const uint16_t *name, size_t
 vv_status vv_store_put(struct vv_store *s, const uint16_t *name, size_t name_len,
 		       const vv_guid *guid, uint32_t attributes, const void *data, size_t size,
 		       const vv_efi_time *time);
+
+/*
+ * Atomic batches: several changes as one all-or-nothing unit, in memory
+ * and on disk.
+ *
+ * Between vv_store_batch_begin and vv_store_batch_commit every write
+ * (vv_store_set with all its rules -- authenticated writes are verified
+ * exactly as for the guest --, vv_store_put, and the companions and hooks
+ * they trigger) applies in memory as usual and returns its status, but
+ * nothing reaches the backend.  vv_store_batch_commit then persists every
+ * NV change of the batch with one backend commit (VV_CHANGE_BATCH: one
+ * journal record, one atomic file rewrite), so a crash leaves all of the
+ * batch on disk or none of it.  If that commit fails, or the caller calls
+ * vv_store_batch_abort (e.g. because one change was refused), the store's
+ * variables are put back exactly as they were at vv_store_batch_begin --
+ * the same objects, order and counters -- and the restore modules resync
+ * (Secure Boot derives its mode again).
+ *
+ * Begin copies the table (O(store)), so that the original stays untouched
+ * until the commit.  Only variables are rolled back: reservations,
+ * VarCheck properties, phase and MOR state changed inside a batch stay.
+ * vv_store_flush is refused inside a batch.  Batches do not nest.
+ *
+ * begin: EFI_SUCCESS; EFI_OUT_OF_RESOURCES (no memory for the copy) or
+ * EFI_INVALID_PARAMETER (a batch is open), with err.
+ * commit: EFI_SUCCESS once the batch is durable; otherwise rolled back and
+ * with err: EFI_DEVICE_ERROR (the backend failed: its reason, also in
+ * vv_store_last_io_error), EFI_OUT_OF_RESOURCES (no memory to describe the
+ * changes: nothing was written), EFI_INVALID_PARAMETER (no batch open).
+ * The batch is over either way.
+ */
+vv_status vv_store_batch_begin(struct vv_store *s, struct vv_error *err);
+vv_status vv_store_batch_commit(struct vv_store *s, struct vv_error *err);
+void vv_store_batch_abort(struct vv_store *s);
+bool vv_store_in_batch(const struct vv_store *s);
+
+/*
+ * Applies reqs[0, n) with vv_store_set as one batch.  EFI_SUCCESS when all
+ * were accepted and the batch is durable.  Otherwise nothing changed:
+ * *failed (may be NULL) is the index of the refused request and the
+ * result its status, or *failed == n and EFI_DEVICE_ERROR when the commit
+ * failed (vv_store_last_io_error says why), or EFI_OUT_OF_RESOURCES when
+ * the batch could not start.
+ */
+vv_status vv_store_apply(struct vv_store *s, const struct vv_set_request *reqs, size_t n,
+			 size_t *failed);
 
 /*
  * Host-side insertion used by format loaders: no phase or VarCheck rules,

@@ -786,6 +786,12 @@ sb_resync(void *ctx, struct vv_store *s)
 	sb->mode = derive_mode(sb);
 }
 
+void
+vv_secureboot_refresh(struct vv_secureboot *sb)
+{
+	publish_mode(sb);
+}
+
 static void
 sb_on_event(void *ctx, struct vv_store *s, enum vv_event ev)
 {

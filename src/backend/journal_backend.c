@@ -10,6 +10,13 @@
  *   <8 hex digits: CRC-32C of the JSON text> <JSON object>\n
  *   {"op":"put","guid":..,"name":..,"attr":..,"data":..[,"time":..][,"digest":..]}
  *   {"op":"delete","guid":..,"name":..}
+ *   {"op":"batch","changes":[<put or delete object>,...]}
+ *
+ * A batch record (VV_CHANGE_BATCH, vv_store_batch_commit) holds several
+ * changes that take effect together: one line, one CRC, one append and
+ * one fdatasync, so a crash leaves the whole batch or none of it.  On
+ * load every change of a batch is parsed before any is applied; a torn
+ * batch is dropped whole like any torn record.
  *
  * The object's members are those of a store-file variable, encoded and
  * checked by the same code (src/format/json_v2_internal.h).  A JSON text
@@ -347,7 +354,75 @@ record_op(struct json_object *obj, const char *origin, struct vv_error *err)
 		return 1;
 	if (strcmp(text, "delete") == 0 && json_object_get_string_len(op) == 6)
 		return 0;
-	return vv_error_set(err, "%s: op: must be \"put\" or \"delete\"", origin);
+	if (strcmp(text, "batch") == 0 && json_object_get_string_len(op) == 5)
+		return 2;
+	return vv_error_set(err, "%s: op: must be \"put\", \"delete\" or \"batch\"", origin);
+}
+
+/* One put or delete of a batch record, parsed before any is applied. */
+struct batch_op {
+	bool del;
+	struct vv_variable v;
+};
+
+/*
+ * A batch record: {"op":"batch","changes":[put or delete objects...]}.
+ * Every change is parsed and checked before the first is applied, so a
+ * bad one leaves r as it was: the record counts whole or not at all (and
+ * a torn one never gets here: its frame fails first).
+ */
+static int
+apply_batch(struct replay *r, struct json_object *obj, const char *origin, struct vv_error *err)
+{
+	struct json_object *changes;
+	struct batch_op *ops;
+	size_t n, done = 0;
+	char where[700];
+	int rc = -1;
+
+	if (json_object_object_length(obj) != 2 ||
+	    !json_object_object_get_ex(obj, "changes", &changes))
+		return vv_error_set(err, "%s: a batch has exactly \"op\" and \"changes\"", origin);
+	if (!json_object_is_type(changes, json_type_array) ||
+	    (n = json_object_array_length(changes)) == 0)
+		return vv_error_set(err, "%s: changes: must be a non-empty array", origin);
+	ops = calloc(n, sizeof(*ops));
+	if (ops == NULL)
+		return vv_error_set(err, "%s: out of memory", origin);
+	for (; done < n; done++) {
+		struct json_object *c = json_object_array_get_idx(changes, done);
+		int op;
+
+		snprintf(where, sizeof(where), "%s: change %zu", origin, done);
+		op = record_op(c, where, err);
+		if (op == 2)
+			vv_error_set(err, "%s: op: a batch cannot hold a batch", where);
+		if (op < 0 || op == 2)
+			goto out;
+		ops[done].del = op == 0;
+		if (vv_json_v2_var_from_object(c, where, "op", op == 0, &ops[done].v, err) != 0)
+			goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (ops[i].del) {
+			replay_delete(r, &ops[i].v.guid, ops[i].v.name, ops[i].v.name_len);
+		} else if (replay_put(r, &ops[i].v) != 0) {
+			/* Out of memory halfway: the load fails as a whole. */
+			vv_error_set(err, "%s: out of memory", origin);
+			goto out;
+		} else {
+			ops[i].v.name = NULL;   /* owned by r now */
+			ops[i].v.data = NULL;
+		}
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < done && i < n; i++) {
+		free(ops[i].v.name);
+		free(ops[i].v.data);
+	}
+	free(ops);
+	return rc;
 }
 
 /* Applies one framed record's JSON text to r; origin names the record. */
@@ -364,6 +439,10 @@ apply_record(struct replay *r, const char *json, size_t len, const char *origin,
 	op = record_op(obj, origin, err);
 	if (op < 0)
 		goto out;
+	if (op == 2) {
+		rc = apply_batch(r, obj, origin, err);
+		goto out;
+	}
 	if (vv_json_v2_var_from_object(obj, origin, "op", op == 0, &v, err) != 0)
 		goto out;
 	if (op == 0) {
@@ -710,7 +789,7 @@ journal_load(struct vv_backend *b, struct vv_store *s, struct vv_error *err)
 static int
 compact(struct journal_backend *jb, const struct vv_store *s, struct vv_error *err)
 {
-	struct vv_change all = { VV_CHANGE_ALL, NULL };
+	struct vv_change all = { VV_CHANGE_ALL, NULL, NULL, 0 };
 	struct vv_error ignored;
 
 	if (jb->snapshot->ops->commit(jb->snapshot, s, &all, err) != 0)
@@ -752,6 +831,66 @@ encode_record(const struct vv_change *change, size_t *len)
 		*len = RECORD_HEADER_LEN + json_len + 1;
 	}
 	free(json);
+	return line;
+}
+
+/* The JSON text of one put or delete, without a frame; malloc'd. */
+static char *
+encode_change(const struct vv_change *change, size_t *len)
+{
+	bool del = change->kind == VV_CHANGE_DELETE;
+
+	return vv_json_v2_var_members(del ? "{\"op\":\"delete\"," : "{\"op\":\"put\",",
+				      change->var, del, "}", len);
+}
+
+/* The record line of a batch: every change in one framed line, so that
+ * the frame's CRC makes it all-or-nothing on load.  malloc'd, *len set. */
+static char *
+encode_batch_record(const struct vv_change *batch, size_t *len)
+{
+	static const char head[] = "{\"op\":\"batch\",\"changes\":[", tail[] = "]}";
+	size_t cap = RECORD_HEADER_LEN + sizeof(head) + sizeof(tail) + 2, used, json_len;
+	char **parts = calloc(batch->nbatch, sizeof(*parts));
+	size_t *lens = calloc(batch->nbatch, sizeof(*lens));
+	char *line = NULL;
+
+	if (parts == NULL || lens == NULL)
+		goto out;
+	for (size_t i = 0; i < batch->nbatch; i++) {
+		if ((parts[i] = encode_change(&batch->batch[i], &lens[i])) == NULL)
+			goto out;
+		cap += lens[i] + 1;
+	}
+	line = malloc(cap);
+	if (line == NULL)
+		goto out;
+	used = RECORD_HEADER_LEN;
+	memcpy(line + used, head, sizeof(head) - 1);
+	used += sizeof(head) - 1;
+	for (size_t i = 0; i < batch->nbatch; i++) {
+		if (i > 0)
+			line[used++] = ',';
+		memcpy(line + used, parts[i], lens[i]);
+		used += lens[i];
+	}
+	memcpy(line + used, tail, sizeof(tail) - 1);
+	used += sizeof(tail) - 1;
+	json_len = used - RECORD_HEADER_LEN;
+	{
+		char hdr[RECORD_HEADER_LEN + 1];
+
+		snprintf(hdr, sizeof(hdr), "%08x ", vv_crc32c(line + RECORD_HEADER_LEN, json_len));
+		memcpy(line, hdr, RECORD_HEADER_LEN);
+	}
+	line[used++] = '\n';
+	line[used] = '\0';
+	*len = used;
+out:
+	for (size_t i = 0; parts != NULL && i < batch->nbatch; i++)
+		free(parts[i]);
+	free(parts);
+	free(lens);
 	return line;
 }
 
@@ -830,9 +969,12 @@ journal_commit(struct vv_backend *b, const struct vv_store *s, const struct vv_c
 	if (jb->read_only)
 		return vv_error_set(err, "%s: opened read-only", jb->path);
 	/* A whole-store change, or disk not known to match memory: rewrite. */
-	if (change->kind == VV_CHANGE_ALL || change->var == NULL || !jb->synced)
+	if (change->kind == VV_CHANGE_BATCH && jb->synced && change->nbatch > 0)
+		line = encode_batch_record(change, &len);
+	else if (change->kind == VV_CHANGE_ALL || change->var == NULL || !jb->synced)
 		return compact(jb, s, err);
-	line = encode_record(change, &len);
+	else
+		line = encode_record(change, &len);
 	if (line == NULL)
 		return vv_error_set(err, "%s: out of memory", jb->jpath);
 	rc = append_record(jb, line, len, err);

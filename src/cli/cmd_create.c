@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/provision.h"
 #include "cli/store_file.h"
 
 #define CMD "create"
@@ -23,6 +24,8 @@ vv_cmd_create_help(FILE *out)
 "\n"
 "SYNOPSIS\n"
 "    vmvars create OUT [--format FMT] [--template FILE] [--layout LAYOUT] [--force]\n"
+"                  [--pk CERT [--owner GUID]] [--microsoft GEN] [--dbx ARCH]\n"
+"                  [--keys-from TEMPLATE] [--ms-data DIR]\n"
 "\n"
 "DESCRIPTION\n"
 "    Writes an empty store, or a copy of the variables of --template (any\n"
@@ -36,6 +39,24 @@ vv_cmd_create_help(FILE *out)
 "              (OVMF_VARS_4M.fd, the default), ovmf-2m (OVMF_VARS.fd) or armvirt\n"
 "              (AAVMF / ArmVirt QEMU_VARS.fd)\n"
 "    --force   replace OUT if it exists\n"
+"\n"
+"    Secure Boot in one command (provisioning; the store is written only if\n"
+"    the firmware would then enforce Secure Boot):\n"
+"    --pk CERT        the PK (PEM or DER), also the first KEK entry\n"
+"    --owner GUID     owner of that entry (default OvmfEnrollDefaultKeys,\n"
+"                     a0baa8a3-041d-48a8-bc87-c36d121b5e3d, as virt-fw-vars)\n"
+"    --microsoft GEN  Microsoft's KEK and db certificates: 2011 (KEK CA 2011,\n"
+"                     Windows PCA 2011, UEFI CA 2011), 2023 (KEK 2K CA 2023,\n"
+"                     Windows UEFI CA 2023, UEFI CA 2023, Option ROM CA 2023),\n"
+"                     both (default with --pk) or none\n"
+"    --dbx ARCH       Microsoft's newest dbx update for amd64, x86, arm64 or\n"
+"                     arm (default: arm64 for --layout armvirt, else amd64,\n"
+"                     when Microsoft's keys are added), or none\n"
+"    --keys-from TEMPLATE  PK, KEK, db and dbx of a distribution's enrolled\n"
+"                     store (e.g. /usr/share/OVMF/OVMF_VARS_4M.ms.fd); with\n"
+"                     --microsoft/--dbx, those are appended to its lists\n"
+"    --ms-data DIR    Microsoft's secureboot_objects (default $VMVARS_MS_DATA,\n"
+"                     else the installed copy)\n"
 "\n"
 "EXIT STATUS\n"
 "    0 created, 1 failure (OUT exists, template unreadable), 2 usage error.\n", out);
@@ -69,6 +90,12 @@ vv_cmd_create(int argc, char **argv)
 		{ "template", required_argument, NULL, 'T' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "layout", required_argument, NULL, 'L' },
+		{ "pk", required_argument, NULL, 'P' },
+		{ "owner", required_argument, NULL, 'O' },
+		{ "microsoft", required_argument, NULL, 'M' },
+		{ "dbx", required_argument, NULL, 'X' },
+		{ "keys-from", required_argument, NULL, 'K' },
+		{ "ms-data", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -78,6 +105,9 @@ vv_cmd_create(int argc, char **argv)
 	bool force = false;
 	struct vv_store_file sf;
 	struct vv_error err = { "" };
+	struct vv_provision prov = { 0 };
+	const char *microsoft = NULL, *dbx = NULL;
+	bool provision;
 	int c, rc = VV_EXIT_OK;
 
 	opterr = 0;
@@ -101,6 +131,17 @@ vv_cmd_create(int argc, char **argv)
 				return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown layout '%s' (ovmf-4m, "
 						   "ovmf-2m, armvirt)", optarg);
 			break;
+		case 'P': prov.pk_cert = optarg; break;
+		case 'O':
+			if (vv_cli_parse_guid(optarg, &prov.owner) != 0)
+				return vv_cli_fail(VV_EXIT_USAGE, CMD, "--owner: not a GUID: '%s'",
+						   optarg);
+			prov.owner_set = true;
+			break;
+		case 'M': microsoft = optarg; break;
+		case 'X': dbx = optarg; break;
+		case 'K': prov.keys_from = optarg; break;
+		case 'D': prov.ms_data = optarg; break;
 		case 'h': vv_cmd_create_help(stdout); return VV_EXIT_OK;
 		default:
 			return vv_cli_fail(VV_EXIT_USAGE, CMD, "unknown option '%s' (see vmvars create --help)",
@@ -109,6 +150,36 @@ vv_cmd_create(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return vv_cli_fail(VV_EXIT_USAGE, CMD, "expected OUT");
+	provision = prov.pk_cert != NULL || prov.keys_from != NULL;
+	if (!provision && (microsoft != NULL || dbx != NULL || prov.ms_data != NULL))
+		return vv_cli_fail(VV_EXIT_USAGE, CMD, "--microsoft, --dbx and --ms-data provision "
+				   "Secure Boot: give --pk CERT or --keys-from TEMPLATE");
+	if (prov.pk_cert != NULL && prov.keys_from != NULL)
+		return vv_cli_fail(VV_EXIT_USAGE, CMD, "give --pk or --keys-from, not both");
+	if (provision) {
+		if (microsoft == NULL)
+			microsoft = prov.keys_from != NULL ? "none" : "both";
+		if (strcmp(microsoft, "both") == 0)
+			prov.ms_2011 = prov.ms_2023 = true;
+		else if (strcmp(microsoft, "2011") == 0)
+			prov.ms_2011 = true;
+		else if (strcmp(microsoft, "2023") == 0)
+			prov.ms_2023 = true;
+		else if (strcmp(microsoft, "none") != 0)
+			return vv_cli_fail(VV_EXIT_USAGE, CMD, "--microsoft: 2011, 2023, both or "
+					   "none, not '%s'", microsoft);
+		if (dbx == NULL && (prov.ms_2011 || prov.ms_2023))
+			dbx = layout == VV_FD_LAYOUT_ARMVIRT ? "arm64" : "amd64";
+		if (dbx != NULL && strcmp(dbx, "none") != 0) {
+			if (strcmp(dbx, "amd64") != 0 && strcmp(dbx, "x86") != 0 &&
+			    strcmp(dbx, "arm64") != 0 && strcmp(dbx, "arm") != 0)
+				return vv_cli_fail(VV_EXIT_USAGE, CMD, "--dbx: amd64, x86, arm64, "
+						   "arm or none, not '%s'", dbx);
+			prov.dbx_arch = dbx;
+		}
+		if (prov.pk_cert != NULL && !prov.owner_set)
+			vv_cli_parse_guid("OvmfEnrollDefaultKeys", &prov.owner);
+	}
 	out = argv[optind];
 	if (!force && access(out, F_OK) == 0)
 		return vv_cli_fail(VV_EXIT_FAIL, CMD, "%s exists (use --force to replace it)", out);
@@ -117,17 +188,19 @@ vv_cmd_create(int argc, char **argv)
 	if (fmt == VV_FORMAT_UNKNOWN)
 		fmt = vv_cli_format_of_name(out);
 	if (tmpl != NULL) {
-		if (vv_store_file_open(&sf, tmpl, VV_FORMAT_UNKNOWN, false, &err) != 0)
+		if (vv_store_file_open(&sf, tmpl, VV_FORMAT_UNKNOWN, provision, &err) != 0)
 			return vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);
 		if (fmt == VV_FORMAT_UNKNOWN)
 			fmt = sf.format == VV_FORMAT_EFIVARFS ? VV_FORMAT_JSON : sf.format;
 	} else {
-		if (vv_store_file_empty(&sf, false, &err) != 0)
+		if (vv_store_file_empty(&sf, provision, &err) != 0)
 			return vv_cli_fail(VV_EXIT_FAIL, CMD, "%s", err.msg);
 		if (fmt == VV_FORMAT_UNKNOWN)
 			fmt = VV_FORMAT_JSON;
 	}
-	if (layout != VV_FD_LAYOUT_AUTO && fmt != VV_FORMAT_OVMF_FD) {
+	if (provision && vv_provision(&sf, &prov, &err) != 0) {
+		rc = vv_cli_fail(VV_EXIT_FAIL, CMD, "%s: %s; nothing written", out, err.msg);
+	} else if (layout != VV_FD_LAYOUT_AUTO && fmt != VV_FORMAT_OVMF_FD) {
 		rc = vv_cli_fail(VV_EXIT_USAGE, CMD, "--layout applies to fd output only");
 	} else if (layout != VV_FD_LAYOUT_AUTO) {
 		rc = save_fd_layout(&sf, out, layout, tmpl != NULL, &err);

@@ -7,6 +7,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <vmvars/vmvars.h>
@@ -83,6 +84,9 @@ usage(FILE *out)
 		fprintf(out, "  %-12s %s\n", c->name, c->summary);
 	fprintf(out,
 		"\n"
+		"A store command works on a running VM with --vm NAME (vmvarsd@NAME) or\n"
+		"--socket PATH (its management socket) in place of FILE.\n"
+		"\n"
 		"Exit status: 0 success, 1 the operation failed, 2 usage error,\n"
 		"3 Secure Boot not enforced (sb-state --require-secure-boot).\n"
 		"Run `vmvars help <command>` for a command's options.\n");
@@ -115,6 +119,101 @@ help_command(int argc, char **argv)
 	return VV_EXIT_OK;
 }
 
+/*
+ * --vm NAME / --socket PATH (docs/cli.md "Live VMs"), anywhere after the
+ * command: removed, and the live address ("vm:NAME", "socket:PATH",
+ * live.h) put where the command takes its store FILE -- the first operand,
+ * or for `boot` the one after its SUBCOMMAND.  The commands' getopt
+ * permutes options and operands, so the operand order is what counts.
+ * 0 (maybe *argv replaced by a malloc'd copy), or an exit code.
+ */
+static char *live_addr;         /* freed by main after the command */
+static char **live_argv;
+
+static int
+live_target(const char *cmd, int *argc, char ***argv)
+{
+	/* Commands that take no store to read or edit keep their own
+	 * options untouched (firmware instantiate has a --vm of its own;
+	 * export, import-state and clone a --vm-uuid, which getopt would
+	 * also take --vm for). */
+	static const char *const no_store[] = {
+		"firmware", "sign", "create", "import-state", "clone", "export",
+	};
+	static const char *const boot_subs[] = { "list", "add", "remove", "order", "next" };
+	char **in = *argv, **out, *addr = NULL;
+	int n = *argc, m = 0, at = 1;
+	bool found = false;
+
+	for (size_t i = 0; i < sizeof(no_store) / sizeof(no_store[0]); i++)
+		if (strcmp(cmd, no_store[i]) == 0)
+			return 0;
+
+	for (int i = 1; i < n; i++) {
+		const char *a = in[i], *val = NULL;
+		const char *pfx = NULL;
+
+		if (strcmp(a, "--") == 0)
+			break;
+		if (strcmp(a, "--vm") == 0 || strcmp(a, "--socket") == 0) {
+			if (i + 1 >= n) {
+				free(addr);
+				return vv_cli_fail(VV_EXIT_USAGE, cmd, "%s needs a value", a);
+			}
+			val = in[i + 1];
+			pfx = a[2] == 'v' ? "vm:" : "socket:";
+		} else if (strncmp(a, "--vm=", 5) == 0) {
+			val = a + 5;
+			pfx = "vm:";
+		} else if (strncmp(a, "--socket=", 9) == 0) {
+			val = a + 9;
+			pfx = "socket:";
+		}
+		if (val == NULL)
+			continue;
+		if (found) {
+			free(addr);
+			return vv_cli_fail(VV_EXIT_USAGE, cmd, "give one --vm or --socket");
+		}
+		found = true;
+		free(addr);
+		if (asprintf(&addr, "%s%s", pfx, val) < 0)
+			return vv_cli_fail(VV_EXIT_FAIL, cmd, "out of memory");
+	}
+	if (!found)
+		return 0;
+	out = calloc((size_t)n + 2, sizeof(*out));
+	if (out == NULL) {
+		free(addr);
+		return vv_cli_fail(VV_EXIT_FAIL, cmd, "out of memory");
+	}
+	/* The arguments without the option (none after "--"), then the
+	 * address inserted. */
+	for (int i = 0, dd = 0; i < n; i++) {
+		dd |= strcmp(in[i], "--") == 0;
+		if (!dd && (strcmp(in[i], "--vm") == 0 || strcmp(in[i], "--socket") == 0)) {
+			i++;
+			continue;
+		}
+		if (!dd && (strncmp(in[i], "--vm=", 5) == 0 || strncmp(in[i], "--socket=", 9) == 0))
+			continue;
+		out[m++] = in[i];
+	}
+	if (strcmp(cmd, "boot") == 0)
+		for (int i = 1; i < m && at == 1; i++)
+			for (size_t k = 0; k < sizeof(boot_subs) / sizeof(boot_subs[0]); k++)
+				if (strcmp(out[i], boot_subs[k]) == 0)
+					at = i + 1;
+	memmove(&out[at + 1], &out[at], (size_t)(m - at) * sizeof(*out));
+	out[at] = addr;
+	m++;
+	out[m] = NULL;
+	*argc = m;
+	*argv = live_argv = out;
+	live_addr = addr;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -137,5 +236,15 @@ main(int argc, char **argv)
 	if ((c = find_command(argv[1])) == NULL)
 		return vv_cli_fail(VV_EXIT_USAGE, NULL, "unknown command '%s' (see vmvars --help)",
 				   argv[1]);
-	return c->run(argc - 1, argv + 1);
+	{
+		int sub_argc = argc - 1, rc;
+		char **sub_argv = argv + 1;
+
+		if ((rc = live_target(c->name, &sub_argc, &sub_argv)) != 0)
+			return rc;
+		rc = c->run(sub_argc, sub_argv);
+		free(live_argv);
+		free(live_addr);
+		return rc;
+	}
 }

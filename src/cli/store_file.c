@@ -22,6 +22,7 @@
 #include "backend/journal_backend.h"
 #include "backend/store_lock.h"
 #include "cli/cli.h"
+#include "cli/live.h"
 #include "core/file_replace.h"
 #include "cli/store_file.h"
 
@@ -200,6 +201,12 @@ vv_store_file_open(struct vv_store_file *sf, const char *path, enum vv_format f,
 	if ((sf->path = strdup(path)) == NULL) {
 		vv_store_file_close(sf);
 		return vv_error_set(err, "out of memory");
+	}
+	if (vv_live_is_address(path)) {
+		/* A running VM: its daemon's store, as a JSON store. */
+		sf->format = VV_FORMAT_JSON;
+		rc = vv_live_load(path, &sf->store, &sf->live, err);
+		goto loaded;
 	}
 	if (stat(path, &st) != 0) {
 		int saved = errno;
@@ -439,6 +446,9 @@ vv_store_file_write(const struct vv_store_file *sf, const char *path, enum vv_fo
 	int lock, rc = -1;
 	char *real;
 
+	if (vv_live_is_address(path))
+		return vv_error_set(err, "%s: a running VM's store is written only by the command "
+				    "that read it (write it to a file, then import that)", path);
 	/* A symlink is written through (core/file_replace.h), so the lock,
 	 * the journal and the check for a concurrent change are the real
 	 * file's: those of the name vmvarsd was given. */
@@ -446,6 +456,7 @@ vv_store_file_write(const struct vv_store_file *sf, const char *path, enum vv_fo
 	if (real == NULL)
 		return -1;
 	if (vv_store_lock(real, vv_cli_progname, true, &lock, err) != 0) {
+		vv_live_lock_hint(real, err);
 		free(real);
 		return -1;
 	}
@@ -471,6 +482,11 @@ vv_store_file_save(struct vv_store_file *sf, const char *out_path, enum vv_forma
 		f = sf->format;
 	if (out_path == NULL)
 		out_path = sf->path;
+	if (sf->live != NULL && strcmp(out_path, sf->path) == 0) {
+		size_t changes;
+
+		return vv_live_save(sf->live, sf->path, sf->store, &changes, err);
+	}
 	if (f == VV_FORMAT_UNKNOWN || f == VV_FORMAT_EFIVARFS)
 		return vv_error_set(err, "%s: cannot write format %s", out_path,
 				    f == VV_FORMAT_EFIVARFS ? "efivarfs (import only)" : "unknown");
@@ -497,6 +513,7 @@ vv_store_file_close(struct vv_store_file *sf)
 {
 	/* Secure Boot detaches from the store, so it goes first. */
 	vv_secureboot_free(sf->sb);
+	vv_live_close(sf->live);
 	vv_store_free(sf->store);
 	free(sf->path);
 	free(sf->raw);

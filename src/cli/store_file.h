@@ -50,6 +50,9 @@ struct vv_store_file {
 	uint8_t *jraw;                 /* the journal's bytes as read */
 	size_t jraw_size;
 	size_t jgood;                  /* its good records (jraw_size minus a torn tail) */
+	/* A running VM's store (path "vm:NAME" or "socket:PATH", live.h):
+	 * read through its daemon, saved back as one atomic batch. */
+	struct vv_live *live;
 };
 
 /*

@@ -71,6 +71,16 @@ struct listener {
 	void *ctx;
 };
 
+/* The part of the store vv_store_replace_all and a batch swap: the table and what is
+ * counted from it. */
+struct table_state {
+	struct vv_variable **buckets;
+	size_t nbuckets, count;
+	struct vv_variable *head, *tail;
+	const struct vv_variable *cursor;
+	uint64_t used_nv, used_hwerr, used_volatile;
+};
+
 struct vv_store {
 	struct vv_limits limits;
 
@@ -110,6 +120,13 @@ struct vv_store {
 	size_t nrestorers;
 
 	struct vv_property_table *properties;
+
+	/* vv_store_batch_begin: the table as it was, untouched until the
+	 * batch ends; the live table is a copy.  batch_dead chains (by next)
+	 * the NV variables the batch deleted, for their DELETE changes. */
+	bool in_batch;
+	struct table_state batch_saved;
+	struct vv_variable *batch_dead;
 };
 
 /* ------------------------------------------------------------------ */
@@ -237,6 +254,8 @@ vv_store_free(struct vv_store *s)
 
 	if (s == NULL)
 		return;
+	if (s->in_batch)
+		vv_store_batch_abort(s);
 	for (v = s->head; v != NULL; v = next) {
 		next = v->next;
 		var_free(v);
@@ -1200,8 +1219,23 @@ persist_update(struct vv_store *s, struct update *u)
 
 	if (u->kind == UPD_DELETE)
 		table_unlink(s, u->var);
-	if (!(u->var->attributes & VV_ATTR_NV) || s->backend == NULL)
+	if (!(u->var->attributes & VV_ATTR_NV))
 		return VV_EFI_SUCCESS;
+	if (s->in_batch) {
+		/* Persisted at vv_store_batch_commit; a rollback restores the
+		 * table saved at begin, so nothing needs undoing here. */
+		if (u->kind == UPD_DELETE) {
+			u->var->next = s->batch_dead;
+			s->batch_dead = u->var;
+			u->kind = UPD_NONE;     /* kept for its DELETE change */
+		} else {
+			u->var->batch_put = true;
+		}
+		return VV_EFI_SUCCESS;
+	}
+	if (s->backend == NULL)
+		return VV_EFI_SUCCESS;
+	memset(&change, 0, sizeof(change));
 	change.kind = u->kind == UPD_DELETE ? VV_CHANGE_DELETE : VV_CHANGE_PUT;
 	change.var = u->var;
 	/* Counted whether or not it works: a failed commit may leave the
@@ -1535,12 +1569,14 @@ vv_store_put(struct vv_store *s, const uint16_t *name, size_t name_len, const vv
 /* Loading and persistence                                            */
 /* ------------------------------------------------------------------ */
 
-int
-vv_store_insert_loaded(struct vv_store *s, const struct vv_variable *in, struct vv_error *err)
+/* The structural rules of a host-supplied variable (insert_loaded and
+ * batch puts); *name_size set.  release: bytes a replaced variable frees. */
+static int
+check_loaded(const struct vv_store *s, const struct vv_variable *in, uint64_t release,
+	     uint64_t *name_size, struct vv_error *err)
 {
 	uint32_t attr = in->attributes;
-	uint64_t cost, name_size;
-	struct vv_variable *v;
+	uint64_t cost;
 
 	if (in->name_len == 0 || !vv_ucs2_valid(in->name, in->name_len))
 		return vv_error_set(err, "name is empty or not valid UCS-2");
@@ -1552,24 +1588,47 @@ vv_store_insert_loaded(struct vv_store *s, const struct vv_variable *in, struct 
 		return vv_error_set(err, "attributes 0x%x: HR without NV", attr);
 	if (in->digest_size > sizeof(in->digest))
 		return vv_error_set(err, "digest of %zu bytes is too long", in->digest_size);
-	if (table_find(s, in->name, in->name_len, &in->guid) != NULL)
-		return vv_error_set(err, "duplicate variable");
-	name_size = ((uint64_t)in->name_len + 1) * 2;
-	cost = s->limits.variable_overhead + name_size + in->data_size;
+	*name_size = ((uint64_t)in->name_len + 1) * 2;
+	cost = s->limits.variable_overhead + *name_size + in->data_size;
 	if (cost > class_max_variable_size(s, attr))
 		return vv_error_set(err, "%zu bytes of data exceed the maximum variable size",
 				    in->data_size);
-	if (!class_has_room(s, attr, cost, 0))
+	if (!class_has_room(s, attr, cost, release))
 		return vv_error_set(err, "store quota exceeded (%llu bytes in use of %llu)",
 				    (unsigned long long)class_in_use(s, attr),
 				    (unsigned long long)class_capacity(s, attr));
-	v = var_new(in->name, in->name_len, &in->guid, attr, in->data, in->data_size);
+	return 0;
+}
+
+/* A new table variable with in's whole state; NULL if out of memory. */
+static struct vv_variable *
+var_copy(const struct vv_variable *in)
+{
+	struct vv_variable *v = var_new(in->name, in->name_len, &in->guid, in->attributes,
+					in->data, in->data_size);
+
 	if (v == NULL)
-		return vv_error_set(err, "out of memory");
+		return NULL;
 	v->has_time = in->has_time;
 	v->time = in->time;
 	v->digest_size = in->digest_size;
 	memcpy(v->digest, in->digest, in->digest_size);
+	return v;
+}
+
+int
+vv_store_insert_loaded(struct vv_store *s, const struct vv_variable *in, struct vv_error *err)
+{
+	uint64_t name_size;
+	struct vv_variable *v;
+
+	if (check_loaded(s, in, 0, &name_size, err) != 0)
+		return -1;
+	if (table_find(s, in->name, in->name_len, &in->guid) != NULL)
+		return vv_error_set(err, "duplicate variable");
+	v = var_copy(in);
+	if (v == NULL)
+		return vv_error_set(err, "out of memory");
 	table_append(s, v);
 	return 0;
 }
@@ -1613,8 +1672,10 @@ vv_store_load(struct vv_store *s, struct vv_error *err)
 int
 vv_store_flush(struct vv_store *s, struct vv_error *err)
 {
-	struct vv_change all = { VV_CHANGE_ALL, NULL };
+	struct vv_change all = { VV_CHANGE_ALL, NULL, NULL, 0 };
 
+	if (s->in_batch)
+		return vv_error_set(err, "a batch is open: commit or abort it first");
 	if (s->backend == NULL)
 		return 0;
 	return s->backend->ops->commit(s->backend, s, &all, err);
@@ -1654,16 +1715,6 @@ vv_store_run_restore_checks(const struct vv_store *s, const struct vv_variable *
 			return -1;
 	return 0;
 }
-
-/* The part of the store vv_store_replace_all swaps: the table and what is
- * counted from it. */
-struct table_state {
-	struct vv_variable **buckets;
-	size_t nbuckets, count;
-	struct vv_variable *head, *tail;
-	const struct vv_variable *cursor;
-	uint64_t used_nv, used_hwerr, used_volatile;
-};
 
 static void
 table_save(const struct vv_store *s, struct table_state *t)
@@ -1709,8 +1760,11 @@ vv_store_replace_all(struct vv_store *s, const struct vv_variable *vars, size_t 
 		     struct vv_error *err)
 {
 	struct table_state old;
-	struct vv_variable **fresh = calloc(MIN_BUCKETS, sizeof(*fresh));
+	struct vv_variable **fresh;
 
+	if (s->in_batch)
+		return vv_error_set(err, "a batch is open: commit or abort it first");
+	fresh = calloc(MIN_BUCKETS, sizeof(*fresh));
 	if (fresh == NULL)
 		return vv_error_set(err, "out of memory");
 	/* The old table goes aside whole; the new one is built in its place,
@@ -1730,7 +1784,7 @@ vv_store_replace_all(struct vv_store *s, const struct vv_variable *vars, size_t 
 		}
 	}
 	if (s->backend != NULL) {
-		struct vv_change all = { VV_CHANGE_ALL, NULL };
+		struct vv_change all = { VV_CHANGE_ALL, NULL, NULL, 0 };
 
 		s->nv_commits++;
 		if (s->backend->ops->commit(s->backend, s, &all, err) != 0) {
@@ -1810,4 +1864,267 @@ vv_store_load_warn(struct vv_store *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->load_warning + used, sizeof(s->load_warning) - used, fmt, ap);
 	va_end(ap);
+}
+
+/* ------------------------------------------------------------------ */
+/* Atomic batches (store.h vv_store_batch_begin)                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Why a copy of the table rather than an undo log: a batch runs the whole
+ * SetVariable machinery (companion writes, hooks that write mode
+ * variables, authenticated appends), each of which would need its undo
+ * recorded in order; with the original table set aside untouched, a
+ * rollback is one swap whatever ran, and it cannot fail.
+ */
+
+static void
+free_dead(struct vv_store *s)
+{
+	free_chain(s->batch_dead);
+	s->batch_dead = NULL;
+}
+
+bool
+vv_store_in_batch(const struct vv_store *s)
+{
+	return s->in_batch;
+}
+
+vv_status
+vv_store_batch_begin(struct vv_store *s, struct vv_error *err)
+{
+	struct table_state saved;
+	struct vv_variable **fresh;
+
+	if (s->in_batch) {
+		vv_error_set(err, "a batch is already open");
+		return VV_EFI_INVALID_PARAMETER;
+	}
+	fresh = calloc(s->nbuckets, sizeof(*fresh));
+	if (fresh == NULL) {
+		vv_error_set(err, "out of memory");
+		return VV_EFI_OUT_OF_RESOURCES;
+	}
+	table_save(s, &saved);
+	s->buckets = fresh;
+	s->count = 0;
+	s->head = s->tail = NULL;
+	s->cursor = NULL;
+	for (const struct vv_variable *v = saved.head; v != NULL; v = v->next) {
+		struct vv_variable *c = var_copy(v);
+
+		if (c == NULL) {
+			free_chain(s->head);
+			free(s->buckets);
+			table_put_back(s, &saved);
+			vv_error_set(err, "out of memory");
+			return VV_EFI_OUT_OF_RESOURCES;
+		}
+		/* hash_link and the list, without table_append's accounting:
+		 * the counters are the saved ones, unchanged by a copy. */
+		hash_link(s, c);
+		c->prev = s->tail;
+		if (s->tail != NULL)
+			s->tail->next = c;
+		else
+			s->head = c;
+		s->tail = c;
+		s->count++;
+	}
+	s->used_nv = saved.used_nv;
+	s->used_hwerr = saved.used_hwerr;
+	s->used_volatile = saved.used_volatile;
+	s->batch_saved = saved;
+	s->batch_dead = NULL;
+	s->in_batch = true;
+	return VV_EFI_SUCCESS;
+}
+
+static void
+resync_modules(struct vv_store *s)
+{
+	for (size_t i = 0; i < s->nrestorers; i++)
+		if (s->restorers[i].ops->resync != NULL)
+			s->restorers[i].ops->resync(s->restorers[i].ctx, s);
+}
+
+void
+vv_store_batch_abort(struct vv_store *s)
+{
+	if (!s->in_batch)
+		return;
+	free_chain(s->head);
+	free(s->buckets);
+	free_dead(s);
+	table_put_back(s, &s->batch_saved);
+	s->cursor = NULL;
+	s->in_batch = false;
+	s->state_changes++;
+	resync_modules(s);
+}
+
+/* The batch's changes in the order vv_change documents: the deletes, then
+ * the puts in table order (so re-created variables land last on replay,
+ * as they are in memory).  malloc'd; *n set; NULL only if out of memory. */
+static struct vv_change *
+batch_changes(const struct vv_store *s, size_t *n)
+{
+	size_t count = 0, i = 0;
+	struct vv_change *c;
+
+	for (const struct vv_variable *v = s->batch_dead; v != NULL; v = v->next)
+		count++;
+	for (const struct vv_variable *v = s->head; v != NULL; v = v->next)
+		if (v->batch_put)
+			count++;
+	c = calloc(count ? count : 1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	for (const struct vv_variable *v = s->batch_dead; v != NULL; v = v->next)
+		c[i++] = (struct vv_change){ VV_CHANGE_DELETE, v, NULL, 0 };
+	for (const struct vv_variable *v = s->head; v != NULL; v = v->next)
+		if (v->batch_put)
+			c[i++] = (struct vv_change){ VV_CHANGE_PUT, v, NULL, 0 };
+	*n = count;
+	return c;
+}
+
+vv_status
+vv_store_batch_commit(struct vv_store *s, struct vv_error *err)
+{
+	struct vv_change *changes, batch;
+	size_t n = 0;
+
+	if (!s->in_batch) {
+		vv_error_set(err, "no batch is open");
+		return VV_EFI_INVALID_PARAMETER;
+	}
+	changes = batch_changes(s, &n);
+	if (changes == NULL) {
+		/* Found by the fault campaign (tests/test_faults.c): nothing
+		 * was written, so this is no device error. */
+		vv_store_batch_abort(s);
+		vv_error_set(err, "out of memory");
+		return VV_EFI_OUT_OF_RESOURCES;
+	}
+	if (n > 0 && s->backend != NULL) {
+		batch = (struct vv_change){ VV_CHANGE_BATCH, NULL, changes, n };
+		s->nv_commits++;
+		if (s->backend->ops->commit(s->backend, s, &batch, err) != 0) {
+			memcpy(s->io_error, err->msg, sizeof(s->io_error));
+			free(changes);
+			vv_store_batch_abort(s);
+			return VV_EFI_DEVICE_ERROR;
+		}
+	}
+	free(changes);
+	for (struct vv_variable *v = s->head; v != NULL; v = v->next)
+		v->batch_put = false;
+	free_dead(s);
+	free_chain(s->batch_saved.head);
+	free(s->batch_saved.buckets);
+	memset(&s->batch_saved, 0, sizeof(s->batch_saved));
+	s->in_batch = false;
+	s->state_changes++;
+	return VV_EFI_SUCCESS;
+}
+
+vv_status
+vv_store_apply(struct vv_store *s, const struct vv_set_request *reqs, size_t n, size_t *failed)
+{
+	struct vv_error err = { { 0 } };
+	vv_status st;
+
+	if (failed != NULL)
+		*failed = n;
+	st = vv_store_batch_begin(s, &err);
+	if (st != VV_EFI_SUCCESS)
+		return st;
+	for (size_t i = 0; i < n; i++) {
+		st = vv_store_set(s, &reqs[i]);
+		if (st != VV_EFI_SUCCESS) {
+			vv_store_batch_abort(s);
+			if (failed != NULL)
+				*failed = i;
+			return st;
+		}
+	}
+	return vv_store_batch_commit(s, &err);
+}
+
+/* Takes v out of the table inside a batch: kept for its DELETE if NV. */
+static void
+batch_unlink(struct vv_store *s, struct vv_variable *v)
+{
+	table_unlink(s, v);
+	if (v->attributes & VV_ATTR_NV) {
+		v->next = s->batch_dead;
+		s->batch_dead = v;
+	} else {
+		var_free(v);
+	}
+}
+
+int
+vv_store_batch_put_var(struct vv_store *s, const struct vv_variable *in, struct vv_error *err)
+{
+	struct vv_variable *old, *v;
+	uint64_t name_size, release = 0;
+	uint8_t *data;
+
+	if (!s->in_batch)
+		return vv_error_set(err, "no batch is open");
+	old = table_find(s, in->name, in->name_len, &in->guid);
+	if (old != NULL && old->attributes == in->attributes)
+		release = var_cost(s, vv_var_name_size(old), old->data_size);
+	if (check_loaded(s, in, release, &name_size, err) != 0)
+		return -1;
+	if (old != NULL && old->attributes == in->attributes) {
+		/* Replaced in place: the variable keeps its place (invariant 3). */
+		data = malloc(in->data_size ? in->data_size : 1);
+		if (data == NULL)
+			return vv_error_set(err, "out of memory");
+		if (in->data_size)
+			memcpy(data, in->data, in->data_size);
+		note_if_volatile(s, old);
+		*class_used(s, old->attributes) -= var_cost(s, name_size, old->data_size);
+		free(old->data);
+		old->data = data;
+		old->data_size = in->data_size;
+		*class_used(s, old->attributes) += var_cost(s, name_size, old->data_size);
+		old->has_time = in->has_time;
+		old->time = in->time;
+		old->digest_size = in->digest_size;
+		memset(old->digest, 0, sizeof(old->digest));
+		memcpy(old->digest, in->digest, in->digest_size);
+		old->batch_put = (old->attributes & VV_ATTR_NV) != 0;
+		return 0;
+	}
+	v = var_copy(in);
+	if (v == NULL)
+		return vv_error_set(err, "out of memory");
+	if (old != NULL) {
+		/* Other attributes: a delete and a create.  The quota was
+		 * checked without the old one's release, which is stricter. */
+		batch_unlink(s, old);
+	}
+	table_append(s, v);
+	v->batch_put = (v->attributes & VV_ATTR_NV) != 0;
+	return 0;
+}
+
+int
+vv_store_batch_delete_var(struct vv_store *s, const uint16_t *name, size_t name_len,
+			  const vv_guid *guid, struct vv_error *err)
+{
+	struct vv_variable *v;
+
+	if (!s->in_batch)
+		return vv_error_set(err, "no batch is open");
+	v = table_find(s, name, name_len, guid);
+	if (v == NULL)
+		return vv_error_set(err, "no such variable");
+	batch_unlink(s, v);
+	return 0;
 }

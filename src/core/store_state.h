@@ -49,6 +49,23 @@ int vv_store_replace_all(struct vv_store *s, const struct vv_variable *vars, siz
 			 struct vv_error *err);
 
 /*
+ * Inside a batch (vmvars/store.h vv_store_batch_begin), the host owner's
+ * exact state of one variable: v (name, guid, attributes, data, time,
+ * digest) becomes the variable, created or replaced (a variable of other
+ * attributes is deleted first; an existing one keeps its place).  No hook
+ * and no SetVariable rule runs, only those of vv_store_insert_loaded
+ * (valid name and attributes, per-class maximum size, quotas): the state
+ * was produced under the rules elsewhere (the CLI's copy of a live VM's
+ * store, which ran them).  The caller refreshes the modules that derive
+ * state from variables (vv_secureboot_refresh) before committing.
+ * vv_store_batch_delete_var removes a variable (-1 if absent).
+ * 0, or -1 with err; -1 outside a batch.
+ */
+int vv_store_batch_put_var(struct vv_store *s, const struct vv_variable *v, struct vv_error *err);
+int vv_store_batch_delete_var(struct vv_store *s, const uint16_t *name, size_t name_len,
+			      const vv_guid *guid, struct vv_error *err);
+
+/*
  * A module that owns rules and state the store cannot see (Secure Boot:
  * the key databases' attributes, the mode it derives from PK) takes part
  * in restores through one registration, at most 4 modules:

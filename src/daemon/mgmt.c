@@ -20,10 +20,14 @@
 
 #include <json-c/json.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>  /* SHA256_DIGEST_LENGTH */
 
+#include <vmvars/json_v2.h>
 #include <vmvars/vmm_protocol.h>
 
+#include "core/store_state.h"
 #include "daemon.h"
+#include "format/json_v2_internal.h"
 
 struct request {
 	struct vm *vm;
@@ -549,6 +553,293 @@ cmd_simple(struct request *r, const char *cmd)
 	return 0;
 }
 
+/* ---- dump and batch: the CLI's view of a live store (docs/management.md) ---- */
+
+/* dump: the NV content as a JSON v2 store object (the file format, times
+ * and digests included), for a client that edits a copy and sends the
+ * difference back as a batch. */
+static int
+cmd_dump(struct request *r)
+{
+	struct json_object *store;
+	size_t len;
+	char *text = vv_json_v2_serialize(r->vm->store, &len);
+
+	if (text == NULL)
+		return fail(r, "out of memory");
+	store = json_tokener_parse(text);
+	free(text);
+	if (store == NULL)
+		return fail(r, "out of memory");
+	json_object_object_add(r->out, "ok", json_object_new_boolean(1));
+	json_object_object_add(r->out, "store", store);
+	json_object_object_add(r->out, "mode", json_object_new_string(
+	    vv_sb_mode_name(vv_secureboot_mode(r->vm->sb))));
+	add_u64(r->out, "nv_commits", vv_store_nv_commits(r->vm->store));
+	{
+		const struct vv_limits *l = vv_store_limits(r->vm->store);
+		struct json_object *lim = json_object_new_object();
+
+		add_u64(lim, "nv_storage", l->nv_storage);
+		add_u64(lim, "hwerr_storage", l->hwerr_storage);
+		add_u64(lim, "volatile_storage", l->volatile_storage);
+		add_u64(lim, "max_variable_size", l->max_variable_size);
+		add_u64(lim, "max_auth_variable_size", l->max_auth_variable_size);
+		add_u64(lim, "max_volatile_variable_size", l->max_volatile_variable_size);
+		add_u64(lim, "max_hwerr_variable_size", l->max_hwerr_variable_size);
+		add_u64(lim, "variable_overhead", l->variable_overhead);
+		json_object_object_add(r->out, "limits", lim);
+	}
+	return 0;
+}
+
+/* SHA-256 of attributes (4 bytes, little-endian) then data, in hex: what
+ * "expect" compares (docs/management.md). */
+static void
+var_fingerprint(const struct vv_variable *v, char out[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	uint8_t md[SHA256_DIGEST_LENGTH], attr[4];
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+	attr[0] = (uint8_t)v->attributes;
+	attr[1] = (uint8_t)(v->attributes >> 8);
+	attr[2] = (uint8_t)(v->attributes >> 16);
+	attr[3] = (uint8_t)(v->attributes >> 24);
+	memset(md, 0, sizeof(md));  /* out of memory: no match, a refusal */
+	if (c == NULL || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(c, attr, 4) != 1 || EVP_DigestUpdate(c, v->data, v->data_size) != 1 ||
+	    EVP_DigestFinal_ex(c, md, NULL) != 1)
+		memset(md, 0, sizeof(md));
+	EVP_MD_CTX_free(c);
+	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) {
+		out[2 * i] = digits[md[i] >> 4];
+		out[2 * i + 1] = digits[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+/* One change's "expect": absent (no precondition), "absent", or the
+ * variable's fingerprint.  0 if it holds; else -1 with why set. */
+static int
+check_expect(struct json_object *change, const struct vv_variable *cur, char *why, size_t cap)
+{
+	struct json_object *e;
+	const char *want;
+	char have[65];
+
+	if (!json_object_object_get_ex(change, "expect", &e))
+		return 0;
+	if (!json_object_is_type(e, json_type_string)) {
+		snprintf(why, cap, "\"expect\" must be \"absent\" or a SHA-256 in hex");
+		return -1;
+	}
+	want = json_object_get_string(e);
+	if (strcmp(want, "absent") == 0) {
+		if (cur == NULL)
+			return 0;
+		snprintf(why, cap, "the variable exists now (it did not when it was read): "
+			 "it changed meanwhile; read it again");
+		return -1;
+	}
+	if (strlen(want) != 64) {
+		snprintf(why, cap, "\"expect\" must be \"absent\" or a SHA-256 in hex");
+		return -1;
+	}
+	if (cur == NULL) {
+		snprintf(why, cap, "the variable no longer exists: it changed since it was read; "
+			 "read it again");
+		return -1;
+	}
+	var_fingerprint(cur, have);
+	if (strcasecmp(have, want) != 0) {
+		snprintf(why, cap, "the variable changed since it was read; read it again");
+		return -1;
+	}
+	return 0;
+}
+
+/* What a change names, for its refusal: "put db (d719b2cb-...)". */
+static void
+change_label(struct json_object *change, const char *op, char *out, size_t cap)
+{
+	struct json_object *var = change, *n, *g;
+
+	if (strcmp(op, "put") == 0)
+		json_object_object_get_ex(change, "var", &var);
+	if (var != NULL && json_object_object_get_ex(var, "name", &n) &&
+	    json_object_object_get_ex(var, "guid", &g))
+		snprintf(out, cap, "%s %.100s (%.40s)", op, json_object_get_string(n),
+			 json_object_get_string(g));
+	else
+		snprintf(out, cap, "%s", op);
+}
+
+/*
+ * One change of a batch, applied inside the store's open batch.  0, or -1
+ * with why (a sentence) and *st (the EFI status, or SUCCESS for a bad
+ * argument) set.
+ */
+static int
+batch_change(struct request *r, struct json_object *change, bool *raw, vv_status *st,
+	     char *why, size_t cap)
+{
+	struct json_object *scratch = json_object_new_object(), *jop, *e;
+	struct request sub = { .vm = r->vm, .in = change, .out = scratch, .quit = r->quit };
+	struct vv_set_request req = { .caller = VV_CALLER_HOST };
+	struct vv_error err = { { 0 } };
+	const struct vv_variable *cur;
+	const char *op;
+	uint8_t *data = NULL;
+	size_t size = 0;
+	uint16_t *name = NULL;
+	int rc = -1;
+
+	*st = VV_EFI_SUCCESS;
+	if (!json_object_is_type(change, json_type_object) ||
+	    !json_object_object_get_ex(change, "op", &jop) ||
+	    !json_object_is_type(jop, json_type_string)) {
+		snprintf(why, cap, "a change is an object with \"op\" (set, delete, put or remove)");
+		goto out;
+	}
+	op = json_object_get_string(jop);
+	if (strcmp(op, "put") == 0) {
+		struct json_object *var;
+		struct vv_variable v;
+
+		if (!json_object_object_get_ex(change, "var", &var)) {
+			snprintf(why, cap, "\"var\" (a store-file variable object) is required");
+			goto out;
+		}
+		if (vv_json_v2_var_from_object(var, "var", NULL, false, &v, &err) != 0) {
+			snprintf(why, cap, "%.300s", err.msg);
+			goto out;
+		}
+		cur = vv_store_find(r->vm->store, v.name, v.name_len, &v.guid);
+		if (check_expect(change, cur, why, cap) == 0) {
+			if (vv_store_batch_put_var(r->vm->store, &v, &err) == 0)
+				rc = 0;
+			else
+				snprintf(why, cap, "%.300s", err.msg);
+		}
+		free(v.name);
+		free(v.data);
+		*raw = true;
+		goto out;
+	}
+	if (strcmp(op, "set") != 0 && strcmp(op, "delete") != 0 && strcmp(op, "remove") != 0) {
+		snprintf(why, cap, "unknown op \"%.32s\" (set, delete, put or remove)", op);
+		goto out;
+	}
+	/* set, delete, remove: "name" and "guid" as for the single commands;
+	 * arg_variable's refusal lands in scratch, and is counted once, by
+	 * the batch's own reply. */
+	if (arg_variable(&sub, &name, &req.name_len, &req.guid) != 0) {
+		r->vm->mgmt_errors--;
+		if (json_object_object_get_ex(scratch, "error", &e))
+			snprintf(why, cap, "%s", json_object_get_string(e));
+		goto out;
+	}
+	req.name = name;
+	cur = vv_store_find(r->vm->store, name, req.name_len, &req.guid);
+	if (check_expect(change, cur, why, cap) != 0)
+		goto out;
+	if (strcmp(op, "remove") == 0) {
+		*raw = true;
+		if (vv_store_batch_delete_var(r->vm->store, name, req.name_len, &req.guid,
+					      &err) != 0) {
+			*st = VV_EFI_NOT_FOUND;
+			snprintf(why, cap, "%.300s", err.msg);
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	if (strcmp(op, "set") == 0) {
+		if (arg_attributes(&sub, &req.attributes) != 0) {
+			snprintf(why, cap, "\"attributes\" (\"NV|BS|RT\" or a number) is required");
+			goto out;
+		}
+		if (arg_bytes(&sub, "data", &data, &size) != 1) {
+			snprintf(why, cap, "\"data\" (hex) or \"data_base64\" is required and must "
+				 "decode");
+			goto out;
+		}
+	}
+	req.data = data;
+	req.data_size = size;
+	*st = vv_store_set(r->vm->store, &req);
+	if (*st != VV_EFI_SUCCESS)
+		snprintf(why, cap, "%s", vv_status_name(*st));
+	else
+		rc = 0;
+out:
+	free(name);
+	free(data);
+	json_object_put(scratch);
+	return rc;
+}
+
+/*
+ * batch: every change or none (vv_store_batch_begin), made durable as one
+ * backend commit (one journal record) before the reply.  The daemon is one
+ * thread (server.c): no guest request runs between the changes.
+ */
+static int
+cmd_batch(struct request *r)
+{
+	struct json_object *changes;
+	struct vv_error err = { { 0 } };
+	char why[400], label[200];
+	bool raw = false;
+	size_t n;
+
+	if (!json_object_object_get_ex(r->in, "changes", &changes) ||
+	    !json_object_is_type(changes, json_type_array))
+		return fail(r, "\"changes\" (an array) is required");
+	n = json_object_array_length(changes);
+	if (vv_store_batch_begin(r->vm->store, &err) != 0)
+		return fail(r, "%s", err.msg);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *c = json_object_array_get_idx(changes, i), *jop;
+		vv_status st;
+
+		if (batch_change(r, c, &raw, &st, why, sizeof(why)) == 0)
+			continue;
+		vv_store_batch_abort(r->vm->store);
+		change_label(c, json_object_object_get_ex(c, "op", &jop) &&
+			     json_object_is_type(jop, json_type_string) ?
+			     json_object_get_string(jop) : "?", label, sizeof(label));
+		add_u64(r->out, "failed", i);
+		if (st != VV_EFI_SUCCESS)
+			json_object_object_add(r->out, "status",
+					       json_object_new_string(vv_status_name(st)));
+		return fail(r, "change %zu (%s) refused: %s; nothing was changed", i, label, why);
+	}
+	/* Raw states of key variables: derive and publish the mode as a PK
+	 * write would have (the hooks did not run). */
+	if (raw)
+		vv_secureboot_refresh(r->vm->sb);
+	{
+		vv_status st = vv_store_batch_commit(r->vm->store, &err);
+
+		if (st != VV_EFI_SUCCESS) {
+			json_object_object_add(r->out, "status",
+					       json_object_new_string(vv_status_name(st)));
+			return fail(r, "the batch could not be saved (%s); nothing was changed",
+				    err.msg);
+		}
+	}
+	json_object_object_add(r->out, "ok", json_object_new_boolean(1));
+	json_object_object_add(r->out, "status", json_object_new_string("EFI_SUCCESS"));
+	add_u64(r->out, "changes", n);
+	json_object_object_add(r->out, "mode", json_object_new_string(
+	    vv_sb_mode_name(vv_secureboot_mode(r->vm->sb))));
+	if (n > 0)
+		log_info("management batch of %zu changes applied", n);
+	return 0;
+}
+
 static void
 run_command(struct request *r)
 {
@@ -578,6 +869,10 @@ run_command(struct request *r)
 		cmd_save_state(r);
 	else if (strcmp(cmd, "load-state") == 0)
 		cmd_load_state(r);
+	else if (strcmp(cmd, "dump") == 0)
+		cmd_dump(r);
+	else if (strcmp(cmd, "batch") == 0)
+		cmd_batch(r);
 	else if (strcmp(cmd, "reset") == 0 || strcmp(cmd, "quit") == 0 ||
 		 strcmp(cmd, "version") == 0)
 		cmd_simple(r, cmd);

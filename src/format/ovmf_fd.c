@@ -922,17 +922,42 @@ build_certdb(const struct vv_store *s, size_t *size)
 	return b;
 }
 
-static int
-no_room(struct fd_writer *w, const struct vv_variable *v)
+/* The bytes a record of this name and data takes in the store, padding
+ * to the next 4-byte boundary included (put_record). */
+static uint64_t
+record_bytes(const struct fd_writer *w, size_t name_len, size_t data_size)
 {
+	return (w->l->rec_hdr + ((uint64_t)name_len + 1) * 2 + data_size + 3) & ~(uint64_t)3;
+}
+
+/*
+ * The refusal when the variables do not fit the flash layout's variable
+ * store: how many bytes they need, how many the layout has, how many more
+ * (issue #16: "refuses with the number of bytes needed").  What is
+ * written so far counts as it is; from the variable that did not fit (or,
+ * v NULL, the certdb record of pending bytes) every NV variable still to
+ * come counts as the record it would be.
+ */
+static int
+no_room(struct fd_writer *w, const struct vv_variable *v, const struct vv_store *s,
+	uint64_t pending)
+{
+	uint64_t space = w->l->end - w->l->first, need = (w->off - w->l->first) + pending;
+	const struct vv_variable *u = v != NULL ? v : vv_store_first(s);
 	char name[128];
 
+	for (; u != NULL; u = vv_store_next(u))
+		if (u->attributes & VV_ATTR_NV)
+			need += record_bytes(w, u->name_len, u->data_size);
 	if (v == NULL)
 		snprintf(name, sizeof(name), "certdb");
 	else
 		vv_ucs2_print(v->name, v->name_len, name, sizeof(name));
-	return vv_error_set(w->err, "fd: the variables do not fit the store (0x%zx bytes of "
-			    "record space); out of room at %s", w->l->end - w->l->first, name);
+	return vv_error_set(w->err, "fd: the variables do not fit the flash layout's variable "
+			    "store: they need %llu bytes of its %llu bytes of record space, %llu "
+			    "more bytes (out of room at %s)", (unsigned long long)need,
+			    (unsigned long long)space,
+			    (unsigned long long)(need > space ? need - space : 0), name);
 }
 
 /* edk2's per-variable limit for this layout (§2.7). */
@@ -965,7 +990,7 @@ put_certdb(struct fd_writer *w, const struct vv_store *s)
 	rc = put_record(w, &VV_GUID_CERT_DB, CERTDB_ATTRIBUTES, certdb_name, CERTDB_NAME_LEN,
 			body, size, NULL);
 	free(body);
-	return rc != 0 ? no_room(w, NULL) : 0;
+	return rc != 0 ? no_room(w, NULL, s, record_bytes(w, CERTDB_NAME_LEN, size)) : 0;
 }
 
 /* Reports what this store cannot hold for v; true if v is written. */
@@ -1013,7 +1038,7 @@ write_variables(struct fd_writer *w, const struct vv_store *s, bool template_cer
 		time = (v->has_time && (v->attributes & VV_ATTR_AT)) ? v->time.b : NULL;
 		if (put_record(w, &v->guid, v->attributes, v->name, v->name_len, v->data,
 			       v->data_size, time) != 0)
-			return no_room(w, v);
+			return no_room(w, v, s, 0);
 	}
 	if (rep != 0)
 		return vv_error_set(w->err, "fd: out of memory");

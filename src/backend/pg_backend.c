@@ -780,8 +780,11 @@ load_tx(struct pg_backend *pb, bool take, PGresult **res, struct vv_variable **v
 	for (int attempt = 0; attempt < VV_PG_ATTEMPTS; attempt++) {
 		if (connection_lost(pb) && reconnect(pb, err) != 0)
 			return -1;
-		r = PQexec(pb->conn, take ? "BEGIN ISOLATION LEVEL READ COMMITTED"
-				     : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+		/* a view: one snapshot for the VM row and its variables (and
+		 * writable only to create a missing row) */
+		r = PQexec(pb->conn, take ? "BEGIN ISOLATION LEVEL READ COMMITTED" : pb->create ?
+			   "BEGIN ISOLATION LEVEL REPEATABLE READ" :
+			   "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			vv_error_set(err, "fleet store %s: %s", pb->server, result_message(r, pb->conn));
 			PQclear(r);
@@ -1326,34 +1329,42 @@ done:
 	return 0;
 }
 
+/* The store's NV content is the mirror's, in the same order. */
+static bool
+mirror_equal(const struct pg_backend *pb, const struct vv_store *s)
+{
+	const struct vv_variable *v;
+	size_t i = 0;
+
+	if (!pb->loaded)
+		return false;
+	for (v = vv_store_first(s); v != NULL; v = vv_store_next(v)) {
+		if (!(v->attributes & VV_ATTR_NV))
+			continue;
+		if (i >= pb->nmirror || !vv_guid_equal(&pb->mirror[i].guid, &v->guid) ||
+		    !vv_ucs2_equal(pb->mirror[i].name, pb->mirror[i].name_len, v->name,
+				   v->name_len) || !mirror_same(&pb->mirror[i], v))
+			return false;
+		i++;
+	}
+	return i == pb->nmirror;
+}
+
 static int
 pg_commit(struct vv_backend *b, const struct vv_store *s, const struct vv_change *ch,
 	  struct vv_error *err)
 {
 	struct pg_backend *pb = to_pg(b);
 
+	/* A whole-store commit of what the database already holds needs no
+	 * write, and so no ownership (vmvarsd's final flush, a read-only
+	 * view). */
+	if (ch->kind == VV_CHANGE_ALL && !pb->owner && mirror_equal(pb, s))
+		return 0;
 	if (!pb->owner) {
 		if (pb->fenced)
 			return vv_error_set(err, "fleet store: VM %s fenced (%s): no NV write is "
 					    "accepted", pb->vm_name, pb->fenced_by);
-		if (ch->kind == VV_CHANGE_ALL && pb->loaded) {
-			/* a read-only view may be asked to flush what it loaded */
-			bool same = true;
-			size_t i = 0;
-			const struct vv_variable *v;
-
-			for (v = vv_store_first(s); v != NULL && same; v = vv_store_next(v)) {
-				if (!(v->attributes & VV_ATTR_NV))
-					continue;
-				same = i < pb->nmirror && vv_guid_equal(&pb->mirror[i].guid, &v->guid) &&
-				       vv_ucs2_equal(pb->mirror[i].name, pb->mirror[i].name_len,
-						     v->name, v->name_len) &&
-				       mirror_same(&pb->mirror[i], v);
-				i++;
-			}
-			if (same && i == pb->nmirror)
-				return 0;
-		}
 		return vv_error_set(err, "fleet store: VM %s is open without ownership: no NV "
 				    "write", pb->vm_name);
 	}
@@ -1421,6 +1432,31 @@ vv_pg_backend_status(struct vv_backend *b, struct vv_pg_status *st)
 	st->retries = pb->retries;
 	st->unknown_outcomes = pb->unknown_outcomes;
 	snprintf(st->server, sizeof(st->server), "%s", pb->server);
+}
+
+int
+vv_pg_backend_endpoint(struct vv_backend *b, char *host, size_t host_size, int *port,
+		       bool *unix_socket)
+{
+	struct pg_backend *pb = to_pg(b);
+	const char *h, *p;
+
+	if (connection_lost(pb))
+		return -1;
+	h = PQhost(pb->conn);
+	p = PQport(pb->conn);
+	if (h == NULL || p == NULL)
+		return -1;
+	snprintf(host, host_size, "%s", h);
+	*port = atoi(p);
+	*unix_socket = h[0] == '/' || h[0] == '@';
+	return 0;
+}
+
+const char *
+vv_pg_backend_vm(struct vv_backend *b)
+{
+	return to_pg(b)->vm_name;
 }
 
 struct vv_backend *

@@ -77,6 +77,16 @@ void vv_pg_backend_status(struct vv_backend *b, struct vv_pg_status *st);
 int vv_pg_refresh(struct vv_backend *b, struct vv_store *s, struct vv_error *err);
 int vv_pg_take_ownership(struct vv_backend *b, struct vv_error *err);
 
+/*
+ * Where the connection goes, for the sandbox (docs/fleet.md "Sandbox"):
+ * a UNIX socket's directory (*port its port, *unix_socket true) or a TCP
+ * host and port.  0, or -1 when not connected.
+ */
+int vv_pg_backend_endpoint(struct vv_backend *b, char *host, size_t host_size, int *port,
+			   bool *unix_socket);
+/* The VM row's name. */
+const char *vv_pg_backend_vm(struct vv_backend *b);
+
 /* Clean stop: clears the owner description (the epoch stays) so that an
  * offline edit may take the VM; a no-op unless we own it. */
 void vv_pg_release(struct vv_backend *b);

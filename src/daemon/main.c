@@ -43,7 +43,7 @@ enum {
 	OPT_STATE_DIR = 256, OPT_VMM_SOCKET, OPT_MGMT_SOCKET, OPT_FORCE_SB, OPT_NO_CUSTOM,
 	OPT_TPM, OPT_NV, OPT_VOLATILE, OPT_HWERR, OPT_MAXVAR, OPT_MAXAUTH, OPT_LOG,
 	OPT_USER, OPT_NO_SANDBOX, OPT_TIMEOUT, OPT_CHECK, OPT_TEST_SYSCALL, OPT_TEST_PATH, OPT_COMPACT_IDLE, OPT_VERSION,
-	OPT_POLL_US, OPT_VM_UUID, OPT_MIGRATION, OPT_INCOMING,
+	OPT_POLL_US, OPT_VM_UUID, OPT_MIGRATION, OPT_INCOMING, OPT_STORE, OPT_VM_NAME,
 };
 
 static const struct option long_options[] = {
@@ -54,6 +54,8 @@ static const struct option long_options[] = {
 	{ "no-custom-mode", no_argument, NULL, OPT_NO_CUSTOM },
 	{ "tpm", no_argument, NULL, OPT_TPM },
 	{ "vm-uuid", required_argument, NULL, OPT_VM_UUID },
+	{ "store", required_argument, NULL, OPT_STORE },
+	{ "vm-name", required_argument, NULL, OPT_VM_NAME },
 	{ "migration", no_argument, NULL, OPT_MIGRATION },
 	{ "incoming", no_argument, NULL, OPT_INCOMING },
 	{ "nv-storage", required_argument, NULL, OPT_NV },
@@ -95,6 +97,12 @@ usage(FILE *f)
 "                           VM is served: a migration destination\n"
 "  --vm-uuid UUID           the VM's identity in its migration snapshots: a\n"
 "                           snapshot of another VM is refused (default: none)\n"
+"  --store STORE            where the NV variables live: DIR/vars.json (default),\n"
+"                           or the fleet store: postgresql://... or pg:CONNINFO\n"
+"                           (docs/fleet.md; credentials via libpq's passfile or\n"
+"                           service file, never on the command line)\n"
+"  --vm-name NAME           the VM's row in the fleet store (default: the\n"
+"                           --vm-uuid text; one of them is required with it)\n"
 "  --nv-storage BYTES       NV storage (default 262144)\n"
 "  --volatile-storage BYTES volatile storage (default 262144)\n"
 "  --hwerr-storage BYTES    HwErrRec reserve inside NV storage (default 4096)\n"
@@ -183,6 +191,19 @@ parse_options(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			break;
+		case OPT_STORE:
+			if (strncmp(optarg, "pg:", 3) == 0) {
+				o->vm.fleet_conninfo = optarg + 3;
+			} else if (strncmp(optarg, "postgresql://", 13) == 0 ||
+				   strncmp(optarg, "postgres://", 11) == 0) {
+				o->vm.fleet_conninfo = optarg;
+			} else {
+				fprintf(stderr, "vmvarsd: --store: postgresql://... or pg:CONNINFO "
+					"(the default store needs no option)\n");
+				return -1;
+			}
+			break;
+		case OPT_VM_NAME: o->vm.fleet_vm = optarg; break;
 		case OPT_USER: o->sandbox.user = optarg; break;
 		case OPT_NO_SANDBOX: o->sandbox.enabled = false; break;
 		case OPT_CHECK: o->check_only = true; break;
@@ -241,6 +262,24 @@ parse_options(int argc, char **argv, struct options *o)
 							     : "--state-dir is required");
 		return -1;
 	}
+	if (o->vm.fleet_conninfo != NULL && o->vm.fleet_vm == NULL) {
+		static const uint8_t zero[16];
+
+		if (memcmp(o->vm.vm_id, zero, sizeof(zero)) == 0) {
+			fprintf(stderr, "vmvarsd: --store on a fleet store needs --vm-name or "
+				"--vm-uuid (the VM's row)\n");
+			return -1;
+		}
+		vv_guid_format((const vv_guid *)o->vm.vm_id, o->vm.fleet_vm_buf);
+		o->vm.fleet_vm = o->vm.fleet_vm_buf;
+	}
+	if (o->vm.fleet_vm != NULL && o->vm.fleet_conninfo == NULL) {
+		fprintf(stderr, "vmvarsd: --vm-name names a VM of a fleet store (--store)\n");
+		return -1;
+	}
+	/* no journal to fold: every fleet write is already its own row */
+	if (o->vm.fleet_conninfo != NULL)
+		o->server.compact_idle_ms = 0;
 	o->sandbox.state_dir = o->vm.state_dir;
 	o->sandbox.max_file_size = max_file_size(&o->vm.limits);
 	return 0;
@@ -377,13 +416,18 @@ main(int argc, char **argv)
 	tzset();
 	if (chdir(o.vm.state_dir) != 0)
 		fatal("%s: %s", o.vm.state_dir, strerror(errno));
-	if (vm_open(&vm, &o.vm, &err) != 0)
+	if (vm_open(&vm, &o.vm, &err) != 0) {
+		if (o.vm.fleet_conninfo != NULL)
+			fatal("%s", err.msg);
 		fatal("%s/%s", o.vm.state_dir, err.msg);
-	log_info("store %s/vars.json: %zu variables; Secure Boot %s mode%s", o.vm.state_dir,
+	}
+	if (o.vm.fleet_conninfo != NULL)
+		snprintf(store_path, sizeof(store_path), "fleet VM %s", o.vm.fleet_vm);
+	log_info("store %s: %zu variables; Secure Boot %s mode%s", store_path,
 		 vv_store_count(vm.store), vv_sb_mode_name(vv_secureboot_mode(vm.sb)),
 		 vv_secureboot_enforcing(vm.sb) ? ", enforcing" : "");
 	if (o.check_only) {
-		printf("%s/vars.json: OK, %zu variables\n", o.vm.state_dir, vv_store_count(vm.store));
+		printf("%s: OK, %zu variables\n", store_path, vv_store_count(vm.store));
 		vm_close(&vm);
 		vv_store_unlock(lock_fd);
 		return 0;
@@ -391,6 +435,8 @@ main(int argc, char **argv)
 	/* The running VM's service state, if a previous daemon recorded one
 	 * (vm.c, protocol.md "Daemon restart"). */
 	(void)vm_restore(&vm);
+	/* The fleet store's database stays reachable (reconnections). */
+	fleet_sandbox(&vm, &o.sandbox);
 	/* Everything the sandbox forbids happens before it. */
 	notify_ready();
 	if (sandbox_enter(&o.sandbox) != 0)
@@ -412,6 +458,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_info("store flushed; exiting");
+	fleet_release(&vm);
 	vm_close(&vm);
 	vv_store_unlock(lock_fd);       /* after vm_close: it may still write */
 	return 0;

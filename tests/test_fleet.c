@@ -8,6 +8,7 @@
  * tests/test_fleet_daemon.c.
  */
 #include <signal.h>
+#include <stdarg.h>
 #include <sys/wait.h>
 
 #include <vmvars/vmvars.h>
@@ -18,6 +19,7 @@
 #include "store_util.h"
 #include "fleet_util.h"
 
+#define TEST_GUID_TEXT_FLEET "78563412-3412-3412-1234-123456789abc"
 #define NEED_SERVER() REQUIRE(pg_server() && pg_sql("SELECT 1"))
 
 static void
@@ -421,6 +423,97 @@ db_list_in_one_query(void)
 	CHECK_EQ(n, 1000);
 }
 
+/* `vmvars` on fleet addresses (src/cli/store_fleet.c, cmd_db.c). */
+static int
+cli(char *out, size_t out_size, const char *fmt, ...)
+{
+	char args[1024], cmd[1400];
+	va_list ap;
+	FILE *p;
+	size_t n = 0;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "%s/src/cli/vmvars %s 2>&1", getenv("VMVARS_BUILD_ROOT"), args);
+	p = popen(cmd, "r");
+	if (p == NULL)
+		return -1;
+	/* all of it is read (a closed pipe would kill a long listing);
+	 * the first out_size - 1 bytes are kept */
+	for (;;) {
+		char sink[4096];
+		size_t got = fread(sink, 1, sizeof(sink), p);
+
+		if (got == 0)
+			break;
+		if (out != NULL && n + 1 < out_size) {
+			size_t keep = got < out_size - 1 - n ? got : out_size - 1 - n;
+
+			memcpy(out + n, sink, keep);
+			n += keep;
+		}
+	}
+	if (out != NULL)
+		out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void
+cli_on_a_fleet_store(void)
+{
+	struct vv_error err = { { 0 } };
+	char out[8192], addr[400], json[64];
+	struct vv_store *held;
+	int fd;
+
+	ensure_schema();
+	CHECK(pg_sql("DELETE FROM vmvars_vm WHERE name IN ('cli', 'cli-copy')"));
+	snprintf(addr, sizeof(addr), "'pg:%s#cli'", pg_conninfo);
+	snprintf(json, sizeof(json), "/tmp/vv-fleet-cli-XXXXXX");
+	fd = mkstemp(json);
+	REQUIRE(fd >= 0);
+	close(fd);
+	CHECK_EQ(cli(out, sizeof(out), "db upgrade '%s'", pg_conninfo), 0);
+	CHECK(strstr(out, "up to date") != NULL);
+	/* a VM that does not exist is an error, as a missing file is */
+	CHECK_EQ(cli(out, sizeof(out), "list %s", addr), 1);
+	CHECK(strstr(out, "no VM named cli") != NULL);
+	/* an import creates it (from an empty JSON store) */
+	REQUIRE(cli(NULL, 0, "create %s --force", json) == 0);
+	CHECK_EQ(cli(out, sizeof(out), "convert %s %s", json, addr), 0);
+	CHECK_EQ(cli(NULL, 0, "set %s Foo --string hello --guid " TEST_GUID_TEXT_FLEET, addr), 0);
+	CHECK_EQ(cli(out, sizeof(out), "get %s Foo --guid " TEST_GUID_TEXT_FLEET, addr), 0);
+	CHECK(strstr(out, "hello") != NULL);
+	/* export to a file, import into another VM */
+	CHECK_EQ(cli(NULL, 0, "convert %s %s --to json", addr, json), 0);
+	CHECK_EQ(cli(out, sizeof(out), "get %s Foo --guid " TEST_GUID_TEXT_FLEET, json), 0);
+	CHECK(strstr(out, "hello") != NULL);
+	CHECK_EQ(cli(NULL, 0, "convert %s 'pg:%s#cli-copy'", json, pg_conninfo), 0);
+	CHECK_EQ(pg_value("SELECT count(*) FROM vmvars_var v JOIN vmvars_vm m ON m.id = v.vm_id "
+			  "WHERE m.name = 'cli-copy' AND v.data = '\\x68656c6c6f00'"), 1);
+	CHECK_EQ(cli(out, sizeof(out), "db list '%s'", pg_conninfo), 0);
+	CHECK(strstr(out, "cli-copy") != NULL && strstr(out, "setup mode") != NULL);
+	/* an edit while a daemon (here: an owner in this process) holds the
+	 * VM is refused, saying so; the store is unchanged */
+	held = open_vm("cli", VV_PG_OWN, &err);
+	REQUIRE(held != NULL);
+	CHECK_EQ(cli(out, sizeof(out), "set %s Foo --string bye --guid " TEST_GUID_TEXT_FLEET,
+		     addr), 1);
+	CHECK(strstr(out, "is served by a daemon") != NULL);
+	CHECK_EQ(cli(out, sizeof(out), "get %s Foo --guid " TEST_GUID_TEXT_FLEET, addr), 0);
+	CHECK(strstr(out, "hello") != NULL);
+	/* and the holder still writes (a refused edit fences nobody) */
+	CHECK_STATUS(put(held, U("Still"), 1), VV_EFI_SUCCESS);
+	vv_store_free(held);
+	/* a bad address */
+	CHECK_EQ(cli(out, sizeof(out), "list 'pg:%s'", pg_conninfo), 1);
+	CHECK(strstr(out, "VM's name after '#'") != NULL);
+	unlink(json);
+}
+
 static const struct vv_test tests[] = {
 	TEST(redaction),
 	TEST(schema_init_upgrade_and_versions),
@@ -431,6 +524,7 @@ static const struct vv_test tests[] = {
 	TEST(server_restart_during_writes),
 	TEST(thousand_vms_in_one_database),
 	TEST(db_list_in_one_query),
+	TEST(cli_on_a_fleet_store),
 };
 
 VV_TEST_MAIN(tests)

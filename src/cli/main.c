@@ -46,6 +46,7 @@ const struct vv_cli_command vv_cli_commands[] = {
 	{ "import-state", "a store from a snapshot file (restore)",
 	  vv_cmd_import_state, vv_cmd_import_state_help },
 	{ "clone", "copy a store for a new VM identity", vv_cmd_clone, vv_cmd_clone_help },
+	{ "db", "the fleet store's database: init, upgrade, list VMs", vv_cmd_db, vv_cmd_db_help },
 	{ NULL, NULL, NULL, NULL },
 };
 

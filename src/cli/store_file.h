@@ -49,6 +49,8 @@ struct vv_store_file {
 	uint8_t *jraw;                 /* the journal's bytes as read */
 	size_t jraw_size;
 	size_t jgood;                  /* its good records (jraw_size minus a torn tail) */
+	/* A fleet-store address (store_fleet.h), else NULL. */
+	struct vv_fleet_ref *fleet;
 };
 
 /*

@@ -217,13 +217,13 @@ allow_database(scmp_filter_ctx ctx, const struct sandbox_config *cfg)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0);
 	if (rc == 0 && cfg->db_unix[0] != '\0')
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-				      SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+				      SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0));
 	if (rc == 0 && cfg->db_unix[0] == '\0') {
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-				      SCMP_A0(SCMP_CMP_EQ, AF_INET));
+				      SCMP_A0(SCMP_CMP_EQ, AF_INET, 0));
 		if (rc == 0)
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-					      SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+					      SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0));
 	}
 	return rc;
 }

@@ -852,8 +852,8 @@ check_not_held(struct pg_backend *pb, struct vv_error *err)
 	PQclear(r);
 	if (owner[0] != '\0')
 		return vv_error_set(err, "VM %s is served by a daemon (%s): stop it, or edit "
-				    "through its management socket; --force takes the VM from it "
-				    "(it is then fenced)", pb->vm_name, owner);
+				    "through its management socket; VMVARS_FLEET_FORCE=1 takes the VM "
+				    "from it (it is then fenced)", pb->vm_name, owner);
 	return 0;
 }
 

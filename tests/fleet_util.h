@@ -18,6 +18,8 @@
 
 static char pg_dir[64];
 static char pg_conninfo[256];
+/* Set before pg_server(): the server also listens on 127.0.0.1:port. */
+static int pg_tcp_port;
 
 /* scripts/pg-server CMD DIR [ARG]; its exit status. */
 static inline int
@@ -58,12 +60,20 @@ pg_server(void)
 	if (mkdtemp(pg_dir) == NULL)
 		return false;
 	atexit(pg_server_stop_at_exit);
-	if (pg_script("start") != 0) {
+	if (pg_tcp_port > 0) {
+		char arg[32];
+
+		snprintf(arg, sizeof(arg), "--tcp %d", pg_tcp_port);
+		if (pg_script2("start", arg) != 0) {
+			printf("# scripts/pg-server start %s %s failed\n", pg_dir, arg);
+			return false;
+		}
+	} else if (pg_script("start") != 0) {
 		printf("# scripts/pg-server start %s failed\n", pg_dir);
 		return false;
 	}
-	snprintf(pg_conninfo, sizeof(pg_conninfo), "host=%s port=5432 user=vmvars dbname=vmvars",
-		 pg_dir);
+	snprintf(pg_conninfo, sizeof(pg_conninfo), "host=%s port=%d user=vmvars dbname=vmvars",
+		 pg_dir, pg_tcp_port > 0 ? pg_tcp_port : 5432);
 	return true;
 }
 

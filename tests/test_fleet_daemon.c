@@ -33,6 +33,9 @@ need_schema(void)
 	struct vv_error err = { { 0 } };
 	int from;
 
+	/* TCP too, on a port of this process's own (tcp_reconnect_...) */
+	if (pg_tcp_port == 0)
+		pg_tcp_port = 20000 + (int)(getpid() % 20000);
 	REQUIRE(pg_server());
 	REQUIRE(vv_pg_schema_upgrade(pg_conninfo, false, &from, &err) == 0);
 }
@@ -478,6 +481,40 @@ hand_over_refused_when_the_source_wrote_since(void)
 	vv_store_free(src);
 }
 
+/* Over TCP: the daemon reconnects inside its sandbox (seccomp allows
+ * socket(AF_INET) and connect; Landlock ABI 4, where the kernel has it,
+ * the database's port only) after the server crashed. */
+static void
+tcp_reconnect_inside_the_sandbox(void)
+{
+	char uri[128];
+	const char *argv[8] = { "--store", uri, "--vm-name", "tcp", NULL };
+	struct daemon d;
+	struct vv_store *s;
+	const char *st;
+
+	need_schema();
+	CHECK(pg_sql("DELETE FROM vmvars_vm WHERE name = 'tcp'"));
+	snprintf(uri, sizeof(uri), "postgresql://vmvars@127.0.0.1:%d/vmvars", pg_tcp_port);
+	REQUIRE(daemon_setup(&d, "vv-fleet-tcp", argv));
+	for (int i = 0; i < 1000 && !strstr(mgmt(&d, "{\"cmd\":\"stats\"}"), "postgresql"); i++)
+		usleep(10000);
+	CHECK(mgmt_set(&d, "Before", 1));
+	REQUIRE(pg_restart("immediate"));
+	CHECK(mgmt_set(&d, "After", 2));
+	CHECK(alive(&d));
+	st = mgmt(&d, "{\"cmd\":\"stats\"}");
+	CHECK(strstr(st, "\"connected\":true") != NULL);
+	CHECK(strstr(st, "\"reconnects\":0") == NULL);
+	s = db_store("tcp");
+	REQUIRE(s != NULL);
+	CHECK(db_has(s, "Before", 1));
+	CHECK(db_has(s, "After", 2));
+	vv_store_free(s);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
 static const struct vv_test tests[] = {
 	TEST(ovmf_boot_on_the_fleet_store_equals_the_file_store),
 	TEST(second_daemon_wins_first_is_fenced),
@@ -485,6 +522,7 @@ static const struct vv_test tests[] = {
 	TEST(kill_9_loop_during_writes),
 	TEST(migration_hand_over_fences_the_source),
 	TEST(hand_over_refused_when_the_source_wrote_since),
+	TEST(tcp_reconnect_inside_the_sandbox),
 };
 
 VV_TEST_MAIN(tests)

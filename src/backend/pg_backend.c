@@ -233,6 +233,18 @@ keep_params(struct pg_backend *pb)
 		if (o->val == NULL || strcmp(o->keyword, "service") == 0 ||
 		    strcmp(o->keyword, "passfile") == 0)
 			continue;
+		/* GSSAPI encryption that the first connection did not use
+		 * ("prefer" fell back) is not tried again: it would run the
+		 * Kerberos library (credential caches, krb5.conf) inside the
+		 * sandbox for nothing */
+		if (strcmp(o->keyword, "gssencmode") == 0 && !PQgssEncInUse(pb->conn)) {
+			pb->keys[i] = strdup(o->keyword);
+			pb->vals[i] = strdup("disable");
+			if (pb->keys[i] == NULL || pb->vals[i] == NULL)
+				goto fail;
+			i++;
+			continue;
+		}
 		pb->keys[i] = strdup(o->keyword);
 		pb->vals[i] = strdup(o->val);
 		if (pb->keys[i] == NULL || pb->vals[i] == NULL)

@@ -209,7 +209,7 @@ allow_database(scmp_filter_ctx ctx, const struct sandbox_config *cfg)
 {
 	static const int calls[] = {
 		SCMP_SYS(connect), SCMP_SYS(setsockopt), SCMP_SYS(getsockname),
-		SCMP_SYS(getpeername), SCMP_SYS(uname),
+		SCMP_SYS(getpeername), SCMP_SYS(uname), SCMP_SYS(getuid), SCMP_SYS(getgid),
 	};
 	int rc = 0;
 

@@ -364,6 +364,61 @@ server_restart_during_writes(void)
 	free(st);
 }
 
+/*
+ * The server away for longer than the retries: a write in flight is
+ * refused with its outcome unknown ("in doubt").  The next write learns
+ * it first: not committed -> nothing to undo; committed (simulated: the
+ * row and the generation bump such a COMMIT leaves) -> the VM's rows are
+ * rewritten from memory, so the refused write is gone.
+ */
+static void
+server_away_leaves_a_write_in_doubt(void)
+{
+	struct vv_error err = { { 0 } };
+	struct vv_store *s, *r;
+	struct vv_backend *b;
+	struct vv_pg_status st;
+	long long gen;
+
+	ensure_schema();
+	CHECK(pg_sql("DELETE FROM vmvars_vm WHERE name = 'doubt'"));
+	s = open_vm("doubt", VV_PG_OWN, &err);
+	REQUIRE(s != NULL);
+	b = last_backend;
+	CHECK_STATUS(put(s, U("A"), 1), VV_EFI_SUCCESS);
+	/* 1: the write was not made */
+	REQUIRE(pg_script2("stop", "fast") == 0);
+	CHECK_STATUS(put(s, U("B"), 2), VV_EFI_DEVICE_ERROR);
+	CHECK(vv_store_find(s, U("B"), &TEST_GUID) == NULL);
+	vv_pg_backend_status(b, &st);
+	CHECK(st.in_doubt && !st.connected);
+	REQUIRE(pg_script("start") == 0);
+	CHECK_STATUS(put(s, U("C"), 3), VV_EFI_SUCCESS);
+	vv_pg_backend_status(b, &st);
+	CHECK(!st.in_doubt && st.connected);
+	/* 2: the write was made, its reply lost */
+	REQUIRE(pg_script2("stop", "fast") == 0);
+	CHECK_STATUS(put(s, U("D"), 4), VV_EFI_DEVICE_ERROR);
+	REQUIRE(pg_script("start") == 0);
+	gen = pg_value("SELECT nv_generation FROM vmvars_vm WHERE name = 'doubt'");
+	CHECK(pg_sql("INSERT INTO vmvars_var (vm_id, guid, name, seq, attributes, data) SELECT id, "
+		     "'12345678-1234-1234-1234-123456789abc', '\\x4400'::bytea, 99, 7, "
+		     "'\\x04fb5a'::bytea FROM vmvars_vm WHERE name = 'doubt'"));
+	CHECK(pg_sql("UPDATE vmvars_vm SET nv_generation = nv_generation + 1 WHERE name = 'doubt'"));
+	CHECK_STATUS(put(s, U("E"), 5), VV_EFI_SUCCESS);
+	CHECK(pg_value("SELECT nv_generation FROM vmvars_vm WHERE name = 'doubt'") > gen + 1);
+	r = open_vm("doubt", VV_PG_READ, &err);
+	REQUIRE(r != NULL);
+	CHECK_EQ(value_of(r, U("A")), 1);
+	CHECK_EQ(value_of(r, U("B")), -1);
+	CHECK_EQ(value_of(r, U("C")), 3);
+	CHECK_EQ(value_of(r, U("D")), -1);
+	CHECK_EQ(value_of(r, U("E")), 5);
+	CHECK_EQ(vv_store_count(r), 3);
+	vv_store_free(r);
+	vv_store_free(s);
+}
+
 static void
 thousand_vms_in_one_database(void)
 {
@@ -522,6 +577,7 @@ static const struct vv_test tests[] = {
 	TEST(second_owner_fences_the_first),
 	TEST(read_only_user_fails_at_start),
 	TEST(server_restart_during_writes),
+	TEST(server_away_leaves_a_write_in_doubt),
 	TEST(thousand_vms_in_one_database),
 	TEST(db_list_in_one_query),
 	TEST(cli_on_a_fleet_store),

@@ -75,6 +75,11 @@ struct pg_backend {
 	bool create, force;
 	int64_t vm_id, epoch, gen;
 	bool owner, fenced, loaded;
+	/* A write whose COMMIT outcome could not be learnt (the server stayed
+	 * away): the store undid it, the database may hold it.  The next
+	 * commit learns it first and, if it did commit, rewrites the VM's
+	 * rows from memory so that the refused write is gone (pg_commit). */
+	bool in_doubt;
 	char fenced_by[256];
 	uint64_t reconnects, retries, unknown_outcomes;
 	struct mirror_var *mirror;
@@ -1017,7 +1022,8 @@ note_fenced(struct pg_backend *pb)
 /*
  * The write's outcome is unknown (the connection went after it was
  * sent): on a new connection, the VM row says.  1 committed, 0 not
- * committed (send it again), -1 fenced or unreachable (err set).
+ * committed (send it again), -1 fenced or inconsistent, -2 the row could
+ * not be read (still unknown); err set for the last two.
  */
 static int
 resolve_outcome(struct pg_backend *pb, struct vv_error *err)
@@ -1031,8 +1037,10 @@ resolve_outcome(struct pg_backend *pb, struct vv_error *err)
 	pb->unknown_outcomes++;
 	snprintf(id, sizeof(id), "%" PRId64, pb->vm_id);
 	r = exec_read(pb, "vv_state", NULL, 1, p, NULL, NULL, err);
-	if (r == NULL)
-		return PREFIX_FAIL(err, "outcome of a write unknown");
+	if (r == NULL) {
+		vv_error_prefix(err, "outcome of a write unknown");
+		return -2;
+	}
 	if (PQntuples(r) != 1) {
 		PQclear(r);
 		note_fenced(pb);
@@ -1063,26 +1071,32 @@ bad:
 
 /*
  * Sends one write statement (prepared) until it is known to have
- * committed (0) or not (-1 with err).
+ * committed (0) or not (-1 with err).  When the server stays unreachable
+ * after a send whose reply was lost, the outcome stays unknown: -1, and
+ * pb->in_doubt makes the next commit resolve it first (pg_commit).
  */
 static int
 write_stmt(struct pg_backend *pb, const char *stmt, int n, const char *const *vals,
 	   const int *lens, const int *fmts, struct vv_error *err)
 {
+	bool unknown = false;           /* sent, reply lost, not yet resolved */
+	int known;
+
 	for (int attempt = 0; attempt < VV_PG_ATTEMPTS; attempt++) {
 		PGresult *r;
 		ExecStatusType st;
 		int64_t gen;
-		int known;
 
 		if (connection_lost(pb)) {
 			if (reconnect(pb, err) != 0)
-				return PREFIX_FAIL(err, "write not made");
-			/* the previous attempt's outcome, if it was sent */
-			if (attempt > 0) {
+				goto unreachable;
+			if (unknown) {
 				known = resolve_outcome(pb, err);
+				if (known == -2)
+					goto unreachable;
 				if (known < 0)
 					return -1;
+				unknown = false;
 				if (known == 1) {
 					pb->gen++;
 					return 0;
@@ -1115,25 +1129,27 @@ write_stmt(struct pg_backend *pb, const char *stmt, int n, const char *const *va
 		PQclear(r);
 		if (!connection_lost(pb))
 			return -1;      /* refused by the server: nothing committed */
-		/* lost: outcome resolved after the reconnection above */
-		if (attempt + 1 == VV_PG_ATTEMPTS) {
-			if (reconnect(pb, err) != 0)
-				break;
-			known = resolve_outcome(pb, err);
-			if (known == 1) {
-				pb->gen++;
-				return 0;
-			}
-			if (known == 0)
-				break;
-			return -1;
-		}
+		unknown = true;         /* resolved after the reconnection above */
 	}
-	/* Unreachable or still failing: the write is known not to be in the
-	 * database only if resolved above; when the server cannot be reached
-	 * at all the outcome stays unknown, and the next commit (or start)
-	 * resolves it.  We fail: the guest is not told it is durable. */
-	return PREFIX_FAIL(err, "gave up after %d attempts", VV_PG_ATTEMPTS);
+	/* Every attempt lost its connection after sending. */
+	if (reconnect(pb, err) != 0)
+		goto unreachable;
+	known = resolve_outcome(pb, err);
+	if (known == 1) {
+		pb->gen++;
+		return 0;
+	}
+	if (known == 0)
+		return vv_error_set(err, "fleet store %s: the connection failed %d times under "
+				    "the write; not made", pb->server, VV_PG_ATTEMPTS);
+	if (known == -1)
+		return -1;
+unreachable:
+	if (unknown)
+		pb->in_doubt = true;
+	return PREFIX_FAIL(err, "gave up after %d attempts%s", VV_PG_ATTEMPTS,
+			   unknown ? " (the last write's outcome is unknown: resolved at the "
+			   "next write)" : "");
 }
 
 static int
@@ -1198,7 +1214,7 @@ commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err
 {
 	const struct vv_variable *v;
 	size_t i = 0, nv = 0;
-	bool same_order = pb->loaded, same = pb->loaded;
+	bool same_order = pb->loaded, same = pb->loaded, commit_sent = false;
 
 	for (v = vv_store_first(s); v != NULL; v = vv_store_next(v)) {
 		if (!(v->attributes & VV_ATTR_NV))
@@ -1242,13 +1258,18 @@ commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err
 		size_t k = 0;
 
 		if (connection_lost(pb)) {
-			if (reconnect(pb, err) != 0)
+			if (reconnect(pb, err) != 0) {
+				pb->in_doubt |= commit_sent;
 				return -1;
-			if (attempt > 0) {
+			}
+			if (commit_sent) {
 				int known = resolve_outcome(pb, err);
 
+				if (known == -2)
+					pb->in_doubt = true;
 				if (known < 0)
 					return -1;
+				commit_sent = false;
 				if (known == 1) {
 					pb->gen++;
 					goto done;
@@ -1323,6 +1344,7 @@ commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err
 		}
 		vv_error_set(err, "COMMIT: %s", result_message(r, pb->conn));
 		PQclear(r);
+		commit_sent = connection_lost(pb);
 failed:
 		if (!connection_lost(pb)) {
 			rollback(pb);
@@ -1330,8 +1352,9 @@ failed:
 		}
 		pb->retries++;
 	}
+	pb->in_doubt |= commit_sent;
 	return PREFIX_FAIL(err, "fleet store %s: gave up after %d attempts", pb->server,
-			       VV_PG_ATTEMPTS);
+			   VV_PG_ATTEMPTS);
 done:
 	mirror_clear(pb);
 	pb->loaded = true;
@@ -1379,6 +1402,23 @@ pg_commit(struct vv_backend *b, const struct vv_store *s, const struct vv_change
 					    "accepted", pb->vm_name, pb->fenced_by);
 		return vv_error_set(err, "fleet store: VM %s is open without ownership: no NV "
 				    "write", pb->vm_name);
+	}
+	if (pb->in_doubt) {
+		int known;
+
+		if (connection_lost(pb) && reconnect(pb, err) != 0)
+			return PREFIX_FAIL(err, "an earlier write's outcome is still unknown");
+		known = resolve_outcome(pb, err);
+		if (known < 0)
+			return -1;
+		pb->in_doubt = false;
+		if (known == 1) {
+			/* it committed although the store undid it: the VM's
+			 * rows are rewritten from memory, this change included */
+			pb->gen++;
+			pb->loaded = false;
+			return commit_all(pb, s, err);
+		}
 	}
 	if (ch->kind == VV_CHANGE_ALL)
 		return commit_all(pb, s, err);
@@ -1443,6 +1483,7 @@ vv_pg_backend_status(struct vv_backend *b, struct vv_pg_status *st)
 	st->reconnects = pb->reconnects;
 	st->retries = pb->retries;
 	st->unknown_outcomes = pb->unknown_outcomes;
+	st->in_doubt = pb->in_doubt;
 	snprintf(st->server, sizeof(st->server), "%s", pb->server);
 }
 

@@ -60,6 +60,7 @@ struct vv_pg_status {
 	uint64_t reconnects;            /* successful reconnections */
 	uint64_t retries;               /* statements sent again after a fault */
 	uint64_t unknown_outcomes;      /* COMMITs resolved by the NV generation */
+	bool in_doubt;                  /* a refused write's outcome is not known yet */
 	char server[160];               /* the conninfo without secrets */
 };
 void vv_pg_backend_status(struct vv_backend *b, struct vv_pg_status *st);

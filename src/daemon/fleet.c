@@ -116,6 +116,7 @@ fleet_stats(struct vm *vm, struct json_object *out)
 	add_i64(o, "reconnects", (int64_t)st.reconnects);
 	add_i64(o, "retries", (int64_t)st.retries);
 	add_i64(o, "unknown_outcomes", (int64_t)st.unknown_outcomes);
+	json_object_object_add(o, "in_doubt", json_object_new_boolean(st.in_doubt));
 	json_object_object_add(out, "store", o);
 }
 

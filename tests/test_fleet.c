@@ -546,6 +546,10 @@ cli_on_a_fleet_store(void)
 	CHECK_EQ(cli(NULL, 0, "convert %s %s --to json", addr, json), 0);
 	CHECK_EQ(cli(out, sizeof(out), "get %s Foo --guid " TEST_GUID_TEXT_FLEET, json), 0);
 	CHECK(strstr(out, "hello") != NULL);
+	/* and to an OVMF flash image */
+	CHECK_EQ(cli(NULL, 0, "convert %s %s.fd --to fd", addr, json), 0);
+	CHECK_EQ(cli(out, sizeof(out), "get %s.fd Foo --guid " TEST_GUID_TEXT_FLEET, json), 0);
+	CHECK(strstr(out, "hello") != NULL);
 	CHECK_EQ(cli(NULL, 0, "convert %s 'pg:%s#cli-copy'", json, pg_conninfo), 0);
 	CHECK_EQ(pg_value("SELECT count(*) FROM vmvars_var v JOIN vmvars_vm m ON m.id = v.vm_id "
 			  "WHERE m.name = 'cli-copy' AND v.data = '\\x68656c6c6f00'"), 1);
@@ -567,6 +571,8 @@ cli_on_a_fleet_store(void)
 	CHECK_EQ(cli(out, sizeof(out), "list 'pg:%s'", pg_conninfo), 1);
 	CHECK(strstr(out, "VM's name after '#'") != NULL);
 	unlink(json);
+	snprintf(out, sizeof(out), "%s.fd", json);
+	unlink(out);
 }
 
 static const struct vv_test tests[] = {

@@ -1467,6 +1467,12 @@ static const struct vv_backend_ops pg_ops = {
 	.destroy = pg_destroy,
 };
 
+bool
+vv_pg_backend_fenced(const struct vv_backend *b)
+{
+	return ((const struct pg_backend *)b)->fenced;
+}
+
 void
 vv_pg_backend_status(struct vv_backend *b, struct vv_pg_status *st)
 {

@@ -64,6 +64,8 @@ struct vv_pg_status {
 	char server[160];               /* the conninfo without secrets */
 };
 void vv_pg_backend_status(struct vv_backend *b, struct vv_pg_status *st);
+/* Just whether it was fenced (cheap: vmvarsd asks after every request). */
+bool vv_pg_backend_fenced(const struct vv_backend *b);
 
 /*
  * Migration destination (docs/migration.md, docs/fleet.md "Hand-over"),

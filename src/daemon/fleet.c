@@ -47,11 +47,9 @@ fleet_after_request(struct vm *vm)
 {
 	struct vv_pg_status st;
 
-	if (vm->fleet == NULL || vm->fleet_fence_logged)
+	if (vm->fleet == NULL || vm->fleet_fence_logged || !vv_pg_backend_fenced(vm->fleet))
 		return;
 	vv_pg_backend_status(vm->fleet, &st);
-	if (!st.fenced)
-		return;
 	vm->fleet_fence_logged = true;
 	log_error("fleet store: VM %s was taken over: %s; this daemon accepts no NV write from "
 		  "now on (the guest gets EFI_DEVICE_ERROR)", vv_pg_backend_vm(vm->fleet),

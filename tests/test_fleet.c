@@ -570,8 +570,13 @@ cli_on_a_fleet_store(void)
 	/* a bad address */
 	CHECK_EQ(cli(out, sizeof(out), "list 'pg:%s'", pg_conninfo), 1);
 	CHECK(strstr(out, "VM's name after '#'") != NULL);
+	/* the file, its image, and the lock files vmvars leaves beside them */
 	unlink(json);
+	snprintf(out, sizeof(out), "%s.lock", json);
+	unlink(out);
 	snprintf(out, sizeof(out), "%s.fd", json);
+	unlink(out);
+	snprintf(out, sizeof(out), "%s.fd.lock", json);
 	unlink(out);
 }
 

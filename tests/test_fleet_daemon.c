@@ -515,6 +515,84 @@ tcp_reconnect_inside_the_sandbox(void)
 	cleanup(&d);
 }
 
+/*
+ * A password from libpq's password file (PGPASSFILE), never on the command
+ * line: the daemon reads the file once, before its sandbox, and reconnects
+ * after a server crash with what it resolved (Landlock would not let it
+ * read the file again); the password shows nowhere in its log.
+ */
+static void
+password_file_and_reconnection(void)
+{
+	char uri[128], passfile[96], hba[160], line[256];
+	const char *argv[8] = { "--store", uri, "--vm-name", "pw", NULL };
+	struct daemon d;
+	FILE *f;
+	char *old;
+	size_t n;
+
+	need_schema();
+	if (pg_value("SELECT count(*) FROM pg_roles WHERE rolname = 'vv_pw'") == 1) {
+		CHECK(pg_sql("DROP OWNED BY vv_pw"));
+		CHECK(pg_sql("DROP ROLE vv_pw"));
+	}
+	CHECK(pg_sql("CREATE ROLE vv_pw LOGIN PASSWORD 'pw-Secret-42'"));
+	CHECK(pg_sql("GRANT SELECT ON vmvars_schema TO vv_pw"));
+	CHECK(pg_sql("GRANT SELECT, INSERT, UPDATE, DELETE ON vmvars_vm, vmvars_var TO vv_pw"));
+	CHECK(pg_sql("DELETE FROM vmvars_vm WHERE name = 'pw'"));
+	CHECK(pg_sql("INSERT INTO vmvars_vm (name) VALUES ('pw')"));
+	/* scram for this role over TCP, before the trust lines */
+	snprintf(hba, sizeof(hba), "%s/data/pg_hba.conf", pg_dir);
+	f = fopen(hba, "r");
+	REQUIRE(f != NULL);
+	old = calloc(1, 1 << 16);
+	REQUIRE(old != NULL);
+	n = fread(old, 1, (1 << 16) - 1, f);
+	fclose(f);
+	f = fopen(hba, "w");
+	REQUIRE(f != NULL);
+	fprintf(f, "host all vv_pw 127.0.0.1/32 scram-sha-256\n%.*s", (int)n, old);
+	fclose(f);
+	free(old);
+	CHECK(pg_sql("SELECT pg_reload_conf()"));
+	snprintf(passfile, sizeof(passfile), "/tmp/vv-fleet-pgpass-%d", (int)getpid());
+	f = fopen(passfile, "w");
+	REQUIRE(f != NULL);
+	fprintf(f, "127.0.0.1:%d:vmvars:vv_pw:pw-Secret-42\n", pg_tcp_port);
+	fclose(f);
+	chmod(passfile, 0600);
+	setenv("PGPASSFILE", passfile, 1);
+	snprintf(uri, sizeof(uri), "postgresql://vv_pw@127.0.0.1:%d/vmvars", pg_tcp_port);
+	REQUIRE(daemon_setup(&d, "vv-fleet-pw", argv));
+	unsetenv("PGPASSFILE");
+	for (int i = 0; i < 1000 && !strstr(mgmt(&d, "{\"cmd\":\"stats\"}"), "postgresql"); i++)
+		usleep(10000);
+	CHECK(mgmt_set(&d, "Before", 1));
+	REQUIRE(pg_restart("immediate"));
+	CHECK(mgmt_set(&d, "After", 2));
+	CHECK(strstr(mgmt(&d, "{\"cmd\":\"stats\"}"), "\"reconnects\":0") == NULL);
+	CHECK(alive(&d));
+	CHECK_EQ(stop(&d), 0);
+	CHECK(!log_has(&d, "pw-Secret-42", false));
+	/* without the file there is no way in: the password came from it */
+	snprintf(line, sizeof(line), "postgresql://vv_pw@127.0.0.1:%d/vmvars", pg_tcp_port);
+	{
+		struct vv_error err = { { 0 } };
+		struct vv_pg_options o = { line, "pw", NULL, VV_PG_READ, false, false };
+		struct vv_backend *b;
+
+		setenv("PGPASSFILE", "/nonexistent", 1);
+		b = vv_pg_backend_new(&o, &err);
+		unsetenv("PGPASSFILE");
+		CHECK(b == NULL);
+		CHECK(strstr(err.msg, "password") != NULL);
+		if (b != NULL)
+			b->ops->destroy(b);
+	}
+	unlink(passfile);
+	cleanup(&d);
+}
+
 static const struct vv_test tests[] = {
 	TEST(ovmf_boot_on_the_fleet_store_equals_the_file_store),
 	TEST(second_daemon_wins_first_is_fenced),
@@ -523,6 +601,7 @@ static const struct vv_test tests[] = {
 	TEST(migration_hand_over_fences_the_source),
 	TEST(hand_over_refused_when_the_source_wrote_since),
 	TEST(tcp_reconnect_inside_the_sandbox),
+	TEST(password_file_and_reconnection),
 };
 
 VV_TEST_MAIN(tests)

@@ -235,6 +235,21 @@ keep_params(struct pg_backend *pb)
 	if (pb->keys == NULL || pb->vals == NULL)
 		goto fail;
 	for (o = opts; o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "password") == 0) {
+			/* the password used: from the conninfo, or from the
+			 * password file, which PQconninfo does not report but
+			 * PQpass does */
+			const char *pw = PQpass(pb->conn);
+
+			if (pw == NULL || pw[0] == '\0')
+				continue;
+			pb->keys[i] = strdup(o->keyword);
+			pb->vals[i] = strdup(pw);
+			if (pb->keys[i] == NULL || pb->vals[i] == NULL)
+				goto fail;
+			i++;
+			continue;
+		}
 		if (o->val == NULL || strcmp(o->keyword, "service") == 0 ||
 		    strcmp(o->keyword, "passfile") == 0)
 			continue;

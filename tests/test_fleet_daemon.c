@@ -589,8 +589,35 @@ password_file_and_reconnection(void)
 		if (b != NULL)
 			b->ops->destroy(b);
 	}
-	unlink(passfile);
 	cleanup(&d);
+	/* the same through a service file (PGSERVICEFILE, service=NAME) */
+	{
+		char svcfile[96], store[64];
+		const char *sargv[8] = { "--store", store, "--vm-name", "pw", NULL };
+
+		snprintf(svcfile, sizeof(svcfile), "/tmp/vv-fleet-pgsvc-%d", (int)getpid());
+		f = fopen(svcfile, "w");
+		REQUIRE(f != NULL);
+		fprintf(f, "[vmvarsfleet]\nhost=127.0.0.1\nport=%d\ndbname=vmvars\nuser=vv_pw\n",
+			pg_tcp_port);
+		fclose(f);
+		snprintf(store, sizeof(store), "pg:service=vmvarsfleet");
+		setenv("PGSERVICEFILE", svcfile, 1);
+		setenv("PGPASSFILE", passfile, 1);
+		REQUIRE(daemon_setup(&d, "vv-fleet-svc", sargv));
+		unsetenv("PGSERVICEFILE");
+		unsetenv("PGPASSFILE");
+		for (int i = 0; i < 1000 && !strstr(mgmt(&d, "{\"cmd\":\"stats\"}"), "postgresql");
+		     i++)
+			usleep(10000);
+		CHECK(mgmt_set(&d, "ViaService", 3));
+		REQUIRE(pg_restart("immediate"));
+		CHECK(mgmt_set(&d, "ViaServiceAfter", 4));
+		CHECK_EQ(stop(&d), 0);
+		cleanup(&d);
+		unlink(svcfile);
+	}
+	unlink(passfile);
 }
 
 static const struct vv_test tests[] = {

@@ -15,6 +15,7 @@
 
 #include "backend/pg_backend.h"
 #include "backend/pg_row.h"
+#include "core/store_state.h"
 #include "harness.h"
 #include "store_util.h"
 #include "fleet_util.h"
@@ -143,6 +144,54 @@ round_trip_in_store_order(void)
 	CHECK_EQ(pg_value("SELECT nv_generation FROM vmvars_vm WHERE name = 'round-trip'"), 6);
 	vv_store_free(b);
 	vv_store_free(a);
+}
+
+/* A whole-store commit (a full snapshot's load, vv_store_flush) writes
+ * only the rows that differ when the order is the same, and rewrites the
+ * VM's rows in store order when it is not. */
+static void
+whole_store_commits(void)
+{
+	struct vv_error err = { { 0 } };
+	struct vv_store *s, *r;
+	struct vv_variable vars[3];
+	const struct vv_variable *v;
+	uint8_t a2[3] = { 9, 9, 9 };
+	long long gen;
+	size_t n = 0;
+
+	ensure_schema();
+	CHECK(pg_sql("DELETE FROM vmvars_vm WHERE name = 'whole'"));
+	s = open_vm("whole", VV_PG_OWN, &err);
+	REQUIRE(s != NULL);
+	CHECK_STATUS(put(s, U("A"), 1), VV_EFI_SUCCESS);
+	CHECK_STATUS(put(s, U("B"), 2), VV_EFI_SUCCESS);
+	gen = pg_value("SELECT nv_generation FROM vmvars_vm WHERE name = 'whole'");
+	/* same order, A's value changed: one row written */
+	for (v = vv_store_first(s); v != NULL && n < 2; v = vv_store_next(v))
+		vars[n++] = *v;
+	vars[0].data = a2;
+	CHECK_EQ(vv_store_replace_all(s, vars, 2, &err), 0);
+	CHECK_EQ(pg_value("SELECT nv_generation FROM vmvars_vm WHERE name = 'whole'"), gen + 1);
+	CHECK_EQ(pg_value("SELECT get_byte(data, 0) FROM vmvars_var v JOIN vmvars_vm m ON "
+			  "m.id = v.vm_id WHERE m.name = 'whole' AND v.name = '\\x4100'"), 9);
+	/* another order (B, A): the rows rewritten, in that order */
+	{
+		struct vv_variable t = vars[0];
+
+		vars[0] = vars[1];
+		vars[1] = t;
+	}
+	CHECK_EQ(vv_store_replace_all(s, vars, 2, &err), 0);
+	r = open_vm("whole", VV_PG_READ, &err);
+	REQUIRE(r != NULL);
+	v = vv_store_first(r);
+	REQUIRE(v != NULL);
+	CHECK(v->name_len == 1 && v->name[0] == 'B');
+	CHECK_EQ(value_of(r, U("A")), 9);
+	CHECK_EQ(vv_store_count(r), 2);
+	vv_store_free(r);
+	vv_store_free(s);
 }
 
 /* A row someone else wrote: the load fails whole, naming VM, variable
@@ -584,6 +633,7 @@ static const struct vv_test tests[] = {
 	TEST(redaction),
 	TEST(schema_init_upgrade_and_versions),
 	TEST(round_trip_in_store_order),
+	TEST(whole_store_commits),
 	TEST(hostile_rows_refuse_the_load),
 	TEST(second_owner_fences_the_first),
 	TEST(read_only_user_fails_at_start),

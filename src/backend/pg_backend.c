@@ -1318,13 +1318,14 @@ commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err
 			goto failed;
 		PQclear(r);
 		for (v = vv_store_first(s); ok && v != NULL; v = vv_store_next(v)) {
-			uint8_t name[2 * 1024];
+			uint8_t *name;
 			bool at_time = v->has_time && (v->attributes & VV_ATTR_AT);
 
 			if (!(v->attributes & VV_ATTR_NV))
 				continue;
-			if (v->name_len > sizeof(name) / 2) {
-				vv_error_set(err, "a name of %zu characters", v->name_len);
+			name = malloc(v->name_len * 2 + 1);
+			if (name == NULL) {
+				vv_error_set(err, "out of memory");
 				ok = false;
 				break;
 			}
@@ -1345,6 +1346,7 @@ commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err
 			r = tx_exec(pb, "INSERT INTO vmvars_var (vm_id, guid, name, seq, attributes, "
 				    "time, digest, data) VALUES ($1::int8, $2::uuid, $3, $4::int8, "
 				    "$5::int8, $6, $7, $8)", 8, p, lens, fmts, err);
+			free(name);
 			if (r == NULL)
 				ok = false;
 			PQclear(r);

@@ -14,6 +14,7 @@
  *    destination takes the VM at LOAD_STATE, which fences the source.
  */
 #include <errno.h>
+#include <sys/syscall.h>
 
 #include <vmvars/client.h>
 #include <vmvars/vmvars.h>
@@ -620,6 +621,57 @@ password_file_and_reconnection(void)
 	unlink(passfile);
 }
 
+/* What the sandbox leaves a TCP fleet daemon: its database's port, not
+ * another one (Landlock ABI 4, where the kernel has it) and no UDP socket
+ * at all (seccomp). */
+static int
+landlock_abi(void)
+{
+	long abi = syscall(444 /* landlock_create_ruleset */, NULL, 0, 1UL);
+
+	return abi < 0 ? 0 : (int)abi;
+}
+
+static int
+exit_status_of(struct daemon *d)
+{
+	int st;
+
+	if (waitpid(d->pid, &st, 0) != d->pid)
+		return -1;
+	d->pid = 0;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+}
+
+static void
+tcp_sandbox_allows_only_the_database(void)
+{
+	char uri[128], port[16];
+	const char *argv[8] = { "--store", uri, "--vm-name", "tcp-sb", "--test-forbidden-connect",
+				port, NULL };
+	const char *udp[8] = { "--store", uri, "--vm-name", "tcp-sb", "--test-forbidden-udp", NULL };
+	struct daemon d;
+	int st;
+
+	need_schema();
+	snprintf(uri, sizeof(uri), "postgresql://vmvars@127.0.0.1:%d/vmvars", pg_tcp_port);
+	/* a port nothing listens on: only Landlock can make it EACCES */
+	snprintf(port, sizeof(port), "%d", pg_tcp_port + 1);
+	memset(&d, 0, sizeof(d));
+	snprintf(d.dir, sizeof(d.dir), "/tmp/vv-fleet-sb-XXXXXX");
+	REQUIRE(mkdtemp(d.dir) != NULL);
+	snprintf(d.vmm, sizeof(d.vmm), "%s/vmm.sock", d.dir);
+	snprintf(d.mgmt, sizeof(d.mgmt), "%s/mgmt.sock", d.dir);
+	d.pid = spawn(&d, argv);
+	st = exit_status_of(&d);
+	printf("# Landlock ABI %d; another TCP port: exit %d\n", landlock_abi(), st);
+	CHECK_EQ(st, landlock_abi() >= 4 ? 0 : 5);
+	d.pid = spawn(&d, udp);
+	st = exit_status_of(&d);
+	CHECK_EQ(st, 128 + SIGSYS);
+	cleanup(&d);
+}
+
 static const struct vv_test tests[] = {
 	TEST(ovmf_boot_on_the_fleet_store_equals_the_file_store),
 	TEST(second_daemon_wins_first_is_fenced),
@@ -629,6 +681,7 @@ static const struct vv_test tests[] = {
 	TEST(hand_over_refused_when_the_source_wrote_since),
 	TEST(tcp_reconnect_inside_the_sandbox),
 	TEST(password_file_and_reconnection),
+	TEST(tcp_sandbox_allows_only_the_database),
 };
 
 VV_TEST_MAIN(tests)

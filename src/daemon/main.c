@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,13 +39,15 @@ struct options {
 	bool check_only;
 	bool test_forbidden_syscall;
 	const char *test_forbidden_path;
+	int test_forbidden_connect;     /* a TCP port on 127.0.0.1, or 0 */
+	bool test_forbidden_udp;
 	char vmm_default[PATH_MAX], mgmt_default[PATH_MAX];
 };
 
 enum {
 	OPT_STATE_DIR = 256, OPT_VMM_SOCKET, OPT_MGMT_SOCKET, OPT_FORCE_SB, OPT_NO_CUSTOM,
 	OPT_TPM, OPT_NV, OPT_VOLATILE, OPT_HWERR, OPT_MAXVAR, OPT_MAXAUTH, OPT_LOG,
-	OPT_USER, OPT_NO_SANDBOX, OPT_TIMEOUT, OPT_CHECK, OPT_TEST_SYSCALL, OPT_TEST_PATH, OPT_COMPACT_IDLE, OPT_VERSION,
+	OPT_USER, OPT_NO_SANDBOX, OPT_TIMEOUT, OPT_CHECK, OPT_TEST_SYSCALL, OPT_TEST_PATH, OPT_TEST_CONNECT, OPT_TEST_UDP, OPT_COMPACT_IDLE, OPT_VERSION,
 	OPT_POLL_US, OPT_VM_UUID, OPT_MIGRATION, OPT_INCOMING, OPT_STORE, OPT_VM_NAME,
 };
 
@@ -72,6 +77,8 @@ static const struct option long_options[] = {
 	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "test-forbidden-syscall", no_argument, NULL, OPT_TEST_SYSCALL },
 	{ "test-forbidden-path", required_argument, NULL, OPT_TEST_PATH },
+	{ "test-forbidden-connect", required_argument, NULL, OPT_TEST_CONNECT },
+	{ "test-forbidden-udp", no_argument, NULL, OPT_TEST_UDP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -209,6 +216,8 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_CHECK: o->check_only = true; break;
 		case OPT_TEST_SYSCALL: o->test_forbidden_syscall = true; break;
 		case OPT_TEST_PATH: o->test_forbidden_path = optarg; break;
+		case OPT_TEST_CONNECT: o->test_forbidden_connect = atoi(optarg); break;
+		case OPT_TEST_UDP: o->test_forbidden_udp = true; break;
 		case OPT_VERSION: printf("vmvarsd %s, protocol 1\n", VMVARS_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
 		case OPT_LOG:
@@ -357,6 +366,47 @@ try_forbidden_path(const char *path)
 	return errno == EACCES ? 0 : 4;
 }
 
+/*
+ * tests/test_fleet_daemon.c: after the sandbox of a daemon on a TCP fleet
+ * store, a TCP connection to another port must be refused.  Exit 0 when
+ * Landlock refuses it (EACCES), 5 when the kernel has no Landlock TCP
+ * rules (ABI < 4: the connect reaches the network stack), 3 when it
+ * connects, 4 for any other error.  A UDP socket must be impossible:
+ * seccomp kills the process (SIGSYS) on it.
+ */
+static int
+try_forbidden_connect(int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), rc;
+
+	if (fd < 0) {
+		log_info("test: socket: %s", strerror(errno));
+		return 4;
+	}
+	rc = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+	log_info("test: connect 127.0.0.1:%d: %s", port, rc == 0 ? "connected" : strerror(errno));
+	close(fd);
+	if (rc == 0)
+		return 3;
+	if (errno == EACCES)
+		return 0;
+	if (errno == ECONNREFUSED)
+		return 5;
+	return 4;
+}
+
+/* The same daemon, asked for a datagram socket after its sandbox. */
+static int
+try_forbidden_udp(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	log_info("test: a UDP socket: %s", fd >= 0 ? "created" : strerror(errno));
+	return 3;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -451,6 +501,10 @@ main(int argc, char **argv)
 	}
 	if (o.test_forbidden_path != NULL)
 		return try_forbidden_path(o.test_forbidden_path);
+	if (o.test_forbidden_connect > 0)
+		return try_forbidden_connect(o.test_forbidden_connect);
+	if (o.test_forbidden_udp)
+		return try_forbidden_udp();
 	server_run(&vm, &o.server);
 	if (vv_store_flush(vm.store, &err) != 0) {
 		log_error("final flush failed: %s", err.msg);

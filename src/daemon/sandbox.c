@@ -215,15 +215,21 @@ allow_database(scmp_filter_ctx ctx, const struct sandbox_config *cfg)
 
 	for (size_t i = 0; rc == 0 && i < sizeof(calls) / sizeof(calls[0]); i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0);
+	/* stream sockets only (the type's low bits; SOCK_CLOEXEC and
+	 * SOCK_NONBLOCK may be or'ed in): Landlock restricts TCP connect,
+	 * not UDP sends */
 	if (rc == 0 && cfg->db_unix[0] != '\0')
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-				      SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0));
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+				      SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
+				      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
 	if (rc == 0 && cfg->db_unix[0] == '\0') {
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-				      SCMP_A0(SCMP_CMP_EQ, AF_INET, 0));
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+				      SCMP_A0(SCMP_CMP_EQ, AF_INET, 0),
+				      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
 		if (rc == 0)
-			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-					      SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0));
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+					      SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0),
+					      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
 	}
 	return rc;
 }

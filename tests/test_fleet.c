@@ -511,20 +511,36 @@ thousand_vms_in_one_database(void)
 static void
 list_counter(void *ctx, const struct vv_pg_vm_info *vm)
 {
+	int *n = ctx;
+
 	if (strncmp(vm->name, "fleet-", 6) == 0 && vm->variables == 2 && !vm->has_pk &&
 	    vm->secure_boot_enable == -1)
-		(*(int *)ctx)++;
+		n[0]++;
+	if (strcmp(vm->name, "with-pk") == 0 && vm->has_pk && vm->secure_boot_enable == 1 &&
+	    vm->variables == 2)
+		n[1]++;
 }
 
 static void
 db_list_in_one_query(void)
 {
 	struct vv_error err = { { 0 } };
-	int n = 0;
+	int n[2] = { 0, 0 };
 
 	ensure_schema();
-	CHECK_EQ(vv_pg_list_vms(pg_conninfo, list_counter, &n, &err), 0);
-	CHECK_EQ(n, 1000);
+	/* a VM with PK (global namespace) and SecureBootEnable = 1 */
+	CHECK(pg_sql("DELETE FROM vmvars_vm WHERE name = 'with-pk'"));
+	CHECK(pg_sql("INSERT INTO vmvars_vm (name) VALUES ('with-pk')"));
+	CHECK(pg_sql("INSERT INTO vmvars_var (vm_id, guid, name, seq, attributes, data) SELECT id, "
+		     "'8be4df61-93ca-11d2-aa0d-00e098032b8c', '\\x50004b00', 0, 39, '\\x00' FROM "
+		     "vmvars_vm WHERE name = 'with-pk'"));
+	CHECK(pg_sql("INSERT INTO vmvars_var (vm_id, guid, name, seq, attributes, data) SELECT id, "
+		     "'f0a30bc7-af08-4556-99c4-001009c93a44', "
+		     "'\\x53006500630075007200650042006f006f00740045006e00610062006c006500', 1, 3, "
+		     "'\\x01' FROM vmvars_vm WHERE name = 'with-pk'"));
+	CHECK_EQ(vv_pg_list_vms(pg_conninfo, list_counter, n, &err), 0);
+	CHECK_EQ(n[0], 1000);
+	CHECK_EQ(n[1], 1);
 }
 
 /* `vmvars` on fleet addresses (src/cli/store_fleet.c, cmd_db.c). */

@@ -175,13 +175,11 @@ whole_store_commits(void)
 	CHECK_EQ(pg_value("SELECT nv_generation FROM vmvars_vm WHERE name = 'whole'"), gen + 1);
 	CHECK_EQ(pg_value("SELECT get_byte(data, 0) FROM vmvars_var v JOIN vmvars_vm m ON "
 			  "m.id = v.vm_id WHERE m.name = 'whole' AND v.name = '\\x4100'"), 9);
-	/* another order (B, A): the rows rewritten, in that order */
-	{
-		struct vv_variable t = vars[0];
-
-		vars[0] = vars[1];
-		vars[1] = t;
-	}
+	/* another order (B, A): the rows rewritten, in that order (the
+	 * variables as the store holds them now: the old ones are freed) */
+	n = 0;
+	for (v = vv_store_first(s); v != NULL && n < 2; v = vv_store_next(v))
+		vars[1 - n++] = *v;
 	CHECK_EQ(vv_store_replace_all(s, vars, 2, &err), 0);
 	r = open_vm("whole", VV_PG_READ, &err);
 	REQUIRE(r != NULL);

@@ -35,6 +35,7 @@
 #include <vmvars/ucs2.h>
 
 #include "backend/pg_backend.h"
+#include "backend/pg_libpq.h"
 #include "backend/pg_row.h"
 #include "core/store_state.h"
 
@@ -168,8 +169,8 @@ vv_pg_redact(const char *ci, char *out, size_t out_size)
 }
 
 /* libpq's message, one line, for err. */
-static const char *
-conn_message(PGconn *c)
+const char *
+vv_pg_conn_message(PGconn *c)
 {
 	static __thread char buf[300];
 	const char *m = c != NULL ? PQerrorMessage(c) : "out of memory";
@@ -183,14 +184,14 @@ conn_message(PGconn *c)
 	return buf;
 }
 
-static const char *
-result_message(const PGresult *r, PGconn *c)
+const char *
+vv_pg_result_message(const PGresult *r, PGconn *c)
 {
 	static __thread char buf[300];
 	const char *m = r != NULL ? PQresultErrorMessage(r) : "";
 
 	if (m == NULL || m[0] == '\0')
-		return conn_message(c);
+		return vv_pg_conn_message(c);
 	snprintf(buf, sizeof(buf), "%s", m);
 	for (char *p = buf; *p != '\0'; p++)
 		if (*p == '\n')
@@ -350,7 +351,7 @@ check_schema(struct pg_backend *pb, struct vv_error *err)
 				     "(run `vmvars db init`)", pb->server);
 		else
 			vv_error_set(err, "fleet store %s: %s", pb->server,
-				     result_message(r, pb->conn));
+				     vv_pg_result_message(r, pb->conn));
 		PQclear(r);
 		return -1;
 	}
@@ -397,7 +398,7 @@ connect_once(struct pg_backend *pb, const char *conninfo, struct vv_error *err)
 		pb->conn = PQconnectdb(conninfo);
 	if (pb->conn == NULL || PQstatus(pb->conn) != CONNECTION_OK)
 		return vv_error_set(err, "fleet store %s: cannot connect: %s", pb->server,
-				    conn_message(pb->conn));
+				    vv_pg_conn_message(pb->conn));
 	PQsetNoticeProcessor(pb->conn, ignore_notice, NULL);
 	if (pb->keys == NULL && keep_params(pb) != 0)
 		return vv_error_set(err, "out of memory");
@@ -406,7 +407,7 @@ connect_once(struct pg_backend *pb, const char *conninfo, struct vv_error *err)
 	if (prepare_all(pb) != 0) {
 		/* e.g. the tables are missing: said clearly by the schema
 		 * check on the first connection */
-		return vv_error_set(err, "fleet store %s: %s", pb->server, conn_message(pb->conn));
+		return vv_error_set(err, "fleet store %s: %s", pb->server, vv_pg_conn_message(pb->conn));
 	}
 	return 0;
 }
@@ -457,7 +458,7 @@ exec_read(struct pg_backend *pb, const char *prepared, const char *sql, int n,
 		st = PQresultStatus(r);
 		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 			return r;
-		vv_error_set(err, "fleet store %s: %s", pb->server, result_message(r, pb->conn));
+		vv_error_set(err, "fleet store %s: %s", pb->server, vv_pg_result_message(r, pb->conn));
 		PQclear(r);
 		if (!connection_lost(pb))
 			return NULL;            /* an SQL error: sending it again is no use */
@@ -595,7 +596,7 @@ tx_exec(struct pg_backend *pb, const char *sql, int n, const char *const *vals,
 
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 		return r;
-	vv_error_set(err, "%s", result_message(r, pb->conn));
+	vv_error_set(err, "%s", vv_pg_result_message(r, pb->conn));
 	PQclear(r);
 	return NULL;
 }
@@ -818,7 +819,7 @@ load_tx(struct pg_backend *pb, bool take, PGresult **res, struct vv_variable **v
 			   "BEGIN ISOLATION LEVEL REPEATABLE READ" :
 			   "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			vv_error_set(err, "fleet store %s: %s", pb->server, result_message(r, pb->conn));
+			vv_error_set(err, "fleet store %s: %s", pb->server, vv_pg_result_message(r, pb->conn));
 			PQclear(r);
 			if (connection_lost(pb)) {
 				pb->retries++;
@@ -847,7 +848,7 @@ load_tx(struct pg_backend *pb, bool take, PGresult **res, struct vv_variable **v
 				}
 				return 0;
 			}
-			vv_error_set(err, "COMMIT: %s", result_message(r, pb->conn));
+			vv_error_set(err, "COMMIT: %s", vv_pg_result_message(r, pb->conn));
 			PQclear(r);
 			PQclear(*res);
 			free(*vars);
@@ -1140,7 +1141,7 @@ write_stmt(struct pg_backend *pb, const char *stmt, int n, const char *const *va
 			pb->gen = gen;
 			return 0;
 		}
-		vv_error_set(err, "fleet store %s: %s", pb->server, result_message(r, pb->conn));
+		vv_error_set(err, "fleet store %s: %s", pb->server, vv_pg_result_message(r, pb->conn));
 		PQclear(r);
 		if (!connection_lost(pb))
 			return -1;      /* refused by the server: nothing committed */
@@ -1359,7 +1360,7 @@ commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err
 			pb->gen++;
 			goto done;
 		}
-		vv_error_set(err, "COMMIT: %s", result_message(r, pb->conn));
+		vv_error_set(err, "COMMIT: %s", vv_pg_result_message(r, pb->conn));
 		PQclear(r);
 		commit_sent = connection_lost(pb);
 failed:
@@ -1565,159 +1566,4 @@ vv_pg_backend_new(const struct vv_pg_options *o, struct vv_error *err)
 		return NULL;
 	}
 	return &pb->base;
-}
-
-/* ------------------------------------------------------------------ */
-/* Schema                                                               */
-
-/* Version 1 (docs/fleet.md "Schema"). */
-static const char SCHEMA_V1[] =
-	"CREATE TABLE vmvars_schema (version integer NOT NULL);"
-	"CREATE TABLE vmvars_vm ("
-	" id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-	" name text NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 255),"
-	" uuid uuid,"
-	" epoch bigint NOT NULL DEFAULT 0 CHECK (epoch >= 0),"
-	" nv_generation bigint NOT NULL DEFAULT 0 CHECK (nv_generation >= 0),"
-	" next_seq bigint NOT NULL DEFAULT 0,"
-	" owner_host text, owner_pid integer, owner_since timestamptz,"
-	" created timestamptz NOT NULL DEFAULT now());"
-	"CREATE TABLE vmvars_var ("
-	" vm_id bigint NOT NULL REFERENCES vmvars_vm (id) ON DELETE CASCADE,"
-	" guid uuid NOT NULL,"
-	" name bytea NOT NULL,"
-	" seq bigint NOT NULL,"
-	" attributes bigint NOT NULL,"
-	" time bytea,"
-	" digest bytea,"
-	" data bytea NOT NULL,"
-	" modified timestamptz NOT NULL DEFAULT now(),"
-	" PRIMARY KEY (vm_id, guid, name));"
-	"INSERT INTO vmvars_schema VALUES (1);";
-
-int
-vv_pg_schema_upgrade(const char *conninfo, bool init_only, int *from, struct vv_error *err)
-{
-	char server[160];
-	PGconn *c = PQconnectdb(conninfo);
-	PGresult *r;
-	int version = 0, rc = -1;
-
-	vv_pg_redact(conninfo, server, sizeof(server));
-	*from = -1;
-	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
-		vv_error_set(err, "fleet store %s: cannot connect: %s", server, conn_message(c));
-		PQfinish(c);
-		return -1;
-	}
-	/* One upgrader at a time (a transaction-scoped advisory lock). */
-	PQclear(PQexec(c, "BEGIN"));
-	PQclear(PQexec(c, "SELECT pg_advisory_xact_lock(7451015)"));
-	r = PQexec(c, "SELECT to_regclass('vmvars_schema') IS NOT NULL");
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		vv_error_set(err, "fleet store %s: %s", server, result_message(r, c));
-		goto out;
-	}
-	if (strcmp(PQgetvalue(r, 0, 0), "t") == 0) {
-		PQclear(r);
-		r = PQexec(c, "SELECT coalesce(max(version), 0) FROM vmvars_schema");
-		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-			vv_error_set(err, "fleet store %s: %s", server, result_message(r, c));
-			goto out;
-		}
-		version = atoi(PQgetvalue(r, 0, 0));
-	}
-	PQclear(r);
-	r = NULL;
-	*from = version;
-	if (version > VV_PG_SCHEMA_VERSION) {
-		vv_error_set(err, "fleet store %s: schema version %d is newer than this vmvars "
-			     "knows (%d)", server, version, VV_PG_SCHEMA_VERSION);
-		goto out;
-	}
-	if (init_only && version != 0) {
-		vv_error_set(err, "fleet store %s: already initialised (schema version %d)%s",
-			     server, version, version < VV_PG_SCHEMA_VERSION ?
-			     "; run `vmvars db upgrade`" : "");
-		goto out;
-	}
-	/* Each step takes version N-1 to N; a later version adds its step. */
-	if (version < 1) {
-		r = PQexec(c, SCHEMA_V1);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			vv_error_set(err, "fleet store %s: creating schema version 1: %s", server,
-				     result_message(r, c));
-			goto out;
-		}
-		PQclear(r);
-		r = NULL;
-	}
-	r = PQexec(c, "COMMIT");
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		vv_error_set(err, "fleet store %s: COMMIT: %s", server, result_message(r, c));
-		goto out;
-	}
-	rc = 0;
-out:
-	PQclear(r);
-	if (rc != 0)
-		PQclear(PQexec(c, "ROLLBACK"));
-	PQfinish(c);
-	return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* db list                                                              */
-
-int
-vv_pg_list_vms(const char *conninfo, void (*fn)(void *ctx, const struct vv_pg_vm_info *vm),
-	       void *ctx, struct vv_error *err)
-{
-	/* PK in the global namespace; SecureBootEnable's first byte in its
-	 * own (formats §10.1) -- the Secure Boot state a host can read
-	 * without running the firmware (docs/fleet.md "db list"). */
-	static const char sql[] =
-		"SELECT m.name, coalesce(m.uuid::text, ''), m.epoch, m.nv_generation, "
-		"coalesce(m.owner_host || ' pid ' || m.owner_pid::text, ''), "
-		"(SELECT count(*) FROM vmvars_var v WHERE v.vm_id = m.id), "
-		"EXISTS (SELECT 1 FROM vmvars_var v WHERE v.vm_id = m.id AND "
-		"v.guid = '8be4df61-93ca-11d2-aa0d-00e098032b8c' AND v.name = '\\x50004b00'::bytea), "
-		"coalesce((SELECT get_byte(v.data, 0) FROM vmvars_var v WHERE v.vm_id = m.id AND "
-		"v.guid = 'f0a30bc7-af08-4556-99c4-001009c93a44' AND length(v.data) >= 1 AND "
-		"v.name = '\\x53006500630075007200650042006f006f00740045006e00610062006c006500'"
-		"::bytea), -1) "
-		"FROM vmvars_vm m ORDER BY m.name";
-	char server[160];
-	PGconn *c = PQconnectdb(conninfo);
-	PGresult *r;
-
-	vv_pg_redact(conninfo, server, sizeof(server));
-	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
-		vv_error_set(err, "fleet store %s: cannot connect: %s", server, conn_message(c));
-		PQfinish(c);
-		return -1;
-	}
-	r = PQexec(c, sql);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		vv_error_set(err, "fleet store %s: %s", server, result_message(r, c));
-		PQclear(r);
-		PQfinish(c);
-		return -1;
-	}
-	for (int i = 0; i < PQntuples(r); i++) {
-		struct vv_pg_vm_info vm;
-
-		vm.name = PQgetvalue(r, i, 0);
-		vm.uuid = PQgetvalue(r, i, 1);
-		vm.epoch = strtoll(PQgetvalue(r, i, 2), NULL, 10);
-		vm.nv_generation = strtoll(PQgetvalue(r, i, 3), NULL, 10);
-		vm.owner = PQgetvalue(r, i, 4);
-		vm.variables = strtoll(PQgetvalue(r, i, 5), NULL, 10);
-		vm.has_pk = strcmp(PQgetvalue(r, i, 6), "t") == 0;
-		vm.secure_boot_enable = atoi(PQgetvalue(r, i, 7));
-		fn(ctx, &vm);
-	}
-	PQclear(r);
-	PQfinish(c);
-	return 0;
 }

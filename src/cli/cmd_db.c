@@ -35,15 +35,31 @@ vv_cmd_db_help(FILE *out)
 		VV_PG_SCHEMA_VERSION, VV_PG_SCHEMA_VERSION);
 }
 
+/* Text from the database goes to a terminal: control characters (an
+ * escape sequence in a VM name) become '?'. */
+static const char *
+printable(const char *s, char *buf, size_t size)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < size; i++)
+		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 static void
 print_vm(void *ctx, const struct vv_pg_vm_info *vm)
 {
+	char name[256], owner[256];
+
 	(void)ctx;
-	printf("%-24s %-36s %6lld %8lld %5lld  %-28s %s\n", vm->name, vm->uuid[0] ? vm->uuid : "-",
+	printf("%-24s %-36s %6lld %8lld %5lld  %-28s %s\n",
+	       printable(vm->name, name, sizeof(name)), vm->uuid[0] ? vm->uuid : "-",
 	       (long long)vm->epoch, (long long)vm->nv_generation, (long long)vm->variables,
 	       vm->has_pk ? (vm->secure_boot_enable == 0 ? "user mode, SecureBootEnable 0"
 			     : "user mode (PK enrolled)") : "setup mode (no PK)",
-	       vm->owner[0] ? vm->owner : "-");
+	       vm->owner[0] ? printable(vm->owner, owner, sizeof(owner)) : "-");
 }
 
 int

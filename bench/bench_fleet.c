@@ -71,8 +71,12 @@ pg_server(const char *cmd)
 {
 	char line[512];
 
+	char extra[48] = "";
+
+	if (strcmp(cmd, "start") == 0)
+		snprintf(extra, sizeof(extra), "--fsync --watch %d", (int)getpid());
 	snprintf(line, sizeof(line), "%s/scripts/pg-server %s %s %s >/dev/null", VV_SOURCE_ROOT,
-		 cmd, pg_dir, strcmp(cmd, "start") == 0 ? "--fsync" : "");
+		 cmd, pg_dir, extra);
 	return system(line);
 }
 

@@ -60,17 +60,19 @@ pg_server(void)
 	if (mkdtemp(pg_dir) == NULL)
 		return false;
 	atexit(pg_server_stop_at_exit);
-	if (pg_tcp_port > 0) {
-		char arg[32];
+	/* --watch: stopped and removed even if this program dies without
+	 * running its atexit handlers (a sanitizer abort, a signal) */
+	{
+		char arg[64];
 
-		snprintf(arg, sizeof(arg), "--tcp %d", pg_tcp_port);
+		if (pg_tcp_port > 0)
+			snprintf(arg, sizeof(arg), "--tcp %d --watch %d", pg_tcp_port, (int)getpid());
+		else
+			snprintf(arg, sizeof(arg), "--watch %d", (int)getpid());
 		if (pg_script2("start", arg) != 0) {
 			printf("# scripts/pg-server start %s %s failed\n", pg_dir, arg);
 			return false;
 		}
-	} else if (pg_script("start") != 0) {
-		printf("# scripts/pg-server start %s failed\n", pg_dir);
-		return false;
 	}
 	snprintf(pg_conninfo, sizeof(pg_conninfo), "host=%s port=%d user=vmvars dbname=vmvars",
 		 pg_dir, pg_tcp_port > 0 ? pg_tcp_port : 5432);

@@ -616,6 +616,8 @@ cli_on_a_fleet_store(void)
 	CHECK_EQ(cli(NULL, 0, "convert %s 'pg:%s#cli-copy'", json, pg_conninfo), 0);
 	CHECK_EQ(pg_value("SELECT count(*) FROM vmvars_var v JOIN vmvars_vm m ON m.id = v.vm_id "
 			  "WHERE m.name = 'cli-copy' AND v.data = '\\x68656c6c6f00'"), 1);
+	CHECK_EQ(cli(out, sizeof(out), "sb-state %s", addr), 0);
+	CHECK(strstr(out, "setup") != NULL);
 	CHECK_EQ(cli(out, sizeof(out), "db list '%s'", pg_conninfo), 0);
 	CHECK(strstr(out, "cli-copy") != NULL && strstr(out, "setup mode") != NULL);
 	/* an edit while a daemon (here: an owner in this process) holds the

@@ -85,6 +85,8 @@ int vv_cmd_export(int argc, char **argv);
 void vv_cmd_export_help(FILE *out);
 int vv_cmd_import_state(int argc, char **argv);
 void vv_cmd_import_state_help(FILE *out);
+int vv_cmd_db(int argc, char **argv);
+void vv_cmd_db_help(FILE *out);
 int vv_cmd_clone(int argc, char **argv);
 void vv_cmd_clone_help(FILE *out);
 int vv_cmd_pcap(int argc, char **argv);

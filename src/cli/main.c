@@ -49,6 +49,7 @@ const struct vv_cli_command vv_cli_commands[] = {
 	{ "clone", "copy a store for a new VM identity", vv_cmd_clone, vv_cmd_clone_help },
 	{ "pcap", "decode or replay a capture of MM traffic (pcap, link type 302)",
 	  vv_cmd_pcap, vv_cmd_pcap_help },
+	{ "db", "the fleet store's database: init, upgrade, list VMs", vv_cmd_db, vv_cmd_db_help },
 	{ NULL, NULL, NULL, NULL },
 };
 

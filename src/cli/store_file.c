@@ -25,6 +25,7 @@
 #include "cli/live.h"
 #include "core/file_replace.h"
 #include "cli/store_file.h"
+#include "cli/store_fleet.h"
 
 #define MAX_FILE_SIZE (64u << 20)
 
@@ -196,6 +197,9 @@ vv_store_file_open(struct vv_store_file *sf, const char *path, enum vv_format f,
 	nlink_t links;
 	int rc;
 
+	/* A VM of a fleet store (store_fleet.c). */
+	if (vv_cli_is_fleet(path))
+		return vv_store_fleet_open(sf, path, secure_boot, err);
 	if (vv_store_file_empty(sf, false, err) != 0)
 		return -1;
 	if ((sf->path = strdup(path)) == NULL) {
@@ -446,6 +450,8 @@ vv_store_file_write(const struct vv_store_file *sf, const char *path, enum vv_fo
 	int lock, rc = -1;
 	char *real;
 
+	if (vv_cli_is_fleet(path))
+		return vv_error_set(err, "%s: a fleet store takes variables, not a file image", path);
 	if (vv_live_is_address(path))
 		return vv_error_set(err, "%s: a running VM's store is written only by the command "
 				    "that read it (write it to a file, then import that)", path);
@@ -478,15 +484,18 @@ vv_store_file_save(struct vv_store_file *sf, const char *out_path, enum vv_forma
 	size_t out_size = 0;
 	int rc;
 
-	if (f == VV_FORMAT_UNKNOWN)
-		f = sf->format;
 	if (out_path == NULL)
 		out_path = sf->path;
+	/* A VM of a fleet store (store_fleet.c). */
+	if (vv_cli_is_fleet(out_path))
+		return vv_store_fleet_save(sf, out_path, err);
 	if (sf->live != NULL && strcmp(out_path, sf->path) == 0) {
 		size_t changes;
 
 		return vv_live_save(sf->live, sf->path, sf->store, &changes, err);
 	}
+	if (f == VV_FORMAT_UNKNOWN)
+		f = sf->format;
 	if (f == VV_FORMAT_UNKNOWN || f == VV_FORMAT_EFIVARFS)
 		return vv_error_set(err, "%s: cannot write format %s", out_path,
 				    f == VV_FORMAT_EFIVARFS ? "efivarfs (import only)" : "unknown");
@@ -515,6 +524,7 @@ vv_store_file_close(struct vv_store_file *sf)
 	vv_secureboot_free(sf->sb);
 	vv_live_close(sf->live);
 	vv_store_free(sf->store);
+	vv_store_fleet_close(sf);
 	free(sf->path);
 	free(sf->raw);
 	free(sf->jraw);

@@ -53,6 +53,8 @@ struct vv_store_file {
 	/* A running VM's store (path "vm:NAME" or "socket:PATH", live.h):
 	 * read through its daemon, saved back as one atomic batch. */
 	struct vv_live *live;
+	/* A fleet-store address (store_fleet.h), else NULL. */
+	struct vv_fleet_ref *fleet;
 };
 
 /*

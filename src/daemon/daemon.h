@@ -66,6 +66,11 @@ struct vm_config {
 	bool migration;                 /* --migration: SAVE_STATE (a source) */
 	bool incoming;                  /* --incoming: one LOAD_STATE before serving */
 	enum vm_protocol protocol;      /* --protocol mm|xen|aws */
+	/* --store pg:CONNINFO / postgresql://...: the fleet store (fleet.c,
+	 * docs/fleet.md); NULL: the journaled vars.json */
+	const char *fleet_conninfo;
+	const char *fleet_vm;           /* the VM row: --vm-name, else --vm-uuid's text */
+	char fleet_vm_buf[40];
 };
 
 struct vm {
@@ -107,6 +112,9 @@ struct vm {
 	uint64_t vm_resets;
 	uint64_t mgmt_requests;
 	uint64_t mgmt_errors;
+	/* The fleet store's backend (owned by the store), or NULL. */
+	struct vv_backend *fleet;
+	bool fleet_fence_logged;
 };
 
 /* Opens DIR/vars.json (relative to the current directory, which main.c has
@@ -146,6 +154,28 @@ int vm_save_state(struct vm *vm, unsigned flags, uint8_t **out, size_t *size,
  * not recorded (the VM needs a reset, logged). */
 int vm_load_state(struct vm *vm, unsigned flags, const uint8_t *buf, size_t size,
 		  struct vv_error *err);
+
+/* ---- fleet.c: the fleet store (docs/fleet.md) ---- */
+struct json_object;
+struct sandbox_config;
+/* The PostgreSQL backend for cfg: takes ownership at load, or, with
+ * --incoming, at the migrated state's load only (QEMU resets the devices
+ * of an incoming machine too, so a VM reset must not fence the source);
+ * until then NV writes fail. */
+struct vv_backend *fleet_backend_new(const struct vm_config *cfg, struct vv_error *err);
+/* After each request: a fence is logged once, with who took the VM. */
+void fleet_after_request(struct vm *vm);
+/* Around vm_load_state's snapshot load (the hand-over, docs/fleet.md):
+ * before, the NV content as the database holds it now; after, ownership,
+ * which fences the source.  0 or -1 with err. */
+int fleet_before_load_state(struct vm *vm, struct vv_error *err);
+int fleet_after_load_state(struct vm *vm, struct vv_error *err);
+/* The "store" object of the stats reply. */
+void fleet_stats(struct vm *vm, struct json_object *out);
+/* What the sandbox must leave open: the database's socket or port. */
+void fleet_sandbox(struct vm *vm, struct sandbox_config *sb);
+/* Clean exit: the VM row's owner is cleared (the epoch stays). */
+void fleet_release(struct vm *vm);
 
 /* ---- conn.c: connection buffers ---- */
 enum conn_kind { CONN_VMM, CONN_MGMT };
@@ -247,6 +277,13 @@ struct sandbox_config {
 	const char *user;               /* switch to this user when root */
 	const char *state_dir;          /* the current directory: the confinement root */
 	uint64_t max_file_size;         /* RLIMIT_FSIZE: room for the largest snapshot */
+	/* The fleet store's database (fleet_sandbox): reconnections need
+	 * socket() and connect() to it.  db_unix: its UNIX socket directory
+	 * (then no chroot, which would hide it); db_tcp_port: its TCP port
+	 * (Landlock ABI 4 allows connecting to that port only). */
+	bool db;
+	char db_unix[256];
+	int db_tcp_port;
 };
 /* Confines the process; 0 or -1 (logged).  After it, only the syscalls of
  * sandbox.c's allowlist work; anything else kills the process (SIGSYS). */
@@ -254,6 +291,6 @@ int sandbox_enter(const struct sandbox_config *cfg);
 /* landlock.c: only the current directory (the state directory) stays
  * reachable.  0 applied, 1 the kernel has no Landlock (logged), -1 failed
  * (logged); *abi: the kernel's Landlock ABI, or -1.  Needs no_new_privs. */
-int landlock_confine(int *abi);
+int landlock_confine(int *abi, int tcp_connect_port);
 
 #endif /* VMVARSD_DAEMON_H */

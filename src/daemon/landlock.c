@@ -11,7 +11,8 @@
  *
  * What is handled (denied unless a rule allows it) is every file-system
  * right the running kernel knows, plus TCP bind/connect (ABI 4) and the
- * abstract-socket and signal scopes (ABI 6).  The one rule: the state
+ * abstract-socket and signal scopes (ABI 6).  With a fleet store over TCP,
+ * one net rule: connect to the database's port (fleet.c).  The file rule: the state
  * directory -- read, write, truncate, list, create and remove regular
  * files (the store, its journal and the temporary files of an atomic
  * rewrite).  Facts: the kernel's uapi linux/landlock.h and
@@ -102,8 +103,24 @@ allow_beneath(int ruleset, const char *path, uint64_t access)
 	return rc == 0 ? 0 : -1;
 }
 
+/* struct landlock_net_port_attr (ABI 4), newer than Debian 12's header. */
+#define LL_RULE_NET_PORT 2
+struct net_port_attr {
+	uint64_t allowed_access;
+	uint64_t port;
+} __attribute__((packed));
+
+/* The fleet store's TCP port: the one connect() allowed (fleet.c). */
+static int
+allow_tcp_connect(int ruleset, int port)
+{
+	struct net_port_attr rule = { LL_NET_CONNECT_TCP, (uint64_t)port };
+
+	return syscall(SYS_landlock_add_rule, ruleset, LL_RULE_NET_PORT, &rule, 0) == 0 ? 0 : -1;
+}
+
 int
-landlock_confine(int *abi_out)
+landlock_confine(int *abi_out, int tcp_connect_port)
 {
 	uint64_t state_dir = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
 			     LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |
@@ -131,6 +148,11 @@ landlock_confine(int *abi_out)
 	 * chroot it is also "/"). */
 	if (allow_beneath(ruleset, ".", state_dir) != 0) {
 		log_error("sandbox: Landlock rule for the state directory: %s", strerror(errno));
+		goto out;
+	}
+	if (tcp_connect_port > 0 && abi >= 4 && allow_tcp_connect(ruleset, tcp_connect_port) != 0) {
+		log_error("sandbox: Landlock rule for the database's port %d: %s",
+			  tcp_connect_port, strerror(errno));
 		goto out;
 	}
 #ifdef SANITIZER_BUILD

@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,14 +41,16 @@ struct options {
 	const char *pcap_path;          /* --pcap FILE */
 	bool test_forbidden_syscall;
 	const char *test_forbidden_path;
+	int test_forbidden_connect;     /* a TCP port on 127.0.0.1, or 0 */
+	bool test_forbidden_udp;
 	char vmm_default[PATH_MAX], mgmt_default[PATH_MAX];
 };
 
 enum {
 	OPT_STATE_DIR = 256, OPT_VMM_SOCKET, OPT_MGMT_SOCKET, OPT_FORCE_SB, OPT_NO_CUSTOM,
 	OPT_TPM, OPT_NV, OPT_VOLATILE, OPT_HWERR, OPT_MAXVAR, OPT_MAXAUTH, OPT_LOG,
-	OPT_USER, OPT_NO_SANDBOX, OPT_TIMEOUT, OPT_CHECK, OPT_TEST_SYSCALL, OPT_TEST_PATH, OPT_COMPACT_IDLE, OPT_VERSION,
-	OPT_POLL_US, OPT_VM_UUID, OPT_MIGRATION, OPT_INCOMING, OPT_PROTOCOL, OPT_PCAP,
+	OPT_USER, OPT_NO_SANDBOX, OPT_TIMEOUT, OPT_CHECK, OPT_TEST_SYSCALL, OPT_TEST_PATH, OPT_TEST_CONNECT, OPT_TEST_UDP, OPT_COMPACT_IDLE, OPT_VERSION,
+	OPT_POLL_US, OPT_VM_UUID, OPT_MIGRATION, OPT_INCOMING, OPT_PROTOCOL, OPT_PCAP, OPT_STORE, OPT_VM_NAME,
 };
 
 static const struct option long_options[] = {
@@ -56,6 +61,8 @@ static const struct option long_options[] = {
 	{ "no-custom-mode", no_argument, NULL, OPT_NO_CUSTOM },
 	{ "tpm", no_argument, NULL, OPT_TPM },
 	{ "vm-uuid", required_argument, NULL, OPT_VM_UUID },
+	{ "store", required_argument, NULL, OPT_STORE },
+	{ "vm-name", required_argument, NULL, OPT_VM_NAME },
 	{ "migration", no_argument, NULL, OPT_MIGRATION },
 	{ "incoming", no_argument, NULL, OPT_INCOMING },
 	{ "protocol", required_argument, NULL, OPT_PROTOCOL },
@@ -74,6 +81,8 @@ static const struct option long_options[] = {
 	{ "pcap", required_argument, NULL, OPT_PCAP },
 	{ "test-forbidden-syscall", no_argument, NULL, OPT_TEST_SYSCALL },
 	{ "test-forbidden-path", required_argument, NULL, OPT_TEST_PATH },
+	{ "test-forbidden-connect", required_argument, NULL, OPT_TEST_CONNECT },
+	{ "test-forbidden-udp", no_argument, NULL, OPT_TEST_UDP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -103,6 +112,12 @@ usage(FILE *f)
 "                           xen and aws default the limits to varstored's\n"
 "  --vm-uuid UUID           the VM's identity in its migration snapshots: a\n"
 "                           snapshot of another VM is refused (default: none)\n"
+"  --store STORE            where the NV variables live: DIR/vars.json (default),\n"
+"                           or the fleet store: postgresql://... or pg:CONNINFO\n"
+"                           (docs/fleet.md; credentials via libpq's passfile or\n"
+"                           service file, never on the command line)\n"
+"  --vm-name NAME           the VM's row in the fleet store (default: the\n"
+"                           --vm-uuid text; one of them is required with it)\n"
 "  --nv-storage BYTES       NV storage (default 262144)\n"
 "  --volatile-storage BYTES volatile storage (default 262144)\n"
 "  --hwerr-storage BYTES    HwErrRec reserve inside NV storage (default 4096)\n"
@@ -234,12 +249,27 @@ parse_options(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			break;
+		case OPT_STORE:
+			if (strncmp(optarg, "pg:", 3) == 0) {
+				o->vm.fleet_conninfo = optarg + 3;
+			} else if (strncmp(optarg, "postgresql://", 13) == 0 ||
+				   strncmp(optarg, "postgres://", 11) == 0) {
+				o->vm.fleet_conninfo = optarg;
+			} else {
+				fprintf(stderr, "vmvarsd: --store: postgresql://... or pg:CONNINFO "
+					"(the default store needs no option)\n");
+				return -1;
+			}
+			break;
+		case OPT_VM_NAME: o->vm.fleet_vm = optarg; break;
 		case OPT_USER: o->sandbox.user = optarg; break;
 		case OPT_NO_SANDBOX: o->sandbox.enabled = false; break;
 		case OPT_CHECK: o->check_only = true; break;
 		case OPT_PCAP: o->pcap_path = optarg; break;
 		case OPT_TEST_SYSCALL: o->test_forbidden_syscall = true; break;
 		case OPT_TEST_PATH: o->test_forbidden_path = optarg; break;
+		case OPT_TEST_CONNECT: o->test_forbidden_connect = atoi(optarg); break;
+		case OPT_TEST_UDP: o->test_forbidden_udp = true; break;
 		case OPT_VERSION: printf("vmvarsd %s, protocol 1\n", VMVARS_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
 		case OPT_LOG:
@@ -309,6 +339,24 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (o->vm.protocol != VM_PROTO_MM)
 		varstored_limits(&o->vm.limits, &set);
+	if (o->vm.fleet_conninfo != NULL && o->vm.fleet_vm == NULL) {
+		static const uint8_t zero[16];
+
+		if (memcmp(o->vm.vm_id, zero, sizeof(zero)) == 0) {
+			fprintf(stderr, "vmvarsd: --store on a fleet store needs --vm-name or "
+				"--vm-uuid (the VM's row)\n");
+			return -1;
+		}
+		vv_guid_format((const vv_guid *)o->vm.vm_id, o->vm.fleet_vm_buf);
+		o->vm.fleet_vm = o->vm.fleet_vm_buf;
+	}
+	if (o->vm.fleet_vm != NULL && o->vm.fleet_conninfo == NULL) {
+		fprintf(stderr, "vmvarsd: --vm-name names a VM of a fleet store (--store)\n");
+		return -1;
+	}
+	/* no journal to fold: every fleet write is already its own row */
+	if (o->vm.fleet_conninfo != NULL)
+		o->server.compact_idle_ms = 0;
 	o->sandbox.state_dir = o->vm.state_dir;
 	o->sandbox.max_file_size = max_file_size(&o->vm.limits);
 	return 0;
@@ -384,6 +432,47 @@ try_forbidden_path(const char *path)
 	}
 	log_info("test: %s: %s", path, strerror(errno));
 	return errno == EACCES ? 0 : 4;
+}
+
+/*
+ * tests/test_fleet_daemon.c: after the sandbox of a daemon on a TCP fleet
+ * store, a TCP connection to another port must be refused.  Exit 0 when
+ * Landlock refuses it (EACCES), 5 when the kernel has no Landlock TCP
+ * rules (ABI < 4: the connect reaches the network stack), 3 when it
+ * connects, 4 for any other error.  A UDP socket must be impossible:
+ * seccomp kills the process (SIGSYS) on it.
+ */
+static int
+try_forbidden_connect(int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), rc;
+
+	if (fd < 0) {
+		log_info("test: socket: %s", strerror(errno));
+		return 4;
+	}
+	rc = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+	log_info("test: connect 127.0.0.1:%d: %s", port, rc == 0 ? "connected" : strerror(errno));
+	close(fd);
+	if (rc == 0)
+		return 3;
+	if (errno == EACCES)
+		return 0;
+	if (errno == ECONNREFUSED)
+		return 5;
+	return 4;
+}
+
+/* The same daemon, asked for a datagram socket after its sandbox. */
+static int
+try_forbidden_udp(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	log_info("test: a UDP socket: %s", fd >= 0 ? "created" : strerror(errno));
+	return 3;
 }
 
 int
@@ -469,18 +558,23 @@ main(int argc, char **argv)
 		fatal("--pcap %s: %s", o.pcap_path, strerror(errno));
 	if (chdir(o.vm.state_dir) != 0)
 		fatal("%s: %s", o.vm.state_dir, strerror(errno));
-	if (vm_open(&vm, &o.vm, &err) != 0)
+	if (vm_open(&vm, &o.vm, &err) != 0) {
+		if (o.vm.fleet_conninfo != NULL)
+			fatal("%s", err.msg);
 		fatal("%s/%s", o.vm.state_dir, err.msg);
+	}
 	if (pcap_fd >= 0) {
 		if (vv_mm_set_pcap(vm.mm, pcap_fd, &err) != 0)
 			fatal("--pcap %s: %s", o.pcap_path, err.msg);
 		log_info("capturing MM traffic to %s (pcap, link type 302)", o.pcap_path);
 	}
-	log_info("store %s/vars.json: %zu variables; Secure Boot %s mode%s", o.vm.state_dir,
+	if (o.vm.fleet_conninfo != NULL)
+		snprintf(store_path, sizeof(store_path), "fleet VM %s", o.vm.fleet_vm);
+	log_info("store %s: %zu variables; Secure Boot %s mode%s", store_path,
 		 vv_store_count(vm.store), vv_sb_mode_name(vv_secureboot_mode(vm.sb)),
 		 vv_secureboot_enforcing(vm.sb) ? ", enforcing" : "");
 	if (o.check_only) {
-		printf("%s/vars.json: OK, %zu variables\n", o.vm.state_dir, vv_store_count(vm.store));
+		printf("%s: OK, %zu variables\n", store_path, vv_store_count(vm.store));
 		vm_close(&vm);
 		vv_store_unlock(lock_fd);
 		return 0;
@@ -488,6 +582,8 @@ main(int argc, char **argv)
 	/* The running VM's service state, if a previous daemon recorded one
 	 * (vm.c, protocol.md "Daemon restart"). */
 	(void)vm_restore(&vm);
+	/* The fleet store's database stays reachable (reconnections). */
+	fleet_sandbox(&vm, &o.sandbox);
 	/* Everything the sandbox forbids happens before it. */
 	notify_ready();
 	if (sandbox_enter(&o.sandbox) != 0)
@@ -502,6 +598,10 @@ main(int argc, char **argv)
 	}
 	if (o.test_forbidden_path != NULL)
 		return try_forbidden_path(o.test_forbidden_path);
+	if (o.test_forbidden_connect > 0)
+		return try_forbidden_connect(o.test_forbidden_connect);
+	if (o.test_forbidden_udp)
+		return try_forbidden_udp();
 	server_run(&vm, &o.server);
 	if (vv_store_flush(vm.store, &err) != 0) {
 		log_error("final flush failed: %s", err.msg);
@@ -509,6 +609,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_info("store flushed; exiting");
+	fleet_release(&vm);
 	vm_close(&vm);
 	vv_store_unlock(lock_fd);       /* after vm_close: it may still write */
 	return 0;

@@ -455,6 +455,7 @@ cmd_stats(struct request *r)
 	add_u64(d, "mgmt_requests", vm->mgmt_requests);
 	add_u64(d, "mgmt_errors", vm->mgmt_errors);
 	json_object_object_add(r->out, "daemon", d);
+	fleet_stats(r->vm, r->out);
 	return 0;
 }
 
@@ -899,6 +900,7 @@ handle_line(struct vm *vm, struct conn *c, const char *line, bool *quit)
 			json_object_object_add(r.out, "id", json_object_get(id));
 		run_command(&r);
 	}
+	fleet_after_request(vm);
 	/* What a host edit changed of the service state is recorded before
 	 * the reply, as for a guest request (vm.c vm_record). */
 	if (!vm->needs_reset && vm_record(vm) != 0)

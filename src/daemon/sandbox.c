@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -147,11 +148,15 @@ confine_root(const struct sandbox_config *cfg)
 		gid = pw->pw_gid;
 	}
 	/* main.c has made the state directory the current one.  Sanitizer
-	 * builds (tests only) skip the chroot: LeakSanitizer needs /proc. */
+	 * builds (tests only) skip the chroot: LeakSanitizer needs /proc.
+	 * So does a fleet store reached through a UNIX socket, which lies
+	 * outside the state directory: Landlock still confines the files. */
 #ifdef SANITIZER_BUILD
 	log_warn("sandbox: sanitizer build, no chroot");
 #else
-	if (chroot(".") != 0 || chdir("/") != 0) {
+	if (cfg->db && cfg->db_unix[0] != '\0') {
+		log_info("sandbox: no chroot: the fleet store's socket is in %s", cfg->db_unix);
+	} else if (chroot(".") != 0 || chdir("/") != 0) {
 		log_error("sandbox: chroot %s: %s", cfg->state_dir, strerror(errno));
 		return -1;
 	}
@@ -192,14 +197,53 @@ check_state_dir_writable(const struct sandbox_config *cfg)
 	return -1;
 }
 
+/*
+ * The fleet store (fleet.c): libpq reconnects inside the sandbox, so
+ * socket() -- of the database's address family only -- connect() and the
+ * socket options libpq sets.  Where connect() may go is Landlock's (TCP:
+ * the database's port only, ABI 4) or, for a UNIX socket, the file
+ * system's: seccomp cannot read the path.
+ */
 static int
-install_seccomp(void)
+allow_database(scmp_filter_ctx ctx, const struct sandbox_config *cfg)
+{
+	static const int calls[] = {
+		SCMP_SYS(connect), SCMP_SYS(setsockopt), SCMP_SYS(getsockname),
+		SCMP_SYS(getpeername), SCMP_SYS(uname), SCMP_SYS(getuid), SCMP_SYS(getgid),
+	};
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < sizeof(calls) / sizeof(calls[0]); i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0);
+	/* stream sockets only (the type's low bits; SOCK_CLOEXEC and
+	 * SOCK_NONBLOCK may be or'ed in): Landlock restricts TCP connect,
+	 * not UDP sends */
+	if (rc == 0 && cfg->db_unix[0] != '\0')
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+				      SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
+				      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+	if (rc == 0 && cfg->db_unix[0] == '\0') {
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+				      SCMP_A0(SCMP_CMP_EQ, AF_INET, 0),
+				      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+		if (rc == 0)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+					      SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0),
+					      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+	}
+	return rc;
+}
+
+static int
+install_seccomp(const struct sandbox_config *cfg)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int rc = 0;
 
 	if (ctx == NULL)
 		return -1;
+	if (cfg->db)
+		rc = allow_database(ctx, cfg);
 	for (size_t i = 0; rc == 0 && i < sizeof(allowed_syscalls) / sizeof(allowed_syscalls[0]);
 	     i++) {
 		/* A syscall this architecture lacks resolves to a negative
@@ -237,14 +281,17 @@ sandbox_enter(const struct sandbox_config *cfg)
 		log_error("sandbox: no_new_privs: %s", strerror(errno));
 		return -1;
 	}
-	if (landlock_confine(&landlock_abi) < 0)
+	if (landlock_confine(&landlock_abi, cfg->db ? cfg->db_tcp_port : 0) < 0)
 		return -1;
-	if (install_seccomp() != 0)
+	if (install_seccomp(cfg) != 0)
 		return -1;
 	/* From here on only allowed_syscalls work. */
-	log_info("sandbox: %s, Landlock %s, seccomp allowlist of %zu syscalls",
-		 root ? "chroot to the state directory, no capabilities" : "unprivileged",
+	log_info("sandbox: %s, Landlock %s, seccomp allowlist of %zu syscalls%s",
+		 !root ? "unprivileged" : cfg->db && cfg->db_unix[0] != '\0' ?
+		 "no chroot (fleet store socket), no capabilities" :
+		 "chroot to the state directory, no capabilities",
 		 landlock_abi > 0 ? "confines files to the state directory" : "unavailable",
-		 sizeof(allowed_syscalls) / sizeof(allowed_syscalls[0]));
+		 sizeof(allowed_syscalls) / sizeof(allowed_syscalls[0]),
+		 cfg->db ? " + the fleet store's socket(), connect()" : "");
 	return 0;
 }

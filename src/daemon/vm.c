@@ -27,6 +27,9 @@
 static struct vv_backend *
 open_backend(const struct vm_config *cfg, struct vv_error *err)
 {
+	/* The fleet store (fleet.c, docs/fleet.md). */
+	if (cfg->fleet_conninfo != NULL)
+		return fleet_backend_new(cfg, err);
 	/* The journaled backend: one append + fdatasync per durable write,
 	 * compacted into the JSON v2 file (docs/architecture.md).  --check
 	 * reads the same files and writes nothing: not even Secure Boot's
@@ -93,6 +96,8 @@ vm_open(struct vm *vm, const struct vm_config *cfg, struct vv_error *err)
 	if (backend == NULL)
 		goto fail;
 	vv_store_set_backend(vm->store, backend);
+	if (cfg->fleet_conninfo != NULL)
+		vm->fleet = backend;
 	if (vv_store_load(vm->store, err) != 0)
 		goto fail;
 	/* e.g. the journal's damaged last record, dropped: the person decides
@@ -151,9 +156,13 @@ vm_close(struct vm *vm)
 uint16_t
 vm_mm_request(struct vm *vm, const uint8_t *req, size_t len, uint32_t buffer_size)
 {
+	uint16_t rc;
+
 	memset(vm->mm_buf, 0, VV_MM_MAX_BUFFER);
 	memcpy(vm->mm_buf, req, len);
-	return vv_mm_handle(vm->mm, vm->mm_buf, buffer_size);
+	rc = vv_mm_handle(vm->mm, vm->mm_buf, buffer_size);
+	fleet_after_request(vm);
+	return rc;
 }
 
 /*
@@ -484,6 +493,10 @@ vm_load_state(struct vm *vm, unsigned flags, const uint8_t *buf, size_t size,
 		return vv_error_set(err, "snapshot: the service is not at its power-on state: it "
 				    "has served the VM since its start or last reset");
 	opts.flags = flags & VV_SNAPSHOT_FULL;
+	/* The fleet store's hand-over: the NV content as the source left it
+	 * in the database (fleet.c). */
+	if (fleet_before_load_state(vm, err) != 0)
+		return -1;
 	if (vv_snapshot_load(&svc, &opts, buf, size, err) != 0) {
 		/* Unchanged, or reset to power-on by the loader: either way
 		 * the power-on state, which the record on disk already says
@@ -497,6 +510,15 @@ vm_load_state(struct vm *vm, unsigned flags, const uint8_t *buf, size_t size,
 	 * ends a NEEDS_RESET that came from an unrestorable record (the
 	 * loader required the power-on state). */
 	vm->needs_reset = false;
+	/* ... and ownership, which fences the source (docs/fleet.md
+	 * "Hand-over"); without it this daemon must not serve the VM. */
+	if (fleet_after_load_state(vm, err) != 0) {
+		char why[640];
+
+		snprintf(why, sizeof(why), "fleet store: %s", err->msg);
+		need_reset(vm, why);
+		return -2;
+	}
 	if (vm_record(vm) != 0)
 		return -2;
 	log_info("loaded a migrated service state (%zu bytes, %s)", size,

@@ -86,7 +86,9 @@ void vv_client_set_timeout(struct vv_client *c, int ms);
 /*
  * Sets how long, in microseconds, a request waits for its reply by
  * spinning on non-blocking receives before it blocks (default
- * VV_CLIENT_POLL_US_DEFAULT; 0 = always block).  The caller -- a VMM vCPU
+ * VV_CLIENT_POLL_US_DEFAULT, 0: always block -- on the recorded OVMF boot
+ * every window measured was slower or costlier in CPU than blocking on a
+ * shared host, docs/performance.md "The real boot through vmvarsd").  The caller -- a VMM vCPU
  * thread -- is stalled on the device access anyway; spinning trades up to
  * `us` of CPU per request for the scheduler's wake-up latency, which on a
  * small VM is most of a round trip (docs/performance.md).  It spins only
@@ -95,7 +97,7 @@ void vv_client_set_timeout(struct vv_client *c, int ms);
  * without a sleep on either end.  Replies and errors are the same either
  * way; the timeout of vv_client_set_timeout() still bounds the wait.
  */
-#define VV_CLIENT_POLL_US_DEFAULT 100u
+#define VV_CLIENT_POLL_US_DEFAULT 0u
 void vv_client_set_poll_us(struct vv_client *c, unsigned us);
 
 #ifdef __cplusplus

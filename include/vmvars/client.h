@@ -10,9 +10,14 @@
  *   ... MMIO exits -> vv_uefi_vars_device_read/write(dev, ...) as before;
  *   ... VM reset   -> vv_uefi_vars_device_reset(dev) (sends VM_RESET).
  *
+ * Transport: MM requests go through a shared-memory area when the daemon
+ * grants VV_VMM_FEATURE_SHM (the client always asks), else as MM_REQUEST
+ * frames (docs/protocol.md "Shared-memory transport").
+ *
  * Reconnection: a request whose frame could not be sent because the
- * connection broke (the daemon restarted) is sent once more on a new
- * connection, after a new handshake.  A request that was sent but not
+ * connection broke (the daemon restarted) -- or, through shared memory,
+ * one the daemon had not started on when the connection ended -- is sent
+ * once more on a new connection, after a new handshake.  A request that was sent but not
  * answered is never sent again: the daemon may have applied it (a keyed
  * MORLock applied twice is a lock and an unlock), so it gets
  * VV_STS_ERR_UNKNOWN (the guest sees EFI_DEVICE_ERROR) and the next request

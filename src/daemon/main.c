@@ -43,7 +43,7 @@ enum {
 	OPT_STATE_DIR = 256, OPT_VMM_SOCKET, OPT_MGMT_SOCKET, OPT_FORCE_SB, OPT_NO_CUSTOM,
 	OPT_TPM, OPT_NV, OPT_VOLATILE, OPT_HWERR, OPT_MAXVAR, OPT_MAXAUTH, OPT_LOG,
 	OPT_USER, OPT_NO_SANDBOX, OPT_TIMEOUT, OPT_CHECK, OPT_TEST_SYSCALL, OPT_TEST_PATH, OPT_COMPACT_IDLE, OPT_VERSION,
-	OPT_POLL_US, OPT_VM_UUID, OPT_MIGRATION, OPT_INCOMING,
+	OPT_POLL_US, OPT_VM_UUID, OPT_MIGRATION, OPT_INCOMING, OPT_NO_SHM,
 };
 
 static const struct option long_options[] = {
@@ -56,6 +56,7 @@ static const struct option long_options[] = {
 	{ "vm-uuid", required_argument, NULL, OPT_VM_UUID },
 	{ "migration", no_argument, NULL, OPT_MIGRATION },
 	{ "incoming", no_argument, NULL, OPT_INCOMING },
+	{ "no-shm", no_argument, NULL, OPT_NO_SHM },
 	{ "nv-storage", required_argument, NULL, OPT_NV },
 	{ "volatile-storage", required_argument, NULL, OPT_VOLATILE },
 	{ "hwerr-storage", required_argument, NULL, OPT_HWERR },
@@ -93,6 +94,8 @@ usage(FILE *f)
 "                           migration source (docs/migration.md)\n"
 "  --incoming               a VMM may load one state (LOAD_STATE) before the\n"
 "                           VM is served: a migration destination\n"
+"  --no-shm                 do not offer the shared-memory transport: MM\n"
+"                           requests only over the VMM socket\n"
 "  --vm-uuid UUID           the VM's identity in its migration snapshots: a\n"
 "                           snapshot of another VM is refused (default: none)\n"
 "  --nv-storage BYTES       NV storage (default 262144)\n"
@@ -175,6 +178,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_TPM: o->vm.tpm = true; break;
 		case OPT_MIGRATION: o->vm.migration = true; break;
 		case OPT_INCOMING: o->vm.incoming = true; break;
+		case OPT_NO_SHM: o->vm.no_shm = true; break;
 		case OPT_VM_UUID:
 			/* The 16 bytes are the GUID's EFI wire layout
 			 * (docs/migration.md "Identity"). */

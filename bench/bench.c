@@ -1185,28 +1185,44 @@ write_daemon_store(const char *state)
 	vv_store_free(s);
 }
 
-/* Starts vmvarsd on state; poll_us NULL keeps its default --poll-us. */
+/* Starts vmvarsd on state; poll_us NULL keeps its default --poll-us;
+ * no_shm: --no-shm (MM requests as socket frames). */
 static pid_t
-start_daemon(const char *state, const char *poll_us)
+start_daemon_ex(const char *state, const char *poll_us, bool no_shm)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
+		const char *argv[10];
+		int n = 0;
 
 		/* not the bench's output: a pipe reader must see EOF */
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(null, 2);
-		if (poll_us != NULL)
-			execl(VV_BUILD_ROOT "/src/daemon/vmvarsd", "vmvarsd", "--state-dir", state,
-			      "--log-level", "error", "--poll-us", poll_us, (char *)NULL);
-		else
-			execl(VV_BUILD_ROOT "/src/daemon/vmvarsd", "vmvarsd", "--state-dir", state,
-			      "--log-level", "error", (char *)NULL);
+		argv[n++] = "vmvarsd";
+		argv[n++] = "--state-dir";
+		argv[n++] = state;
+		argv[n++] = "--log-level";
+		argv[n++] = "error";
+		if (poll_us != NULL) {
+			argv[n++] = "--poll-us";
+			argv[n++] = poll_us;
+		}
+		if (no_shm)
+			argv[n++] = "--no-shm";
+		argv[n] = NULL;
+		execv(VV_BUILD_ROOT "/src/daemon/vmvarsd", (char *const *)argv);
 		_exit(127);
 	}
 	return pid;
+}
+
+static pid_t
+start_daemon(const char *state, const char *poll_us)
+{
+	return start_daemon_ex(state, poll_us, false);
 }
 
 /* Connects as soon as the socket accepts; NULL after ~2 s. */
@@ -1408,7 +1424,8 @@ bench_daemon(void)
 	unsigned iters = quick ? 500 : 20000;
 	int reps = quick ? 2 : 7;
 	double cold[7], *lat = malloc(iters * sizeof(*lat));
-	double socket_us, socket_p90_us, poll_us, poll_p90_us, bare, spin_bare, idle_ms;
+	double socket_us = 0, socket_p90_us = 0, poll_us = 0, poll_p90_us = 0, shm_us,
+	       shm_poll_us = 0, bare, spin_bare, idle_ms = 0;
 	struct vv_client *c = NULL;
 	size_t len;
 	pid_t pid = -1;
@@ -1445,37 +1462,50 @@ bench_daemon(void)
 			stop_daemon(pid);
 		}
 	}
-	/* GetVariable round trips over the socket, product defaults (both
-	 * ends block since issue #20) */
-	socket_us = socket_get_p50_us(c, pid, iters, lat);
-	socket_p90_us = lat[(size_t)iters * 9 / 10];        /* lat is sorted now */
+	/* GetVariable round trips, product defaults: shared memory, both
+	 * ends block (issue #20) */
+	shm_us = socket_get_p50_us(c, pid, iters, lat);
 	rss = private_kib(pid, false);
 	rss_dirty = private_kib(pid, true);
 	vv_client_free(c);
 	stop_daemon(pid);
-	/* the same with the busy-poll windows an operator may turn on
-	 * (--poll-us 50, client 100): no wake-up inside a burst */
-	unlink(sock);
-	pid = start_daemon(state, "50");
-	c = connect_daemon(sock);
-	if (c == NULL) {
-		fprintf(stderr, "bench: vmvarsd --poll-us 50 did not start\n");
+	/* over the socket (--no-shm), blocking; then with the busy-poll
+	 * windows an operator may turn on (--poll-us 50, client 100), on
+	 * the socket and on shared memory */
+	for (int k = 0; k < 3; k++) {
+		unlink(sock);
+		pid = start_daemon_ex(state, k == 0 ? NULL : "50", k < 2);
+		c = connect_daemon(sock);
+		if (c == NULL) {
+			fprintf(stderr, "bench: vmvarsd did not start\n");
+			stop_daemon(pid);
+			exit(1);
+		}
+		if (k > 0)
+			vv_client_set_poll_us(c, 100);
+		if (k == 0) {
+			socket_us = socket_get_p50_us(c, pid, iters, lat);
+			socket_p90_us = lat[(size_t)iters * 9 / 10];    /* lat is sorted now */
+		} else if (k == 1) {
+			poll_us = socket_get_p50_us(c, pid, iters, lat);
+			poll_p90_us = lat[(size_t)iters * 9 / 10];
+			/* then the VMM stays connected and silent: the daemon
+			 * must sleep */
+			idle_ms = daemon_idle_cpu_ms(pid, quick ? 50 : 300);
+		} else {
+			shm_poll_us = socket_get_p50_us(c, pid, iters, lat);
+		}
+		vv_client_free(c);
 		stop_daemon(pid);
-		exit(1);
 	}
-	vv_client_set_poll_us(c, 100);
-	poll_us = socket_get_p50_us(c, pid, iters, lat);
-	poll_p90_us = lat[(size_t)iters * 9 / 10];
-	/* then the VMM stays connected and silent: the daemon must sleep */
-	idle_ms = daemon_idle_cpu_ms(pid, quick ? 50 : 300);
-	vv_client_free(c);
-	stop_daemon(pid);
 	bare = bare_pingpong_p50_us(8 + 4 + len, 8 + 2 + len, iters, false);
 	spin_bare = bare_pingpong_p50_us(8 + 4 + len, 8 + 2 + len, iters, true);
 	figure("mm_get_socket_p50_us", socket_us, "us", NULL, -1);
 	figure("mm_get_socket_p90_us", socket_p90_us, "us", NULL, -1);
 	figure("mm_get_socket_poll_p50_us", poll_us, "us", "<= 25", poll_us <= 25);
 	figure("mm_get_socket_poll_p90_us", poll_p90_us, "us", NULL, -1);
+	figure("mm_get_shm_p50_us", shm_us, "us", NULL, -1);
+	figure("mm_get_shm_poll_p50_us", shm_poll_us, "us", NULL, -1);
 	figure("bare_socket_pingpong_p50_us", bare, "us", NULL, -1);
 	figure("bare_socket_spin_pingpong_p50_us", spin_bare, "us", NULL, -1);
 	figure("mm_get_socket_vs_pingpong_ratio", socket_us / bare, "x", NULL, -1);
@@ -1708,6 +1738,7 @@ struct waiting {
 	const char *name;
 	const char *daemon_poll_us;
 	int client_poll_us;
+	bool socket;            /* --no-shm: MM requests as socket frames */
 };
 
 /* One VM: a daemon on a fresh state directory and a connected client
@@ -1724,7 +1755,7 @@ static void
 boot_vm_start(struct boot_vm *v, const char *what, int k, const struct waiting *w)
 {
 	fresh_dir(v->state, sizeof(v->state), what, k);
-	v->pid = start_daemon(v->state, w->daemon_poll_us);
+	v->pid = start_daemon_ex(v->state, w->daemon_poll_us, w->socket);
 	v->c = NULL;
 }
 
@@ -1870,18 +1901,20 @@ boot_storm(int n, const struct waiting *w, double *wall, double *cpu)
 	free(kid);
 }
 
-static const struct waiting waiting_default = { "default", NULL, -1 };
+static const struct waiting waiting_default = { "default", NULL, -1, false };
 
-/* The ways to wait compared in full runs (docs/performance.md, "The real
- * boot"): the defaults first. */
+/* The transports and ways to wait compared in full runs
+ * (docs/performance.md, "The real boot"): the defaults first; the default
+ * transport is shared memory. */
 static const struct waiting waitings[] = {
-	{ "default", NULL, -1 },
-	{ "block", "0", 0 },            /* both ends always block */
-	{ "spin50_100", "50", 100 },    /* the windows of the ping-pong tuning */
-	{ "dspin50", "50", 0 },
-	{ "cspin100", "0", 100 },
-	{ "spin10_10", "10", 10 },
-	{ "spin5_20", "5", 20 },
+	{ "default", NULL, -1, false },
+	{ "frames", NULL, -1, true },                   /* MM_REQUEST frames */
+	{ "frames_spin50_100", "50", 100, true },       /* the old defaults */
+	{ "spin50_100", "50", 100, false },
+	{ "dspin50", "50", 0, false },
+	{ "cspin100", "0", 100, false },
+	{ "spin10_10", "10", 10, false },
+	{ "spin5_20", "5", 20, false },
 };
 
 static void
@@ -1925,9 +1958,9 @@ bench_boot(void)
 		sd = median(dc, (size_t)reps);
 		st = median(tot, (size_t)reps);
 		if (dflt) {
-			figure("boot_socket_ms", sw / 1000, "ms", NULL, -1);
-			figure("boot_socket_client_cpu_ms", sc / 1000, "ms", NULL, -1);
-			figure("boot_socket_daemon_cpu_ms", sd / 1000, "ms", NULL, -1);
+			figure("boot_vmvarsd_ms", sw / 1000, "ms", NULL, -1);
+			figure("boot_vmvarsd_client_cpu_ms", sc / 1000, "ms", NULL, -1);
+			figure("boot_vmvarsd_daemon_cpu_ms", sd / 1000, "ms", NULL, -1);
 			figure("boot_socket_vs_inproc_wall_ratio", sw / iw, "x", "<= 2", sw / iw <= 2);
 			figure("boot_socket_vs_inproc_cpu_ratio", st / ic, "x", "<= 3 (both ends)",
 			       st / ic <= 3);

@@ -263,7 +263,9 @@ area_word(const struct vv_client *c, unsigned off)
  * SHM_SETUP (protocol.md "Shared-memory transport"): a new area per
  * connection -- a memfd sealed against shrinking and growing (the daemon
  * maps only a sealed one) -- and two eventfds, passed with the frame in
- * one sendmsg; the daemon answers ACK.  0, or -1 with c->error.
+ * one sendmsg; the daemon answers ACK.  0; 1 when this process could not
+ * make the area or doorbells (nothing was sent: the connection stays on
+ * MM_REQUEST frames); -1 with c->error when the exchange failed.
  */
 static int
 shm_setup(struct vv_client *c)
@@ -289,9 +291,11 @@ shm_setup(struct vv_client *c)
 	    fcntl(area_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0 ||
 	    (c->area = mmap(NULL, VV_VMM_SHM_AREA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
 			    area_fd, 0)) == MAP_FAILED) {
-		set_error(c, "shared memory for %s: %s", c->path, strerror(errno));
 		c->area = NULL;
-		goto fail;
+		if (area_fd >= 0)
+			close(area_fd);
+		shm_release(c);
+		return 1;
 	}
 	c->seq = 0;
 	fds[0] = area_fd;
@@ -371,7 +375,7 @@ establish(struct vv_client *c)
 	}
 	c->features = vv_le64(p + 8);
 	c->state_max = (c->features & VV_VMM_FEATURE_MIGRATION) ? vv_le32(p + 20) : 0;
-	if ((c->features & VV_VMM_FEATURE_SHM) && shm_setup(c) != 0)
+	if ((c->features & VV_VMM_FEATURE_SHM) && shm_setup(c) < 0)
 		goto fail;
 	/* The daemon's bound is at most 4 + 256 MiB (protocol.md "Sizes"): a
 	 * larger one is not believed, so a STATE can never make the client

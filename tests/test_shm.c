@@ -3,8 +3,8 @@
  * docs/protocol.md "Shared-memory transport") with real daemons: the C
  * client negotiates it and falls back to the socket when it is not
  * offered; SHM_SETUP refuses what it must (no descriptors, an unsealed or
- * short memfd, a plain file, descriptors on another frame, SHM not
- * granted); a hostile VMM's area (lengths past the buffer or the area,
+ * short memfd, a plain file, a pipe as a doorbell, descriptors on another
+ * frame, SHM not granted) and a doorbell that stays readable is refused; a hostile VMM's area (lengths past the buffer or the area,
  * MessageLength disagreeing, the buffer changed during requests) gets an
  * ERROR or a consistent result and changes nothing it should not; a reply
  * carries no byte of an earlier request and nothing is written past it;
@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 
@@ -385,7 +386,7 @@ test_setup_refused(void)
 	snprintf(path, sizeof(path), "%s.file", d.dir);
 	file = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	REQUIRE(file >= 0 && ftruncate(file, VV_VMM_SHM_AREA_SIZE) == 0);
-	for (int k = 0; k < 6; k++) {
+	for (int k = 0; k < 7; k++) {
 		struct raw r;
 		uint64_t granted;
 		uint32_t type = 0, word = 0;
@@ -400,11 +401,23 @@ test_setup_refused(void)
 		case 3: area = dup(file); break;                            /* a plain file */
 		case 4: area = make_area(VV_VMM_SHM_AREA_SIZE, F_SEAL_SHRINK); n = 2; break;
 		case 5: area = make_area(VV_VMM_SHM_AREA_SIZE, F_SEAL_SHRINK); break;
+		case 6: area = make_area(VV_VMM_SHM_AREA_SIZE, F_SEAL_SHRINK); break;
 		}
 		fds[0] = area;
 		fds[1] = ev;
 		fds[2] = ev;
-		if (k == 5) {
+		if (k == 6) {
+			/* a pipe as the request doorbell */
+			int pp[2];
+
+			REQUIRE(pipe(pp) == 0);
+			fds[1] = pp[0];
+			CHECK(raw_setup(&r, fds, 3, &type, &word));
+			CHECK_EQ(type, VV_VMM_MSG_ERROR);
+			CHECK_EQ(word, VV_VMM_ERR_MALFORMED);
+			close(pp[0]);
+			close(pp[1]);
+		} else if (k == 5) {
 			/* the descriptors come with a VM_RESET instead */
 			CHECK(send_frame_fds(r.fd, VV_VMM_MSG_VM_RESET, NULL, 0, fds, 3));
 			check_error_then_eof(&r, VV_VMM_ERR_MALFORMED);
@@ -440,6 +453,32 @@ test_setup_refused(void)
 	CHECK(log_has(&d, "SHM_SETUP area is not a file of at least area_size bytes", false));
 	CHECK(log_has(&d, "descriptors sent with a frame other than SHM_SETUP", false));
 	CHECK(log_has(&d, "SHM_SETUP sent twice", false));
+	CHECK(log_has(&d, "SHM_SETUP doorbells are not eventfds", false));
+	/* an anonymous-inode doorbell that stays readable and cannot be
+	 * read as an eventfd (an epoll descriptor watching a rung eventfd):
+	 * accepted at setup, refused as soon as it wakes the daemon */
+	{
+		struct raw r;
+		uint64_t granted, one = 1;
+		uint32_t type = 0, word = 0;
+		int ep = epoll_create1(EPOLL_CLOEXEC), ev = eventfd(0, EFD_CLOEXEC), fds[3];
+		struct epoll_event e = { .events = EPOLLIN };
+
+		REQUIRE(ep >= 0 && ev >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, ev, &e) == 0);
+		REQUIRE(write(ev, &one, sizeof(one)) == sizeof(one));
+		REQUIRE(raw_hello(&r, &d, VV_VMM_FEATURE_SHM, &granted));
+		fds[0] = make_area(VV_VMM_SHM_AREA_SIZE, F_SEAL_SHRINK);
+		fds[1] = ep;
+		fds[2] = ev;
+		CHECK(raw_setup(&r, fds, 3, &type, &word));
+		CHECK_EQ(type, VV_VMM_MSG_ACK);
+		check_error_then_eof(&r, VV_VMM_ERR_MALFORMED);
+		CHECK(log_has(&d, "the request doorbell is not an eventfd", false));
+		close(fds[0]);
+		close(ep);
+		close(ev);
+		raw_down(&r);
+	}
 	c = vv_client_connect(d.vmm, &(struct vv_error){ { 0 } });
 	CHECK(c != NULL);
 	if (c != NULL) {

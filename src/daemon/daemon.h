@@ -229,8 +229,11 @@ bool vmm_shm_pending(const struct vmm_shm *s);
 /* Before the loop may block in poll(): tells the VMM to ring; false when a
  * request came meanwhile (do not block). */
 bool vmm_shm_may_sleep(struct vmm_shm *s);
-/* After poll(): awake again; drains the request doorbell. */
+/* After poll(): awake again (the VMM need not ring). */
 void vmm_shm_awake(struct vmm_shm *s);
+/* The request doorbell was readable: empties it.  0, or -1 when it is not
+ * an eventfd's 8-byte count (the caller refuses the VMM). */
+int vmm_shm_drain(struct vmm_shm *s);
 /* The request now in the area, if any: its number and the two words,
  * each read once (the VMM may change them at any time). */
 bool vmm_shm_take(struct vmm_shm *s, uint32_t *seq, uint32_t *buffer_size, uint32_t *len);

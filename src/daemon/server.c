@@ -731,7 +731,8 @@ server_run(struct vm *vm, const struct server_config *cfg)
 		pfd[n++] = (struct pollfd){ .fd = mgmt_listen_fd, .events = listen_ev };
 		if (!listen_ev && l.accept_paused_until_ms - now < timeout_ms)
 			timeout_ms = (int)(l.accept_paused_until_ms - now);
-		for (struct conn *c = l.conns; c != NULL && n < sizeof(pfd) / sizeof(pfd[0]);
+		/* the last slot is the shared-memory doorbell's */
+		for (struct conn *c = l.conns; c != NULL && n < sizeof(pfd) / sizeof(pfd[0]) - 1;
 		     c = c->next) {
 			who[n] = c;
 			pfd[n++] = (struct pollfd){ .fd = c->fd, .events = conn_events(c) };
@@ -748,8 +749,18 @@ server_run(struct vm *vm, const struct server_config *cfg)
 				work = true;
 		}
 		rc = poll(pfd, n, spin || work ? 0 : timeout_ms);
-		if (shm != NULL)
+		if (shm != NULL) {
 			vmm_shm_awake(shm);
+			if (rc > 0 && pfd[nconn].revents != 0 &&
+			    (pfd[nconn].revents != POLLIN || vmm_shm_drain(shm) != 0)) {
+				log_warn("vmm connection %u: the request doorbell is not an eventfd; "
+					 "closing it", l.vmm->id);
+				l.vm->vmm_protocol_errors++;
+				vmm_conn_error(l.vmm, VV_VMM_ERR_MALFORMED,
+					       "the request doorbell is not an eventfd");
+				shm = NULL;
+			}
+		}
 		if (rc < 0 && errno != EINTR)
 			fatal("poll: %s", strerror(errno));
 		l.vmm_answered = false;

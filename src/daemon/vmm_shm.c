@@ -46,6 +46,18 @@ close_fds(struct conn *c)
 	c->fds_lost = false;
 }
 
+/* An anonymous-inode descriptor (eventfd, timerfd ...; no file type in
+ * st_mode), which nothing but its owner's writes make readable: a plain
+ * file, a pipe at EOF or a socket could be readable forever and keep the
+ * loop from ever sleeping. */
+static bool
+anon_inode(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == 0;
+}
+
 static int
 set_nonblocking(int fd)
 {
@@ -82,6 +94,10 @@ vmm_shm_setup(struct conn *c, uint32_t area_size, uint32_t flags, const char **w
 	seals = fcntl(c->fds[0], F_GET_SEALS);
 	if (seals < 0 || !(seals & F_SEAL_SHRINK)) {
 		*why = "SHM_SETUP area is not a memfd sealed against shrinking";
+		goto fail;
+	}
+	if (!anon_inode(c->fds[1]) || !anon_inode(c->fds[2])) {
+		*why = "SHM_SETUP doorbells are not eventfds";
 		goto fail;
 	}
 	/* The daemon never blocks on a doorbell, whatever the VMM passed. */
@@ -151,12 +167,22 @@ vmm_shm_may_sleep(struct vmm_shm *s)
 void
 vmm_shm_awake(struct vmm_shm *s)
 {
-	uint64_t v;
-
 	__atomic_store_n(word(s, VV_VMM_SHM_DAEMON_SLEEP), 0, __ATOMIC_SEQ_CST);
-	/* An eventfd holds a count: one read empties it.  Anything else the
-	 * VMM passed as a doorbell is read 8 bytes at a time, non-blocking. */
-	(void)read(s->req_fd, &v, sizeof(v));
+}
+
+int
+vmm_shm_drain(struct vmm_shm *s)
+{
+	uint64_t v;
+	ssize_t n = read(s->req_fd, &v, sizeof(v));
+
+	/* An eventfd holds a count: one 8-byte read empties it.  A
+	 * descriptor poll() called readable that cannot be read so (an
+	 * epoll, pidfd or inotify descriptor passed as a doorbell) would
+	 * stay readable: refused. */
+	if (n == (ssize_t)sizeof(v) || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+		return 0;
+	return -1;
 }
 
 bool

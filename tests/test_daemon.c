@@ -213,13 +213,26 @@ test_boot_pio(void)
 	scripted_boot(true, NULL);
 }
 
-/* Polling off on both sides: every reply is a blocking receive. */
+/* Polling off on both sides, said explicitly (it is also the default
+ * since issue #20): every reply is a blocking receive. */
 static void
 test_boot_no_polling(void)
 {
 	static const char *const extra[] = { "--poll-us", "0", NULL };
 
 	client_poll_us = 0;
+	scripted_boot(false, extra);
+	client_poll_us = -1;
+}
+
+/* The adaptive windows an operator turns on for dedicated CPUs (the
+ * defaults before issue #20): the same replies. */
+static void
+test_boot_short_polling(void)
+{
+	static const char *const extra[] = { "--poll-us", "50", NULL };
+
+	client_poll_us = 100;
 	scripted_boot(false, extra);
 	client_poll_us = -1;
 }
@@ -3299,6 +3312,7 @@ static const struct vv_test tests[] = {
 	TEST(test_boot_dma),
 	TEST(test_boot_pio),
 	TEST(test_boot_no_polling),
+	TEST(test_boot_short_polling),
 	TEST(test_boot_long_polling),
 	TEST(test_poll_us_usage),
 	TEST(test_requests_inside_window),

@@ -10,9 +10,14 @@
  *   ... MMIO exits -> vv_uefi_vars_device_read/write(dev, ...) as before;
  *   ... VM reset   -> vv_uefi_vars_device_reset(dev) (sends VM_RESET).
  *
+ * Transport: MM requests go through a shared-memory area when the daemon
+ * grants VV_VMM_FEATURE_SHM (the client always asks), else as MM_REQUEST
+ * frames (docs/protocol.md "Shared-memory transport").
+ *
  * Reconnection: a request whose frame could not be sent because the
- * connection broke (the daemon restarted) is sent once more on a new
- * connection, after a new handshake.  A request that was sent but not
+ * connection broke (the daemon restarted) -- or, through shared memory,
+ * one the daemon had not started on when the connection ended -- is sent
+ * once more on a new connection, after a new handshake.  A request that was sent but not
  * answered is never sent again: the daemon may have applied it (a keyed
  * MORLock applied twice is a lock and an unlock), so it gets
  * VV_STS_ERR_UNKNOWN (the guest sees EFI_DEVICE_ERROR) and the next request
@@ -106,7 +111,9 @@ void vv_client_set_timeout(struct vv_client *c, int ms);
 /*
  * Sets how long, in microseconds, a request waits for its reply by
  * spinning on non-blocking receives before it blocks (default
- * VV_CLIENT_POLL_US_DEFAULT; 0 = always block).  The caller -- a VMM vCPU
+ * VV_CLIENT_POLL_US_DEFAULT, 0: always block -- on the recorded OVMF boot
+ * every window measured was slower or costlier in CPU than blocking on a
+ * shared host, docs/performance.md "The real boot through vmvarsd").  The caller -- a VMM vCPU
  * thread -- is stalled on the device access anyway; spinning trades up to
  * `us` of CPU per request for the scheduler's wake-up latency, which on a
  * small VM is most of a round trip (docs/performance.md).  It spins only
@@ -115,7 +122,7 @@ void vv_client_set_timeout(struct vv_client *c, int ms);
  * without a sleep on either end.  Replies and errors are the same either
  * way; the timeout of vv_client_set_timeout() still bounds the wait.
  */
-#define VV_CLIENT_POLL_US_DEFAULT 100u
+#define VV_CLIENT_POLL_US_DEFAULT 0u
 void vv_client_set_poll_us(struct vv_client *c, unsigned us);
 
 #ifdef __cplusplus

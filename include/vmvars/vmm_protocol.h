@@ -39,6 +39,14 @@
  *   HELLO_REPLY's offset 20 (max_state_payload), reserved 0 when the
  *   feature is not granted.
  *
+ * Shared memory (feature VV_VMM_FEATURE_SHM; docs/protocol.md "Shared-
+ * memory transport"): SHM_SETUP payload: area_size u32
+ *   (VV_VMM_SHM_AREA_SIZE), flags u32 (0), sent with exactly three
+ *   descriptors (SCM_RIGHTS): the area (a memfd sealed against shrinking),
+ *   the request doorbell and the reply doorbell (eventfds).  Reply ACK
+ *   (type 11).  MM requests then go through the area (offsets
+ *   VV_VMM_SHM_*); everything else stays on the socket.
+ *
  * varstored-protocol buffers (feature VV_VMM_FEATURE_VARSTORE, granted
  * only by a daemon started with --protocol xen or aws; docs/protocol.md
  * "XenVariable and ExtVarStore buffers"):
@@ -81,6 +89,8 @@ enum vv_vmm_msg {
 	VV_VMM_MSG_SAVE_STATE = 8,   /* VMM -> daemon (MIGRATION) */
 	VV_VMM_MSG_STATE = 9,        /* daemon -> VMM (MIGRATION) */
 	VV_VMM_MSG_LOAD_STATE = 10,  /* VMM -> daemon (MIGRATION) */
+	VV_VMM_MSG_SHM_SETUP = 11,   /* VMM -> daemon, with 3 fds (SHM) */
+	/* 12 is reserved for the shared-memory transport */
 	VV_VMM_MSG_VARSTORE_REQUEST = 13, /* VMM -> daemon (VARSTORE) */
 	VV_VMM_MSG_VARSTORE_REPLY = 14,   /* daemon -> VMM (VARSTORE) */
 };
@@ -88,14 +98,50 @@ enum vv_vmm_msg {
 /* Feature bits (HELLO features; the reply holds the intersection). */
 #define VV_VMM_FEATURE_VM_RESET  (1ull << 0)
 #define VV_VMM_FEATURE_MIGRATION (1ull << 1)  /* SAVE_STATE, LOAD_STATE */
+#define VV_VMM_FEATURE_SHM       (1ull << 2)  /* SHM_SETUP: MM requests in shared memory */
 #define VV_VMM_FEATURE_VARSTORE  (1ull << 3)  /* VARSTORE_REQUEST / _REPLY */
 #define VV_VMM_FEATURES_KNOWN    (VV_VMM_FEATURE_VM_RESET | VV_VMM_FEATURE_MIGRATION | \
-				  VV_VMM_FEATURE_VARSTORE)
+				  VV_VMM_FEATURE_SHM | VV_VMM_FEATURE_VARSTORE)
 
 /* VARSTORE_REQUEST dialects: which guest protocol the buffer speaks. */
 #define VV_VMM_VARSTORE_XEN      1u   /* XenVariable (varstored) */
 #define VV_VMM_VARSTORE_AWS      2u   /* ExtVarStore */
 #define VV_VMM_VARSTORE_REQUEST_MIN (4u + 8u)  /* dialect + version + command */
+
+/*
+ * The shared area (SHM): one page of control words, then the communicate
+ * buffer.  Each control word is a u32 in the host's byte order (both ends
+ * share the host's memory), accessed atomically by both ends; the four
+ * that change per request have a cache line each.
+ *   req_seq       VMM: the number of the request now in the area
+ *   rep_seq       daemon: the number of the request last answered
+ *   daemon_sleep  daemon: 1 while it may block (the VMM rings the request
+ *                 doorbell after publishing a request)
+ *   vmm_sleep     VMM: 1 while it may block (the daemon rings the reply
+ *                 doorbell after publishing a reply)
+ *   taken_seq     daemon: the number of the request it has started on
+ *                 (before reading it): a VMM whose connection ends while
+ *                 taken_seq is not its request's knows the daemon never
+ *                 acted on it, and may send it on a new connection
+ *   buffer_size   VMM: the request's buffer size (24 .. 64 KiB)
+ *   req_len       VMM: 24 + MessageLength of the request
+ *   status        daemon: the reply's transport status (VV_STS_*), as u32
+ *   rep_len       daemon: reply bytes at VV_VMM_SHM_BUF (24 + MessageLength
+ *                 on 0x00 and 0x11, else 0)
+ */
+#define VV_VMM_SHM_REQ_SEQ       0u
+#define VV_VMM_SHM_REP_SEQ       64u
+#define VV_VMM_SHM_DAEMON_SLEEP  128u
+#define VV_VMM_SHM_VMM_SLEEP     192u
+#define VV_VMM_SHM_TAKEN_SEQ     320u
+#define VV_VMM_SHM_BUFFER_SIZE   256u
+#define VV_VMM_SHM_REQ_LEN       260u
+#define VV_VMM_SHM_STATUS        264u
+#define VV_VMM_SHM_REP_LEN       268u
+#define VV_VMM_SHM_BUF           4096u
+#define VV_VMM_SHM_AREA_SIZE     (VV_VMM_SHM_BUF + VV_MM_MAX_BUFFER)
+#define VV_VMM_SHM_SETUP_SIZE    8u
+#define VV_VMM_SHM_FDS           3u
 
 enum vv_vmm_error {
 	VV_VMM_ERR_MALFORMED = 1,    /* a frame broke a length or field rule */

@@ -11,12 +11,22 @@
  * send(); the reply is awaited by spinning on non-blocking receives for up
  * to poll_us before a blocking one (vv_client_set_poll_us), and received
  * with one recv() when it is all there.
+ *
+ * Shared memory (docs/protocol.md "Shared-memory transport"): when the
+ * daemon grants VV_VMM_FEATURE_SHM, each connection gets a new sealed
+ * memfd area and two eventfds (SHM_SETUP); MM requests then go through
+ * the area, and the socket carries everything else and tells the client
+ * when the daemon refused or went away.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -38,6 +48,10 @@ struct vv_client {
 	unsigned reconnects;
 	bool ever_connected;
 	uint8_t *frame;                 /* header + VV_VMM_MAX_PAYLOAD */
+	/* the shared area of this connection (SHM granted), else NULL */
+	uint8_t *area;
+	int req_fd, rep_fd;             /* doorbells: to the daemon, from it */
+	uint32_t seq;                   /* the last request number published */
 	char error[256];
 };
 
@@ -55,11 +69,25 @@ set_error(struct vv_client *c, const char *fmt, ...)
 }
 
 static void
+shm_release(struct vv_client *c)
+{
+	if (c->area != NULL)
+		munmap(c->area, VV_VMM_SHM_AREA_SIZE);
+	if (c->req_fd >= 0)
+		close(c->req_fd);
+	if (c->rep_fd >= 0)
+		close(c->rep_fd);
+	c->area = NULL;
+	c->req_fd = c->rep_fd = -1;
+}
+
+static void
 disconnect(struct vv_client *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	shm_release(c);
 }
 
 /* ---- bytes ---- */
@@ -202,8 +230,7 @@ recv_frame(struct vv_client *c, uint32_t *type, uint32_t *len)
 	if (got > need) {
 		/* Not an error of this reply: see above.  Dropping the
 		 * connection discards the extra bytes unread. */
-		close(c->fd);
-		c->fd = -1;
+		disconnect(c);
 	}
 	if (*type == VV_VMM_MSG_ERROR) {
 		uint32_t code = *len >= 4 ? vv_le32(p) : 0;
@@ -225,6 +252,86 @@ apply_timeout(struct vv_client *c)
 
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static uint32_t *
+area_word(const struct vv_client *c, unsigned off)
+{
+	return (uint32_t *)(void *)(c->area + off);
+}
+
+/*
+ * SHM_SETUP (protocol.md "Shared-memory transport"): a new area per
+ * connection -- a memfd sealed against shrinking and growing (the daemon
+ * maps only a sealed one) -- and two eventfds, passed with the frame in
+ * one sendmsg; the daemon answers ACK.  0; 1 when this process could not
+ * make the area or doorbells (nothing was sent: the connection stays on
+ * MM_REQUEST frames); -1 with c->error when the exchange failed.
+ */
+static int
+shm_setup(struct vv_client *c)
+{
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(int) * VV_VMM_SHM_FDS)];
+	} ctl;
+	uint8_t *p = payload_of(c);
+	struct iovec iov = { c->frame, VV_VMM_FRAME_HEADER_SIZE + VV_VMM_SHM_SETUP_SIZE };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *cm;
+	int area_fd = memfd_create("vmvars-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING), fds[3];
+	uint32_t type, len;
+	ssize_t n;
+
+	shm_release(c);
+	c->req_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	c->rep_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (area_fd < 0 || c->req_fd < 0 || c->rep_fd < 0 ||
+	    ftruncate(area_fd, VV_VMM_SHM_AREA_SIZE) != 0 ||
+	    fcntl(area_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0 ||
+	    (c->area = mmap(NULL, VV_VMM_SHM_AREA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			    area_fd, 0)) == MAP_FAILED) {
+		c->area = NULL;
+		if (area_fd >= 0)
+			close(area_fd);
+		shm_release(c);
+		return 1;
+	}
+	c->seq = 0;
+	fds[0] = area_fd;
+	fds[1] = c->req_fd;
+	fds[2] = c->rep_fd;
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	vv_put_le32(c->frame, VV_VMM_MSG_SHM_SETUP);
+	vv_put_le32(c->frame + 4, VV_VMM_SHM_SETUP_SIZE);
+	vv_put_le32(p, VV_VMM_SHM_AREA_SIZE);
+	vv_put_le32(p + 4, 0);
+	do
+		n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)iov.iov_len) {
+		set_error(c, "send to %s: %s", c->path, n < 0 ? strerror(errno) : "short send");
+		goto fail;
+	}
+	close(area_fd);
+	area_fd = -1;
+	if (recv_frame(c, &type, &len) != 0)
+		goto fail;
+	if (type != VV_VMM_MSG_ACK || len != 4 || vv_le32(p) != VV_VMM_MSG_SHM_SETUP) {
+		set_error(c, "vmvarsd sent a malformed reply to SHM_SETUP (type %u)", type);
+		goto fail;
+	}
+	return 0;
+fail:
+	if (area_fd >= 0)
+		close(area_fd);
+	shm_release(c);
+	return -1;
 }
 
 /* Connects and does the handshake (protocol.md "Handshake"). */
@@ -269,6 +376,8 @@ establish(struct vv_client *c)
 	}
 	c->features = vv_le64(p + 8);
 	c->state_max = (c->features & VV_VMM_FEATURE_MIGRATION) ? vv_le32(p + 20) : 0;
+	if ((c->features & VV_VMM_FEATURE_SHM) && shm_setup(c) < 0)
+		goto fail;
 	/* The daemon's bound is at most 4 + 256 MiB (protocol.md "Sizes"): a
 	 * larger one is not believed, so a STATE can never make the client
 	 * allocate gigabytes on the daemon's word. */
@@ -295,6 +404,7 @@ vv_client_connect(const char *path, struct vv_error *err)
 		return NULL;
 	}
 	c->fd = -1;
+	c->req_fd = c->rep_fd = -1;
 	c->timeout_ms = 30000;
 	/* One CPU: a spin could only hold the CPU the daemon needs. */
 	vv_spin_window_init(&c->spin, sysconf(_SC_NPROCESSORS_ONLN) == 1 ? 0 :
@@ -312,8 +422,7 @@ vv_client_free(struct vv_client *c)
 {
 	if (c == NULL)
 		return;
-	if (c->fd >= 0)
-		close(c->fd);
+	disconnect(c);
 	free(c->path);
 	free(c->frame);
 	free(c);
@@ -361,6 +470,120 @@ exchange(struct vv_client *c, uint32_t type, const uint8_t *hdr, size_t hdr_len,
 	return -1;
 }
 
+/*
+ * Waits for the reply to request seq in the area: spins on rep_seq for up
+ * to the window (loads, no system call), then sleeps in poll() on the
+ * reply doorbell and the socket after telling the daemon to ring
+ * (vmm_sleep; the Dekker rule of src/daemon/vmm_shm.c).  0 answered;
+ * -2 the socket says the daemon refused or went away (c->error set);
+ * -1 no reply in time or a protocol error.
+ */
+static int
+shm_wait(struct vv_client *c, uint32_t seq)
+{
+	int64_t start = now_us(), deadline = start + (int64_t)c->timeout_ms * 1000;
+	int64_t spin_us = c->spin.cur < (int64_t)c->timeout_ms * 1000 ? c->spin.cur : 0;
+	uint32_t *rep = area_word(c, VV_VMM_SHM_REP_SEQ), *sleep = area_word(c, VV_VMM_SHM_VMM_SLEEP);
+
+	if (spin_us > 0) {
+		do {
+			if (__atomic_load_n(rep, __ATOMIC_ACQUIRE) == seq) {
+				adapt_window(c, true, true, 0);
+				return 0;
+			}
+		} while (now_us() < start + spin_us);
+		adapt_window(c, true, false, 0);
+	}
+	for (;;) {
+		struct pollfd pf[2] = { { c->rep_fd, POLLIN, 0 }, { c->fd, POLLIN, 0 } };
+		int64_t left = deadline - now_us();
+		uint64_t v;
+		int rc;
+
+		__atomic_store_n(sleep, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(rep, __ATOMIC_SEQ_CST) == seq)
+			break;
+		if (left <= 0) {
+			__atomic_store_n(sleep, 0, __ATOMIC_SEQ_CST);
+			set_error(c, "no reply from %s within %d ms", c->path, c->timeout_ms);
+			return -1;
+		}
+		rc = poll(pf, 2, (int)((left + 999) / 1000));
+		__atomic_store_n(sleep, 0, __ATOMIC_SEQ_CST);
+		if (rc < 0 && errno != EINTR) {
+			set_error(c, "poll %s: %s", c->path, strerror(errno));
+			return -1;
+		}
+		if (rc > 0 && (pf[0].revents & POLLIN))
+			(void)read(c->rep_fd, &v, sizeof(v));
+		if (__atomic_load_n(rep, __ATOMIC_ACQUIRE) == seq)
+			break;
+		if (rc > 0 && pf[1].revents != 0) {
+			uint32_t type, len;
+
+			/* Only an ERROR (then a close) may come on the socket
+			 * while a request is in the area. */
+			if (recv_frame(c, &type, &len) == 0)
+				set_error(c, "vmvarsd sent frame type %u during a shared request", type);
+			return -2;
+		}
+	}
+	__atomic_store_n(sleep, 0, __ATOMIC_SEQ_CST);
+	if (spin_us == 0 && c->spin.max > 0)
+		adapt_window(c, false, false, now_us() - start);
+	return 0;
+}
+
+/*
+ * One MM request through the area: the request is copied in, its two
+ * words set, then req_seq published (release) and the daemon rung if it
+ * sleeps.  The reply is checked as an MM_REPLY is.  0 with *sts; -2 when
+ * the connection ended before the daemon took the request (taken_seq):
+ * it never acted on it, so it may go out on a new connection; -1
+ * otherwise.  The connection is dropped on any failure.
+ */
+static int
+shm_mm(struct vv_client *c, uint8_t *buf, size_t buf_size, size_t total, uint16_t *sts)
+{
+	uint32_t seq = c->seq + 1, rlen;
+	uint64_t one = 1;
+	int rc;
+
+	memcpy(c->area + VV_VMM_SHM_BUF, buf, total);
+	__atomic_store_n(area_word(c, VV_VMM_SHM_BUFFER_SIZE), (uint32_t)buf_size, __ATOMIC_RELAXED);
+	__atomic_store_n(area_word(c, VV_VMM_SHM_REQ_LEN), (uint32_t)total, __ATOMIC_RELAXED);
+	c->seq = seq;
+	__atomic_store_n(area_word(c, VV_VMM_SHM_REQ_SEQ), seq, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(area_word(c, VV_VMM_SHM_DAEMON_SLEEP), __ATOMIC_SEQ_CST) != 0 &&
+	    write(c->req_fd, &one, sizeof(one)) != sizeof(one) && errno != EAGAIN) {
+		set_error(c, "doorbell of %s: %s", c->path, strerror(errno));
+		disconnect(c);
+		return -1;
+	}
+	rc = shm_wait(c, seq);
+	if (rc != 0) {
+		bool taken = __atomic_load_n(area_word(c, VV_VMM_SHM_TAKEN_SEQ), __ATOMIC_SEQ_CST) ==
+			     seq;
+
+		disconnect(c);
+		return rc == -2 && !taken ? -2 : -1;
+	}
+	*sts = (uint16_t)__atomic_load_n(area_word(c, VV_VMM_SHM_STATUS), __ATOMIC_RELAXED);
+	rlen = __atomic_load_n(area_word(c, VV_VMM_SHM_REP_LEN), __ATOMIC_RELAXED);
+	if (*sts == VV_STS_SUCCESS || *sts == VV_STS_ERR_NOT_SUPPORTED) {
+		if (rlen != total)
+			goto protocol_error;
+		memcpy(buf, c->area + VV_VMM_SHM_BUF, total);
+	} else if (rlen != 0) {
+		goto protocol_error;
+	}
+	return 0;
+protocol_error:
+	set_error(c, "vmvarsd sent a malformed shared reply (status 0x%x, %u bytes)", *sts, rlen);
+	disconnect(c);
+	return -1;
+}
+
 uint16_t
 vv_client_mm(struct vv_client *c, uint8_t *buf, size_t buf_size)
 {
@@ -376,6 +599,24 @@ vv_client_mm(struct vv_client *c, uint8_t *buf, size_t buf_size)
 	if (buf_size < VV_MM_HEADER_SIZE ||
 	    vv_add_overflow(VV_MM_HEADER_SIZE, vv_le64(buf + 16), &total) || total > buf_size)
 		return VV_STS_ERR_BAD_BUFFER_SIZE;
+	/* Shared memory when this connection has it; as with the socket, a
+	 * request the daemon never took goes out once more on a new
+	 * connection (vmvars/client.h "Reconnection"). */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int rc;
+
+		if (c->fd < 0 && establish(c) != 0)
+			continue;
+		if (c->area == NULL)
+			break;
+		rc = shm_mm(c, buf, buf_size, (size_t)total, &sts);
+		if (rc == 0)
+			return sts;
+		if (rc == -1)
+			return VV_STS_ERR_UNKNOWN;
+	}
+	if (c->fd < 0 || c->area != NULL)
+		return VV_STS_ERR_UNKNOWN;
 	/* MM_REQUEST payload: buffer_size, then the communicate buffer;
 	 * 4 + total <= VV_VMM_MAX_PAYLOAD since total <= 64 KiB. */
 	vv_put_le32(size_le, (uint32_t)buf_size);

@@ -59,6 +59,9 @@ conn_free(struct conn *c)
 		return;
 	if (c->fd >= 0)
 		close(c->fd);
+	for (unsigned i = 0; i < c->nfds; i++)
+		close(c->fds[i]);
+	vmm_shm_free(c->shm);
 	free(c->in_base);
 	free(c->out);
 	free(c);

@@ -71,6 +71,7 @@ struct vm_config {
 	const char *fleet_conninfo;
 	const char *fleet_vm;           /* the VM row: --vm-name, else --vm-uuid's text */
 	char fleet_vm_buf[40];
+	bool no_shm;                    /* --no-shm: SHM is never granted */
 };
 
 struct vm {
@@ -99,6 +100,7 @@ struct vm {
 	uint64_t mm_served_since_start, mm_served_since_reset;
 	bool state_loaded;              /* a LOAD_STATE was taken (once per start) */
 	bool cfg_migration, cfg_incoming; /* vm_config's --migration, --incoming */
+	bool cfg_no_shm;                /* vm_config's --no-shm */
 	bool runtime_open;              /* runtime_fd: the record file we created */
 	int runtime_fd;
 	bool needs_reset;
@@ -130,6 +132,12 @@ uint16_t vm_mm_request(struct vm *vm, const uint8_t *req, size_t len, uint32_t b
  * the rest zero.  Leaves the response in vm->mm_buf; returns its length
  * (0: no response). */
 size_t vm_varstore_request(struct vm *vm, const uint8_t *req, size_t len);
+/* The two halves of vm_mm_request, for a request whose bytes may change
+ * under the daemon (the shared area, vmm_shm.c): vm_mm_copy_in zeroes
+ * vm->mm_buf and copies len (<= VV_MM_MAX_BUFFER) bytes into it, once;
+ * the caller validates the private copy, then vm_mm_handle_copied. */
+void vm_mm_copy_in(struct vm *vm, const uint8_t *req, size_t len);
+uint16_t vm_mm_handle_copied(struct vm *vm, uint32_t buffer_size);
 /* 0, or -1 when the old record could not be removed (logged; the VM then
  * still needs a reset). */
 int vm_reset(struct vm *vm);
@@ -178,6 +186,7 @@ void fleet_sandbox(struct vm *vm, struct sandbox_config *sb);
 void fleet_release(struct vm *vm);
 
 /* ---- conn.c: connection buffers ---- */
+#define VMM_MAX_FDS 3           /* VV_VMM_SHM_FDS */
 enum conn_kind { CONN_VMM, CONN_MGMT };
 
 struct conn {
@@ -193,6 +202,7 @@ struct conn {
 	bool handshaken;                /* VMM: HELLO accepted */
 	bool migration;                 /* VMM: MIGRATION granted (STATE frames) */
 	bool varstore;                  /* VMM: VARSTORE granted (--protocol xen|aws) */
+	bool shm_granted;               /* VMM: SHM granted (SHM_SETUP valid) */
 	bool eof;                       /* mgmt: peer sent EOF; finish, then close */
 	bool backlog;                   /* mgmt: a whole line waits (turn budget);
 					 * VMM: a whole frame waits behind a STATE reply */
@@ -203,6 +213,13 @@ struct conn {
 	 * check_deadlines: management and closing connections); -1. */
 	int64_t out_stalled_since_ms;
 	unsigned id;
+	/* VMM: descriptors that came with the bytes now in `in` (SCM_RIGHTS,
+	 * server.c read_conn); only an SHM_SETUP frame may take them. */
+	int fds[VMM_MAX_FDS];
+	unsigned nfds;
+	bool fds_lost;                  /* more came than fit, or were cut off */
+	/* VMM: the shared-memory transport (vmm_shm.c), NULL when not set up */
+	struct vmm_shm *shm;
 	struct conn *next;
 };
 
@@ -234,6 +251,42 @@ size_t conn_out_queued(const struct conn *c);
 int vmm_conn_process(struct vm *vm, struct conn *c);
 /* Queues an ERROR frame with code and text (close follows). */
 void vmm_conn_error(struct conn *c, uint32_t code, const char *text);
+/* Serves the MM request waiting in c's shared area, if any: copied out
+ * once, validated like an MM_REQUEST, handled, recorded, answered in the
+ * area.  1 answered, 0 nothing to do, -1 after an ERROR frame was queued
+ * (close follows). */
+int vmm_conn_serve_shm(struct vm *vm, struct conn *c);
+
+/* ---- vmm_shm.c: the shared-memory transport (docs/protocol.md) ---- */
+struct vmm_shm {
+	uint8_t *area;                  /* VV_VMM_SHM_AREA_SIZE bytes, shared */
+	int req_fd, rep_fd;             /* doorbells (non-blocking) */
+	uint32_t served;                /* the last req_seq answered */
+};
+/* SHM_SETUP: takes c->fds on success (and on failure closes them).  0, or
+ * -1 with *why set (the caller rejects the frame). */
+int vmm_shm_setup(struct conn *c, uint32_t area_size, uint32_t flags, const char **why);
+void vmm_shm_free(struct vmm_shm *s);
+/* A request is waiting in the area (req_seq moved). */
+bool vmm_shm_pending(const struct vmm_shm *s);
+/* Before the loop may block in poll(): tells the VMM to ring; false when a
+ * request came meanwhile (do not block). */
+bool vmm_shm_may_sleep(struct vmm_shm *s);
+/* After poll(): awake again (the VMM need not ring). */
+void vmm_shm_awake(struct vmm_shm *s);
+/* The request doorbell was readable: empties it.  0, or -1 when it is not
+ * an eventfd's 8-byte count (the caller refuses the VMM). */
+int vmm_shm_drain(struct vmm_shm *s);
+/* The request now in the area, if any: its number and the two words,
+ * each read once (the VMM may change them at any time). */
+bool vmm_shm_take(struct vmm_shm *s, uint32_t *seq, uint32_t *buffer_size, uint32_t *len);
+/* The communicate buffer in the area (the VMM's memory: copy it once). */
+const uint8_t *vmm_shm_buf(const struct vmm_shm *s);
+/* Publishes the reply to request seq: len (<= 64 KiB) bytes from the
+ * daemon's private buffer, status, length, then rep_seq; rings the VMM
+ * when it sleeps. */
+void vmm_shm_reply(struct vmm_shm *s, uint32_t seq, uint16_t sts, const uint8_t *reply,
+		   size_t len);
 
 /* ---- mgmt.c: the management API (docs/management.md) ---- */
 /* Bounds on one management connection (issue #12): per loop turn at most
@@ -263,7 +316,11 @@ struct server_config {
 	 * past its bound and at exit. */
 	int compact_idle_ms;
 };
-#define POLL_US_DEFAULT 50u
+/* 0: block.  Measured on the recorded OVMF boot (docs/performance.md,
+ * "The real boot"), every busy-poll window made the boot slower or
+ * costlier in CPU than blocking on a loaded host; polling is the
+ * operator's choice for dedicated cores. */
+#define POLL_US_DEFAULT 0u
 #define POLL_US_MAX     10000u
 #define COMPACT_IDLE_MS_DEFAULT 2000
 /* Binds (or takes) the listening sockets; 0 or -1 (logged). */

@@ -50,7 +50,7 @@ enum {
 	OPT_STATE_DIR = 256, OPT_VMM_SOCKET, OPT_MGMT_SOCKET, OPT_FORCE_SB, OPT_NO_CUSTOM,
 	OPT_TPM, OPT_NV, OPT_VOLATILE, OPT_HWERR, OPT_MAXVAR, OPT_MAXAUTH, OPT_LOG,
 	OPT_USER, OPT_NO_SANDBOX, OPT_TIMEOUT, OPT_CHECK, OPT_TEST_SYSCALL, OPT_TEST_PATH, OPT_TEST_CONNECT, OPT_TEST_UDP, OPT_COMPACT_IDLE, OPT_VERSION,
-	OPT_POLL_US, OPT_VM_UUID, OPT_MIGRATION, OPT_INCOMING, OPT_PROTOCOL, OPT_PCAP, OPT_STORE, OPT_VM_NAME,
+	OPT_POLL_US, OPT_VM_UUID, OPT_MIGRATION, OPT_INCOMING, OPT_PROTOCOL, OPT_PCAP, OPT_STORE, OPT_VM_NAME, OPT_NO_SHM,
 };
 
 static const struct option long_options[] = {
@@ -66,6 +66,7 @@ static const struct option long_options[] = {
 	{ "migration", no_argument, NULL, OPT_MIGRATION },
 	{ "incoming", no_argument, NULL, OPT_INCOMING },
 	{ "protocol", required_argument, NULL, OPT_PROTOCOL },
+	{ "no-shm", no_argument, NULL, OPT_NO_SHM },
 	{ "nv-storage", required_argument, NULL, OPT_NV },
 	{ "volatile-storage", required_argument, NULL, OPT_VOLATILE },
 	{ "hwerr-storage", required_argument, NULL, OPT_HWERR },
@@ -110,6 +111,8 @@ usage(FILE *f)
 "                           edk2 MM (MM_REQUEST), or Xen's XenVariable / AWS's\n"
 "                           ExtVarStore (VARSTORE_REQUEST, docs/protocols.md);\n"
 "                           xen and aws default the limits to varstored's\n"
+"  --no-shm                 do not offer the shared-memory transport: MM\n"
+"                           requests only over the VMM socket\n"
 "  --vm-uuid UUID           the VM's identity in its migration snapshots: a\n"
 "                           snapshot of another VM is refused (default: none)\n"
 "  --store STORE            where the NV variables live: DIR/vars.json (default),\n"
@@ -125,9 +128,9 @@ usage(FILE *f)
 "  --max-auth-variable-size BYTES   largest authenticated variable (default 65536)\n"
 "  --frame-timeout-ms MS    a started message must complete within MS (default 10000)\n"
 "  --poll-us US             after a reply to the VMM, poll its socket without\n"
-"                           sleeping for up to US microseconds (default 50, at most\n"
-"                           10000, 0 = never): lower latency in request bursts for\n"
-"                           at most US of CPU per request, none while idle\n"
+"                           sleeping for up to US microseconds (default 0 = never,\n"
+"                           at most 10000): lower latency in request bursts on\n"
+"                           dedicated CPUs for at most US of CPU per request\n"
 "  --compact-idle-ms MS     fold the journal into vars.json once no NV change has\n"
 "                           come for MS (default 2000; 0 = only when the journal\n"
 "                           grows and at exit)\n"
@@ -241,6 +244,7 @@ parse_options(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			break;
+		case OPT_NO_SHM: o->vm.no_shm = true; break;
 		case OPT_VM_UUID:
 			/* The 16 bytes are the GUID's EFI wire layout
 			 * (docs/migration.md "Identity"). */

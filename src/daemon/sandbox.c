@@ -39,7 +39,10 @@
 static const int allowed_syscalls[] = {
 	/* poll loop and sockets already open; server.c's vmm_busy_poll
 	 * spins on read() and clock_gettime() (below; a real syscall where
-	 * the clocksource has no vDSO) and nothing else */
+	 * the clocksource has no vDSO) and nothing else.  The shared-memory
+	 * transport (vmm_shm.c) adds none: its descriptors come through
+	 * recvmsg, and it needs only fstat, fcntl (F_GET_SEALS, F_SETFL),
+	 * mmap, munmap, read and write, all listed here */
 	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv),
 	SCMP_SYS(writev), SCMP_SYS(accept4), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
 	SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(close), SCMP_SYS(fcntl),

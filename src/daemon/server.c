@@ -261,6 +261,51 @@ accept_one(struct loop *l, int lfd, enum conn_kind kind)
 	log_info("vmm connection %u opened", c->id);
 }
 
+/*
+ * A VMM connection is read with recvmsg: an SHM_SETUP frame brings
+ * descriptors (SCM_RIGHTS), which arrive with its first bytes.  They are
+ * kept on the connection for vmm_conn.c, which lets only an SHM_SETUP take
+ * them; more than the protocol ever sends, or a truncated set, are closed
+ * at once and remembered as lost (that frame is then refused).  A read()
+ * would have discarded them silently.
+ */
+static ssize_t
+recv_vmm(struct conn *c, uint8_t *p, size_t len)
+{
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(int) * (VMM_MAX_FDS + 1))];
+	} ctl;
+	struct iovec iov = { p, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl.buf) };
+	ssize_t n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC);
+
+	if (n < 0)
+		return n;
+	if (msg.msg_flags & MSG_CTRUNC)
+		c->fds_lost = true;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+		size_t k;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (c->nfds < VMM_MAX_FDS) {
+				c->fds[c->nfds++] = fd;
+			} else {
+				close(fd);
+				c->fds_lost = true;
+			}
+		}
+	}
+	return n;
+}
+
 /* Reads what is there and lets the protocol consume it.  1: bytes were
  * read, 0: none were there, -1: drop now. */
 static int
@@ -274,7 +319,10 @@ read_conn(struct loop *l, struct conn *c)
 		 * complete message; mgmt_conn_process has refused it. */
 		return -1;
 	}
-	n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+	if (c->kind == CONN_VMM)
+		n = recv_vmm(c, c->in + c->in_len, c->in_cap - c->in_len);
+	else
+		n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
 	if (n == 0) {
@@ -386,6 +434,27 @@ serve_readable(struct loop *l, struct conn *c)
 	return settle(l, c, rc) ? -1 : rc;
 }
 
+/* The active VMM's shared area: serves the request waiting there, if
+ * its socket side allows (no reply or ERROR still going out).  1 served,
+ * 0 nothing, -1 the connection was dropped. */
+static int
+serve_shm(struct loop *l)
+{
+	struct conn *c = l->vmm;
+	int rc;
+
+	if (c == NULL || c->shm == NULL || c->close_after_flush || conn_out_pending(c))
+		return 0;
+	rc = vmm_conn_serve_shm(l->vm, c);
+	if (rc > 0) {
+		l->vmm_answered = true;
+		return 1;
+	}
+	if (rc < 0 && conn_out_pending(c))
+		(void)write_conn(l, c);
+	return settle(l, c, 0) ? -1 : 0;
+}
+
 /* What poll() is asked to watch on c. */
 static short
 conn_events(const struct conn *c)
@@ -491,6 +560,17 @@ vmm_busy_poll(struct loop *l)
 	l->vmm_answered = false;
 	deadline = now_us() + (int64_t)l->spin.cur;
 	do {
+		/* Shared memory: the spin is a load of req_seq, no system
+		 * call; socket frames (VM_RESET, migration) wait for the
+		 * non-blocking poll after the window. */
+		if (c->shm != NULL) {
+			if (!vmm_shm_pending(c->shm))
+				continue;
+			rc = serve_shm(l);
+			if (rc > 0)
+				vv_spin_window_caught(&l->spin);
+			return rc > 0 && l->vmm_answered;
+		}
 		rc = serve_readable(l, c);
 		if (rc > 0)
 			vv_spin_window_caught(&l->spin);
@@ -629,8 +709,8 @@ server_run(struct vm *vm, const struct server_config *cfg)
 	 * the sandbox's user switch, the uid this process serves as. */
 	struct loop l = { .vm = vm, .cfg = cfg, .uid = geteuid(), .asleep_since_us = -1,
 			  .nv_seen = 0, .nv_compacted = 0 };
-	struct pollfd pfd[3 + MAX_MGMT + 8];
-	struct conn *who[3 + MAX_MGMT + 8];
+	struct pollfd pfd[3 + MAX_MGMT + 8 + 1];
+	struct conn *who[3 + MAX_MGMT + 8 + 1];
 	int sfd = signal_listen_fd;
 	bool spin = false;              /* vmm_busy_poll answered: do not block */
 	int timeout_ms = 1000;
@@ -638,8 +718,9 @@ server_run(struct vm *vm, const struct server_config *cfg)
 	vv_spin_window_init(&l.spin, cfg->poll_us);
 
 	while (!l.quit) {
-		nfds_t n = 0;
+		nfds_t n = 0, nconn;
 		int rc;
+		struct vmm_shm *shm = NULL;
 		bool work = false;      /* management lines wait: do not block */
 
 		int64_t now = now_ms();
@@ -650,13 +731,36 @@ server_run(struct vm *vm, const struct server_config *cfg)
 		pfd[n++] = (struct pollfd){ .fd = mgmt_listen_fd, .events = listen_ev };
 		if (!listen_ev && l.accept_paused_until_ms - now < timeout_ms)
 			timeout_ms = (int)(l.accept_paused_until_ms - now);
-		for (struct conn *c = l.conns; c != NULL && n < sizeof(pfd) / sizeof(pfd[0]);
+		/* the last slot is the shared-memory doorbell's */
+		for (struct conn *c = l.conns; c != NULL && n < sizeof(pfd) / sizeof(pfd[0]) - 1;
 		     c = c->next) {
 			who[n] = c;
 			pfd[n++] = (struct pollfd){ .fd = c->fd, .events = conn_events(c) };
 			work = work || mgmt_has_work(c) || vmm_has_work(c);
 		}
+		nconn = n;
+		/* The active VMM's request doorbell; before a blocking poll the
+		 * VMM is told to ring it (vmm_shm_may_sleep), and a request
+		 * that came meanwhile keeps the poll from blocking. */
+		if (l.vmm != NULL && l.vmm->shm != NULL && !l.vmm->close_after_flush) {
+			shm = l.vmm->shm;
+			pfd[n++] = (struct pollfd){ .fd = shm->req_fd, .events = POLLIN };
+			if (!vmm_shm_may_sleep(shm))
+				work = true;
+		}
 		rc = poll(pfd, n, spin || work ? 0 : timeout_ms);
+		if (shm != NULL) {
+			vmm_shm_awake(shm);
+			if (rc > 0 && pfd[nconn].revents != 0 &&
+			    (pfd[nconn].revents != POLLIN || vmm_shm_drain(shm) != 0)) {
+				log_warn("vmm connection %u: the request doorbell is not an eventfd; "
+					 "closing it", l.vmm->id);
+				l.vm->vmm_protocol_errors++;
+				vmm_conn_error(l.vmm, VV_VMM_ERR_MALFORMED,
+					       "the request doorbell is not an eventfd");
+				shm = NULL;
+			}
+		}
 		if (rc < 0 && errno != EINTR)
 			fatal("poll: %s", strerror(errno));
 		l.vmm_answered = false;
@@ -671,8 +775,12 @@ server_run(struct vm *vm, const struct server_config *cfg)
 		/* Existing connections first (a hang-up frees the VMM slot),
 		 * then new ones.  serve_conn drops only the connection it
 		 * serves, so who[] holds no freed one when it is reached. */
-		for (nfds_t i = 3; i < n && !l.quit; i++)
+		for (nfds_t i = 3; i < nconn && !l.quit; i++)
 			serve_conn(&l, who[i], rc > 0 ? pfd[i].revents : 0);
+		/* after the socket side: a VM_RESET sent before the request
+		 * now in the area is handled first */
+		if (shm != NULL && !l.quit)
+			(void)serve_shm(&l);
 		if (rc > 0 && (pfd[1].revents & POLLIN))
 			accept_one(&l, vmm_listen_fd, CONN_VMM);
 		if (rc > 0 && mgmt_listen_fd >= 0 && (pfd[2].revents & POLLIN))

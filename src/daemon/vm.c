@@ -89,6 +89,7 @@ vm_open(struct vm *vm, const struct vm_config *cfg, struct vv_error *err)
 	vm->runtime_open = false;
 	vm->cfg_migration = cfg->migration;
 	vm->cfg_incoming = cfg->incoming;
+	vm->cfg_no_shm = cfg->no_shm;
 	vm->store = vv_store_new(&cfg->limits);
 	if (vm->store == NULL)
 		return vv_error_set(err, "limits make no sense (hwerr storage > NV storage?)");
@@ -156,10 +157,22 @@ vm_close(struct vm *vm)
 uint16_t
 vm_mm_request(struct vm *vm, const uint8_t *req, size_t len, uint32_t buffer_size)
 {
-	uint16_t rc;
+	vm_mm_copy_in(vm, req, len);
+	return vm_mm_handle_copied(vm, buffer_size);
+}
 
+void
+vm_mm_copy_in(struct vm *vm, const uint8_t *req, size_t len)
+{
 	memset(vm->mm_buf, 0, VV_MM_MAX_BUFFER);
 	memcpy(vm->mm_buf, req, len);
+}
+
+uint16_t
+vm_mm_handle_copied(struct vm *vm, uint32_t buffer_size)
+{
+	uint16_t rc;
+
 	rc = vv_mm_handle(vm->mm, vm->mm_buf, buffer_size);
 	fleet_after_request(vm);
 	return rc;
@@ -173,9 +186,12 @@ vm_mm_request(struct vm *vm, const uint8_t *req, size_t len, uint32_t buffer_siz
 size_t
 vm_varstore_request(struct vm *vm, const uint8_t *req, size_t len)
 {
-	memset(vm->mm_buf, 0, VV_MM_MAX_BUFFER);
-	memcpy(vm->mm_buf, req, len);
-	return vv_xenvar_handle(vm->xv, vm->mm_buf, VV_XENVAR_BUFFER_SIZE);
+	size_t n;
+
+	vm_mm_copy_in(vm, req, len);
+	n = vv_xenvar_handle(vm->xv, vm->mm_buf, VV_XENVAR_BUFFER_SIZE);
+	fleet_after_request(vm);
+	return n;
 }
 
 static struct vv_service

@@ -1,10 +1,12 @@
 /*
  * src/daemon/vmm_conn.c -- the daemon's side of the VMM socket protocol
  * (docs/protocol.md; numbers in vmvars/vmm_protocol.h): frame parsing,
- * the handshake, MM_REQUEST -> MM_REPLY, VM_RESET -> ACK, and with the
+ * the handshake, MM_REQUEST -> MM_REPLY, VM_RESET -> ACK, with the
  * MIGRATION feature SAVE_STATE -> STATE and LOAD_STATE -> ACK
- * (docs/migration.md), and with the VARSTORE feature (--protocol xen|aws)
- * VARSTORE_REQUEST -> VARSTORE_REPLY instead of MM_REQUEST.
+ * (docs/migration.md), with the VARSTORE feature (--protocol xen|aws)
+ * VARSTORE_REQUEST -> VARSTORE_REPLY instead of MM_REQUEST, and with
+ * the SHM feature SHM_SETUP -> ACK and the MM requests of the shared
+ * area (vmm_shm.c).
  *
  * The VMM is trusted more than the guest but its bytes are the guest's:
  * every frame is validated whole before anything acts on it (protocol.md
@@ -115,10 +117,34 @@ handle_hello(struct vm *vm, struct conn *c, const uint8_t *p, uint32_t len)
 				(uint32_t)(4 + vm_state_max(vm)) : 0);
 	c->migration = (features & VV_VMM_FEATURE_MIGRATION) != 0;
 	c->varstore = (features & VV_VMM_FEATURE_VARSTORE) != 0;
+	/* The shared area carries MM requests only: not for a varstored
+	 * dialect, whose daemon refuses MM requests. */
+	if (vm->cfg_no_shm || vm->protocol != VM_PROTO_MM)
+		features &= ~(uint64_t)VV_VMM_FEATURE_SHM;
+	vv_put_le64(reply + 8, features);
+	c->shm_granted = (features & VV_VMM_FEATURE_SHM) != 0;
 	c->handshaken = true;
 	log_info("vmm connection %u: protocol %u, features 0x%llx", c->id, VV_VMM_VERSION,
 		 (unsigned long long)features);
 	return send_frame(c, VV_VMM_MSG_HELLO_REPLY, reply, sizeof(reply));
+}
+
+/*
+ * What follows an MM request handled into vm->mm_buf, on either
+ * transport: counted, recorded before its reply can leave (a daemon
+ * restarted after the guest saw the reply continues from it, protocol.md
+ * "Daemon restart").  Returns the reply's length (24 + MessageLength on
+ * SUCCESS and NOT_SUPPORTED, 0 otherwise: vmvars/mm.h), or -1 when the
+ * state could not be recorded (the VMM has been refused).
+ */
+static ssize_t
+after_mm_request(struct vm *vm, struct conn *c, uint16_t sts, size_t total)
+{
+	vm->mm_served_since_start++;
+	vm->mm_served_since_reset++;
+	if (vm_record(vm) != 0)
+		return refuse_until_reset(vm, c);
+	return sts == VV_STS_SUCCESS || sts == VV_STS_ERR_NOT_SUPPORTED ? (ssize_t)total : 0;
 }
 
 /*
@@ -136,6 +162,7 @@ handle_mm_request(struct vm *vm, struct conn *c, const uint8_t *p, uint32_t len)
 	uint8_t fh[VV_VMM_FRAME_HEADER_SIZE], sts_le[2];
 	uint32_t buffer_size;
 	uint64_t message_length;
+	ssize_t reply_len;
 	size_t total;
 	uint16_t sts;
 
@@ -157,18 +184,11 @@ handle_mm_request(struct vm *vm, struct conn *c, const uint8_t *p, uint32_t len)
 	if (vm->needs_reset)
 		return refuse_until_reset(vm, c);
 	sts = vm_mm_request(vm, p + 4, total, buffer_size);
-	vm->mm_served_since_start++;
-	vm->mm_served_since_reset++;
-	/* The state this request changed is recorded before its reply can
-	 * leave: a daemon restarted after the guest saw the reply continues
-	 * from it (protocol.md "Daemon restart"). */
-	if (vm_record(vm) != 0)
-		return refuse_until_reset(vm, c);
+	reply_len = after_mm_request(vm, c, sts, total);
+	if (reply_len < 0)
+		return -1;
+	total = (size_t)reply_len;
 	vv_put_le16(sts_le, sts);
-	/* The reply is what the device writes back: 24 + MessageLength bytes
-	 * on SUCCESS and NOT_SUPPORTED, nothing otherwise (vmvars/mm.h). */
-	if (sts != VV_STS_SUCCESS && sts != VV_STS_ERR_NOT_SUPPORTED)
-		total = 0;
 	vv_put_le32(fh, VV_VMM_MSG_MM_REPLY);
 	vv_put_le32(fh + 4, (uint32_t)(2 + total));
 	if (conn_queue(c, fh, sizeof(fh)) != 0 || conn_queue(c, sts_le, 2) != 0 ||
@@ -211,6 +231,63 @@ handle_varstore_request(struct vm *vm, struct conn *c, const uint8_t *p, uint32_
 	if (conn_queue(c, fh, sizeof(fh)) != 0 || conn_queue(c, vm->mm_buf, n) != 0)
 		return -1;
 	return 0;
+}
+
+/*
+ * The MM request in the shared area (protocol.md "Shared-memory
+ * transport"): the same checks as MM_REQUEST, on words read once and on
+ * the daemon's private copy of the buffer -- the VMM can change the area
+ * at any moment, so nothing is read from it twice:
+ *   (1) 24 <= buffer_size <= 64 KiB;
+ *   (2) 24 <= req_len <= buffer_size;
+ *   (3) after the copy of req_len bytes: 24 + MessageLength == req_len.
+ * The reply goes into the area from the private buffer, which held
+ * nothing but this request (zeroed before the copy).
+ */
+int
+vmm_conn_serve_shm(struct vm *vm, struct conn *c)
+{
+	uint32_t seq, buffer_size, len;
+	ssize_t reply_len;
+	uint16_t sts;
+
+	if (c->shm == NULL || c->close_after_flush ||
+	    !vmm_shm_take(c->shm, &seq, &buffer_size, &len))
+		return 0;
+	if (buffer_size < VV_MM_HEADER_SIZE || buffer_size > VV_MM_MAX_BUFFER)
+		return reject(vm, c, VV_VMM_ERR_MALFORMED, "shared MM request buffer_size out of range");
+	if (len < VV_MM_HEADER_SIZE || len > buffer_size)
+		return reject(vm, c, VV_VMM_ERR_MALFORMED, "shared MM request length out of range");
+	if (vm->needs_reset)
+		return refuse_until_reset(vm, c);
+	vm_mm_copy_in(vm, vmm_shm_buf(c->shm), len);
+	if (vv_le64(vm->mm_buf + 16) != (uint64_t)len - VV_MM_HEADER_SIZE)
+		return reject(vm, c, VV_VMM_ERR_MALFORMED,
+			      "shared MM request length disagrees with MessageLength");
+	vm->vmm_bytes_in += len;
+	sts = vm_mm_handle_copied(vm, buffer_size);
+	reply_len = after_mm_request(vm, c, sts, len);
+	if (reply_len < 0)
+		return -1;
+	vmm_shm_reply(c->shm, seq, sts, vm->mm_buf, (size_t)reply_len);
+	vm->vmm_bytes_out += (uint64_t)reply_len;
+	return 1;
+}
+
+/* SHM_SETUP: area_size u32, flags u32, and the three descriptors. */
+static int
+handle_shm_setup(struct vm *vm, struct conn *c, const uint8_t *p, uint32_t len)
+{
+	const char *why = NULL;
+	uint8_t ack[4];
+
+	if (len != VV_VMM_SHM_SETUP_SIZE)
+		return reject(vm, c, VV_VMM_ERR_MALFORMED, "SHM_SETUP payload is not 8 bytes");
+	if (vmm_shm_setup(c, vv_le32(p), vv_le32(p + 4), &why) != 0)
+		return reject(vm, c, VV_VMM_ERR_MALFORMED, why);
+	log_info("vmm connection %u: MM requests through shared memory", c->id);
+	vv_put_le32(ack, VV_VMM_MSG_SHM_SETUP);
+	return send_frame(c, VV_VMM_MSG_ACK, ack, sizeof(ack));
 }
 
 static int
@@ -325,6 +402,10 @@ dispatch(struct vm *vm, struct conn *c, uint32_t type, const uint8_t *p, uint32_
 		if (!c->migration)
 			break;
 		return handle_load_state(vm, c, p, len);
+	case VV_VMM_MSG_SHM_SETUP:
+		if (!c->shm_granted)
+			break;
+		return handle_shm_setup(vm, c, p, len);
 	default:
 		break;
 	}
@@ -362,6 +443,12 @@ vmm_conn_process(struct vm *vm, struct conn *c)
 		}
 		if (c->in_len - VV_VMM_FRAME_HEADER_SIZE < len)
 			break;          /* incomplete: wait for the rest */
+		/* Descriptors come with an SHM_SETUP or not at all: any other
+		 * frame that brought some is refused (they are closed with
+		 * the connection). */
+		if ((c->nfds > 0 || c->fds_lost) && type != VV_VMM_MSG_SHM_SETUP)
+			return reject(vm, c, VV_VMM_ERR_MALFORMED,
+				      "descriptors sent with a frame other than SHM_SETUP");
 		rc = dispatch(vm, c, type, c->in + VV_VMM_FRAME_HEADER_SIZE, len);
 		if (rc != 0) {
 			c->close_after_flush = true;

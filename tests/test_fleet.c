@@ -192,6 +192,43 @@ whole_store_commits(void)
 	vv_store_free(s);
 }
 
+/* An atomic batch (vv_store_batch_commit, the management API's batch and
+ * a live rollover) reaches the database as one transaction: all of its
+ * changes, one generation step; an aborted batch writes nothing. */
+static void
+batch_commits_whole(void)
+{
+	struct vv_error err = { { 0 } };
+	struct vv_store *s, *r;
+	long long gen;
+
+	ensure_schema();
+	CHECK(pg_sql("DELETE FROM vmvars_vm WHERE name = 'batch'"));
+	s = open_vm("batch", VV_PG_OWN, &err);
+	REQUIRE(s != NULL);
+	CHECK_STATUS(put(s, U("A"), 1), VV_EFI_SUCCESS);
+	gen = pg_value("SELECT nv_generation FROM vmvars_vm WHERE name = 'batch'");
+	CHECK_STATUS(vv_store_batch_begin(s, &err), VV_EFI_SUCCESS);
+	CHECK_STATUS(put(s, U("A"), 2), VV_EFI_SUCCESS);
+	CHECK_STATUS(put(s, U("B"), 3), VV_EFI_SUCCESS);
+	/* nothing reaches the database before the commit */
+	CHECK_EQ(pg_value("SELECT nv_generation FROM vmvars_vm WHERE name = 'batch'"), gen);
+	CHECK_STATUS(vv_store_batch_commit(s, &err), VV_EFI_SUCCESS);
+	CHECK_EQ(pg_value("SELECT nv_generation FROM vmvars_vm WHERE name = 'batch'"), gen + 1);
+	CHECK_STATUS(vv_store_batch_begin(s, &err), VV_EFI_SUCCESS);
+	CHECK_STATUS(put(s, U("C"), 4), VV_EFI_SUCCESS);
+	vv_store_batch_abort(s);
+	CHECK_EQ(pg_value("SELECT nv_generation FROM vmvars_vm WHERE name = 'batch'"), gen + 1);
+	r = open_vm("batch", VV_PG_READ, &err);
+	REQUIRE(r != NULL);
+	CHECK_EQ(vv_store_count(r), 2);
+	CHECK_EQ(value_of(r, U("A")), 2);
+	CHECK_EQ(value_of(r, U("B")), 3);
+	CHECK_EQ(value_of(r, U("C")), -1);
+	vv_store_free(r);
+	vv_store_free(s);
+}
+
 /* A row someone else wrote: the load fails whole, naming VM, variable
  * and reason, and the store stays empty. */
 static void
@@ -650,6 +687,7 @@ static const struct vv_test tests[] = {
 	TEST(schema_init_upgrade_and_versions),
 	TEST(round_trip_in_store_order),
 	TEST(whole_store_commits),
+	TEST(batch_commits_whole),
 	TEST(hostile_rows_refuse_the_load),
 	TEST(second_owner_fences_the_first),
 	TEST(read_only_user_fails_at_start),

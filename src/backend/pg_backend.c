@@ -1254,7 +1254,7 @@ commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err
 			if (!(v->attributes & VV_ATTR_NV))
 				continue;
 			if (!mirror_same(&pb->mirror[i], v)) {
-				struct vv_change ch = { VV_CHANGE_PUT, v };
+				struct vv_change ch = { VV_CHANGE_PUT, v, NULL, 0 };
 
 				if (commit_one(pb, &ch, err) != 0)
 					return -1;
@@ -1438,7 +1438,10 @@ pg_commit(struct vv_backend *b, const struct vv_store *s, const struct vv_change
 			return commit_all(pb, s, err);
 		}
 	}
-	if (ch->kind == VV_CHANGE_ALL)
+	/* A batch (vv_store_batch_commit) must reach the database whole or
+	 * not at all: the whole-store commit is one transaction that writes
+	 * the rows that differ, which is exactly that. */
+	if (ch->kind == VV_CHANGE_ALL || ch->kind == VV_CHANGE_BATCH)
 		return commit_all(pb, s, err);
 	return commit_one(pb, ch, err);
 }

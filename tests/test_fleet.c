@@ -643,7 +643,7 @@ cli_on_a_fleet_store(void)
 	CHECK_EQ(cli(out, sizeof(out), "get %s Foo --guid " TEST_GUID_TEXT_FLEET, addr), 0);
 	CHECK(strstr(out, "hello") != NULL);
 	/* export to a file, import into another VM */
-	CHECK_EQ(cli(NULL, 0, "convert %s %s --to json", addr, json), 0);
+	CHECK_EQ(cli(NULL, 0, "convert %s %s --to json --force", addr, json), 0);
 	CHECK_EQ(cli(out, sizeof(out), "get %s Foo --guid " TEST_GUID_TEXT_FLEET, json), 0);
 	CHECK(strstr(out, "hello") != NULL);
 	/* and to an OVMF flash image */

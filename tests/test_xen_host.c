@@ -9,9 +9,12 @@
  * 16-page buffer is mapped once to read, the response's pages once to
  * answer, and every mapping is unmapped; the loop signals our end of each vCPU's channel
  * (not the slot's vp_eport); unknown ports, unmappable buffers and failing
- * operations are handled as host.h says.
+ * operations are handled as host.h says.  Last, the composition
+ * vmvars-xen runs (src/xen/main.c): the loop in front of a real vmvarsd
+ * --protocol xen through vv_client_extvar_handler, after VM_RESET.
  */
 #include "harness.h"
+#include "daemon_util.h"
 #include "store_util.h"
 #include "xenvar_guest.h"
 
@@ -182,8 +185,9 @@ host_call(void *ctx, uint8_t *buf, size_t size, size_t req_len)
 	return n;
 }
 
+/* The stack on an engine, or with h_override (not NULL) on that handler. */
 static void
-setup(void)
+setup_with(const struct vv_extvar_handler *h_override)
 {
 	static bool registered;
 	struct vv_extvar_handler h = { engine_handle, NULL, NULL };
@@ -204,12 +208,18 @@ setup(void)
 	h.opaque = xv;
 	for (unsigned v = 0; v < VCPUS; v++)
 		ports[v] = LOCAL(v);
-	host = xen_host_new(&sim_ops, sim.ioreq_page, VCPUS, ports, &h);
+	host = xen_host_new(&sim_ops, sim.ioreq_page, VCPUS, ports, h_override ? h_override : &h);
 	REQUIRE(host != NULL);
 	memset(&guest, 0, sizeof(guest));
 	guest.dialect = VV_XENVAR_XEN;
 	guest.call = host_call;
 	cur_vcpu = 0;
+}
+
+static void
+setup(void)
+{
+	setup_with(NULL);
 }
 
 static void
@@ -339,12 +349,63 @@ test_bad_arguments(void)
 	}
 }
 
+/* What vmvars-xen runs: VM_RESET, then the loop forwarding to vmvarsd
+ * --protocol xen; the variable is in the daemon's store, and a daemon
+ * restarted on the same directory serves it to a reconnected front end
+ * that sends no reset (--no-reset). */
+static void
+test_through_vmvarsd(void)
+{
+	const char *const extra[] = { "--protocol", "xen", NULL };
+	struct vv_extvar_handler h;
+	struct vv_client *c;
+	struct vv_error err;
+	struct daemon d;
+	uint8_t data[8];
+	uint64_t size;
+	uint32_t attr;
+
+	signal(SIGPIPE, SIG_IGN);
+	REQUIRE(daemon_setup(&d, "vmvars-xenhost", extra));
+	c = vv_client_connect(d.vmm, &err);
+	REQUIRE(c != NULL);
+	CHECK_EQ(vv_client_vm_reset(c), 0);
+	vv_client_extvar_handler(c, VV_XENVAR_XEN, &h);
+	setup_with(&h);
+	cur_vcpu = 2;
+	CHECK_STATUS(xv_set(&guest, U("FromXen"), &TEST_GUID, NV_BS_RT, "xen", 3),
+		     VV_EFI_SUCCESS);
+	CHECK_EQ(vv_store_count(store), 0);          /* not the local engine's */
+	CHECK_EQ(sim.outstanding, 0);
+	CHECK_EQ(stop(&d), 0);
+	vv_client_free(c);
+
+	REQUIRE(start(&d, extra));
+	c = vv_client_connect(d.vmm, &err);
+	REQUIRE(c != NULL);
+	vv_client_extvar_handler(c, VV_XENVAR_XEN, &h);
+	setup_with(&h);
+	cur_vcpu = 3;
+	size = sizeof(data);
+	CHECK_STATUS(xv_get(&guest, U("FromXen"), &TEST_GUID, &attr, data, &size),
+		     VV_EFI_SUCCESS);
+	CHECK_EQ(size, 3);
+	CHECK(memcmp(data, "xen", 3) == 0);
+	CHECK_EQ(attr, NV_BS_RT);
+	CHECK_EQ(sim.notifies, 1);
+	CHECK_EQ(sim.last_notified, LOCAL(3));
+	teardown();
+	vv_client_free(c);
+	cleanup(&d);
+}
+
 static const struct vv_test tests[] = {
 	TEST(test_requests_per_vcpu),
 	TEST(test_batch_and_spurious),
 	TEST(test_unmappable_buffer),
 	TEST(test_failures_stop_the_loop),
 	TEST(test_bad_arguments),
+	TEST(test_through_vmvarsd),
 };
 
 VV_TEST_MAIN(tests)

@@ -57,15 +57,16 @@ usage(FILE *f)
 "--protocol xen (docs/protocols.md \"Running on Xen\").\n"
 "\n"
 "  --domid DOMID       the guest domain (1 to 32751)\n"
-"  --vcpus N           the domain's vCPUs, one event channel each (1 to %u)\n"
+"  --vcpus N           the domain's maximum vCPUs, one event channel each\n"
+"                      (1 to %u)\n"
 "  --state-dir DIR     vmvarsd's state directory: its socket is DIR/vmm.sock\n"
 "  --vmm-socket PATH   vmvarsd's VMM socket (instead of --state-dir)\n"
-"  --no-reset          do not send VM_RESET at start: the domain is a\n"
-"                      migration destination, not a boot\n"
+"  --no-reset          do not send VM_RESET at start: the domain is already\n"
+"                      running (vmvars-xen restarted beside it)\n"
 "  --version, --help\n"
 "\n"
-"Run as root in dom0 (or a device-model stub domain) after the domain is\n"
-"built and before it is unpaused; stop it with SIGTERM.\n", XEN_HOST_MAX_VCPUS);
+"Run as root in dom0 after the domain is built and before it is unpaused;\n"
+"stop it with SIGTERM.\n", XEN_HOST_MAX_VCPUS);
 }
 
 static int
@@ -161,9 +162,10 @@ main(int argc, char **argv)
 	client = vv_client_connect(sock, &err);
 	if (client == NULL)
 		goto fail;
-	/* A domain being built starts at power-on: the service's boot phase
-	 * and volatile variables start afresh (vmvarsd keeps the runtime
-	 * latch across its own restarts, docs/protocols.md). */
+	/* A domain being built is at power-on, and a VMM says so with
+	 * VM_RESET (docs/protocol.md "Daemon restart": vmvarsd serves nothing
+	 * of a VM it has no record of until then).  A front end restarted
+	 * beside a running domain only reconnects. */
 	if (!o.no_reset && vv_client_vm_reset(client) != 0) {
 		vv_error_set(&err, "VM reset refused by %s: %s", sock,
 			     vv_client_last_error(client));

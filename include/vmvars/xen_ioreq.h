@@ -7,10 +7,10 @@
  * What Xen provides -- the ioreq server, its mapped ioreq page, one event
  * channel per vCPU, foreign mappings of guest pages -- stays behind struct
  * vv_xen_ops, so the layer runs (and is tested) without a hypervisor: the
- * tests drive it with a simulated ioreq page and event channel.  A real
- * deployment fills the ops from Debian's libxendevicemodel /
- * libxenforeignmemory / libxenevtchn; that glue is not part of vmvars yet
- * (docs/protocols.md "Xen front end").
+ * tests drive it with a simulated ioreq page and event channel.  On a Xen
+ * host, vmvars-xen (src/xen/) fills the ops from Debian's
+ * libxendevicemodel / libxenforeignmemory / libxenevtchn
+ * (docs/protocols.md "Running on Xen").
  *
  * The ioreq page holds one 32-byte ioreq slot per vCPU (Xen public ABI,
  * hvm/ioreq.h), little-endian:

@@ -192,6 +192,65 @@ whole_store_commits(void)
 	vv_store_free(s);
 }
 
+/*
+ * Finding (r-fleet): a whole-store commit whose order is unchanged wrote
+ * each changed row in a transaction of its own, so one that failed half
+ * way (here the server refuses the second row; a crash or a takeover
+ * between the two does the same) left the first row committed while the
+ * store undid the whole replacement: memory and database disagree, and
+ * the next owner loads a state the guest was told was refused.
+ */
+static void
+whole_store_commit_is_all_or_nothing(void)
+{
+	struct vv_error err = { { 0 } };
+	struct vv_store *s, *r;
+	struct vv_variable vars[2];
+	const struct vv_variable *v;
+	uint8_t a2[3] = { 9, 9, 9 }, bad[3] = { 0xde, 0xad, 0 };
+	long long gen;
+	size_t n = 0;
+
+	ensure_schema();
+	CHECK(pg_sql("DELETE FROM vmvars_vm WHERE name = 'atomic'"));
+	s = open_vm("atomic", VV_PG_OWN, &err);
+	REQUIRE(s != NULL);
+	CHECK_STATUS(put(s, U("A"), 1), VV_EFI_SUCCESS);
+	CHECK_STATUS(put(s, U("B"), 2), VV_EFI_SUCCESS);
+	gen = pg_value("SELECT nv_generation FROM vmvars_vm WHERE name = 'atomic'");
+	CHECK(pg_sql("CREATE OR REPLACE FUNCTION vv_refuse_dead() RETURNS trigger LANGUAGE plpgsql "
+		     "AS $$BEGIN IF NEW.data = '\\xdead00'::bytea THEN RAISE EXCEPTION 'refused'; "
+		     "END IF; RETURN NEW; END$$"));
+	CHECK(pg_sql("CREATE TRIGGER vv_refuse_dead BEFORE INSERT OR UPDATE ON vmvars_var FOR EACH "
+		     "ROW EXECUTE FUNCTION vv_refuse_dead()"));
+	/* same order: A and B changed, B's row refused by the server */
+	for (v = vv_store_first(s); v != NULL && n < 2; v = vv_store_next(v))
+		vars[n++] = *v;
+	vars[0].data = a2;
+	vars[1].data = bad;
+	CHECK_EQ(vv_store_replace_all(s, vars, 2, &err), -1);
+	CHECK(pg_sql("DROP TRIGGER vv_refuse_dead ON vmvars_var"));
+	CHECK(pg_sql("DROP FUNCTION vv_refuse_dead()"));
+	/* memory as it was ... */
+	CHECK_EQ(value_of(s, U("A")), 1);
+	CHECK_EQ(value_of(s, U("B")), 2);
+	/* ... and the database too */
+	r = open_vm("atomic", VV_PG_READ, &err);
+	REQUIRE(r != NULL);
+	CHECK_EQ(value_of(r, U("A")), 1);
+	CHECK_EQ(value_of(r, U("B")), 2);
+	CHECK_EQ(pg_value("SELECT nv_generation FROM vmvars_vm WHERE name = 'atomic'"), gen);
+	vv_store_free(r);
+	/* and the store still writes */
+	CHECK_STATUS(put(s, U("A"), 3), VV_EFI_SUCCESS);
+	r = open_vm("atomic", VV_PG_READ, &err);
+	REQUIRE(r != NULL);
+	CHECK_EQ(value_of(r, U("A")), 3);
+	CHECK_EQ(value_of(r, U("B")), 2);
+	vv_store_free(r);
+	vv_store_free(s);
+}
+
 /* A row someone else wrote: the load fails whole, naming VM, variable
  * and reason, and the store stays empty. */
 static void
@@ -650,6 +709,7 @@ static const struct vv_test tests[] = {
 	TEST(schema_init_upgrade_and_versions),
 	TEST(round_trip_in_store_order),
 	TEST(whole_store_commits),
+	TEST(whole_store_commit_is_all_or_nothing),
 	TEST(hostile_rows_refuse_the_load),
 	TEST(second_owner_fences_the_first),
 	TEST(read_only_user_fails_at_start),

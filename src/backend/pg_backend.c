@@ -1223,7 +1223,10 @@ commit_one(struct pg_backend *pb, const struct vv_change *ch, struct vv_error *e
 /*
  * The whole NV content (vv_store_flush, restores): nothing when it equals
  * the mirror; the rows that differ when only values changed; else the
- * VM's rows rewritten in store order.  One transaction.
+ * VM's rows rewritten in store order.  Either way ONE transaction that
+ * first checks our epoch: a whole-store commit is all or nothing (a
+ * restore the store undoes must leave no row of it behind, store.h
+ * invariant 5), so the changed rows are never written one statement each.
  */
 static int
 commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err)
@@ -1247,24 +1250,8 @@ commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err
 		same_order = false;
 	if (same_order && same)
 		return 0;               /* the database already holds exactly this */
-	if (same_order) {
-		/* values only: one write per changed row */
-		i = 0;
-		for (v = vv_store_first(s); v != NULL; v = vv_store_next(v)) {
-			if (!(v->attributes & VV_ATTR_NV))
-				continue;
-			if (!mirror_same(&pb->mirror[i], v)) {
-				struct vv_change ch = { VV_CHANGE_PUT, v };
-
-				if (commit_one(pb, &ch, err) != 0)
-					return -1;
-			}
-			i++;
-		}
-		return 0;
-	}
-	/* Rewrite: delete the rows, insert every NV variable with its place,
-	 * in one transaction that first checks our epoch. */
+	/* Same order: the changed rows updated in place (their seq kept).
+	 * Else: delete the rows, insert every NV variable with its place. */
 	for (int attempt = 0; attempt < VV_PG_ATTEMPTS; attempt++) {
 		char id[24], epoch[24], seq[24], guid[VV_GUID_TEXT_LEN + 1], attr[24], cnt[24];
 		const char *p[8];
@@ -1300,9 +1287,11 @@ commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err
 		p[0] = id;
 		p[1] = epoch;
 		p[2] = cnt;
-		r = tx_exec(pb, "UPDATE vmvars_vm SET nv_generation = nv_generation + 1, "
+		r = tx_exec(pb, same_order ? "UPDATE vmvars_vm SET nv_generation = nv_generation "
+			    "+ 1 WHERE id = $1::int8 AND epoch = $2::int8 RETURNING nv_generation" :
+			    "UPDATE vmvars_vm SET nv_generation = nv_generation + 1, "
 			    "next_seq = $3::int8 WHERE id = $1::int8 AND epoch = $2::int8 "
-			    "RETURNING nv_generation", 3, p, NULL, NULL, err);
+			    "RETURNING nv_generation", same_order ? 2 : 3, p, NULL, NULL, err);
 		if (r == NULL)
 			goto failed;
 		if (PQntuples(r) == 0) {
@@ -1313,16 +1302,21 @@ commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err
 					    pb->fenced_by);
 		}
 		PQclear(r);
-		r = tx_exec(pb, "DELETE FROM vmvars_var WHERE vm_id = $1::int8", 1, p, NULL, NULL,
-			    err);
-		if (r == NULL)
-			goto failed;
-		PQclear(r);
+		if (!same_order) {
+			r = tx_exec(pb, "DELETE FROM vmvars_var WHERE vm_id = $1::int8", 1, p, NULL,
+				    NULL, err);
+			if (r == NULL)
+				goto failed;
+			PQclear(r);
+		}
+		i = 0;
 		for (v = vv_store_first(s); ok && v != NULL; v = vv_store_next(v)) {
 			uint8_t *name;
 			bool at_time = v->has_time && (v->attributes & VV_ATTR_AT);
 
 			if (!(v->attributes & VV_ATTR_NV))
+				continue;
+			if (same_order && mirror_same(&pb->mirror[i++], v))
 				continue;
 			name = malloc(v->name_len * 2 + 1);
 			if (name == NULL) {
@@ -1344,12 +1338,24 @@ commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err
 			lens[6] = (int)v->digest_size; fmts[6] = 1;
 			p[7] = v->data_size ? (const char *)v->data : "";
 			lens[7] = (int)v->data_size; fmts[7] = 1;
-			r = tx_exec(pb, "INSERT INTO vmvars_var (vm_id, guid, name, seq, attributes, "
-				    "time, digest, data) VALUES ($1::int8, $2::uuid, $3, $4::int8, "
-				    "$5::int8, $6, $7, $8)", 8, p, lens, fmts, err);
+			if (same_order)
+				r = tx_exec(pb, "UPDATE vmvars_var SET attributes = $5::int8, time = $6, "
+					    "digest = $7, data = $8, modified = now() WHERE vm_id = "
+					    "$1::int8 AND guid = $2::uuid AND name = $3 AND $4::int8 "
+					    ">= 0", 8, p, lens, fmts, err);
+			else
+				r = tx_exec(pb, "INSERT INTO vmvars_var (vm_id, guid, name, seq, "
+					    "attributes, time, digest, data) VALUES ($1::int8, "
+					    "$2::uuid, $3, $4::int8, $5::int8, $6, $7, $8)", 8, p, lens,
+					    fmts, err);
 			free(name);
-			if (r == NULL)
+			if (r == NULL) {
 				ok = false;
+			} else if (same_order && strcmp(PQcmdTuples(r), "1") != 0) {
+				/* the mirror said the row is there */
+				vv_error_set(err, "VM %s: a variable's row is missing", pb->vm_name);
+				ok = false;
+			}
 			PQclear(r);
 		}
 		if (!ok)

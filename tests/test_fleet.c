@@ -525,6 +525,55 @@ server_away_leaves_a_write_in_doubt(void)
 	vv_store_free(s);
 }
 
+/*
+ * Finding (r-fleet): a write in doubt that did commit is removed by
+ * rewriting the VM's rows at the next write.  When that rewrite failed
+ * (the server refusing it here; going away again does the same), the
+ * doubt was forgotten and later writes were single rows again: the
+ * refused write stayed in the database for as long as the daemon ran,
+ * and for good after a kill -9.
+ */
+static void
+refused_write_removed_even_if_the_first_rewrite_fails(void)
+{
+	struct vv_error err = { { 0 } };
+	struct vv_store *s, *r;
+
+	ensure_schema();
+	CHECK(pg_sql("DELETE FROM vmvars_vm WHERE name = 'doubt2'"));
+	s = open_vm("doubt2", VV_PG_OWN, &err);
+	REQUIRE(s != NULL);
+	CHECK_STATUS(put(s, U("A"), 1), VV_EFI_SUCCESS);
+	REQUIRE(pg_script2("stop", "fast") == 0);
+	CHECK_STATUS(put(s, U("D"), 4), VV_EFI_DEVICE_ERROR);
+	REQUIRE(pg_script("start") == 0);
+	/* it did commit (as in server_away_leaves_a_write_in_doubt) */
+	CHECK(pg_sql("INSERT INTO vmvars_var (vm_id, guid, name, seq, attributes, data) SELECT id, "
+		     "'12345678-1234-1234-1234-123456789abc', '\\x4400'::bytea, 99, 7, "
+		     "'\\x04fb5a'::bytea FROM vmvars_vm WHERE name = 'doubt2'"));
+	CHECK(pg_sql("UPDATE vmvars_vm SET nv_generation = nv_generation + 1 WHERE name = 'doubt2'"));
+	/* the next write's rewrite is refused by the server */
+	CHECK(pg_sql("CREATE OR REPLACE FUNCTION vv_refuse_e() RETURNS trigger LANGUAGE plpgsql "
+		     "AS $$BEGIN IF NEW.data = '\\x05fa5a'::bytea THEN RAISE EXCEPTION 'refused'; "
+		     "END IF; RETURN NEW; END$$"));
+	CHECK(pg_sql("CREATE TRIGGER vv_refuse_e BEFORE INSERT OR UPDATE ON vmvars_var FOR EACH ROW "
+		     "EXECUTE FUNCTION vv_refuse_e()"));
+	CHECK_STATUS(put(s, U("E"), 5), VV_EFI_DEVICE_ERROR);
+	CHECK(pg_sql("DROP TRIGGER vv_refuse_e ON vmvars_var"));
+	CHECK(pg_sql("DROP FUNCTION vv_refuse_e()"));
+	/* the write after it succeeds: the refused D must be gone by then */
+	CHECK_STATUS(put(s, U("F"), 6), VV_EFI_SUCCESS);
+	r = open_vm("doubt2", VV_PG_READ, &err);
+	REQUIRE(r != NULL);
+	CHECK_EQ(value_of(r, U("A")), 1);
+	CHECK_EQ(value_of(r, U("D")), -1);
+	CHECK_EQ(value_of(r, U("E")), -1);
+	CHECK_EQ(value_of(r, U("F")), 6);
+	CHECK_EQ(vv_store_count(r), 2);
+	vv_store_free(r);
+	vv_store_free(s);
+}
+
 static void
 thousand_vms_in_one_database(void)
 {
@@ -715,6 +764,7 @@ static const struct vv_test tests[] = {
 	TEST(read_only_user_fails_at_start),
 	TEST(server_restart_during_writes),
 	TEST(server_away_leaves_a_write_in_doubt),
+	TEST(refused_write_removed_even_if_the_first_rewrite_fails),
 	TEST(thousand_vms_in_one_database),
 	TEST(db_list_in_one_query),
 	TEST(cli_on_a_fleet_store),

@@ -1444,7 +1444,11 @@ pg_commit(struct vv_backend *b, const struct vv_store *s, const struct vv_change
 			return commit_all(pb, s, err);
 		}
 	}
-	if (ch->kind == VV_CHANGE_ALL)
+	/* The mirror is not the database's content (an in-doubt write that
+	 * committed, whose rewrite has not succeeded yet; out of memory): a
+	 * single row would leave the difference there, so every commit is
+	 * the whole rewrite until one succeeds. */
+	if (ch->kind == VV_CHANGE_ALL || !pb->loaded)
 		return commit_all(pb, s, err);
 	return commit_one(pb, ch, err);
 }

@@ -104,6 +104,14 @@ vv_pg_backend_is(const struct vv_backend *b)
 /* ------------------------------------------------------------------ */
 /* Secrets                                                              */
 
+/* Appends n bytes of p to out (o bytes used), as many as fit. */
+static void
+redact_put(char *out, size_t *o, size_t out_size, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n && *o + 1 < out_size; i++)
+		out[(*o)++] = p[i];
+}
+
 void
 vv_pg_redact(const char *ci, char *out, size_t out_size)
 {
@@ -111,26 +119,43 @@ vv_pg_redact(const char *ci, char *out, size_t out_size)
 
 	if (out_size == 0)
 		return;
-	/* URI form: postgresql://user:secret@host/... -> user:***@ */
+	/* URI form: postgresql://user:secret@host/...?password=secret&...
+	 * Copied byte by byte, so that a result cut to out_size never holds
+	 * part of a secret and never runs past out (*** may be longer than
+	 * the secret it replaces). */
 	if (strncmp(ci, "postgresql://", 13) == 0 || strncmp(ci, "postgres://", 11) == 0) {
 		const char *auth = strstr(ci, "://") + 3;
 		const char *at = strchr(auth, '@'), *slash = strchr(auth, '/');
-		const char *colon = strchr(auth, ':');
+		const char *colon = strchr(auth, ':'), *query = strchr(auth, '?');
+		const char *pw = NULL;
 
-		if (at != NULL && (slash == NULL || at < slash) && colon != NULL && colon < at) {
-			snprintf(out, out_size, "%.*s:***%s", (int)(colon - ci), ci, at);
-		} else {
-			snprintf(out, out_size, "%s", ci);
-		}
-		/* ?password=... in the query part */
-		char *q = strstr(out, "password=");
-		if (q != NULL) {
-			char *end = strchr(q, '&');
-			size_t tail = end != NULL ? strlen(end) : 0;
+		if (at != NULL && (slash == NULL || at < slash) && colon != NULL && colon < at)
+			pw = colon + 1;
+		for (const char *c = ci; *c != '\0' && o + 1 < out_size;) {
+			if (c == pw) {
+				redact_put(out, &o, out_size, "***", 3);
+				c = at;
+				continue;
+			}
+			/* a query parameter named ...password (password,
+			 * sslpassword): every one, libpq takes the last */
+			if (query != NULL && c > query && (c[-1] == '?' || c[-1] == '&')) {
+				const char *eq = strchr(c, '='), *amp = strchr(c, '&');
 
-			memmove(q + 12, end != NULL ? end : q + strlen(q), tail + 1);
-			memcpy(q, "password=***", 12);
+				/* a name with a %XX escape is judged after libpq
+				 * decodes it, which we do not: its value goes too */
+				if (eq != NULL && (amp == NULL || eq < amp) &&
+				    ((eq - c >= 8 && strncmp(eq - 8, "password", 8) == 0) ||
+				     memchr(c, '%', (size_t)(eq - c)) != NULL)) {
+					redact_put(out, &o, out_size, c, (size_t)(eq + 1 - c));
+					redact_put(out, &o, out_size, "***", 3);
+					c = amp != NULL ? amp : c + strlen(c);
+					continue;
+				}
+			}
+			out[o++] = *c++;
 		}
+		out[o] = '\0';
 		return;
 	}
 	/* key=value form: the value of every password (and sslpassword)
@@ -140,7 +165,8 @@ vv_pg_redact(const char *ci, char *out, size_t out_size)
 
 		if (strncmp(ci, "password", 8) == 0) {
 			p = ci + 8;
-			while (*p == ' ')
+			/* libpq allows any white space around '=' */
+			while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
 				p++;
 		}
 		if (p != ci && *p == '=') {
@@ -148,7 +174,7 @@ vv_pg_redact(const char *ci, char *out, size_t out_size)
 
 			for (size_t i = 0; rep[i] != '\0' && o + 1 < out_size; i++)
 				out[o++] = rep[i];
-			for (p++; *p == ' '; p++)
+			for (p++; *p == ' ' || (*p >= '\t' && *p <= '\r'); p++)
 				;
 			if (*p == '\'') {
 				for (p++; *p != '\0' && *p != '\''; p++)
@@ -157,7 +183,7 @@ vv_pg_redact(const char *ci, char *out, size_t out_size)
 				if (*p == '\'')
 					p++;
 			} else {
-				while (*p != '\0' && *p != ' ')
+				while (*p != '\0' && *p != ' ' && !(*p >= '\t' && *p <= '\r'))
 					p++;
 			}
 			ci = p;

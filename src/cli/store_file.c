@@ -416,8 +416,13 @@ vv_store_file_write(const struct vv_store_file *sf, const char *path, enum vv_fo
 			(sf->raw != NULL || sf->journaled);
 	int lock, rc = -1;
 
-	if (vv_cli_is_fleet(path))
-		return vv_error_set(err, "%s: a fleet store takes variables, not a file image", path);
+	if (vv_cli_is_fleet(path)) {
+		char shown[600];
+
+		vv_cli_fleet_shown(path, shown, sizeof(shown));
+		return vv_error_set(err, "%s: a fleet store takes variables, not a file image",
+				    shown);
+	}
 	if (vv_store_lock(path, vv_cli_progname, true, &lock, err) != 0)
 		return -1;
 	if (f == VV_FORMAT_JSON)

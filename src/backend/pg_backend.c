@@ -252,13 +252,15 @@ keep_params(struct pg_backend *pb)
 {
 	PQconninfoOption *opts = PQconninfo(pb->conn), *o;
 	size_t n = 0, i = 0;
+	/* "" over a UNIX socket */
+	const char *addr = PQhostaddr(pb->conn) != NULL ? PQhostaddr(pb->conn) : "";
 
 	if (opts == NULL)
 		return -1;
 	for (o = opts; o->keyword != NULL; o++)
 		n++;
-	pb->keys = calloc(n + 2, sizeof(char *));
-	pb->vals = calloc(n + 2, sizeof(char *));
+	pb->keys = calloc(n + 4, sizeof(char *));
+	pb->vals = calloc(n + 4, sizeof(char *));
 	if (pb->keys == NULL || pb->vals == NULL)
 		goto fail;
 	for (o = opts; o->keyword != NULL; o++) {
@@ -280,6 +282,16 @@ keep_params(struct pg_backend *pb)
 		if (o->val == NULL || strcmp(o->keyword, "service") == 0 ||
 		    strcmp(o->keyword, "passfile") == 0)
 			continue;
+		/* over TCP, the server this connection reached: its name (for
+		 * TLS verification), its port and the address the name
+		 * resolved to.  A reconnection inside the sandbox must not
+		 * resolve the name again: /etc/hosts is out of Landlock's
+		 * reach and glibc would then ask DNS through a UDP socket,
+		 * which seccomp answers by killing the daemon. */
+		if (addr[0] != '\0' && (strcmp(o->keyword, "host") == 0 ||
+		    strcmp(o->keyword, "hostaddr") == 0 || strcmp(o->keyword, "port") == 0))
+			continue;
+
 		/* GSSAPI encryption that the first connection did not use
 		 * ("prefer" fell back) is not tried again: it would run the
 		 * Kerberos library (credential caches, krb5.conf) inside the
@@ -297,6 +309,20 @@ keep_params(struct pg_backend *pb)
 		if (pb->keys[i] == NULL || pb->vals[i] == NULL)
 			goto fail;
 		i++;
+	}
+	if (addr[0] != '\0') {
+		const char *pin[3][2] = { { "host", PQhost(pb->conn) }, { "hostaddr", addr },
+					  { "port", PQport(pb->conn) } };
+
+		for (size_t k = 0; k < 3; k++) {
+			if (pin[k][1] == NULL || pin[k][1][0] == '\0')
+				continue;
+			pb->keys[i] = strdup(pin[k][0]);
+			pb->vals[i] = strdup(pin[k][1]);
+			if (pb->keys[i] == NULL || pb->vals[i] == NULL)
+				goto fail;
+			i++;
+		}
 	}
 	/* a path that does not exist: libpq then looks for no ~/.pgpass,
 	 * which would need the user database (NSS) inside the sandbox */

@@ -1190,6 +1190,12 @@ write_stmt(struct pg_backend *pb, const char *stmt, int n, const char *const *va
 				return -1;
 			}
 			PQclear(r);
+			/* Not ours + 1: the database is not what we made it (a
+			 * crash with synchronous_commit off, a failover to a
+			 * standby that lagged, lost our last commits): the VM's
+			 * rows are rewritten from memory next (pg_commit). */
+			if (gen != pb->gen + 1)
+				pb->loaded = false;
 			pb->gen = gen;
 			return 0;
 		}
@@ -1306,6 +1312,7 @@ commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err
 	 * Else: delete the rows, insert every NV variable with its place. */
 	for (int attempt = 0; attempt < VV_PG_ATTEMPTS; attempt++) {
 		char id[24], epoch[24], seq[24], guid[VV_GUID_TEXT_LEN + 1], attr[24], cnt[24];
+		int64_t newgen = 0;
 		const char *p[8];
 		int lens[8] = { 0 }, fmts[8] = { 0 };
 		PGresult *r;
@@ -1353,7 +1360,23 @@ commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err
 			return vv_error_set(err, "fleet store: VM %s fenced: %s", pb->vm_name,
 					    pb->fenced_by);
 		}
+		{
+			struct vv_pg_field f = field(r, 0, 0);
+
+			if (vv_pg_decode_int8(&f, "nv_generation", &newgen, err) != 0) {
+				PQclear(r);
+				goto failed;
+			}
+		}
 		PQclear(r);
+		if (same_order && newgen != pb->gen + 1) {
+			/* the database lost commits of ours (write_stmt):
+			 * the changed rows alone would not restore them */
+			rollback(pb);
+			same_order = false;
+			pb->loaded = false;
+			continue;
+		}
 		if (!same_order) {
 			r = tx_exec(pb, "DELETE FROM vmvars_var WHERE vm_id = $1::int8", 1, p, NULL,
 				    NULL, err);
@@ -1415,7 +1438,7 @@ commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err
 		r = PQexec(pb->conn, "COMMIT");
 		if (PQresultStatus(r) == PGRES_COMMAND_OK) {
 			PQclear(r);
-			pb->gen++;
+			pb->gen = newgen;
 			goto done;
 		}
 		vv_error_set(err, "COMMIT: %s", vv_pg_result_message(r, pb->conn));
@@ -1502,7 +1525,17 @@ pg_commit(struct vv_backend *b, const struct vv_store *s, const struct vv_change
 	 * the whole rewrite until one succeeds. */
 	if (ch->kind == VV_CHANGE_ALL || !pb->loaded)
 		return commit_all(pb, s, err);
-	return commit_one(pb, ch, err);
+	if (commit_one(pb, ch, err) != 0)
+		return -1;
+	/* committed, but the database had lost commits of ours (write_stmt):
+	 * restored from memory now; if that fails, at the next commit (the
+	 * write itself is in, so it is not refused) */
+	if (!pb->loaded) {
+		struct vv_error e2 = { { 0 } };
+
+		(void)commit_all(pb, s, &e2);
+	}
+	return 0;
 }
 
 void

@@ -341,6 +341,64 @@ second_owner_fences_the_first(void)
 	vv_store_free(b);
 }
 
+/*
+ * Finding (r-fleet): an offline edit checked that no daemon holds the VM
+ * in one statement and took the VM in another; a daemon that took it in
+ * between (here: the VM row locked by a "daemon" transaction that takes
+ * the VM while the edit waits on the lock) was fenced by the edit, which
+ * docs/fleet.md says is refused while a daemon holds the VM.
+ */
+static void
+offline_edit_never_takes_a_held_vm(void)
+{
+	struct vv_error err = { { 0 } };
+	PGconn *c;
+	PGresult *r;
+	pid_t child;
+	int ws = 0;
+	bool waited = false;
+
+	ensure_schema();
+	CHECK(pg_sql("DELETE FROM vmvars_vm WHERE name = 'race'"));
+	CHECK(pg_sql("INSERT INTO vmvars_vm (name) VALUES ('race')"));
+	c = PQconnectdb(pg_conninfo);
+	REQUIRE(PQstatus(c) == CONNECTION_OK);
+	PQclear(PQexec(c, "BEGIN"));
+	r = PQexec(c, "SELECT id FROM vmvars_vm WHERE name = 'race' FOR UPDATE");
+	CHECK(PQresultStatus(r) == PGRES_TUPLES_OK);
+	PQclear(r);
+	fflush(stdout);
+	child = fork();
+	REQUIRE(child >= 0);
+	if (child == 0) {
+		struct vv_store *e = open_vm("race", VV_PG_EDIT, &err);
+
+		_exit(e != NULL ? 0 : strstr(err.msg, "is served by a daemon") != NULL ? 1 : 2);
+	}
+	/* the edit waits for the row lock (its check has passed) */
+	for (int i = 0; i < 500 && !waited; i++) {
+		waited = pg_value("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+				  "'Lock' AND query LIKE 'UPDATE vmvars_vm%%'") == 1;
+		if (!waited)
+			usleep(10000);
+	}
+	CHECK(waited);
+	/* a daemon takes the VM meanwhile */
+	r = PQexec(c, "UPDATE vmvars_vm SET epoch = epoch + 1, owner_host = 'host-d', owner_pid = "
+		   "4242, owner_since = now() WHERE name = 'race'");
+	CHECK(PQresultStatus(r) == PGRES_COMMAND_OK);
+	PQclear(r);
+	PQclear(PQexec(c, "COMMIT"));
+	PQfinish(c);
+	REQUIRE(waitpid(child, &ws, 0) == child);
+	CHECK(WIFEXITED(ws));
+	CHECK_EQ(WEXITSTATUS(ws), 1);
+	/* the daemon still holds it, at its epoch */
+	CHECK_EQ(pg_value("SELECT epoch FROM vmvars_vm WHERE name = 'race'"), 1);
+	CHECK_EQ(pg_value("SELECT owner_pid FROM vmvars_vm WHERE name = 'race'"), 4242);
+	CHECK(pg_sql("DELETE FROM vmvars_vm WHERE name = 'race'"));
+}
+
 static void
 read_only_user_fails_at_start(void)
 {
@@ -843,6 +901,7 @@ static const struct vv_test tests[] = {
 	TEST(whole_store_commit_is_all_or_nothing),
 	TEST(hostile_rows_refuse_the_load),
 	TEST(second_owner_fences_the_first),
+	TEST(offline_edit_never_takes_a_held_vm),
 	TEST(read_only_user_fails_at_start),
 	TEST(server_restart_during_writes),
 	TEST(server_away_leaves_a_write_in_doubt),

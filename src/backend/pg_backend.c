@@ -680,6 +680,8 @@ owner_text(char *host, size_t host_size, char *pid, size_t pid_size)
 	snprintf(pid, pid_size, "%ld", (long)getpid());
 }
 
+static int check_not_held(struct pg_backend *pb, struct vv_error *err);
+
 /*
  * Inside the open transaction: the VM row (created if asked), with the
  * epoch raised when take is set.  Sets vm_id, epoch, gen; prev (if not
@@ -709,14 +711,19 @@ vm_row(struct pg_backend *pb, bool take, char *prev, size_t prev_size, struct vv
 	p[0] = pb->vm_name;
 	p[1] = host;
 	p[2] = pid;
+	/* An offline edit takes the VM only from nobody, decided on the
+	 * locked row itself: a daemon that took it since check_not_held is
+	 * not fenced by the edit. */
+	p[3] = pb->mode == VV_PG_EDIT && !pb->force ? "f" : "t";
 	if (take)
 		r = tx_exec(pb, "UPDATE vmvars_vm n SET epoch = o.epoch + 1, owner_host = $2, "
 			    "owner_pid = $3::int4, owner_since = now() FROM (SELECT id, epoch, "
 			    "owner_host, owner_pid, owner_since, uuid FROM vmvars_vm WHERE name = $1 "
-			    "FOR UPDATE) o WHERE n.id = o.id RETURNING n.id, n.epoch, "
+			    "FOR UPDATE) o WHERE n.id = o.id AND ($4::bool OR o.owner_host IS NULL) "
+			    "RETURNING n.id, n.epoch, "
 			    "n.nv_generation, coalesce(o.owner_host || ' pid ' || o.owner_pid::text "
 			    "|| ' since ' || o.owner_since::text, ''), o.uuid",
-			    3, p, NULL, NULL, err);
+			    4, p, NULL, NULL, err);
 	else
 		r = tx_exec(pb, "SELECT id, epoch, nv_generation, coalesce(owner_host || ' pid ' "
 			    "|| owner_pid::text || ' since ' || owner_since::text, ''), uuid "
@@ -725,6 +732,9 @@ vm_row(struct pg_backend *pb, bool take, char *prev, size_t prev_size, struct vv
 		return -1;
 	if (PQntuples(r) == 0) {
 		PQclear(r);
+		/* no row, or (an edit) a row a daemon holds */
+		if (take && p[3][0] == 'f')
+			return check_not_held(pb, err) != 0 ? -1 : 1;
 		return 1;
 	}
 	f = field(r, 0, 0);

@@ -9,6 +9,9 @@
  */
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <vmvars/vmvars.h>
@@ -697,6 +700,85 @@ commits_the_database_lost_are_written_again(void)
 	vv_store_free(s);
 }
 
+/*
+ * Finding (r-fleet): a write whose reply was lost was sent again once the
+ * VM row said it had not committed -- but the first copy may not have run
+ * yet: its server process still holds it (a partition, a stalled server
+ * process: here SIGSTOP, and the client's socket shut down under the
+ * write).  The copy that runs later, after the write sent again and after
+ * later writes, still matched our epoch and committed: an acknowledged
+ * delete undone (a lost write and a phantom at once).  Every write must
+ * also name the generation it follows.
+ */
+static char zombie_socket[128];
+
+static void
+cut_the_database_socket(int sig)
+{
+	(void)sig;
+	for (int fd = 3; fd < 1024; fd++) {
+		struct sockaddr_un a;
+		socklen_t len = sizeof(a);
+
+		if (getpeername(fd, (struct sockaddr *)&a, &len) == 0 && a.sun_family == AF_UNIX &&
+		    strcmp(a.sun_path, zombie_socket) == 0)
+			(void)shutdown(fd, SHUT_RDWR);
+	}
+}
+
+static void
+late_copy_of_a_resent_write_changes_nothing(void)
+{
+	struct vv_error err = { { 0 } };
+	struct vv_store *s, *r;
+	struct itimerval it = { { 0, 0 }, { 0, 300000 } };
+	struct sigaction sa, old;
+	long long pid;
+
+	ensure_schema();
+	snprintf(zombie_socket, sizeof(zombie_socket), "%s/.s.PGSQL.%d", pg_dir,
+		 pg_tcp_port > 0 ? pg_tcp_port : 5432);
+	CHECK(pg_sql("DELETE FROM vmvars_vm WHERE name = 'zombie'"));
+	s = open_vm("zombie", VV_PG_OWN, &err);
+	REQUIRE(s != NULL);
+	CHECK_STATUS(put(s, U("X"), 1), VV_EFI_SUCCESS);
+	/* the store's server process: the one whose last statement was a write */
+	REQUIRE(pg_value("SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND "
+			 "query LIKE 'WITH v AS (UPDATE vmvars_vm%%'") == 1);
+	pid = pg_value("SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND "
+		       "query LIKE 'WITH v AS (UPDATE vmvars_vm%%'");
+	REQUIRE(pid > 0);
+	REQUIRE(kill((pid_t)pid, SIGSTOP) == 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cut_the_database_socket;
+	sigaction(SIGALRM, &sa, &old);
+	setitimer(ITIMER_REAL, &it, NULL);
+	/* sent to the stopped process, the socket cut: sent again */
+	CHECK_STATUS(put(s, U("X"), 2), VV_EFI_SUCCESS);
+	sigaction(SIGALRM, &old, NULL);
+	/* acknowledged: X deleted */
+	CHECK_STATUS(vv_store_put(s, U("X"), &TEST_GUID, NV_BS_RT, NULL, 0, NULL), VV_EFI_SUCCESS);
+	/* the first copy runs now */
+	kill((pid_t)pid, SIGCONT);
+	for (int i = 0; i < 500 && pg_value("SELECT count(*) FROM pg_stat_activity WHERE pid = %lld",
+					    pid) != 0; i++)
+		usleep(10000);
+	CHECK_EQ(pg_value("SELECT count(*) FROM pg_stat_activity WHERE pid = %lld", pid), 0);
+	r = open_vm("zombie", VV_PG_READ, &err);
+	REQUIRE(r != NULL);
+	CHECK_EQ(value_of(r, U("X")), -1);
+	CHECK_EQ(vv_store_count(r), 0);
+	vv_store_free(r);
+	/* and the store goes on */
+	CHECK_STATUS(put(s, U("Y"), 3), VV_EFI_SUCCESS);
+	r = open_vm("zombie", VV_PG_READ, &err);
+	REQUIRE(r != NULL);
+	CHECK_EQ(value_of(r, U("Y")), 3);
+	CHECK_EQ(vv_store_count(r), 1);
+	vv_store_free(r);
+	vv_store_free(s);
+}
+
 static void
 thousand_vms_in_one_database(void)
 {
@@ -907,6 +989,7 @@ static const struct vv_test tests[] = {
 	TEST(server_away_leaves_a_write_in_doubt),
 	TEST(refused_write_removed_even_if_the_first_rewrite_fails),
 	TEST(commits_the_database_lost_are_written_again),
+	TEST(late_copy_of_a_resent_write_changes_nothing),
 	TEST(thousand_vms_in_one_database),
 	TEST(db_list_in_one_query),
 	TEST(cli_on_a_fleet_store),

@@ -347,7 +347,7 @@ pause_ms(int ms)
 /* The statements of a write, prepared on every new connection. */
 static const char SQL_PUT[] =
 	"WITH v AS (UPDATE vmvars_vm SET nv_generation = nv_generation + 1, "
-	"next_seq = next_seq + 1 WHERE id = $1 AND epoch = $2 "
+	"next_seq = next_seq + 1 WHERE id = $1 AND epoch = $2 AND nv_generation = $9 "
 	"RETURNING id, nv_generation, next_seq), "
 	"w AS (INSERT INTO vmvars_var (vm_id, guid, name, seq, attributes, time, digest, data) "
 	"SELECT v.id, $3::uuid, $4, v.next_seq, $5, $6, $7, $8 FROM v "
@@ -357,7 +357,7 @@ static const char SQL_PUT[] =
 	"SELECT nv_generation FROM v";
 static const char SQL_DELETE[] =
 	"WITH v AS (UPDATE vmvars_vm SET nv_generation = nv_generation + 1 "
-	"WHERE id = $1 AND epoch = $2 RETURNING id, nv_generation), "
+	"WHERE id = $1 AND epoch = $2 AND nv_generation = $5 RETURNING id, nv_generation), "
 	"d AS (DELETE FROM vmvars_var WHERE vm_id = (SELECT id FROM v) "
 	"AND guid = $3::uuid AND name = $4) "
 	"SELECT nv_generation FROM v";
@@ -370,7 +370,7 @@ static int
 prepare_all(struct pg_backend *pb)
 {
 	static const struct { const char *name, *sql; int n; } stmts[] = {
-		{ "vv_put", SQL_PUT, 8 }, { "vv_delete", SQL_DELETE, 4 },
+		{ "vv_put", SQL_PUT, 9 }, { "vv_delete", SQL_DELETE, 5 },
 		{ "vv_state", SQL_STATE, 1 },
 	};
 
@@ -1148,8 +1148,42 @@ bad:
 }
 
 /*
+ * A write matched no VM row: fenced (the epoch moved, the row is gone:
+ * -1 with err), or our epoch stands but the generation is not the one
+ * the write followed (2): the database is not what we made it -- a late
+ * copy of one of our writes ran, or it lost commits of ours -- and the
+ * VM's rows are rewritten from memory (pg_commit).
+ */
+static int
+stale_or_fenced(struct pg_backend *pb, struct vv_error *err)
+{
+	char id[24];
+	const char *p[1] = { id };
+	PGresult *r;
+	int64_t epoch;
+	struct vv_pg_field f;
+
+	snprintf(id, sizeof(id), "%" PRId64, pb->vm_id);
+	r = exec_read(pb, "vv_state", NULL, 1, p, NULL, NULL, err);
+	if (r != NULL && PQntuples(r) == 1) {
+		f = field(r, 0, 0);
+		if (vv_pg_decode_int8(&f, "epoch", &epoch, err) == 0 && epoch == pb->epoch) {
+			PQclear(r);
+			pb->loaded = false;
+			return 2;
+		}
+	}
+	PQclear(r);
+	note_fenced(pb);
+	return vv_error_set(err, "fleet store: VM %s fenced: %s", pb->vm_name, pb->fenced_by);
+}
+
+/*
  * Sends one write statement (prepared) until it is known to have
- * committed (0) or not (-1 with err).  When the server stays unreachable
+ * committed (0) or not (-1 with err; 2: not made, the generation moved,
+ * stale_or_fenced).  Every write names the generation it follows, so a
+ * copy of it that the server runs late (its reply was lost, it was sent
+ * again, later writes followed) changes nothing.  When the server stays unreachable
  * after a send whose reply was lost, the outcome stays unknown: -1, and
  * pb->in_doubt makes the next commit resolve it first (pg_commit).
  */
@@ -1190,9 +1224,7 @@ write_stmt(struct pg_backend *pb, const char *stmt, int n, const char *const *va
 
 			if (PQntuples(r) == 0) {
 				PQclear(r);
-				note_fenced(pb);
-				return vv_error_set(err, "fleet store: VM %s fenced: %s", pb->vm_name,
-						    pb->fenced_by);
+				return stale_or_fenced(pb, err);
 			}
 			f = field(r, 0, 0);
 			if (vv_pg_decode_int8(&f, "nv_generation", &gen, err) != 0) {
@@ -1240,10 +1272,10 @@ static int
 commit_one(struct pg_backend *pb, const struct vv_change *ch, struct vv_error *err)
 {
 	const struct vv_variable *v = ch->var;
-	char id[24], epoch[24], guid[VV_GUID_TEXT_LEN + 1], attr[24];
+	char id[24], epoch[24], guid[VV_GUID_TEXT_LEN + 1], attr[24], gen[24];
 	uint8_t *name = malloc(v->name_len > 0 ? v->name_len * 2 : 1);
-	const char *vals[8];
-	int lens[8] = { 0 }, fmts[8] = { 0 };
+	const char *vals[9];
+	int lens[9] = { 0 }, fmts[9] = { 0 };
 	bool put = ch->kind == VV_CHANGE_PUT, at_time = v->has_time && (v->attributes & VV_ATTR_AT);
 	int rc;
 
@@ -1255,6 +1287,7 @@ commit_one(struct pg_backend *pb, const struct vv_change *ch, struct vv_error *e
 	snprintf(epoch, sizeof(epoch), "%" PRId64, pb->epoch);
 	vv_guid_format(&v->guid, guid);
 	snprintf(attr, sizeof(attr), "%u", (unsigned)v->attributes);
+	snprintf(gen, sizeof(gen), "%" PRId64, pb->gen);
 	vals[0] = id;
 	vals[1] = epoch;
 	vals[2] = guid;
@@ -1273,10 +1306,11 @@ commit_one(struct pg_backend *pb, const struct vv_change *ch, struct vv_error *e
 		lens[7] = (int)v->data_size;
 		fmts[7] = 1;
 	}
-	rc = write_stmt(pb, put ? "vv_put" : "vv_delete", put ? 8 : 4, vals, lens, fmts, err);
+	vals[put ? 8 : 4] = gen;
+	rc = write_stmt(pb, put ? "vv_put" : "vv_delete", put ? 9 : 5, vals, lens, fmts, err);
 	free(name);
 	if (rc != 0)
-		return -1;
+		return rc;
 	/* the mirror follows the database */
 	ssize_t i = mirror_find(pb, &v->guid, v->name, v->name_len);
 	if (put) {
@@ -1499,6 +1533,7 @@ pg_commit(struct vv_backend *b, const struct vv_store *s, const struct vv_change
 	  struct vv_error *err)
 {
 	struct pg_backend *pb = to_pg(b);
+	int rc;
 
 	/* A whole-store commit of what the database already holds needs no
 	 * write, and so no ownership (vmvarsd's final flush, a read-only
@@ -1535,7 +1570,10 @@ pg_commit(struct vv_backend *b, const struct vv_store *s, const struct vv_change
 	 * the whole rewrite until one succeeds. */
 	if (ch->kind == VV_CHANGE_ALL || !pb->loaded)
 		return commit_all(pb, s, err);
-	if (commit_one(pb, ch, err) != 0)
+	rc = commit_one(pb, ch, err);
+	if (rc == 2)
+		return commit_all(pb, s, err);  /* not made: the rewrite makes it */
+	if (rc != 0)
 		return -1;
 	/* committed, but the database had lost commits of ours (write_stmt):
 	 * restored from memory now; if that fails, at the next commit (the

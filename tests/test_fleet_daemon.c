@@ -517,6 +517,43 @@ tcp_reconnect_inside_the_sandbox(void)
 }
 
 /*
+ * Finding (r-fleet): a store named by a host NAME (docs/fleet.md's own
+ * example, host=db.example) -- here localhost, which /etc/hosts or DNS
+ * resolve.  Reconnecting inside the sandbox made libpq resolve the name
+ * again: Landlock hides /etc/hosts, so glibc asks DNS, whose UDP socket
+ * seccomp answers by killing the daemon at the first database restart.
+ */
+static void
+tcp_host_name_reconnects_inside_the_sandbox(void)
+{
+	char uri[128];
+	const char *argv[8] = { "--store", uri, "--vm-name", "tcp-name", NULL };
+	struct daemon d;
+	struct vv_store *s;
+	const char *st;
+
+	need_schema();
+	CHECK(pg_sql("DELETE FROM vmvars_vm WHERE name = 'tcp-name'"));
+	snprintf(uri, sizeof(uri), "postgresql://vmvars@localhost:%d/vmvars", pg_tcp_port);
+	REQUIRE(daemon_setup(&d, "vv-fleet-tcpn", argv));
+	for (int i = 0; i < 1000 && !strstr(mgmt(&d, "{\"cmd\":\"stats\"}"), "postgresql"); i++)
+		usleep(10000);
+	CHECK(mgmt_set(&d, "Before", 1));
+	REQUIRE(pg_restart("immediate"));
+	CHECK(mgmt_set(&d, "After", 2));
+	CHECK(alive(&d));
+	st = mgmt(&d, "{\"cmd\":\"stats\"}");
+	CHECK(strstr(st, "\"connected\":true") != NULL);
+	s = db_store("tcp-name");
+	REQUIRE(s != NULL);
+	CHECK(db_has(s, "Before", 1));
+	CHECK(db_has(s, "After", 2));
+	vv_store_free(s);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
+/*
  * A password from libpq's password file (PGPASSFILE), never on the command
  * line: the daemon reads the file once, before its sandbox, and reconnects
  * after a server crash with what it resolved (Landlock would not let it
@@ -793,6 +830,7 @@ static const struct vv_test tests[] = {
 	TEST(ovmf_boot_migrated_half_way),
 	TEST(hand_over_refused_when_the_source_wrote_since),
 	TEST(tcp_reconnect_inside_the_sandbox),
+	TEST(tcp_host_name_reconnects_inside_the_sandbox),
 	TEST(password_file_and_reconnection),
 	TEST(tcp_sandbox_allows_only_the_database),
 };

@@ -104,6 +104,14 @@ vv_pg_backend_is(const struct vv_backend *b)
 /* ------------------------------------------------------------------ */
 /* Secrets                                                              */
 
+/* Appends n bytes of p to out (o bytes used), as many as fit. */
+static void
+redact_put(char *out, size_t *o, size_t out_size, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n && *o + 1 < out_size; i++)
+		out[(*o)++] = p[i];
+}
+
 void
 vv_pg_redact(const char *ci, char *out, size_t out_size)
 {
@@ -111,26 +119,43 @@ vv_pg_redact(const char *ci, char *out, size_t out_size)
 
 	if (out_size == 0)
 		return;
-	/* URI form: postgresql://user:secret@host/... -> user:***@ */
+	/* URI form: postgresql://user:secret@host/...?password=secret&...
+	 * Copied byte by byte, so that a result cut to out_size never holds
+	 * part of a secret and never runs past out (*** may be longer than
+	 * the secret it replaces). */
 	if (strncmp(ci, "postgresql://", 13) == 0 || strncmp(ci, "postgres://", 11) == 0) {
 		const char *auth = strstr(ci, "://") + 3;
 		const char *at = strchr(auth, '@'), *slash = strchr(auth, '/');
-		const char *colon = strchr(auth, ':');
+		const char *colon = strchr(auth, ':'), *query = strchr(auth, '?');
+		const char *pw = NULL;
 
-		if (at != NULL && (slash == NULL || at < slash) && colon != NULL && colon < at) {
-			snprintf(out, out_size, "%.*s:***%s", (int)(colon - ci), ci, at);
-		} else {
-			snprintf(out, out_size, "%s", ci);
-		}
-		/* ?password=... in the query part */
-		char *q = strstr(out, "password=");
-		if (q != NULL) {
-			char *end = strchr(q, '&');
-			size_t tail = end != NULL ? strlen(end) : 0;
+		if (at != NULL && (slash == NULL || at < slash) && colon != NULL && colon < at)
+			pw = colon + 1;
+		for (const char *c = ci; *c != '\0' && o + 1 < out_size;) {
+			if (c == pw) {
+				redact_put(out, &o, out_size, "***", 3);
+				c = at;
+				continue;
+			}
+			/* a query parameter named ...password (password,
+			 * sslpassword): every one, libpq takes the last */
+			if (query != NULL && c > query && (c[-1] == '?' || c[-1] == '&')) {
+				const char *eq = strchr(c, '='), *amp = strchr(c, '&');
 
-			memmove(q + 12, end != NULL ? end : q + strlen(q), tail + 1);
-			memcpy(q, "password=***", 12);
+				/* a name with a %XX escape is judged after libpq
+				 * decodes it, which we do not: its value goes too */
+				if (eq != NULL && (amp == NULL || eq < amp) &&
+				    ((eq - c >= 8 && strncmp(eq - 8, "password", 8) == 0) ||
+				     memchr(c, '%', (size_t)(eq - c)) != NULL)) {
+					redact_put(out, &o, out_size, c, (size_t)(eq + 1 - c));
+					redact_put(out, &o, out_size, "***", 3);
+					c = amp != NULL ? amp : c + strlen(c);
+					continue;
+				}
+			}
+			out[o++] = *c++;
 		}
+		out[o] = '\0';
 		return;
 	}
 	/* key=value form: the value of every password (and sslpassword)
@@ -140,7 +165,8 @@ vv_pg_redact(const char *ci, char *out, size_t out_size)
 
 		if (strncmp(ci, "password", 8) == 0) {
 			p = ci + 8;
-			while (*p == ' ')
+			/* libpq allows any white space around '=' */
+			while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
 				p++;
 		}
 		if (p != ci && *p == '=') {
@@ -148,7 +174,7 @@ vv_pg_redact(const char *ci, char *out, size_t out_size)
 
 			for (size_t i = 0; rep[i] != '\0' && o + 1 < out_size; i++)
 				out[o++] = rep[i];
-			for (p++; *p == ' '; p++)
+			for (p++; *p == ' ' || (*p >= '\t' && *p <= '\r'); p++)
 				;
 			if (*p == '\'') {
 				for (p++; *p != '\0' && *p != '\''; p++)
@@ -157,7 +183,7 @@ vv_pg_redact(const char *ci, char *out, size_t out_size)
 				if (*p == '\'')
 					p++;
 			} else {
-				while (*p != '\0' && *p != ' ')
+				while (*p != '\0' && *p != ' ' && !(*p >= '\t' && *p <= '\r'))
 					p++;
 			}
 			ci = p;
@@ -226,13 +252,15 @@ keep_params(struct pg_backend *pb)
 {
 	PQconninfoOption *opts = PQconninfo(pb->conn), *o;
 	size_t n = 0, i = 0;
+	/* "" over a UNIX socket */
+	const char *addr = PQhostaddr(pb->conn) != NULL ? PQhostaddr(pb->conn) : "";
 
 	if (opts == NULL)
 		return -1;
 	for (o = opts; o->keyword != NULL; o++)
 		n++;
-	pb->keys = calloc(n + 2, sizeof(char *));
-	pb->vals = calloc(n + 2, sizeof(char *));
+	pb->keys = calloc(n + 4, sizeof(char *));
+	pb->vals = calloc(n + 4, sizeof(char *));
 	if (pb->keys == NULL || pb->vals == NULL)
 		goto fail;
 	for (o = opts; o->keyword != NULL; o++) {
@@ -254,6 +282,16 @@ keep_params(struct pg_backend *pb)
 		if (o->val == NULL || strcmp(o->keyword, "service") == 0 ||
 		    strcmp(o->keyword, "passfile") == 0)
 			continue;
+		/* over TCP, the server this connection reached: its name (for
+		 * TLS verification), its port and the address the name
+		 * resolved to.  A reconnection inside the sandbox must not
+		 * resolve the name again: /etc/hosts is out of Landlock's
+		 * reach and glibc would then ask DNS through a UDP socket,
+		 * which seccomp answers by killing the daemon. */
+		if (addr[0] != '\0' && (strcmp(o->keyword, "host") == 0 ||
+		    strcmp(o->keyword, "hostaddr") == 0 || strcmp(o->keyword, "port") == 0))
+			continue;
+
 		/* GSSAPI encryption that the first connection did not use
 		 * ("prefer" fell back) is not tried again: it would run the
 		 * Kerberos library (credential caches, krb5.conf) inside the
@@ -271,6 +309,20 @@ keep_params(struct pg_backend *pb)
 		if (pb->keys[i] == NULL || pb->vals[i] == NULL)
 			goto fail;
 		i++;
+	}
+	if (addr[0] != '\0') {
+		const char *pin[3][2] = { { "host", PQhost(pb->conn) }, { "hostaddr", addr },
+					  { "port", PQport(pb->conn) } };
+
+		for (size_t k = 0; k < 3; k++) {
+			if (pin[k][1] == NULL || pin[k][1][0] == '\0')
+				continue;
+			pb->keys[i] = strdup(pin[k][0]);
+			pb->vals[i] = strdup(pin[k][1]);
+			if (pb->keys[i] == NULL || pb->vals[i] == NULL)
+				goto fail;
+			i++;
+		}
 	}
 	/* a path that does not exist: libpq then looks for no ~/.pgpass,
 	 * which would need the user database (NSS) inside the sandbox */
@@ -295,7 +347,7 @@ pause_ms(int ms)
 /* The statements of a write, prepared on every new connection. */
 static const char SQL_PUT[] =
 	"WITH v AS (UPDATE vmvars_vm SET nv_generation = nv_generation + 1, "
-	"next_seq = next_seq + 1 WHERE id = $1 AND epoch = $2 "
+	"next_seq = next_seq + 1 WHERE id = $1 AND epoch = $2 AND nv_generation = $9 "
 	"RETURNING id, nv_generation, next_seq), "
 	"w AS (INSERT INTO vmvars_var (vm_id, guid, name, seq, attributes, time, digest, data) "
 	"SELECT v.id, $3::uuid, $4, v.next_seq, $5, $6, $7, $8 FROM v "
@@ -305,7 +357,7 @@ static const char SQL_PUT[] =
 	"SELECT nv_generation FROM v";
 static const char SQL_DELETE[] =
 	"WITH v AS (UPDATE vmvars_vm SET nv_generation = nv_generation + 1 "
-	"WHERE id = $1 AND epoch = $2 RETURNING id, nv_generation), "
+	"WHERE id = $1 AND epoch = $2 AND nv_generation = $5 RETURNING id, nv_generation), "
 	"d AS (DELETE FROM vmvars_var WHERE vm_id = (SELECT id FROM v) "
 	"AND guid = $3::uuid AND name = $4) "
 	"SELECT nv_generation FROM v";
@@ -318,7 +370,7 @@ static int
 prepare_all(struct pg_backend *pb)
 {
 	static const struct { const char *name, *sql; int n; } stmts[] = {
-		{ "vv_put", SQL_PUT, 8 }, { "vv_delete", SQL_DELETE, 4 },
+		{ "vv_put", SQL_PUT, 9 }, { "vv_delete", SQL_DELETE, 5 },
 		{ "vv_state", SQL_STATE, 1 },
 	};
 
@@ -628,6 +680,8 @@ owner_text(char *host, size_t host_size, char *pid, size_t pid_size)
 	snprintf(pid, pid_size, "%ld", (long)getpid());
 }
 
+static int check_not_held(struct pg_backend *pb, struct vv_error *err);
+
 /*
  * Inside the open transaction: the VM row (created if asked), with the
  * epoch raised when take is set.  Sets vm_id, epoch, gen; prev (if not
@@ -657,14 +711,19 @@ vm_row(struct pg_backend *pb, bool take, char *prev, size_t prev_size, struct vv
 	p[0] = pb->vm_name;
 	p[1] = host;
 	p[2] = pid;
+	/* An offline edit takes the VM only from nobody, decided on the
+	 * locked row itself: a daemon that took it since check_not_held is
+	 * not fenced by the edit. */
+	p[3] = pb->mode == VV_PG_EDIT && !pb->force ? "f" : "t";
 	if (take)
 		r = tx_exec(pb, "UPDATE vmvars_vm n SET epoch = o.epoch + 1, owner_host = $2, "
 			    "owner_pid = $3::int4, owner_since = now() FROM (SELECT id, epoch, "
 			    "owner_host, owner_pid, owner_since, uuid FROM vmvars_vm WHERE name = $1 "
-			    "FOR UPDATE) o WHERE n.id = o.id RETURNING n.id, n.epoch, "
+			    "FOR UPDATE) o WHERE n.id = o.id AND ($4::bool OR o.owner_host IS NULL) "
+			    "RETURNING n.id, n.epoch, "
 			    "n.nv_generation, coalesce(o.owner_host || ' pid ' || o.owner_pid::text "
 			    "|| ' since ' || o.owner_since::text, ''), o.uuid",
-			    3, p, NULL, NULL, err);
+			    4, p, NULL, NULL, err);
 	else
 		r = tx_exec(pb, "SELECT id, epoch, nv_generation, coalesce(owner_host || ' pid ' "
 			    "|| owner_pid::text || ' since ' || owner_since::text, ''), uuid "
@@ -673,6 +732,9 @@ vm_row(struct pg_backend *pb, bool take, char *prev, size_t prev_size, struct vv
 		return -1;
 	if (PQntuples(r) == 0) {
 		PQclear(r);
+		/* no row, or (an edit) a row a daemon holds */
+		if (take && p[3][0] == 'f')
+			return check_not_held(pb, err) != 0 ? -1 : 1;
 		return 1;
 	}
 	f = field(r, 0, 0);
@@ -1086,8 +1148,42 @@ bad:
 }
 
 /*
+ * A write matched no VM row: fenced (the epoch moved, the row is gone:
+ * -1 with err), or our epoch stands but the generation is not the one
+ * the write followed (2): the database is not what we made it -- a late
+ * copy of one of our writes ran, or it lost commits of ours -- and the
+ * VM's rows are rewritten from memory (pg_commit).
+ */
+static int
+stale_or_fenced(struct pg_backend *pb, struct vv_error *err)
+{
+	char id[24];
+	const char *p[1] = { id };
+	PGresult *r;
+	int64_t epoch;
+	struct vv_pg_field f;
+
+	snprintf(id, sizeof(id), "%" PRId64, pb->vm_id);
+	r = exec_read(pb, "vv_state", NULL, 1, p, NULL, NULL, err);
+	if (r != NULL && PQntuples(r) == 1) {
+		f = field(r, 0, 0);
+		if (vv_pg_decode_int8(&f, "epoch", &epoch, err) == 0 && epoch == pb->epoch) {
+			PQclear(r);
+			pb->loaded = false;
+			return 2;
+		}
+	}
+	PQclear(r);
+	note_fenced(pb);
+	return vv_error_set(err, "fleet store: VM %s fenced: %s", pb->vm_name, pb->fenced_by);
+}
+
+/*
  * Sends one write statement (prepared) until it is known to have
- * committed (0) or not (-1 with err).  When the server stays unreachable
+ * committed (0) or not (-1 with err; 2: not made, the generation moved,
+ * stale_or_fenced).  Every write names the generation it follows, so a
+ * copy of it that the server runs late (its reply was lost, it was sent
+ * again, later writes followed) changes nothing.  When the server stays unreachable
  * after a send whose reply was lost, the outcome stays unknown: -1, and
  * pb->in_doubt makes the next commit resolve it first (pg_commit).
  */
@@ -1128,9 +1224,7 @@ write_stmt(struct pg_backend *pb, const char *stmt, int n, const char *const *va
 
 			if (PQntuples(r) == 0) {
 				PQclear(r);
-				note_fenced(pb);
-				return vv_error_set(err, "fleet store: VM %s fenced: %s", pb->vm_name,
-						    pb->fenced_by);
+				return stale_or_fenced(pb, err);
 			}
 			f = field(r, 0, 0);
 			if (vv_pg_decode_int8(&f, "nv_generation", &gen, err) != 0) {
@@ -1138,6 +1232,12 @@ write_stmt(struct pg_backend *pb, const char *stmt, int n, const char *const *va
 				return -1;
 			}
 			PQclear(r);
+			/* Not ours + 1: the database is not what we made it (a
+			 * crash with synchronous_commit off, a failover to a
+			 * standby that lagged, lost our last commits): the VM's
+			 * rows are rewritten from memory next (pg_commit). */
+			if (gen != pb->gen + 1)
+				pb->loaded = false;
 			pb->gen = gen;
 			return 0;
 		}
@@ -1172,10 +1272,10 @@ static int
 commit_one(struct pg_backend *pb, const struct vv_change *ch, struct vv_error *err)
 {
 	const struct vv_variable *v = ch->var;
-	char id[24], epoch[24], guid[VV_GUID_TEXT_LEN + 1], attr[24];
+	char id[24], epoch[24], guid[VV_GUID_TEXT_LEN + 1], attr[24], gen[24];
 	uint8_t *name = malloc(v->name_len > 0 ? v->name_len * 2 : 1);
-	const char *vals[8];
-	int lens[8] = { 0 }, fmts[8] = { 0 };
+	const char *vals[9];
+	int lens[9] = { 0 }, fmts[9] = { 0 };
 	bool put = ch->kind == VV_CHANGE_PUT, at_time = v->has_time && (v->attributes & VV_ATTR_AT);
 	int rc;
 
@@ -1187,6 +1287,7 @@ commit_one(struct pg_backend *pb, const struct vv_change *ch, struct vv_error *e
 	snprintf(epoch, sizeof(epoch), "%" PRId64, pb->epoch);
 	vv_guid_format(&v->guid, guid);
 	snprintf(attr, sizeof(attr), "%u", (unsigned)v->attributes);
+	snprintf(gen, sizeof(gen), "%" PRId64, pb->gen);
 	vals[0] = id;
 	vals[1] = epoch;
 	vals[2] = guid;
@@ -1205,10 +1306,11 @@ commit_one(struct pg_backend *pb, const struct vv_change *ch, struct vv_error *e
 		lens[7] = (int)v->data_size;
 		fmts[7] = 1;
 	}
-	rc = write_stmt(pb, put ? "vv_put" : "vv_delete", put ? 8 : 4, vals, lens, fmts, err);
+	vals[put ? 8 : 4] = gen;
+	rc = write_stmt(pb, put ? "vv_put" : "vv_delete", put ? 9 : 5, vals, lens, fmts, err);
 	free(name);
 	if (rc != 0)
-		return -1;
+		return rc;
 	/* the mirror follows the database */
 	ssize_t i = mirror_find(pb, &v->guid, v->name, v->name_len);
 	if (put) {
@@ -1223,7 +1325,10 @@ commit_one(struct pg_backend *pb, const struct vv_change *ch, struct vv_error *e
 /*
  * The whole NV content (vv_store_flush, restores): nothing when it equals
  * the mirror; the rows that differ when only values changed; else the
- * VM's rows rewritten in store order.  One transaction.
+ * VM's rows rewritten in store order.  Either way ONE transaction that
+ * first checks our epoch: a whole-store commit is all or nothing (a
+ * restore the store undoes must leave no row of it behind, store.h
+ * invariant 5), so the changed rows are never written one statement each.
  */
 static int
 commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err)
@@ -1247,26 +1352,11 @@ commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err
 		same_order = false;
 	if (same_order && same)
 		return 0;               /* the database already holds exactly this */
-	if (same_order) {
-		/* values only: one write per changed row */
-		i = 0;
-		for (v = vv_store_first(s); v != NULL; v = vv_store_next(v)) {
-			if (!(v->attributes & VV_ATTR_NV))
-				continue;
-			if (!mirror_same(&pb->mirror[i], v)) {
-				struct vv_change ch = { VV_CHANGE_PUT, v, NULL, 0 };
-
-				if (commit_one(pb, &ch, err) != 0)
-					return -1;
-			}
-			i++;
-		}
-		return 0;
-	}
-	/* Rewrite: delete the rows, insert every NV variable with its place,
-	 * in one transaction that first checks our epoch. */
+	/* Same order: the changed rows updated in place (their seq kept).
+	 * Else: delete the rows, insert every NV variable with its place. */
 	for (int attempt = 0; attempt < VV_PG_ATTEMPTS; attempt++) {
 		char id[24], epoch[24], seq[24], guid[VV_GUID_TEXT_LEN + 1], attr[24], cnt[24];
+		int64_t newgen = 0;
 		const char *p[8];
 		int lens[8] = { 0 }, fmts[8] = { 0 };
 		PGresult *r;
@@ -1300,9 +1390,11 @@ commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err
 		p[0] = id;
 		p[1] = epoch;
 		p[2] = cnt;
-		r = tx_exec(pb, "UPDATE vmvars_vm SET nv_generation = nv_generation + 1, "
+		r = tx_exec(pb, same_order ? "UPDATE vmvars_vm SET nv_generation = nv_generation "
+			    "+ 1 WHERE id = $1::int8 AND epoch = $2::int8 RETURNING nv_generation" :
+			    "UPDATE vmvars_vm SET nv_generation = nv_generation + 1, "
 			    "next_seq = $3::int8 WHERE id = $1::int8 AND epoch = $2::int8 "
-			    "RETURNING nv_generation", 3, p, NULL, NULL, err);
+			    "RETURNING nv_generation", same_order ? 2 : 3, p, NULL, NULL, err);
 		if (r == NULL)
 			goto failed;
 		if (PQntuples(r) == 0) {
@@ -1312,17 +1404,38 @@ commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err
 			return vv_error_set(err, "fleet store: VM %s fenced: %s", pb->vm_name,
 					    pb->fenced_by);
 		}
+		{
+			struct vv_pg_field f = field(r, 0, 0);
+
+			if (vv_pg_decode_int8(&f, "nv_generation", &newgen, err) != 0) {
+				PQclear(r);
+				goto failed;
+			}
+		}
 		PQclear(r);
-		r = tx_exec(pb, "DELETE FROM vmvars_var WHERE vm_id = $1::int8", 1, p, NULL, NULL,
-			    err);
-		if (r == NULL)
-			goto failed;
-		PQclear(r);
+		if (same_order && newgen != pb->gen + 1) {
+			/* the database lost commits of ours (write_stmt):
+			 * the changed rows alone would not restore them */
+			rollback(pb);
+			same_order = false;
+			pb->loaded = false;
+			continue;
+		}
+		if (!same_order) {
+			r = tx_exec(pb, "DELETE FROM vmvars_var WHERE vm_id = $1::int8", 1, p, NULL,
+				    NULL, err);
+			if (r == NULL)
+				goto failed;
+			PQclear(r);
+		}
+		i = 0;
 		for (v = vv_store_first(s); ok && v != NULL; v = vv_store_next(v)) {
 			uint8_t *name;
 			bool at_time = v->has_time && (v->attributes & VV_ATTR_AT);
 
 			if (!(v->attributes & VV_ATTR_NV))
+				continue;
+			if (same_order && mirror_same(&pb->mirror[i++], v))
 				continue;
 			name = malloc(v->name_len * 2 + 1);
 			if (name == NULL) {
@@ -1344,12 +1457,24 @@ commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err
 			lens[6] = (int)v->digest_size; fmts[6] = 1;
 			p[7] = v->data_size ? (const char *)v->data : "";
 			lens[7] = (int)v->data_size; fmts[7] = 1;
-			r = tx_exec(pb, "INSERT INTO vmvars_var (vm_id, guid, name, seq, attributes, "
-				    "time, digest, data) VALUES ($1::int8, $2::uuid, $3, $4::int8, "
-				    "$5::int8, $6, $7, $8)", 8, p, lens, fmts, err);
+			if (same_order)
+				r = tx_exec(pb, "UPDATE vmvars_var SET attributes = $5::int8, time = $6, "
+					    "digest = $7, data = $8, modified = now() WHERE vm_id = "
+					    "$1::int8 AND guid = $2::uuid AND name = $3 AND $4::int8 "
+					    ">= 0", 8, p, lens, fmts, err);
+			else
+				r = tx_exec(pb, "INSERT INTO vmvars_var (vm_id, guid, name, seq, "
+					    "attributes, time, digest, data) VALUES ($1::int8, "
+					    "$2::uuid, $3, $4::int8, $5::int8, $6, $7, $8)", 8, p, lens,
+					    fmts, err);
 			free(name);
-			if (r == NULL)
+			if (r == NULL) {
 				ok = false;
+			} else if (same_order && strcmp(PQcmdTuples(r), "1") != 0) {
+				/* the mirror said the row is there */
+				vv_error_set(err, "VM %s: a variable's row is missing", pb->vm_name);
+				ok = false;
+			}
 			PQclear(r);
 		}
 		if (!ok)
@@ -1357,7 +1482,7 @@ commit_all(struct pg_backend *pb, const struct vv_store *s, struct vv_error *err
 		r = PQexec(pb->conn, "COMMIT");
 		if (PQresultStatus(r) == PGRES_COMMAND_OK) {
 			PQclear(r);
-			pb->gen++;
+			pb->gen = newgen;
 			goto done;
 		}
 		vv_error_set(err, "COMMIT: %s", vv_pg_result_message(r, pb->conn));
@@ -1408,6 +1533,7 @@ pg_commit(struct vv_backend *b, const struct vv_store *s, const struct vv_change
 	  struct vv_error *err)
 {
 	struct pg_backend *pb = to_pg(b);
+	int rc;
 
 	/* A whole-store commit of what the database already holds needs no
 	 * write, and so no ownership (vmvarsd's final flush, a read-only
@@ -1439,11 +1565,28 @@ pg_commit(struct vv_backend *b, const struct vv_store *s, const struct vv_change
 		}
 	}
 	/* A batch (vv_store_batch_commit) must reach the database whole or
-	 * not at all: the whole-store commit is one transaction that writes
-	 * the rows that differ, which is exactly that. */
-	if (ch->kind == VV_CHANGE_ALL || ch->kind == VV_CHANGE_BATCH)
+	 * not at all: the whole-store commit is one epoch-checked
+	 * transaction, which is exactly that.  And when the mirror is not
+	 * the database's content (an in-doubt write that committed, whose
+	 * rewrite has not succeeded yet; out of memory), a single row would
+	 * leave the difference there, so every commit is the whole rewrite
+	 * until one succeeds. */
+	if (ch->kind == VV_CHANGE_ALL || ch->kind == VV_CHANGE_BATCH || !pb->loaded)
 		return commit_all(pb, s, err);
-	return commit_one(pb, ch, err);
+	rc = commit_one(pb, ch, err);
+	if (rc == 2)
+		return commit_all(pb, s, err);  /* not made: the rewrite makes it */
+	if (rc != 0)
+		return -1;
+	/* committed, but the database had lost commits of ours (write_stmt):
+	 * restored from memory now; if that fails, at the next commit (the
+	 * write itself is in, so it is not refused) */
+	if (!pb->loaded) {
+		struct vv_error e2 = { { 0 } };
+
+		(void)commit_all(pb, s, &e2);
+	}
+	return 0;
 }
 
 void

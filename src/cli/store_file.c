@@ -450,8 +450,13 @@ vv_store_file_write(const struct vv_store_file *sf, const char *path, enum vv_fo
 	int lock, rc = -1;
 	char *real;
 
-	if (vv_cli_is_fleet(path))
-		return vv_error_set(err, "%s: a fleet store takes variables, not a file image", path);
+	if (vv_cli_is_fleet(path)) {
+		char shown[600];
+
+		vv_cli_fleet_shown(path, shown, sizeof(shown));
+		return vv_error_set(err, "%s: a fleet store takes variables, not a file image",
+				    shown);
+	}
 	if (vv_live_is_address(path))
 		return vv_error_set(err, "%s: a running VM's store is written only by the command "
 				    "that read it (write it to a file, then import that)", path);

@@ -6,6 +6,7 @@
  * daemon holds the VM) and commits the edited NV content as one
  * whole-store commit, which writes only the rows that differ.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,24 @@ vv_cli_fleet_split(const char *addr, char **conninfo, char **vm, struct vv_error
 		return vv_error_set(err, "out of memory");
 	}
 	return 0;
+}
+
+void
+vv_cli_fleet_shown(const char *addr, char *out, size_t out_size)
+{
+	bool pg = strncmp(addr, "pg:", 3) == 0;
+	const char *body = pg ? addr + 3 : addr, *hash = strrchr(body, '#');
+	char *ci = strndup(body, hash != NULL ? (size_t)(hash - body) : strlen(body));
+	char shown[512];
+
+	if (ci == NULL) {
+		snprintf(out, out_size, "a fleet store");
+		return;
+	}
+	vv_pg_redact(ci, shown, sizeof(shown));
+	explicit_bzero(ci, strlen(ci));
+	free(ci);
+	snprintf(out, out_size, "%s%s%s", pg ? "pg:" : "", shown, hash != NULL ? hash : "");
 }
 
 /* Loads the VM through a backend of mode into s (without attaching it);
@@ -112,6 +131,7 @@ vv_store_fleet_save(struct vv_store_file *sf, const char *addr, struct vv_error 
 	struct vv_backend *b;
 	struct vv_pg_status st;
 	bool same = sf->fleet != NULL && strcmp(addr, sf->fleet->addr) == 0;
+	char shown[600];
 	int rc;
 
 	if (now == NULL)
@@ -123,10 +143,11 @@ vv_store_fleet_save(struct vv_store_file *sf, const char *addr, struct vv_error 
 	}
 	vv_store_free(now);
 	vv_pg_backend_status(b, &st);
+	vv_cli_fleet_shown(addr, shown, sizeof(shown));
 	if (same && st.nv_generation != sf->fleet->gen) {
 		b->ops->destroy(b);
 		return vv_error_set(err, "%s: written since it was read (generation %lld, read "
-				    "at %lld); nothing changed, run the command again", addr,
+				    "at %lld); nothing changed, run the command again", shown,
 				    (long long)st.nv_generation, (long long)sf->fleet->gen);
 	}
 	/* one whole-store commit: the rows that differ, or all in store order */
@@ -134,7 +155,7 @@ vv_store_fleet_save(struct vv_store_file *sf, const char *addr, struct vv_error 
 	rc = vv_store_flush(sf->store, err);
 	vv_store_set_backend(sf->store, NULL);        /* releases the VM */
 	if (rc != 0)
-		vv_error_prefix(err, "%s", addr);
+		vv_error_prefix(err, "%s", shown);
 	return rc;
 }
 

@@ -22,6 +22,10 @@ bool vv_cli_is_fleet(const char *text);
 /* Splits an address: *conninfo and *vm malloc'd.  0 or -1 with err. */
 int vv_cli_fleet_split(const char *addr, char **conninfo, char **vm, struct vv_error *err);
 
+/* The address for messages: the conninfo's passwords replaced by ***
+ * (vv_pg_redact, docs/fleet.md "Credentials"). */
+void vv_cli_fleet_shown(const char *addr, char *out, size_t out_size);
+
 /* vv_store_file_open for a fleet address (sf->format is JSON, the default
  * output format of a conversion). */
 int vv_store_fleet_open(struct vv_store_file *sf, const char *addr, bool secure_boot,

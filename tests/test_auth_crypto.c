@@ -589,6 +589,49 @@ test_efitools_auth_verify(void)
 	free(other.d);
 }
 
+/* The tools' entry points (vmvars/sigdb.h): the same verdicts as the
+ * service's own verification, the given certificate the only anchor. */
+static void
+test_public_auth2_verify(void)
+{
+	static const uint16_t db[] = { 'd', 'b' };
+	static const uint16_t dbx[] = { 'd', 'b', 'x' };
+	struct blob auth, kek, other;
+	struct vv_auth2 a;
+	uint8_t *copy;
+
+	NEED_EFITOOLS();
+	REQUIRE(make_key("pKEK", "rsa:2048") == 0);
+	REQUIRE(make_key("pOther", "rsa:2048") == 0);
+	REQUIRE(sh("cert-to-efi-sig-list -g 11111111-2222-3333-4444-555555555555 pOther.crt p.esl && "
+		   "sign-efi-sig-list -t '2025-01-01 00:00:00' -k pKEK.key -c pKEK.crt db p.esl p.auth") == 0);
+	auth = slurp("p.auth");
+	kek = slurp("pKEK.der");
+	other = slurp("pOther.der");
+	REQUIRE(auth.d && kek.d && other.d);
+	REQUIRE(vv_auth2_parse(auth.d, auth.n, &a) == VV_EFI_SUCCESS);
+	CHECK(vv_auth2_pkcs7_parses(&a));
+	CHECK(vv_auth2_verify(&a, db, 2, &VV_GUID_IMAGE_SECURITY_DB, 0x27, kek.d, kek.n));
+	/* another anchor, another variable, APPEND not signed */
+	CHECK(!vv_auth2_verify(&a, db, 2, &VV_GUID_IMAGE_SECURITY_DB, 0x27, other.d, other.n));
+	CHECK(!vv_auth2_verify(&a, dbx, 3, &VV_GUID_IMAGE_SECURITY_DB, 0x27, kek.d, kek.n));
+	CHECK(!vv_auth2_verify(&a, db, 2, &VV_GUID_IMAGE_SECURITY_DB, 0x67, kek.d, kek.n));
+	/* an anchor that is not a certificate verifies nothing */
+	CHECK(!vv_auth2_verify(&a, db, 2, &VV_GUID_IMAGE_SECURITY_DB, 0x27, kek.d, kek.n / 2));
+	/* CertData that is not DER SignedData: neither parses nor verifies */
+	copy = malloc(auth.n);
+	REQUIRE(copy != NULL);
+	memcpy(copy, auth.d, auth.n);
+	copy[40] ^= 0xff;
+	REQUIRE(vv_auth2_parse(copy, auth.n, &a) == VV_EFI_SUCCESS);
+	CHECK(!vv_auth2_pkcs7_parses(&a));
+	CHECK(!vv_auth2_verify(&a, db, 2, &VV_GUID_IMAGE_SECURITY_DB, 0x27, kek.d, kek.n));
+	free(copy);
+	free(auth.d);
+	free(kek.d);
+	free(other.d);
+}
+
 /* APPEND (-a): attributes 0x67 are signed; PK/KEK get the global GUID. */
 static void
 test_efitools_append_and_keys(void)
@@ -1598,6 +1641,7 @@ static const struct vv_test tests[] = {
 	TEST(test_signed_data_layout),
 	TEST(test_signed_data_matches_efitools),
 	TEST(test_efitools_auth_verify),
+	TEST(test_public_auth2_verify),
 	TEST(test_efitools_append_and_keys),
 	TEST(test_pkcs7_malformed),
 	TEST(test_openssl_cms_forms),

@@ -32,6 +32,7 @@
 #include <vmvars/vmfwupdate.h>
 #include <vmvars/firmware.h>
 #include <vmvars/secureboot.h>
+#include <vmvars/sigdb.h>
 #include <vmvars/mor.h>
 #include <vmvars/snapshot.h>
 #include <vmvars/vmm_protocol.h>

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "auth/auth2.h"
+#include "auth/pkcs7.h"
 
 #define AUTH2_TIME_SIZE       16u
 #define AUTH2_WINCERT_HDR     8u   /* dwLength, wRevision, wCertificateType */
@@ -126,4 +127,39 @@ vv_auth2_signed_data(const uint16_t *name, size_t name_len, const vv_guid *guid,
 		memcpy(p, payload, payload_size);
 	*out_size = (size_t)total;
 	return buf;
+}
+
+/* Tools' view of a signed update (vmvars/sigdb.h): the parser and the
+ * verifier a guest's write goes through (pkcs7.c). */
+bool
+vv_auth2_pkcs7_parses(const struct vv_auth2 *a)
+{
+	struct vv_pkcs7 *p7 = vv_pkcs7_parse(a->pkcs7, a->pkcs7_size);
+	bool ok = p7 != NULL;
+
+	vv_pkcs7_free(p7);
+	return ok;
+}
+
+bool
+vv_auth2_verify(const struct vv_auth2 *a, const uint16_t *name, size_t name_len,
+		const vv_guid *guid, uint32_t attributes, const uint8_t *anchor,
+		size_t anchor_size)
+{
+	struct vv_cert_ref ref = { anchor, anchor_size };
+	struct vv_pkcs7 *p7;
+	uint8_t *signed_data;
+	size_t signed_size;
+	bool ok = false;
+
+	signed_data = vv_auth2_signed_data(name, name_len, guid, attributes, &a->time,
+					   a->payload, a->payload_size, &signed_size);
+	if (signed_data == NULL)
+		return false;
+	/* the anchor is the only trust point (vv_pkcs7_verify) */
+	if ((p7 = vv_pkcs7_parse(a->pkcs7, a->pkcs7_size)) != NULL)
+		ok = vv_pkcs7_verify(p7, signed_data, signed_size, &ref, 1);
+	vv_pkcs7_free(p7);
+	free(signed_data);
+	return ok;
 }

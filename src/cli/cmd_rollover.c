@@ -30,9 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <vmvars/sigdb.h>
 #include <vmvars/ucs2.h>
 
-#include "auth/siglist.h"
 #include "cli/cli.h"
 #include "cli/ms_keys.h"
 #include "cli/store_file.h"

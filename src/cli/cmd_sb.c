@@ -28,10 +28,9 @@
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 
+#include <vmvars/sigdb.h>
 #include <vmvars/ucs2.h>
 
-#include "auth/auth2.h"
-#include "auth/siglist.h"
 #include "cli/cli.h"
 #include "cli/ms_keys.h"
 #include "cli/store_file.h"

@@ -11,9 +11,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "auth/auth2.h"
-#include "auth/pkcs7.h"
-#include "auth/siglist.h"
+#include <vmvars/sigdb.h>
+
 #include "cli/cli.h"
 #include "cli/ms_keys.h"
 #include "cli/store_file.h"
@@ -231,7 +230,6 @@ vv_ms_update_load(const struct vv_ms_data *d, const char *rel, struct vv_ms_upda
 		  struct vv_error *err)
 {
 	struct vv_auth2 a;
-	struct vv_pkcs7 *p7;
 
 	memset(u, 0, sizeof(*u));
 	if ((u->path = vv_ms_data_path(d, rel)) == NULL || (u->rel = strdup(rel)) == NULL) {
@@ -252,11 +250,10 @@ vv_ms_update_load(const struct vv_ms_data *d, const char *rel, struct vv_ms_upda
 			     "(truncated or corrupt)", u->path);
 		goto fail;
 	}
-	if ((p7 = vv_pkcs7_parse(a.pkcs7, a.pkcs7_size)) == NULL) {
+	if (!vv_auth2_pkcs7_parses(&a)) {
 		vv_error_set(err, "%s: the signature is not a PKCS#7 SignedData (corrupt)", u->path);
 		goto fail;
 	}
-	vv_pkcs7_free(p7);
 	u->payload = a.payload;
 	u->payload_size = a.payload_size;
 	return 0;
@@ -271,28 +268,17 @@ vv_ms_update_signed_by(const struct vv_ms_update *u, const char *var, const uint
 {
 	const uint32_t attr = VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT | VV_ATTR_AT | VV_ATTR_APPEND;
 	bool global = strcmp(var, "KEK") == 0 || strcmp(var, "PK") == 0;
-	struct vv_cert_ref ref = { anchor, anchor_size };
 	struct vv_auth2 a;
-	struct vv_pkcs7 *p7;
 	uint16_t name[8];
-	size_t len = strlen(var), signed_size;
-	uint8_t *signed_data;
-	bool ok = false;
+	size_t len = strlen(var);
 
 	if (len >= 8 || vv_auth2_parse(u->raw, u->size, &a) != VV_EFI_SUCCESS)
 		return false;
 	for (size_t i = 0; i < len; i++)
 		name[i] = (uint16_t)var[i];
-	signed_data = vv_auth2_signed_data(name, len, global ? &VV_GUID_GLOBAL_VARIABLE
-							     : &VV_GUID_IMAGE_SECURITY_DB,
-					   attr, &a.time, a.payload, a.payload_size, &signed_size);
-	if (signed_data == NULL)
-		return false;
-	if ((p7 = vv_pkcs7_parse(a.pkcs7, a.pkcs7_size)) != NULL)
-		ok = vv_pkcs7_verify(p7, signed_data, signed_size, &ref, 1);
-	vv_pkcs7_free(p7);
-	free(signed_data);
-	return ok;
+	return vv_auth2_verify(&a, name, len,
+			       global ? &VV_GUID_GLOBAL_VARIABLE : &VV_GUID_IMAGE_SECURITY_DB,
+			       attr, anchor, anchor_size);
 }
 
 struct find_ctx {

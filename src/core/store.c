@@ -30,6 +30,9 @@
  * record, src/state/snapshot.c) knows when to write it again.  Counting
  * too often (an undo, a NV-only reservation) costs one more record; never
  * counting a change would lose one.
+ *
+ * Split by concern (src/core/store_impl.h lists the files and what each
+ * guarantees); moved out so far: store_quota.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,171 +45,15 @@
 
 #include "core/lang.h"
 #include "core/name_hash.h"
+#include "core/store_impl.h"
 #include "core/store_state.h"
 #include "core/var_property.h"
 #include "core/varcheck_uefi.h"
-
-/* Returns st after recording why (vv_store_refuse): every refusal of
- * vv_store_set says which rule, in a clause a person reads after the
- * status ("EFI_INVALID_PARAMETER: its value is an array of ..."). */
-#define REFUSE(s, st, ...) (vv_store_refuse((s), __VA_ARGS__), (st))
-
-#define MAX_HOOKS_PER_STAGE 8
-#define MAX_LISTENERS       8
-#define MIN_BUCKETS         64
-#define MAX_RESTORE_MODULES 4
 
 /* Offsets in EFI_VARIABLE_AUTHENTICATION_2 (device-abi §10.2). */
 #define AUTH2_CERT_OFFSET   16u   /* TimeStamp, then WIN_CERTIFICATE */
 #define AUTH2_CERTDATA_OFF  40u   /* 16 + WIN_CERTIFICATE_UEFI_GUID header (24) */
 #define WIN_CERT_UEFI_HDR   24u
-
-struct hook {
-	vv_hook_fn fn;
-	void *ctx;
-};
-
-struct listener {
-	vv_event_fn fn;
-	void *ctx;
-};
-
-/* The part of the store vv_store_replace_all and a batch swap: the table and what is
- * counted from it. */
-struct table_state {
-	struct vv_variable **buckets;
-	size_t nbuckets, count;
-	struct vv_variable *head, *tail;
-	const struct vv_variable *cursor;
-	uint64_t used_nv, used_hwerr, used_volatile;
-};
-
-struct vv_store {
-	struct vv_limits limits;
-
-	/* The table: buckets[hash & (nbuckets - 1)], nbuckets a power of 2. */
-	struct vv_variable **buckets;
-	size_t nbuckets;
-	size_t count;
-	struct vv_variable *head, *tail;    /* creation order */
-	/* The variable GetNextVariableName returned last: the next call
-	 * usually starts from it, which then needs no hash probe.  Cleared
-	 * whenever that variable leaves the table. */
-	const struct vv_variable *cursor;
-
-	/* Used bytes per class (invariant 4). */
-	uint64_t used_nv;                   /* NV, not HR */
-	uint64_t used_hwerr;                /* NV + HR */
-	uint64_t used_volatile;
-	uint64_t reserved;                  /* vv_store_reserve, volatile class */
-	uint64_t property_reserved;         /* part of reserved: VarCheck properties */
-
-	bool end_of_dxe;
-	bool ready_to_boot;
-	bool at_runtime;
-
-	struct vv_backend *backend;
-	uint64_t nv_commits;                /* vv_store_nv_commits: attempts */
-	uint64_t state_changes;             /* vv_store_state_changes */
-	char io_error[sizeof(((struct vv_error *)0)->msg)];
-	char load_warning[sizeof(((struct vv_error *)0)->msg)];
-	char refusal[sizeof(((struct vv_error *)0)->msg)];  /* vv_store_last_refusal */
-
-	struct hook hooks[VV_HOOK_STAGES][MAX_HOOKS_PER_STAGE];
-	size_t nhooks[VV_HOOK_STAGES];
-	struct listener listeners[MAX_LISTENERS];
-	size_t nlisteners;
-	struct { const struct vv_restore_ops *ops; void *ctx; } restorers[MAX_RESTORE_MODULES];
-	size_t nrestorers;
-
-	struct vv_property_table *properties;
-
-	/* vv_store_batch_begin: the table as it was, untouched until the
-	 * batch ends; the live table is a copy.  batch_dead chains (by next)
-	 * the NV variables the batch deleted, for their DELETE changes. */
-	bool in_batch;
-	struct table_state batch_saved;
-	struct vv_variable *batch_dead;
-};
-
-/* ------------------------------------------------------------------ */
-/* Limits and accounting                                              */
-/* ------------------------------------------------------------------ */
-
-void
-vv_limits_default(struct vv_limits *l)
-{
-	l->nv_storage = 262144;
-	l->hwerr_storage = 4096;
-	l->volatile_storage = 262144;
-	l->max_variable_size = 65536;
-	l->max_auth_variable_size = 65536;
-	l->max_volatile_variable_size = 65536;
-	l->max_hwerr_variable_size = 32768;
-	l->variable_overhead = 60;
-}
-
-/* Bytes a variable occupies in its class (invariant 4). */
-static uint64_t
-var_cost(const struct vv_store *s, uint64_t name_size, uint64_t data_size)
-{
-	/* Cannot overflow: name and data sizes are bounded by the maximum
-	 * variable sizes, checked before anything is stored. */
-	return s->limits.variable_overhead + name_size + data_size;
-}
-
-/* The per-variable maximum (header included) for a set of attributes,
- * edk2 VariableServiceSetVariable (formats §8.2 row 11). */
-static uint64_t
-class_max_variable_size(const struct vv_store *s, uint32_t attr)
-{
-	if (attr & VV_ATTR_HR)
-		return s->limits.max_hwerr_variable_size;
-	if (attr & (VV_ATTR_AT | VV_ATTR_AW))
-		return s->limits.max_auth_variable_size;
-	if (attr & VV_ATTR_NV)
-		return s->limits.max_variable_size;
-	return s->limits.max_volatile_variable_size;
-}
-
-static uint64_t *
-class_used(struct vv_store *s, uint32_t attr)
-{
-	if (!(attr & VV_ATTR_NV))
-		return &s->used_volatile;
-	return (attr & VV_ATTR_HR) ? &s->used_hwerr : &s->used_nv;
-}
-
-/* Capacity of the class; the volatile class also holds reservations. */
-static uint64_t
-class_capacity(const struct vv_store *s, uint32_t attr)
-{
-	if (!(attr & VV_ATTR_NV))
-		return s->limits.volatile_storage;
-	if (attr & VV_ATTR_HR)
-		return s->limits.hwerr_storage;
-	return s->limits.nv_storage - s->limits.hwerr_storage;
-}
-
-static uint64_t
-class_in_use(const struct vv_store *s, uint32_t attr)
-{
-	if (!(attr & VV_ATTR_NV))
-		return s->used_volatile + s->reserved;
-	return (attr & VV_ATTR_HR) ? s->used_hwerr : s->used_nv;
-}
-
-/* True if the class can take `add` more bytes once `release` is freed. */
-static bool
-class_has_room(const struct vv_store *s, uint32_t attr, uint64_t add, uint64_t release)
-{
-	uint64_t in_use = class_in_use(s, attr) - release;
-	uint64_t total;
-
-	if (vv_add_overflow(in_use, add, &total))
-		return false;
-	return total <= class_capacity(s, attr);
-}
 
 /* ------------------------------------------------------------------ */
 /* Table                                                              */
@@ -237,9 +84,9 @@ vv_store_new(const struct vv_limits *limits)
 	return s;
 }
 
-/* The name lives in the same allocation as the variable (var_new). */
-static void
-var_free(struct vv_variable *v)
+/* The name lives in the same allocation as the variable (vv_store_var_new). */
+void
+vv_store_var_free(struct vv_variable *v)
 {
 	if (v == NULL)
 		return;
@@ -258,7 +105,7 @@ vv_store_free(struct vv_store *s)
 		vv_store_batch_abort(s);
 	for (v = s->head; v != NULL; v = next) {
 		next = v->next;
-		var_free(v);
+		vv_store_var_free(v);
 	}
 	if (s->backend != NULL && s->backend->ops->destroy != NULL)
 		s->backend->ops->destroy(s->backend);
@@ -273,8 +120,8 @@ vv_store_limits(const struct vv_store *s)
 	return &s->limits;
 }
 
-static struct vv_variable *
-table_find(const struct vv_store *s, const uint16_t *name, size_t name_len, const vv_guid *guid)
+struct vv_variable *
+vv_store_table_find(const struct vv_store *s, const uint16_t *name, size_t name_len, const vv_guid *guid)
 {
 	uint64_t h = vv_name_hash(guid, name, name_len);
 	struct vv_variable *v;
@@ -320,8 +167,8 @@ hash_unlink(struct vv_store *s, struct vv_variable *v)
 	v->hash_next = NULL;
 }
 
-static void
-hash_link(struct vv_store *s, struct vv_variable *v)
+void
+vv_store_hash_link(struct vv_store *s, struct vv_variable *v)
 {
 	struct vv_variable **head = &s->buckets[v->hash & (s->nbuckets - 1)];
 
@@ -330,19 +177,19 @@ hash_link(struct vv_store *s, struct vv_variable *v)
 }
 
 /* A change to a volatile variable is a change of non-NV service state. */
-static void
-note_if_volatile(struct vv_store *s, const struct vv_variable *v)
+void
+vv_store_note_if_volatile(struct vv_store *s, const struct vv_variable *v)
 {
 	if (!(v->attributes & VV_ATTR_NV))
 		s->state_changes++;
 }
 
 /* Appends v (hash already set) at the end of the enumeration order. */
-static void
-table_append(struct vv_store *s, struct vv_variable *v)
+void
+vv_store_table_append(struct vv_store *s, struct vv_variable *v)
 {
-	note_if_volatile(s, v);
-	hash_link(s, v);
+	vv_store_note_if_volatile(s, v);
+	vv_store_hash_link(s, v);
 	v->prev = s->tail;
 	v->next = NULL;
 	if (s->tail != NULL)
@@ -351,15 +198,15 @@ table_append(struct vv_store *s, struct vv_variable *v)
 		s->head = v;
 	s->tail = v;
 	s->count++;
-	*class_used(s, v->attributes) += var_cost(s, vv_var_name_size(v), v->data_size);
+	*vv_store_class_used(s, v->attributes) += vv_store_var_cost(s, vv_var_name_size(v), v->data_size);
 	table_maybe_grow(s);
 }
 
-/* Unlinks v but keeps v->prev/v->next so that table_relink can undo. */
-static void
-table_unlink(struct vv_store *s, struct vv_variable *v)
+/* Unlinks v but keeps v->prev/v->next so that vv_store_table_relink can undo. */
+void
+vv_store_table_unlink(struct vv_store *s, struct vv_variable *v)
 {
-	note_if_volatile(s, v);
+	vv_store_note_if_volatile(s, v);
 	if (s->cursor == v)
 		s->cursor = NULL;
 	hash_unlink(s, v);
@@ -372,15 +219,15 @@ table_unlink(struct vv_store *s, struct vv_variable *v)
 	else
 		s->tail = v->prev;
 	s->count--;
-	*class_used(s, v->attributes) -= var_cost(s, vv_var_name_size(v), v->data_size);
+	*vv_store_class_used(s, v->attributes) -= vv_store_var_cost(s, vv_var_name_size(v), v->data_size);
 }
 
-/* Undoes table_unlink(v) when nothing else changed in between. */
-static void
-table_relink(struct vv_store *s, struct vv_variable *v)
+/* Undoes vv_store_table_unlink(v) when nothing else changed in between. */
+void
+vv_store_table_relink(struct vv_store *s, struct vv_variable *v)
 {
-	note_if_volatile(s, v);
-	hash_link(s, v);
+	vv_store_note_if_volatile(s, v);
+	vv_store_hash_link(s, v);
 	if (v->prev != NULL)
 		v->prev->next = v;
 	else
@@ -390,12 +237,12 @@ table_relink(struct vv_store *s, struct vv_variable *v)
 	else
 		s->tail = v;
 	s->count++;
-	*class_used(s, v->attributes) += var_cost(s, vv_var_name_size(v), v->data_size);
+	*vv_store_class_used(s, v->attributes) += vv_store_var_cost(s, vv_var_name_size(v), v->data_size);
 }
 
 /* A new variable with copies of name and data; NULL if out of memory. */
-static struct vv_variable *
-var_new(const uint16_t *name, size_t name_len, const vv_guid *guid, uint32_t attr,
+struct vv_variable *
+vv_store_var_new(const uint16_t *name, size_t name_len, const vv_guid *guid, uint32_t attr,
 	const uint8_t *data, size_t data_size)
 {
 	struct vv_variable *v;
@@ -408,7 +255,7 @@ var_new(const uint16_t *name, size_t name_len, const vv_guid *guid, uint32_t att
 	v->name = (uint16_t *)(v + 1);
 	v->data = malloc(data_size ? data_size : 1);
 	if (v->data == NULL) {
-		var_free(v);
+		vv_store_var_free(v);
 		return NULL;
 	}
 	memcpy(v->name, name, name_len * sizeof(uint16_t));
@@ -425,7 +272,7 @@ var_new(const uint16_t *name, size_t name_len, const vv_guid *guid, uint32_t att
 const struct vv_variable *
 vv_store_find(const struct vv_store *s, const uint16_t *name, size_t name_len, const vv_guid *guid)
 {
-	return table_find(s, name, name_len, guid);
+	return vv_store_table_find(s, name, name_len, guid);
 }
 
 const struct vv_variable *
@@ -458,8 +305,8 @@ drop_volatile(struct vv_store *s)
 	for (v = s->head; v != NULL; v = next) {
 		next = v->next;
 		if (!(v->attributes & VV_ATTR_NV)) {
-			table_unlink(s, v);
-			var_free(v);
+			vv_store_table_unlink(s, v);
+			vv_store_var_free(v);
 		}
 	}
 }
@@ -509,7 +356,7 @@ vv_store_restore_phase(struct vv_store *s, bool end_of_dxe, bool ready_to_boot, 
 uint64_t vv_store_state_changes(const struct vv_store *s) { return s->state_changes; }
 uint64_t vv_store_max_variable_size(const struct vv_store *s, uint32_t attributes)
 {
-	return class_max_variable_size(s, attributes);
+	return vv_store_class_max_size(s, attributes);
 }
 void vv_store_note_state_change(struct vv_store *s) { s->state_changes++; }
 
@@ -567,23 +414,6 @@ auth_supported(const struct vv_store *s)
 	return s->nhooks[VV_HOOK_AUTH] > 0;
 }
 
-vv_status
-vv_store_reserve(struct vv_store *s, uint64_t bytes)
-{
-	if (!class_has_room(s, 0, bytes, 0))
-		return VV_EFI_OUT_OF_RESOURCES;
-	s->reserved += bytes;
-	s->state_changes++;
-	return VV_EFI_SUCCESS;
-}
-
-void
-vv_store_release(struct vv_store *s, uint64_t bytes)
-{
-	s->reserved = bytes > s->reserved ? 0 : s->reserved - bytes;
-	s->state_changes++;
-}
-
 /* ------------------------------------------------------------------ */
 /* GetVariable, GetNextVariableName, QueryVariableInfo                */
 /* ------------------------------------------------------------------ */
@@ -604,7 +434,7 @@ vv_store_get(struct vv_store *s, const uint16_t *name, size_t name_len, const vv
 
 	if (name_len == 0)
 		return VV_EFI_NOT_FOUND;            /* edk2: empty name */
-	v = table_find(s, name, name_len, guid);
+	v = vv_store_table_find(s, name, name_len, guid);
 	if (v == NULL || !accessible(s, v))
 		return VV_EFI_NOT_FOUND;
 	if (attributes != NULL)                     /* also on BUFFER_TOO_SMALL */
@@ -633,7 +463,7 @@ vv_store_get_next(struct vv_store *s, const uint16_t *name, size_t name_len, con
 		v = s->cursor;
 		if (v == NULL || !vv_guid_equal(&v->guid, guid) ||
 		    !vv_ucs2_equal(v->name, v->name_len, name, name_len))
-			v = table_find(s, name, name_len, guid);
+			v = vv_store_table_find(s, name, name_len, guid);
 		/* An input the caller could not have been given is
 		 * "not an existing variable" (formats §8.8). */
 		if (v == NULL || !accessible(s, v))
@@ -678,9 +508,9 @@ vv_store_query(struct vv_store *s, uint32_t attr, uint64_t *max_storage, uint64_
 	if ((attr & VV_ATTR_HR) && s->limits.hwerr_storage == 0)
 		return VV_EFI_UNSUPPORTED;
 
-	max = class_capacity(s, attr);
-	used = class_in_use(s, attr);
-	maxvar = class_max_variable_size(s, attr);
+	max = vv_store_class_capacity(s, attr);
+	used = vv_store_class_in_use(s, attr);
+	maxvar = vv_store_class_max_size(s, attr);
 	maxvar = maxvar > overhead ? maxvar - overhead : 0;
 	*max_storage = max;
 	*remaining = used < max ? max - used : 0;
@@ -712,7 +542,7 @@ property_add(struct vv_store *s, const uint16_t *name, size_t name_len, const vv
 	vv_status st;
 
 	if (vv_property_table_get(s->properties, name, name_len, guid) == NULL) {
-		cost = var_cost(s, ((uint64_t)name_len + 1) * 2, 0);
+		cost = vv_store_var_cost(s, ((uint64_t)name_len + 1) * 2, 0);
 		if (vv_store_reserve(s, cost) != VV_EFI_SUCCESS)
 			return VV_EFI_OUT_OF_RESOURCES;
 	}
@@ -833,7 +663,7 @@ check_request(struct vv_store *s, const struct vv_set_request *req, struct vv_wr
 
 	/* Row 11: name + payload within the class maximum minus the header. */
 	name_size = ((uint64_t)req->name_len + 1) * 2;
-	limit = class_max_variable_size(s, attr);
+	limit = vv_store_class_max_size(s, attr);
 	limit = limit > s->limits.variable_overhead ? limit - s->limits.variable_overhead : 0;
 	if (vv_add_overflow(name_size, w->payload_size, &total) || total > limit)
 		return REFUSE(s, VV_EFI_INVALID_PARAMETER, "name and value (%llu bytes) exceed "
@@ -846,8 +676,8 @@ check_request(struct vv_store *s, const struct vv_set_request *req, struct vv_wr
 	return VV_EFI_SUCCESS;
 }
 
-static vv_status
-run_hooks(struct vv_store *s, enum vv_hook_stage stage, struct vv_write *w)
+vv_status
+vv_store_run_hooks(struct vv_store *s, enum vv_hook_stage stage, struct vv_write *w)
 {
 	for (size_t i = 0; i < s->nhooks[stage]; i++) {
 		vv_status st = s->hooks[stage][i].fn(s->hooks[stage][i].ctx, s, w);
@@ -885,8 +715,8 @@ size_refusal(struct vv_store *s, const struct vv_var_property *p, uint64_t size)
 
 /* Rows 13-17: VarCheck.  Properties and the UEFI-defined-variable rules,
  * then the registered handlers (variable policy). */
-static vv_status
-check_varcheck(struct vv_store *s, struct vv_write *w)
+vv_status
+vv_store_check_varcheck(struct vv_store *s, struct vv_write *w)
 {
 	const struct vv_set_request *req = w->req;
 	const struct vv_var_property *p;
@@ -914,11 +744,11 @@ check_varcheck(struct vv_store *s, struct vv_write *w)
 		if (st != VV_EFI_SUCCESS)
 			return REFUSE(s, st, "%s", why);
 	}
-	return run_hooks(s, VV_HOOK_VARCHECK, w);                       /* row 17 */
+	return vv_store_run_hooks(s, VV_HOOK_VARCHECK, w);                       /* row 17 */
 }
 
-static bool
-name_is(const struct vv_set_request *req, const char *ascii)
+bool
+vv_store_name_is(const struct vv_set_request *req, const char *ascii)
 {
 	size_t n = strlen(ascii);
 
@@ -950,7 +780,7 @@ is_service_owned(const struct vv_set_request *req)
 	if (!vv_guid_equal(&req->guid, &VV_GUID_GLOBAL_VARIABLE))
 		return false;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (name_is(req, names[i]))
+		if (vv_store_name_is(req, names[i]))
 			return true;
 	return false;
 }
@@ -970,11 +800,11 @@ check_write(struct vv_store *s, struct vv_write *w)
 		return REFUSE(s, VV_EFI_WRITE_PROTECTED, "the variable service owns this status "
 			      "variable; the guest may not write it");
 
-	st = run_hooks(s, VV_HOOK_SPECIAL, w);                          /* row 12 */
+	st = vv_store_run_hooks(s, VV_HOOK_SPECIAL, w);                          /* row 12 */
 	if (st != VV_EFI_SUCCESS || w->handled)
 		return st;
 	if (s->end_of_dxe) {                                            /* rows 13-17 */
-		st = check_varcheck(s, w);
+		st = vv_store_check_varcheck(s, w);
 		if (st != VV_EFI_SUCCESS || w->handled)
 			return st;
 	}
@@ -987,11 +817,11 @@ check_write(struct vv_store *s, struct vv_write *w)
 				      "the existing variable's 0x%x (delete it first to change "
 				      "them)", attr & ~VV_ATTR_APPEND, old->attributes); /* row 19 */
 	}
-	if (s->at_runtime && (name_is(req, "PlatformLangCodes") || name_is(req, "LangCodes")))
+	if (s->at_runtime && (vv_store_name_is(req, "PlatformLangCodes") || vv_store_name_is(req, "LangCodes")))
 		return REFUSE(s, VV_EFI_WRITE_PROTECTED, "the firmware's language codes cannot "
 			      "change after ExitBootServices");         /* row 20 */
 	if (auth_supported(s))
-		return run_hooks(s, VV_HOOK_AUTH, w);                   /* rows 21-23 */
+		return vv_store_run_hooks(s, VV_HOOK_AUTH, w);                   /* rows 21-23 */
 	if (old != NULL && (old->attributes & (VV_ATTR_AT | VV_ATTR_AW)) && !(attr & VV_ATTR_AT))
 		return REFUSE(s, VV_EFI_WRITE_PROTECTED, "an authenticated variable is only "
 			      "written by an authenticated (signed) write"); /* row 24 */
@@ -1019,13 +849,13 @@ static void
 replace_contents(struct vv_store *s, struct vv_variable *v, uint8_t *data, size_t size,
 		 const struct vv_write *w)
 {
-	uint64_t *used = class_used(s, v->attributes);
+	uint64_t *used = vv_store_class_used(s, v->attributes);
 
-	note_if_volatile(s, v);
-	*used -= var_cost(s, vv_var_name_size(v), v->data_size);
+	vv_store_note_if_volatile(s, v);
+	*used -= vv_store_var_cost(s, vv_var_name_size(v), v->data_size);
 	v->data = data;
 	v->data_size = size;
-	*used += var_cost(s, vv_var_name_size(v), v->data_size);
+	*used += vv_store_var_cost(s, vv_var_name_size(v), v->data_size);
 	if (w->has_time) {
 		v->has_time = true;
 		v->time = w->time;
@@ -1044,23 +874,23 @@ undo_update(struct vv_store *s, struct update *u)
 
 	switch (u->kind) {
 	case UPD_CREATE:
-		table_unlink(s, v);
-		var_free(v);
+		vv_store_table_unlink(s, v);
+		vv_store_var_free(v);
 		break;
 	case UPD_REPLACE:
-		used = class_used(s, v->attributes);
-		*used -= var_cost(s, vv_var_name_size(v), v->data_size);
+		used = vv_store_class_used(s, v->attributes);
+		*used -= vv_store_var_cost(s, vv_var_name_size(v), v->data_size);
 		free(v->data);
 		v->data = u->old_data;
 		v->data_size = u->old_data_size;
-		*used += var_cost(s, vv_var_name_size(v), v->data_size);
+		*used += vv_store_var_cost(s, vv_var_name_size(v), v->data_size);
 		v->has_time = u->old_has_time;
 		v->time = u->old_time;
 		v->digest_size = u->old_digest_size;
 		memcpy(v->digest, u->old_digest, sizeof(v->digest));
 		break;
 	case UPD_DELETE:
-		table_relink(s, v);
+		vv_store_table_relink(s, v);
 		break;
 	case UPD_NONE:
 		break;
@@ -1074,7 +904,7 @@ finish_update(struct update *u)
 	if (u->kind == UPD_REPLACE)
 		free(u->old_data);
 	else if (u->kind == UPD_DELETE)
-		var_free(u->var);
+		vv_store_var_free(u->var);
 }
 
 /* Builds the new value: payload alone, or old ‖ payload for APPEND. */
@@ -1102,8 +932,8 @@ full_refusal(struct vv_store *s, uint32_t attr)
 	return REFUSE(s, VV_EFI_OUT_OF_RESOURCES, "the store's %s space is full (%llu of %llu "
 		      "bytes in use)", (attr & VV_ATTR_HR) ? "hardware-error record" :
 		      (attr & VV_ATTR_NV) ? "non-volatile" : "volatile",
-		      (unsigned long long)class_in_use(s, attr),
-		      (unsigned long long)class_capacity(s, attr));
+		      (unsigned long long)vv_store_class_in_use(s, attr),
+		      (unsigned long long)vv_store_class_capacity(s, attr));
 }
 
 /* Rows 25-29 for an existing variable; fills u or returns a status.
@@ -1137,7 +967,7 @@ plan_existing(struct vv_store *s, struct vv_write *w, struct update *u, bool *do
 		return VV_EFI_SUCCESS;
 	}
 	if (append) {                                                   /* row 28 */
-		limit = class_max_variable_size(s, attr);
+		limit = vv_store_class_max_size(s, attr);
 		if (vv_add_overflow(old->data_size, w->payload_size, &merged) ||
 		    vv_add_overflow(merged, name_size + s->limits.variable_overhead, &merged) ||
 		    merged > limit)
@@ -1148,8 +978,8 @@ plan_existing(struct vv_store *s, struct vv_write *w, struct update *u, bool *do
 	data = new_value(old, w, append, &size);
 	if (data == NULL)
 		return VV_EFI_OUT_OF_RESOURCES;
-	if (!class_has_room(s, old->attributes, var_cost(s, name_size, size),
-			    var_cost(s, name_size, old->data_size))) {
+	if (!vv_store_class_has_room(s, old->attributes, vv_store_var_cost(s, name_size, size),
+			    vv_store_var_cost(s, name_size, old->data_size))) {
 		free(data);
 		return full_refusal(s, old->attributes);                /* row 32 */
 	}
@@ -1193,10 +1023,10 @@ plan_create_unchecked(struct vv_store *s, struct vv_write *w, struct update *u)
 	uint32_t stored_attr = req->attributes & ~VV_ATTR_APPEND;
 	struct vv_variable *v;
 
-	if (!class_has_room(s, stored_attr,
-			    var_cost(s, ((uint64_t)req->name_len + 1) * 2, w->payload_size), 0))
+	if (!vv_store_class_has_room(s, stored_attr,
+			    vv_store_var_cost(s, ((uint64_t)req->name_len + 1) * 2, w->payload_size), 0))
 		return full_refusal(s, stored_attr);                    /* row 32 */
-	v = var_new(req->name, req->name_len, &req->guid, stored_attr, w->payload,
+	v = vv_store_var_new(req->name, req->name_len, &req->guid, stored_attr, w->payload,
 		    (size_t)w->payload_size);
 	if (v == NULL)
 		return VV_EFI_OUT_OF_RESOURCES;
@@ -1204,7 +1034,7 @@ plan_create_unchecked(struct vv_store *s, struct vv_write *w, struct update *u)
 	v->time = w->time;
 	v->digest_size = w->digest_size;
 	memcpy(v->digest, w->digest, sizeof(v->digest));
-	table_append(s, v);
+	vv_store_table_append(s, v);
 	u->kind = UPD_CREATE;
 	u->var = v;
 	return VV_EFI_SUCCESS;
@@ -1218,7 +1048,7 @@ persist_update(struct vv_store *s, struct update *u)
 	struct vv_error err = { { 0 } };
 
 	if (u->kind == UPD_DELETE)
-		table_unlink(s, u->var);
+		vv_store_table_unlink(s, u->var);
 	if (!(u->var->attributes & VV_ATTR_NV))
 		return VV_EFI_SUCCESS;
 	if (s->in_batch) {
@@ -1253,48 +1083,12 @@ persist_update(struct vv_store *s, struct update *u)
 /* Row 20: PlatformLang and Lang kept in sync                         */
 /* ------------------------------------------------------------------ */
 
-/*
- * What a write of PlatformLang, Lang or their *Codes did to the other
- * language variable (formats §8.2 row 20, edk2 AutoUpdateLangVariable),
- * and enough to put it back if the write itself then fails.
- *
- * Choices, documented in docs/variable-rules.md:
- *  - only the EFI_GLOBAL_VARIABLE names take part (edk2 matches names
- *    under any GUID: a vendor's own "Lang" would rewrite the platform's);
- *  - the supported codes are read from the store (edk2 keeps a copy of the
- *    last value written, even when that write then failed);
- *  - deletes (DataSize 0 or no access attributes) and APPEND writes change
- *    nothing else; the language is the payload after any authentication
- *    descriptor;
- *  - the companion write passes the checks the caller's own write of it
- *    would (VarCheck, read-only properties, variable policy, after
- *    EndOfDxe; the host owner skips read-only flags and locks, as for its
- *    own writes); if they refuse it, the request is refused with that
- *    status (edk2 writes the companion unchecked, so a locked Lang could
- *    be changed through PlatformLang);
- *  - a companion that exists with attributes other than NV+BS+RT is left
- *    alone (edk2 replaces it);
- *  - the companion is written first, as in edk2, but undone if the write
- *    that caused it fails, so a failed write changes nothing.
- */
-struct lang_sync {
-	bool written;                   /* the companion was written */
-	const uint16_t *name;           /* the companion: u"Lang" or u"PlatformLang" */
-	size_t name_len;
-	bool existed;                   /* its value before, to undo with */
-	uint32_t old_attributes;
-	uint8_t *old_data;
-	size_t old_size;
-	bool old_has_time;
-	vv_efi_time old_time;
-};
-
 #define LANG_ATTRIBUTES (VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT)
 
 static const struct vv_variable *
 global_var(const struct vv_store *s, const void *name, size_t len)
 {
-	return table_find(s, name, len, &VV_GUID_GLOBAL_VARIABLE);
+	return vv_store_table_find(s, name, len, &VV_GUID_GLOBAL_VARIABLE);
 }
 
 /* The codes variable's bytes: the write's own payload when it is the one
@@ -1303,7 +1097,7 @@ static const struct vv_variable *
 lang_codes(const struct vv_store *s, const struct vv_write *w, const char *name,
 	   struct vv_variable *scratch)
 {
-	if (name_is(w->req, name)) {
+	if (vv_store_name_is(w->req, name)) {
 		scratch->data = (uint8_t *)w->payload;
 		scratch->data_size = (size_t)w->payload_size;
 		return scratch;
@@ -1322,7 +1116,7 @@ lang_companion_for(const struct vv_store *s, const struct vv_write *w, char *out
 	const struct vv_set_request *req = w->req;
 	struct vv_variable pc_scratch, lc_scratch;
 	const struct vv_variable *pcodes, *lcodes, *from;
-	bool codes = name_is(req, "PlatformLangCodes") || name_is(req, "LangCodes");
+	bool codes = vv_store_name_is(req, "PlatformLangCodes") || vv_store_name_is(req, "LangCodes");
 	const uint8_t *value;
 	size_t value_size;
 
@@ -1332,7 +1126,7 @@ lang_companion_for(const struct vv_store *s, const struct vv_write *w, char *out
 	    (req->attributes & (VV_ATTR_BS | VV_ATTR_RT)) == 0 ||
 	    !vv_guid_equal(&req->guid, &VV_GUID_GLOBAL_VARIABLE))
 		return false;
-	if (!codes && !name_is(req, "PlatformLang") && !name_is(req, "Lang"))
+	if (!codes && !vv_store_name_is(req, "PlatformLang") && !vv_store_name_is(req, "Lang"))
 		return false;
 	pcodes = lang_codes(s, w, "PlatformLangCodes", &pc_scratch);
 	lcodes = lang_codes(s, w, "LangCodes", &lc_scratch);
@@ -1347,7 +1141,7 @@ lang_companion_for(const struct vv_store *s, const struct vv_write *w, char *out
 		value = from->data;
 		value_size = from->data_size;
 	} else {
-		*to_platform = name_is(req, "Lang");
+		*to_platform = vv_store_name_is(req, "Lang");
 		value = w->payload;
 		value_size = (size_t)w->payload_size;
 	}
@@ -1378,15 +1172,15 @@ lang_companion_allowed(struct vv_store *s, const struct vv_set_request *req,
 	cw.existing = old;
 	cw.payload = (const uint8_t *)value;
 	cw.payload_size = size;
-	st = check_varcheck(s, &cw);
+	st = vv_store_check_varcheck(s, &cw);
 	free(cw.owned);
 	return st;
 }
 
 /* Writes the companion (row 20) before the write itself, as edk2 does;
  * its refusal or failure is the request's status. */
-static vv_status
-lang_sync_begin(struct vv_store *s, const struct vv_write *w, struct lang_sync *ls)
+vv_status
+vv_store_lang_sync_begin(struct vv_store *s, const struct vv_write *w, struct lang_sync *ls)
 {
 	char value[VV_LANG_MAX];
 	size_t size;
@@ -1399,7 +1193,7 @@ lang_sync_begin(struct vv_store *s, const struct vv_write *w, struct lang_sync *
 		return VV_EFI_SUCCESS;
 	ls->name = (const uint16_t *)(to_platform ? u"PlatformLang" : u"Lang");
 	ls->name_len = to_platform ? 12 : 4;
-	old = table_find(s, ls->name, ls->name_len, &VV_GUID_GLOBAL_VARIABLE);
+	old = vv_store_table_find(s, ls->name, ls->name_len, &VV_GUID_GLOBAL_VARIABLE);
 	if (old != NULL && old->attributes != LANG_ATTRIBUTES)
 		return VV_EFI_SUCCESS;          /* not ours to rewrite: left alone */
 	if (old != NULL && old->data_size == size && memcmp(old->data, value, size) == 0)
@@ -1432,8 +1226,8 @@ lang_sync_begin(struct vv_store *s, const struct vv_write *w, struct lang_sync *
 /* The write that caused the companion failed: put the companion back.  If
  * even that cannot be saved, the failure is in io_error and the store
  * matches the disk (vv_store_put undoes in memory what it cannot save). */
-static void
-lang_sync_undo(struct vv_store *s, struct lang_sync *ls)
+void
+vv_store_lang_sync_undo(struct vv_store *s, struct lang_sync *ls)
 {
 	if (!ls->written)
 		return;
@@ -1448,8 +1242,8 @@ lang_sync_undo(struct vv_store *s, struct lang_sync *ls)
 }
 
 /* The write itself, after the checks: rows 25-32, persisted. */
-static vv_status
-apply_write(struct vv_store *s, struct vv_write *w)
+vv_status
+vv_store_apply_write(struct vv_store *s, struct vv_write *w)
 {
 	const struct vv_set_request *req = w->req;
 	struct update u = { .kind = UPD_NONE };
@@ -1465,8 +1259,8 @@ apply_write(struct vv_store *s, struct vv_write *w)
 	st = persist_update(s, &u);
 	if (st == VV_EFI_SUCCESS) {
 		finish_update(&u);
-		w->existing = table_find(s, req->name, req->name_len, &req->guid);
-		run_hooks(s, VV_HOOK_COMMITTED, w);
+		w->existing = vv_store_table_find(s, req->name, req->name_len, &req->guid);
+		vv_store_run_hooks(s, VV_HOOK_COMMITTED, w);
 	}
 	return st;
 }
@@ -1484,16 +1278,16 @@ vv_store_set(struct vv_store *s, const struct vv_set_request *req)
 	st = check_request(s, req, &w);
 	if (st != VV_EFI_SUCCESS)
 		return st;
-	w.existing = table_find(s, req->name, req->name_len, &req->guid);
+	w.existing = vv_store_table_find(s, req->name, req->name_len, &req->guid);
 	st = check_write(s, &w);
 	if (st == VV_EFI_SUCCESS && !w.handled) {
-		st = lang_sync_begin(s, &w, &ls);                       /* row 20 */
+		st = vv_store_lang_sync_begin(s, &w, &ls);                       /* row 20 */
 		if (st == VV_EFI_SUCCESS) {
 			/* w.existing is still right: the companion is
 			 * never the variable written */
-			st = apply_write(s, &w);
+			st = vv_store_apply_write(s, &w);
 			if (st != VV_EFI_SUCCESS)
-				lang_sync_undo(s, &ls);
+				vv_store_lang_sync_undo(s, &ls);
 			free(ls.old_data);
 		}
 	}
@@ -1511,7 +1305,7 @@ vv_store_put(struct vv_store *s, const uint16_t *name, size_t name_len, const vv
 				      VV_CALLER_HOST };
 	struct vv_write w;
 	struct update u = { .kind = UPD_NONE };
-	struct vv_variable *old = table_find(s, name, name_len, guid);
+	struct vv_variable *old = vv_store_table_find(s, name, name_len, guid);
 	uint64_t name_size = ((uint64_t)name_len + 1) * 2;
 	vv_status st;
 
@@ -1534,8 +1328,8 @@ vv_store_put(struct vv_store *s, const uint16_t *name, size_t name_len, const vv
 
 		if (copy == NULL)
 			return VV_EFI_OUT_OF_RESOURCES;
-		if (!class_has_room(s, attributes, var_cost(s, name_size, size),
-				    var_cost(s, name_size, old->data_size))) {
+		if (!vv_store_class_has_room(s, attributes, vv_store_var_cost(s, name_size, size),
+				    vv_store_var_cost(s, name_size, old->data_size))) {
 			free(copy);
 			return full_refusal(s, attributes);
 		}
@@ -1571,8 +1365,8 @@ vv_store_put(struct vv_store *s, const uint16_t *name, size_t name_len, const vv
 
 /* The structural rules of a host-supplied variable (insert_loaded and
  * batch puts); *name_size set.  release: bytes a replaced variable frees. */
-static int
-check_loaded(const struct vv_store *s, const struct vv_variable *in, uint64_t release,
+int
+vv_store_check_loaded(const struct vv_store *s, const struct vv_variable *in, uint64_t release,
 	     uint64_t *name_size, struct vv_error *err)
 {
 	uint32_t attr = in->attributes;
@@ -1590,21 +1384,21 @@ check_loaded(const struct vv_store *s, const struct vv_variable *in, uint64_t re
 		return vv_error_set(err, "digest of %zu bytes is too long", in->digest_size);
 	*name_size = ((uint64_t)in->name_len + 1) * 2;
 	cost = s->limits.variable_overhead + *name_size + in->data_size;
-	if (cost > class_max_variable_size(s, attr))
+	if (cost > vv_store_class_max_size(s, attr))
 		return vv_error_set(err, "%zu bytes of data exceed the maximum variable size",
 				    in->data_size);
-	if (!class_has_room(s, attr, cost, release))
+	if (!vv_store_class_has_room(s, attr, cost, release))
 		return vv_error_set(err, "store quota exceeded (%llu bytes in use of %llu)",
-				    (unsigned long long)class_in_use(s, attr),
-				    (unsigned long long)class_capacity(s, attr));
+				    (unsigned long long)vv_store_class_in_use(s, attr),
+				    (unsigned long long)vv_store_class_capacity(s, attr));
 	return 0;
 }
 
 /* A new table variable with in's whole state; NULL if out of memory. */
-static struct vv_variable *
-var_copy(const struct vv_variable *in)
+struct vv_variable *
+vv_store_var_copy(const struct vv_variable *in)
 {
-	struct vv_variable *v = var_new(in->name, in->name_len, &in->guid, in->attributes,
+	struct vv_variable *v = vv_store_var_new(in->name, in->name_len, &in->guid, in->attributes,
 					in->data, in->data_size);
 
 	if (v == NULL)
@@ -1622,14 +1416,14 @@ vv_store_insert_loaded(struct vv_store *s, const struct vv_variable *in, struct 
 	uint64_t name_size;
 	struct vv_variable *v;
 
-	if (check_loaded(s, in, 0, &name_size, err) != 0)
+	if (vv_store_check_loaded(s, in, 0, &name_size, err) != 0)
 		return -1;
-	if (table_find(s, in->name, in->name_len, &in->guid) != NULL)
+	if (vv_store_table_find(s, in->name, in->name_len, &in->guid) != NULL)
 		return vv_error_set(err, "duplicate variable");
-	v = var_copy(in);
+	v = vv_store_var_copy(in);
 	if (v == NULL)
 		return vv_error_set(err, "out of memory");
-	table_append(s, v);
+	vv_store_table_append(s, v);
 	return 0;
 }
 
@@ -1648,8 +1442,8 @@ drop_all(struct vv_store *s)
 
 	for (v = s->head; v != NULL; v = next) {
 		next = v->next;
-		table_unlink(s, v);
-		var_free(v);
+		vv_store_table_unlink(s, v);
+		vv_store_var_free(v);
 	}
 }
 
@@ -1716,8 +1510,8 @@ vv_store_run_restore_checks(const struct vv_store *s, const struct vv_variable *
 	return 0;
 }
 
-static void
-table_save(const struct vv_store *s, struct table_state *t)
+void
+vv_store_table_save(const struct vv_store *s, struct table_state *t)
 {
 	t->buckets = s->buckets;
 	t->nbuckets = s->nbuckets;
@@ -1730,8 +1524,8 @@ table_save(const struct vv_store *s, struct table_state *t)
 	t->used_volatile = s->used_volatile;
 }
 
-static void
-table_put_back(struct vv_store *s, const struct table_state *t)
+void
+vv_store_table_put_back(struct vv_store *s, const struct table_state *t)
 {
 	s->buckets = t->buckets;
 	s->nbuckets = t->nbuckets;
@@ -1744,14 +1538,14 @@ table_put_back(struct vv_store *s, const struct table_state *t)
 	s->used_volatile = t->used_volatile;
 }
 
-static void
-free_chain(struct vv_variable *v)
+void
+vv_store_free_chain(struct vv_variable *v)
 {
 	struct vv_variable *next;
 
 	for (; v != NULL; v = next) {
 		next = v->next;
-		var_free(v);
+		vv_store_var_free(v);
 	}
 }
 
@@ -1770,7 +1564,7 @@ vv_store_replace_all(struct vv_store *s, const struct vv_variable *vars, size_t 
 	/* The old table goes aside whole; the new one is built in its place,
 	 * so vv_store_insert_loaded applies every structural rule and quota
 	 * to the new content alone. */
-	table_save(s, &old);
+	vv_store_table_save(s, &old);
 	s->buckets = fresh;
 	s->nbuckets = MIN_BUCKETS;
 	s->count = 0;
@@ -1792,7 +1586,7 @@ vv_store_replace_all(struct vv_store *s, const struct vv_variable *vars, size_t 
 			goto undo;
 		}
 	}
-	free_chain(old.head);
+	vv_store_free_chain(old.head);
 	free(old.buckets);
 	s->state_changes++;
 	for (size_t i = 0; i < s->nrestorers; i++)
@@ -1800,9 +1594,9 @@ vv_store_replace_all(struct vv_store *s, const struct vv_variable *vars, size_t 
 			s->restorers[i].ops->resync(s->restorers[i].ctx, s);
 	return 0;
 undo:
-	free_chain(s->head);
+	vv_store_free_chain(s->head);
 	free(s->buckets);
-	table_put_back(s, &old);
+	vv_store_table_put_back(s, &old);
 	s->state_changes++;
 	return -1;
 }
@@ -1881,7 +1675,7 @@ vv_store_load_warn(struct vv_store *s, const char *fmt, ...)
 static void
 free_dead(struct vv_store *s)
 {
-	free_chain(s->batch_dead);
+	vv_store_free_chain(s->batch_dead);
 	s->batch_dead = NULL;
 }
 
@@ -1906,24 +1700,24 @@ vv_store_batch_begin(struct vv_store *s, struct vv_error *err)
 		vv_error_set(err, "out of memory");
 		return VV_EFI_OUT_OF_RESOURCES;
 	}
-	table_save(s, &saved);
+	vv_store_table_save(s, &saved);
 	s->buckets = fresh;
 	s->count = 0;
 	s->head = s->tail = NULL;
 	s->cursor = NULL;
 	for (const struct vv_variable *v = saved.head; v != NULL; v = v->next) {
-		struct vv_variable *c = var_copy(v);
+		struct vv_variable *c = vv_store_var_copy(v);
 
 		if (c == NULL) {
-			free_chain(s->head);
+			vv_store_free_chain(s->head);
 			free(s->buckets);
-			table_put_back(s, &saved);
+			vv_store_table_put_back(s, &saved);
 			vv_error_set(err, "out of memory");
 			return VV_EFI_OUT_OF_RESOURCES;
 		}
-		/* hash_link and the list, without table_append's accounting:
+		/* vv_store_hash_link and the list, without vv_store_table_append's accounting:
 		 * the counters are the saved ones, unchanged by a copy. */
-		hash_link(s, c);
+		vv_store_hash_link(s, c);
 		c->prev = s->tail;
 		if (s->tail != NULL)
 			s->tail->next = c;
@@ -1954,10 +1748,10 @@ vv_store_batch_abort(struct vv_store *s)
 {
 	if (!s->in_batch)
 		return;
-	free_chain(s->head);
+	vv_store_free_chain(s->head);
 	free(s->buckets);
 	free_dead(s);
-	table_put_back(s, &s->batch_saved);
+	vv_store_table_put_back(s, &s->batch_saved);
 	s->cursor = NULL;
 	s->in_batch = false;
 	s->state_changes++;
@@ -2022,7 +1816,7 @@ vv_store_batch_commit(struct vv_store *s, struct vv_error *err)
 	for (struct vv_variable *v = s->head; v != NULL; v = v->next)
 		v->batch_put = false;
 	free_dead(s);
-	free_chain(s->batch_saved.head);
+	vv_store_free_chain(s->batch_saved.head);
 	free(s->batch_saved.buckets);
 	memset(&s->batch_saved, 0, sizeof(s->batch_saved));
 	s->in_batch = false;
@@ -2057,12 +1851,12 @@ vv_store_apply(struct vv_store *s, const struct vv_set_request *reqs, size_t n, 
 static void
 batch_unlink(struct vv_store *s, struct vv_variable *v)
 {
-	table_unlink(s, v);
+	vv_store_table_unlink(s, v);
 	if (v->attributes & VV_ATTR_NV) {
 		v->next = s->batch_dead;
 		s->batch_dead = v;
 	} else {
-		var_free(v);
+		vv_store_var_free(v);
 	}
 }
 
@@ -2075,10 +1869,10 @@ vv_store_batch_put_var(struct vv_store *s, const struct vv_variable *in, struct 
 
 	if (!s->in_batch)
 		return vv_error_set(err, "no batch is open");
-	old = table_find(s, in->name, in->name_len, &in->guid);
+	old = vv_store_table_find(s, in->name, in->name_len, &in->guid);
 	if (old != NULL && old->attributes == in->attributes)
-		release = var_cost(s, vv_var_name_size(old), old->data_size);
-	if (check_loaded(s, in, release, &name_size, err) != 0)
+		release = vv_store_var_cost(s, vv_var_name_size(old), old->data_size);
+	if (vv_store_check_loaded(s, in, release, &name_size, err) != 0)
 		return -1;
 	if (old != NULL && old->attributes == in->attributes) {
 		/* Replaced in place: the variable keeps its place (invariant 3). */
@@ -2087,12 +1881,12 @@ vv_store_batch_put_var(struct vv_store *s, const struct vv_variable *in, struct 
 			return vv_error_set(err, "out of memory");
 		if (in->data_size)
 			memcpy(data, in->data, in->data_size);
-		note_if_volatile(s, old);
-		*class_used(s, old->attributes) -= var_cost(s, name_size, old->data_size);
+		vv_store_note_if_volatile(s, old);
+		*vv_store_class_used(s, old->attributes) -= vv_store_var_cost(s, name_size, old->data_size);
 		free(old->data);
 		old->data = data;
 		old->data_size = in->data_size;
-		*class_used(s, old->attributes) += var_cost(s, name_size, old->data_size);
+		*vv_store_class_used(s, old->attributes) += vv_store_var_cost(s, name_size, old->data_size);
 		old->has_time = in->has_time;
 		old->time = in->time;
 		old->digest_size = in->digest_size;
@@ -2101,7 +1895,7 @@ vv_store_batch_put_var(struct vv_store *s, const struct vv_variable *in, struct 
 		old->batch_put = (old->attributes & VV_ATTR_NV) != 0;
 		return 0;
 	}
-	v = var_copy(in);
+	v = vv_store_var_copy(in);
 	if (v == NULL)
 		return vv_error_set(err, "out of memory");
 	if (old != NULL) {
@@ -2109,7 +1903,7 @@ vv_store_batch_put_var(struct vv_store *s, const struct vv_variable *in, struct 
 		 * checked without the old one's release, which is stricter. */
 		batch_unlink(s, old);
 	}
-	table_append(s, v);
+	vv_store_table_append(s, v);
 	v->batch_put = (v->attributes & VV_ATTR_NV) != 0;
 	return 0;
 }
@@ -2122,7 +1916,7 @@ vv_store_batch_delete_var(struct vv_store *s, const uint16_t *name, size_t name_
 
 	if (!s->in_batch)
 		return vv_error_set(err, "no batch is open");
-	v = table_find(s, name, name_len, guid);
+	v = vv_store_table_find(s, name, name_len, guid);
 	if (v == NULL)
 		return vv_error_set(err, "no such variable");
 	batch_unlink(s, v);

@@ -3,6 +3,7 @@
  * files that implement the store, one concern each:
  *
  *   store.c          everything not yet in a file below
+ *   store_lang.c     row 20: PlatformLang and Lang kept in sync
  *   store_phase.c    boot phases, events, listeners and hooks
  *   store_table.c    the table: hash + creation-order list, variable nodes
  *   store_quota.c    limits, per-class accounting, reservations

@@ -3,6 +3,8 @@
  * files that implement the store, one concern each:
  *
  *   store.c          everything not yet in a file below
+ *   store_update.c   SetVariable's update (rows 25-32) with its undo, and
+ *                    vv_store_put, the host owner's write without the rules
  *   store_lang.c     row 20: PlatformLang and Lang kept in sync
  *   store_phase.c    boot phases, events, listeners and hooks
  *   store_table.c    the table: hash + creation-order list, variable nodes

@@ -9,6 +9,8 @@
  *   store_phase.c    boot phases, events, listeners and hooks
  *   store_table.c    the table: hash + creation-order list, variable nodes
  *   store_quota.c    limits, per-class accounting, reservations
+ *   store_persist.c  the backend: load, flush, insert_loaded, replace_all,
+ *                    restore modules, I/O errors and load warnings
  *
  * Not part of any API: nothing outside those files includes this header
  * (other library modules use include/vmvars/store.h and

@@ -1,17 +1,23 @@
 /*
- * src/core/store.c -- the variable store and the UEFI variable-service
- * rules: GetVariable, GetNextVariableName, SetVariable, QueryVariableInfo.
+ * src/core/store.c -- the variable store's lifecycle and the UEFI
+ * variable-service rules: GetVariable, GetNextVariableName,
+ * QueryVariableInfo, the VarCheck properties, SetVariable and its checks
+ * (with the reason of the last refusal), and the state-change counter.
  *
- * Data structure: a chained hash table keyed by (GUID, name) for lookups,
- * threaded on a doubly linked list in creation order for enumeration.  So
- * GetVariable is one probe, and GetNextVariableName is one probe plus one
- * step (plus the variables it must skip at runtime).  See the invariants in
- * include/vmvars/store.h.
+ * The store is split by concern; src/core/store_impl.h holds struct
+ * vv_store, lists the files and says what each part guarantees:
+ * store_table.c (the hash table and creation-order list, see the
+ * invariants in include/vmvars/store.h), store_quota.c (accounting),
+ * store_phase.c (phases, listeners, hooks), store_update.c (SetVariable's
+ * update with its undo, and vv_store_put), store_lang.c (row 20),
+ * store_persist.c (load, flush, replace_all) and store_batch.c.
  *
  * SetVariable applies the checks of varstore-formats §8.2 in edk2's order;
- * each check below cites its row ("row N").  A write is applied in memory
- * with an undo record, then persisted (NV only); if persisting fails the
- * undo restores the old state exactly, and the guest gets EFI_DEVICE_ERROR.
+ * each check cites its row ("row N"): rows 1-24 here, then the
+ * PlatformLang/Lang companion (row 20, store_lang.c) and the update (rows
+ * 25-32, store_update.c).  A write is applied in memory with an undo
+ * record, then persisted (NV only); if persisting fails the undo restores
+ * the old state exactly, and the guest gets EFI_DEVICE_ERROR.
  *
  * Deliberate differences from edk2 (docs/variable-rules.md explains each):
  *  - the service-owned variables (SetupMode, SecureBoot, VendorKeys,
@@ -19,9 +25,9 @@
  *    phase, not only after EndOfDxe: the host owns them (CVE-2026-16288);
  *  - counter-based authentication (0x10) is always EFI_UNSUPPORTED: edk2
  *    keeps a physical-presence delete for variables no store here can hold;
- *  - the PlatformLang/Lang synchronisation (src/core/lang.c) takes part
- *    only for EFI_GLOBAL_VARIABLE names, and a companion write obeys the
- *    same VarCheck and policy rules as the write itself.
+ *  - the PlatformLang/Lang synchronisation (store_lang.c, src/core/lang.c)
+ *    takes part only for EFI_GLOBAL_VARIABLE names, and a companion write
+ *    obeys the same VarCheck and policy rules as the write itself.
  *
  * State changes: every change of service state that is not NV content
  * (volatile variables, phase flags, VarCheck properties, reservations, and
@@ -30,9 +36,6 @@
  * record, src/state/snapshot.c) knows when to write it again.  Counting
  * too often (an undo, a NV-only reservation) costs one more record; never
  * counting a change would lose one.
- *
- * Split by concern (src/core/store_impl.h lists the files and what each
- * guarantees); moved out so far: store_quota.c, store_table.c, store_phase.c, store_lang.c, store_update.c, store_persist.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,8 +46,6 @@
 #include <vmvars/store.h>
 #include <vmvars/ucs2.h>
 
-#include "core/lang.h"
-#include "core/name_hash.h"
 #include "core/store_impl.h"
 #include "core/store_state.h"
 #include "core/var_property.h"
@@ -518,6 +519,10 @@ check_write(struct vv_store *s, struct vv_write *w)
 	return VV_EFI_SUCCESS;
 }
 
+/* ------------------------------------------------------------------ */
+/* SetVariable, and why it refused                                    */
+/* ------------------------------------------------------------------ */
+
 vv_status
 vv_store_set(struct vv_store *s, const struct vv_set_request *req)
 {
@@ -572,267 +577,4 @@ vv_store_refuse(struct vv_store *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->refusal, sizeof(s->refusal), fmt, ap);
 	va_end(ap);
-}
-
-/* ------------------------------------------------------------------ */
-/* Atomic batches (store.h vv_store_batch_begin)                       */
-/* ------------------------------------------------------------------ */
-
-/*
- * Why a copy of the table rather than an undo log: a batch runs the whole
- * SetVariable machinery (companion writes, hooks that write mode
- * variables, authenticated appends), each of which would need its undo
- * recorded in order; with the original table set aside untouched, a
- * rollback is one swap whatever ran, and it cannot fail.
- */
-
-static void
-free_dead(struct vv_store *s)
-{
-	vv_store_free_chain(s->batch_dead);
-	s->batch_dead = NULL;
-}
-
-bool
-vv_store_in_batch(const struct vv_store *s)
-{
-	return s->in_batch;
-}
-
-vv_status
-vv_store_batch_begin(struct vv_store *s, struct vv_error *err)
-{
-	struct table_state saved;
-	struct vv_variable **fresh;
-
-	if (s->in_batch) {
-		vv_error_set(err, "a batch is already open");
-		return VV_EFI_INVALID_PARAMETER;
-	}
-	fresh = calloc(s->nbuckets, sizeof(*fresh));
-	if (fresh == NULL) {
-		vv_error_set(err, "out of memory");
-		return VV_EFI_OUT_OF_RESOURCES;
-	}
-	vv_store_table_save(s, &saved);
-	s->buckets = fresh;
-	s->count = 0;
-	s->head = s->tail = NULL;
-	s->cursor = NULL;
-	for (const struct vv_variable *v = saved.head; v != NULL; v = v->next) {
-		struct vv_variable *c = vv_store_var_copy(v);
-
-		if (c == NULL) {
-			vv_store_free_chain(s->head);
-			free(s->buckets);
-			vv_store_table_put_back(s, &saved);
-			vv_error_set(err, "out of memory");
-			return VV_EFI_OUT_OF_RESOURCES;
-		}
-		/* vv_store_hash_link and the list, without vv_store_table_append's accounting:
-		 * the counters are the saved ones, unchanged by a copy. */
-		vv_store_hash_link(s, c);
-		c->prev = s->tail;
-		if (s->tail != NULL)
-			s->tail->next = c;
-		else
-			s->head = c;
-		s->tail = c;
-		s->count++;
-	}
-	s->used_nv = saved.used_nv;
-	s->used_hwerr = saved.used_hwerr;
-	s->used_volatile = saved.used_volatile;
-	s->batch_saved = saved;
-	s->batch_dead = NULL;
-	s->in_batch = true;
-	return VV_EFI_SUCCESS;
-}
-
-static void
-resync_modules(struct vv_store *s)
-{
-	for (size_t i = 0; i < s->nrestorers; i++)
-		if (s->restorers[i].ops->resync != NULL)
-			s->restorers[i].ops->resync(s->restorers[i].ctx, s);
-}
-
-void
-vv_store_batch_abort(struct vv_store *s)
-{
-	if (!s->in_batch)
-		return;
-	vv_store_free_chain(s->head);
-	free(s->buckets);
-	free_dead(s);
-	vv_store_table_put_back(s, &s->batch_saved);
-	s->cursor = NULL;
-	s->in_batch = false;
-	s->state_changes++;
-	resync_modules(s);
-}
-
-/* The batch's changes in the order vv_change documents: the deletes, then
- * the puts in table order (so re-created variables land last on replay,
- * as they are in memory).  malloc'd; *n set; NULL only if out of memory. */
-static struct vv_change *
-batch_changes(const struct vv_store *s, size_t *n)
-{
-	size_t count = 0, i = 0;
-	struct vv_change *c;
-
-	for (const struct vv_variable *v = s->batch_dead; v != NULL; v = v->next)
-		count++;
-	for (const struct vv_variable *v = s->head; v != NULL; v = v->next)
-		if (v->batch_put)
-			count++;
-	c = calloc(count ? count : 1, sizeof(*c));
-	if (c == NULL)
-		return NULL;
-	for (const struct vv_variable *v = s->batch_dead; v != NULL; v = v->next)
-		c[i++] = (struct vv_change){ VV_CHANGE_DELETE, v, NULL, 0 };
-	for (const struct vv_variable *v = s->head; v != NULL; v = v->next)
-		if (v->batch_put)
-			c[i++] = (struct vv_change){ VV_CHANGE_PUT, v, NULL, 0 };
-	*n = count;
-	return c;
-}
-
-vv_status
-vv_store_batch_commit(struct vv_store *s, struct vv_error *err)
-{
-	struct vv_change *changes, batch;
-	size_t n = 0;
-
-	if (!s->in_batch) {
-		vv_error_set(err, "no batch is open");
-		return VV_EFI_INVALID_PARAMETER;
-	}
-	changes = batch_changes(s, &n);
-	if (changes == NULL) {
-		/* Found by the fault campaign (tests/test_faults.c): nothing
-		 * was written, so this is no device error. */
-		vv_store_batch_abort(s);
-		vv_error_set(err, "out of memory");
-		return VV_EFI_OUT_OF_RESOURCES;
-	}
-	if (n > 0 && s->backend != NULL) {
-		batch = (struct vv_change){ VV_CHANGE_BATCH, NULL, changes, n };
-		s->nv_commits++;
-		if (s->backend->ops->commit(s->backend, s, &batch, err) != 0) {
-			memcpy(s->io_error, err->msg, sizeof(s->io_error));
-			free(changes);
-			vv_store_batch_abort(s);
-			return VV_EFI_DEVICE_ERROR;
-		}
-	}
-	free(changes);
-	for (struct vv_variable *v = s->head; v != NULL; v = v->next)
-		v->batch_put = false;
-	free_dead(s);
-	vv_store_free_chain(s->batch_saved.head);
-	free(s->batch_saved.buckets);
-	memset(&s->batch_saved, 0, sizeof(s->batch_saved));
-	s->in_batch = false;
-	s->state_changes++;
-	return VV_EFI_SUCCESS;
-}
-
-vv_status
-vv_store_apply(struct vv_store *s, const struct vv_set_request *reqs, size_t n, size_t *failed)
-{
-	struct vv_error err = { { 0 } };
-	vv_status st;
-
-	if (failed != NULL)
-		*failed = n;
-	st = vv_store_batch_begin(s, &err);
-	if (st != VV_EFI_SUCCESS)
-		return st;
-	for (size_t i = 0; i < n; i++) {
-		st = vv_store_set(s, &reqs[i]);
-		if (st != VV_EFI_SUCCESS) {
-			vv_store_batch_abort(s);
-			if (failed != NULL)
-				*failed = i;
-			return st;
-		}
-	}
-	return vv_store_batch_commit(s, &err);
-}
-
-/* Takes v out of the table inside a batch: kept for its DELETE if NV. */
-static void
-batch_unlink(struct vv_store *s, struct vv_variable *v)
-{
-	vv_store_table_unlink(s, v);
-	if (v->attributes & VV_ATTR_NV) {
-		v->next = s->batch_dead;
-		s->batch_dead = v;
-	} else {
-		vv_store_var_free(v);
-	}
-}
-
-int
-vv_store_batch_put_var(struct vv_store *s, const struct vv_variable *in, struct vv_error *err)
-{
-	struct vv_variable *old, *v;
-	uint64_t name_size, release = 0;
-	uint8_t *data;
-
-	if (!s->in_batch)
-		return vv_error_set(err, "no batch is open");
-	old = vv_store_table_find(s, in->name, in->name_len, &in->guid);
-	if (old != NULL && old->attributes == in->attributes)
-		release = vv_store_var_cost(s, vv_var_name_size(old), old->data_size);
-	if (vv_store_check_loaded(s, in, release, &name_size, err) != 0)
-		return -1;
-	if (old != NULL && old->attributes == in->attributes) {
-		/* Replaced in place: the variable keeps its place (invariant 3). */
-		data = malloc(in->data_size ? in->data_size : 1);
-		if (data == NULL)
-			return vv_error_set(err, "out of memory");
-		if (in->data_size)
-			memcpy(data, in->data, in->data_size);
-		vv_store_note_if_volatile(s, old);
-		*vv_store_class_used(s, old->attributes) -= vv_store_var_cost(s, name_size, old->data_size);
-		free(old->data);
-		old->data = data;
-		old->data_size = in->data_size;
-		*vv_store_class_used(s, old->attributes) += vv_store_var_cost(s, name_size, old->data_size);
-		old->has_time = in->has_time;
-		old->time = in->time;
-		old->digest_size = in->digest_size;
-		memset(old->digest, 0, sizeof(old->digest));
-		memcpy(old->digest, in->digest, in->digest_size);
-		old->batch_put = (old->attributes & VV_ATTR_NV) != 0;
-		return 0;
-	}
-	v = vv_store_var_copy(in);
-	if (v == NULL)
-		return vv_error_set(err, "out of memory");
-	if (old != NULL) {
-		/* Other attributes: a delete and a create.  The quota was
-		 * checked without the old one's release, which is stricter. */
-		batch_unlink(s, old);
-	}
-	vv_store_table_append(s, v);
-	v->batch_put = (v->attributes & VV_ATTR_NV) != 0;
-	return 0;
-}
-
-int
-vv_store_batch_delete_var(struct vv_store *s, const uint16_t *name, size_t name_len,
-			  const vv_guid *guid, struct vv_error *err)
-{
-	struct vv_variable *v;
-
-	if (!s->in_batch)
-		return vv_error_set(err, "no batch is open");
-	v = vv_store_table_find(s, name, name_len, guid);
-	if (v == NULL)
-		return vv_error_set(err, "no such variable");
-	batch_unlink(s, v);
-	return 0;
 }

@@ -2,15 +2,18 @@
  * src/core/store_impl.h -- the inside of struct vv_store, shared by the
  * files that implement the store, one concern each:
  *
- *   store.c          everything not yet in a file below
+ *   store.c          lifecycle and the variable-service rules: GetVariable,
+ *                    GetNextVariableName, QueryVariableInfo, VarCheck
+ *                    properties, SetVariable's checks (rows 1-24)
  *   store_update.c   SetVariable's update (rows 25-32) with its undo, and
- *                    vv_store_put, the host owner's write without the rules
+ *                    vv_store_put, the service's own writes (quotas only)
  *   store_lang.c     row 20: PlatformLang and Lang kept in sync
  *   store_phase.c    boot phases, events, listeners and hooks
  *   store_table.c    the table: hash + creation-order list, variable nodes
  *   store_quota.c    limits, per-class accounting, reservations
  *   store_persist.c  the backend: load, flush, insert_loaded, replace_all,
  *                    restore modules, I/O errors and load warnings
+ *   store_batch.c    atomic batches
  *
  * Not part of any API: nothing outside those files includes this header
  * (other library modules use include/vmvars/store.h and

@@ -5,8 +5,8 @@
  * only); if persisting fails the undo restores the old state exactly, and
  * the guest gets EFI_DEVICE_ERROR.  Inside a batch the NV change is
  * recorded for the batch's commit instead (store_batch.c).  Also
- * vv_store_put, the host owner's write, which takes the same update path
- * without the rules.
+ * vv_store_put, the service's own writes (mode variables, MOR state),
+ * which take the same update path with no rule but the quotas.
  */
 #include <stdarg.h>
 #include <stdio.h>

@@ -3080,8 +3080,8 @@ test_failed_record_is_not_restored(void)
 /*
  * R4.  A state a live service reaches that its own restore refuses: a
  * volatile authenticated variable is bounded by max_auth_variable_size
- * (store.c class_max_variable_size), but the snapshot loader bounds every
- * variable by max_volatile_variable_size (snapshot.c parse_variable).
+ * (store_quota.c vv_store_class_max_size), but the snapshot loader bounds
+ * every variable by max_volatile_variable_size (snapshot.c parse_variable).
  * With --max-variable-size below --max-auth-variable-size (OVMF's own
  * PCDs: 0x2000 vs 0x2800), a guest creates a 9000-byte volatile private
  * authenticated variable; after any daemon restart the VM is refused

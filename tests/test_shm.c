@@ -9,7 +9,10 @@
  * ERROR or a consistent result and changes nothing it should not; a reply
  * carries no byte of an earlier request and nothing is written past it;
  * daemon restarts (SIGKILL,
- * SIGTERM), a new client, VM_RESET and a migration work over it.
+ * SIGTERM), a new client, VM_RESET and a migration work over it.  The
+ * words both ends wait on are the VMM's to scribble on too: the daemon's
+ * spin for the next request still ends (it sleeps) and it keeps serving;
+ * a VMM flooding it with requests leaves management and SIGTERM served.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -662,6 +665,192 @@ test_buffer_changes_during_request(void)
 	cleanup(&d);
 }
 
+/* ---- the waiting words are the VMM's to scribble on too ---- */
+
+/* The daemon's state letter in /proc/PID/stat ('S' sleeping, 'R'
+ * running), '?' if unreadable. */
+static char
+proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) != NULL) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p != NULL && p[1] == ' ' ? p[2] : '?';
+}
+
+/* Whether the daemon is seen asleep within 10 s (sampled every ms).  A
+ * daemon spinning without end is never in state S. */
+static bool
+sleeps_within_10s(pid_t pid)
+{
+	for (int i = 0; i < 10000; i++) {
+		if (proc_state(pid) == 'S')
+			return true;
+		msleep(1);
+	}
+	return false;
+}
+
+/* A thread that writes the words the ends wait on (daemon_sleep,
+ * vmm_sleep, taken_seq) as fast as it can, with values that change all
+ * the time. */
+struct scribbler {
+	struct raw *r;
+	volatile bool stop;
+	unsigned long rounds;
+};
+
+static void *
+scribble_main(void *arg)
+{
+	struct scribbler *s = arg;
+
+	for (uint32_t i = 0; !s->stop; i++) {
+		__atomic_store_n(w(s->r, VV_VMM_SHM_DAEMON_SLEEP), i & 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(w(s->r, VV_VMM_SHM_VMM_SLEEP), i & 2 ? 0xffffffffu : 0,
+				 __ATOMIC_SEQ_CST);
+		__atomic_store_n(w(s->r, VV_VMM_SHM_TAKEN_SEQ), i * 2654435761u, __ATOMIC_RELAXED);
+		s->rounds++;
+	}
+	return NULL;
+}
+
+/* A GetVariable of a variable that does not exist, published as seq:
+ * true when answered with transport success and EFI_NOT_FOUND. */
+static bool
+raw_get_missing(struct raw *r, uint32_t seq)
+{
+	size_t len = mm_var(r->area + VV_VMM_SHM_BUF, VV_MM_GET_VARIABLE, "Missing", ATTR_BS_RT,
+			    NULL, 8);
+
+	raw_publish(r, seq, VV_MM_MAX_BUFFER, (uint32_t)len);
+	return raw_wait(r, seq) &&
+	       __atomic_load_n(w(r, VV_VMM_SHM_STATUS), __ATOMIC_ACQUIRE) == VV_STS_SUCCESS &&
+	       vv_le64(r->area + VV_VMM_SHM_BUF + 32) == VV_EFI_NOT_FOUND;
+}
+
+/*
+ * The daemon spins for the next request after a reply (docs/protocol.md
+ * "Waiting"), and the VMM may write any word at any time.  With a thread
+ * scribbling on daemon_sleep, vmm_sleep and taken_seq all along, with the
+ * longest window --poll-us allows: every request is answered right, and
+ * once requests stop the daemon goes to sleep (a spin that the words
+ * could keep going would never show state S), then serves again.
+ */
+static void
+test_scribbled_wait_words(void)
+{
+	static const char *const longest[] = { "--poll-us", "10000", NULL };
+	struct daemon d;
+	struct vv_client *c = vm_up(&d, longest);
+	struct scribbler sc = { 0 };
+	struct raw r;
+	pthread_t th;
+	unsigned ok = 0;
+	uint32_t seq = 1;
+
+	REQUIRE(c != NULL);
+	vv_client_free(c);
+	REQUIRE(raw_up(&r, &d));
+	sc.r = &r;
+	REQUIRE(pthread_create(&th, NULL, scribble_main, &sc) == 0);
+	for (; seq <= 500; seq++)
+		ok += raw_get_missing(&r, seq);
+	CHECK_EQ(ok, 500);
+	CHECK(sleeps_within_10s(d.pid));
+	CHECK(raw_get_missing(&r, seq));
+	CHECK(sleeps_within_10s(d.pid));
+	sc.stop = true;
+	pthread_join(th, NULL);
+	CHECK(sc.rounds > 0);
+	raw_down(&r);
+	CHECK(alive(&d));
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
+/* A VMM publishing requests back to back as fast as the daemon answers
+ * keeps it busy, never deaf: while it does, a management connection is
+ * answered (the daemon serves a burst from its spin for at most a
+ * millisecond before its loop looks at every descriptor) and SIGTERM
+ * ends it. */
+struct flooder {
+	struct raw *r;
+	volatile bool stop;
+	unsigned long answered;
+};
+
+static void *
+flood_main(void *arg)
+{
+	struct flooder *f = arg;
+	size_t len = mm_var(f->r->area + VV_VMM_SHM_BUF, VV_MM_GET_VARIABLE, "Missing", ATTR_BS_RT,
+			    NULL, 8);
+
+	for (uint32_t seq = 1; !f->stop; seq++) {
+		/* the request again: the reply overwrote it */
+		mm_var(f->r->area + VV_VMM_SHM_BUF, VV_MM_GET_VARIABLE, "Missing", ATTR_BS_RT,
+		       NULL, 8);
+		__atomic_store_n(w(f->r, VV_VMM_SHM_BUFFER_SIZE), VV_MM_MAX_BUFFER,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(w(f->r, VV_VMM_SHM_REQ_LEN), (uint32_t)len, __ATOMIC_RELAXED);
+		__atomic_store_n(w(f->r, VV_VMM_SHM_REQ_SEQ), seq, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(w(f->r, VV_VMM_SHM_DAEMON_SLEEP), __ATOMIC_SEQ_CST) != 0) {
+			uint64_t one = 1;
+
+			(void)!write(f->r->req, &one, sizeof(one));
+		}
+		while (!f->stop && __atomic_load_n(w(f->r, VV_VMM_SHM_REP_SEQ),
+						   __ATOMIC_ACQUIRE) != seq)
+			;
+		if (!f->stop)
+			f->answered++;
+	}
+	return NULL;
+}
+
+static void
+test_flood_leaves_management_served(void)
+{
+	struct daemon d;
+	struct vv_client *c = vm_up(&d, NULL);
+	struct flooder f = { 0 };
+	struct raw r;
+	pthread_t th;
+	unsigned long before;
+	unsigned ok = 0;
+
+	REQUIRE(c != NULL);
+	vv_client_free(c);
+	REQUIRE(raw_up(&r, &d));
+	f.r = &r;
+	REQUIRE(pthread_create(&th, NULL, flood_main, &f) == 0);
+	for (int i = 0; i < 100 && f.answered < 1000; i++)
+		msleep(10);
+	before = f.answered;
+	CHECK(before > 0);
+	for (int i = 0; i < 20; i++)
+		ok += strstr(mgmt(&d, "{\"cmd\":\"version\"}"), "\"ok\":true") != NULL;
+	CHECK_EQ(ok, 20);
+	/* still answering the VMM after the management calls */
+	for (int i = 0; i < 100 && f.answered == before; i++)
+		msleep(10);
+	CHECK(f.answered > before);
+	CHECK_EQ(stop(&d), 0);
+	f.stop = true;
+	pthread_join(th, NULL);
+	raw_down(&r);
+	cleanup(&d);
+}
+
 /* The daemon restarts between requests (SIGKILL, then SIGTERM): the
  * next request, never taken by the old daemon, goes out on a new
  * connection (with a new area) and is answered from the recorded state. */
@@ -758,6 +947,8 @@ static const struct vv_test tests[] = {
 	TEST(test_hostile_lengths),
 	TEST(test_reply_has_no_stale_bytes),
 	TEST(test_buffer_changes_during_request),
+	TEST(test_scribbled_wait_words),
+	TEST(test_flood_leaves_management_served),
 	TEST(test_daemon_restart),
 	TEST(test_vm_reset),
 	TEST(test_migration),

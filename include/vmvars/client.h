@@ -90,19 +90,27 @@ void vv_client_set_timeout(struct vv_client *c, int ms);
 
 /*
  * Sets how long, in microseconds, a request waits for its reply by
- * spinning on non-blocking receives before it blocks (default
- * VV_CLIENT_POLL_US_DEFAULT, 0: always block -- on the recorded OVMF boot
- * every window measured was slower or costlier in CPU than blocking on a
- * shared host, docs/performance.md "The real boot through vmvarsd").  The caller -- a VMM vCPU
- * thread -- is stalled on the device access anyway; spinning trades up to
- * `us` of CPU per request for the scheduler's wake-up latency, which on a
- * small VM is most of a round trip (docs/performance.md).  It spins only
- * while a request is in flight, never between requests; with vmvarsd's
- * own --poll-us window on the other side, a burst of guest requests runs
- * without a sleep on either end.  Replies and errors are the same either
- * way; the timeout of vv_client_set_timeout() still bounds the wait.
+ * spinning before it blocks, on both transports.  The defaults:
+ *   - socket frames (MM_REQUEST): VV_CLIENT_POLL_US_DEFAULT, 0: always
+ *     block -- there each spin is a recv() system call, and on the
+ *     recorded OVMF boot every window measured was slower or costlier in
+ *     CPU than blocking (docs/performance.md "The real boot through
+ *     vmvarsd");
+ *   - shared memory: VV_CLIENT_SHM_SPIN_US_DEFAULT -- the spin is a load
+ *     of the reply's sequence word, it runs only while vmvarsd is seen
+ *     awake, and it stops while the calling thread is being preempted
+ *     (core/spin_gate.h): a boot through the daemon runs without a sleep
+ *     on either end where CPUs are free, and as with blocking where they
+ *     are not.
+ * The caller -- a VMM vCPU thread -- is stalled on the device access
+ * anyway; spinning trades up to `us` of CPU per request for the
+ * scheduler's wake-up latency.  It spins only while a request is in
+ * flight, never between requests; with one usable CPU never.  Replies and
+ * errors are the same either way; the timeout of vv_client_set_timeout()
+ * still bounds the wait.
  */
 #define VV_CLIENT_POLL_US_DEFAULT 0u
+#define VV_CLIENT_SHM_SPIN_US_DEFAULT 20u
 void vv_client_set_poll_us(struct vv_client *c, unsigned us);
 
 #ifdef __cplusplus

@@ -24,6 +24,7 @@
 #include <vmvars/snapshot.h>
 #include <vmvars/vmvars.h>
 
+#include "core/spin_gate.h"
 #include "daemon_util.h"
 #include "harness.h"
 
@@ -851,6 +852,112 @@ test_flood_leaves_management_served(void)
 	cleanup(&d);
 }
 
+/* ---- the spin gate both ends use (core/spin_gate.h) ---- */
+
+/* A memfd holding text, read as /proc/loadavg would be. */
+static int
+text_fd(const char *text)
+{
+	int fd = memfd_create("loadavg", MFD_CLOEXEC);
+
+	if (fd >= 0 && write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool
+crowded_text(const char *text, long cpus)
+{
+	int fd = text_fd(text);
+	bool crowded = vv_spin_gate_crowded(fd, cpus);
+
+	if (fd >= 0)
+		close(fd);
+	return crowded;
+}
+
+/* Runs one period of waits, each with outcome how. */
+static void
+gate_period(struct vv_spin_gate *g, enum vv_spin_outcome how, long nivcsw, bool crowded)
+{
+	for (unsigned i = 0; i < 10000; i++) {
+		if (vv_spin_gate_next(g, how)) {
+			vv_spin_gate_sample(g, nivcsw, crowded);
+			return;
+		}
+	}
+}
+
+static void
+test_spin_gate_rules(void)
+{
+	struct vv_spin_gate g;
+	unsigned shut = 0;
+
+	/* the run queue: 3 runnable on 2 CPUs is crowded, 2 is not; what
+	 * is not the expected text counts as not crowded */
+	CHECK(crowded_text("1.19 1.86 2.37 3/150 1234\n", 2));
+	CHECK(!crowded_text("1.19 1.86 2.37 2/150 1234\n", 2));
+	CHECK(!crowded_text("0.00 0.00 0.00 17/150 1234\n", 32));
+	CHECK(!crowded_text("1.19 1.86 2.37 x/150 1234\n", 2));
+	CHECK(!crowded_text("1.19 1.86 2.37 99999999999999999999/1 1\n", 2));
+	CHECK(!crowded_text("garbage", 2));
+	CHECK(!crowded_text("", 2));
+	CHECK(!vv_spin_gate_crowded(-1, 2));
+
+	/* one CPU: never */
+	vv_spin_gate_init(&g, 1);
+	CHECK(!vv_spin_gate_open(&g));
+	CHECK(!vv_spin_gate_next(&g, VV_SPIN_NONE));
+
+	/* two: open after the first count, for as long as spins pay */
+	vv_spin_gate_init(&g, 2);
+	CHECK(!vv_spin_gate_open(&g));
+	CHECK(vv_spin_gate_next(&g, VV_SPIN_NONE));
+	vv_spin_gate_sample(&g, 100, false);
+	CHECK(vv_spin_gate_open(&g));
+	for (int p = 0; p < 10; p++)
+		gate_period(&g, VV_SPIN_CAUGHT, 100, false);
+	CHECK(vv_spin_gate_open(&g));
+	CHECK_EQ(g.contended, 0);
+
+	/* preempted while spinning: shut, then a probe, then shut longer */
+	gate_period(&g, VV_SPIN_CAUGHT, 200, false);
+	CHECK(!vv_spin_gate_open(&g));
+	CHECK_EQ(g.contended, 1);
+	for (unsigned i = 0; i < VV_SPIN_GATE_PERIOD * 2 && !vv_spin_gate_next(&g, VV_SPIN_NONE); i++)
+		shut++;
+	CHECK_EQ(shut, VV_SPIN_GATE_PERIOD * 2 - 1);
+	vv_spin_gate_sample(&g, 200, false);
+	CHECK(vv_spin_gate_open(&g));
+	CHECK_EQ(g.period, VV_SPIN_GATE_PROBE);
+
+	/* spins that go unanswered shut it too, without a switch */
+	gate_period(&g, VV_SPIN_MISSED, 200, false);
+	CHECK(!vv_spin_gate_open(&g));
+	CHECK_EQ(g.contended, 2);
+	CHECK_EQ(g.off, VV_SPIN_GATE_PERIOD << 2);
+
+	/* a crowded run queue shuts it before any spin, and the pause
+	 * doubles up to its bound */
+	for (int k = 0; k < 20; k++) {
+		while (!vv_spin_gate_next(&g, VV_SPIN_NONE))
+			;
+		vv_spin_gate_sample(&g, 200, true);
+		CHECK(!vv_spin_gate_open(&g));
+	}
+	CHECK_EQ(g.off, VV_SPIN_GATE_PERIOD << VV_SPIN_GATE_MAX_STRIKES);
+
+	/* a switch counter that cannot be read: never again */
+	vv_spin_gate_init(&g, 4);
+	CHECK(vv_spin_gate_next(&g, VV_SPIN_NONE));
+	vv_spin_gate_sample(&g, -1, false);
+	CHECK(!vv_spin_gate_open(&g));
+	CHECK(!vv_spin_gate_next(&g, VV_SPIN_NONE));
+}
+
 /* The daemon restarts between requests (SIGKILL, then SIGTERM): the
  * next request, never taken by the old daemon, goes out on a new
  * connection (with a new area) and is answered from the recorded state. */
@@ -948,6 +1055,7 @@ static const struct vv_test tests[] = {
 	TEST(test_reply_has_no_stale_bytes),
 	TEST(test_buffer_changes_during_request),
 	TEST(test_scribbled_wait_words),
+	TEST(test_spin_gate_rules),
 	TEST(test_flood_leaves_management_served),
 	TEST(test_daemon_restart),
 	TEST(test_vm_reset),

@@ -47,6 +47,8 @@ struct vv_client {
 	struct vv_spin_window spin;     /* the wait for a reply; max 0 = block */
 	unsigned shm_spin_us;           /* ... on shared memory: fixed (shm_wait) */
 	struct vv_spin_gate gate;       /* both: shut while this thread is preempted */
+	long cpus;                      /* usable CPUs, at connect */
+	int loadavg_fd;                 /* /proc/loadavg for the gate, or -1 */
 	uint64_t features;              /* granted by the daemon */
 	uint32_t state_max;             /* max_state_payload (MIGRATION), else 0 */
 	unsigned reconnects;
@@ -212,7 +214,8 @@ gate_count(struct vv_client *c, enum vv_spin_outcome how)
 	struct rusage ru;
 
 	if (vv_spin_gate_next(&c->gate, how))
-		vv_spin_gate_sample(&c->gate, getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : -1);
+		vv_spin_gate_sample(&c->gate, getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : -1,
+				    vv_spin_gate_crowded(c->loadavg_fd, c->cpus));
 }
 
 static int
@@ -444,9 +447,11 @@ vv_client_connect(const char *path, struct vv_error *err)
 	}
 	c->fd = -1;
 	c->req_fd = c->rep_fd = -1;
+	c->loadavg_fd = -1;
 	c->timeout_ms = 30000;
 	/* One CPU: a spin could only hold the CPU the daemon needs. */
-	cpus = usable_cpus();
+	cpus = c->cpus = usable_cpus();
+	c->loadavg_fd = cpus < 2 ? -1 : open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
 	vv_spin_window_init(&c->spin, cpus < 2 ? 0 : VV_CLIENT_POLL_US_DEFAULT);
 	c->shm_spin_us = cpus < 2 ? 0 : VV_CLIENT_SHM_SPIN_US_DEFAULT;
 	vv_spin_gate_init(&c->gate, cpus);
@@ -464,6 +469,9 @@ vv_client_free(struct vv_client *c)
 	if (c == NULL)
 		return;
 	disconnect(c);
+	/* cpus is set with loadavg_fd: 0 means it was never opened */
+	if (c->cpus != 0 && c->loadavg_fd >= 0)
+		close(c->loadavg_fd);
 	free(c->path);
 	free(c->frame);
 	free(c);

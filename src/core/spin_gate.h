@@ -17,7 +17,11 @@
  * runnable thread wants is, at the latest at the next scheduler tick.
  *
  * The rule: every VV_SPIN_GATE_PERIOD waits the caller reads its thread's
- * ru_nivcsw (vv_spin_gate_next says when); if the waits of that period
+ * ru_nivcsw and the machine's run queue (vv_spin_gate_next says when;
+ * vv_spin_gate_crowded); if more threads are runnable than it has CPUs
+ * (a spin would hold a CPU another thread is waiting for; this is read
+ * before the first spin and before each retry, so a crowded host costs
+ * no spin at all), or if the waits of that period
  * that spun met more than one involuntary switch per
  * VV_SPIN_GATE_SWITCHES_PER of them, or more than one in
  * VV_SPIN_GATE_MISSES_PER spun for nothing (the peer did not answer
@@ -40,6 +44,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #define VV_SPIN_GATE_PERIOD        32u   /* waits per look at ru_nivcsw */
 #define VV_SPIN_GATE_PROBE         8u    /* ... the first look after a pause */
@@ -101,15 +106,22 @@ vv_spin_gate_next(struct vv_spin_gate *g, enum vv_spin_outcome how)
 }
 
 /* nivcsw: the thread's involuntary context switches now, or < 0 when they
- * cannot be read (then the gate stays shut). */
+ * cannot be read (then the gate stays shut).  crowded: more threads are
+ * runnable on the machine right now than the caller has CPUs
+ * (vv_spin_gate_crowded) -- a spin would take a CPU from one of them. */
 static inline void
-vv_spin_gate_sample(struct vv_spin_gate *g, long nivcsw)
+vv_spin_gate_sample(struct vv_spin_gate *g, long nivcsw, bool crowded)
 {
 	if (nivcsw < 0) {
 		g->never = true;
 		return;
 	}
-	if (g->based && g->off == 0 && g->spun > 0) {
+	if (crowded) {
+		if (g->strikes < VV_SPIN_GATE_MAX_STRIKES)
+			g->strikes++;
+		g->off = VV_SPIN_GATE_PERIOD << g->strikes;
+		g->contended++;
+	} else if (g->based && g->off == 0 && g->spun > 0) {
 		/* long: the counter only grows; a smaller one (another thread
 		 * of the caller's took over) counts as no switch. */
 		long d = nivcsw > g->base ? nivcsw - g->base : 0;
@@ -130,6 +142,41 @@ vv_spin_gate_sample(struct vv_spin_gate *g, long nivcsw)
 	g->based = g->off == 0;
 	g->base = nivcsw;
 	g->waits = g->spun = g->missed = 0;
+}
+
+/*
+ * Whether more threads are runnable now than usable_cpus: the fourth field
+ * of /proc/loadavg ("1.19 1.86 2.37 3/150 1234": 3 runnable of 150), read
+ * through fd (open, read with pread: the daemon opens it before its
+ * sandbox).  Kernel text, parsed with a bound all the same; false when it
+ * cannot be read (the switch count still stands guard).  A spinning pair
+ * counts itself: two runnable on two CPUs is not crowded.
+ */
+static inline bool
+vv_spin_gate_crowded(int fd, long usable_cpus)
+{
+	char buf[128];
+	ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+	int fields = 0;
+	long running = 0;
+
+	if (n <= 0)
+		return false;
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == ' ') {
+			if (++fields > 3)
+				return false;
+			continue;
+		}
+		if (fields != 3)
+			continue;
+		if (buf[i] == '/')
+			return running > usable_cpus;
+		if (buf[i] < '0' || buf[i] > '9' || running > 1000000)
+			return false;
+		running = running * 10 + (buf[i] - '0');
+	}
+	return false;
 }
 
 /* The CPU's hint inside a spin loop: lets a sibling hyperthread run and

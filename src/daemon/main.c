@@ -360,6 +360,8 @@ main(int argc, char **argv)
 	 * keeps the old file -- not kill the daemon with SIGXFSZ. */
 	signal(SIGXFSZ, SIG_IGN);
 	o.server.usable_cpus = usable_cpus();
+	/* Before the sandbox (Landlock would refuse /proc); pread later. */
+	o.server.loadavg_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
 	if ((o.server.poll_us > 0 || o.server.shm_spin_us > 0) && o.server.usable_cpus < 2) {
 		/* One CPU: a spin could only hold the CPU the VMM needs. */
 		log_info("one usable CPU: no busy polling (--poll-us %u ignored)", o.server.poll_us);

@@ -780,9 +780,9 @@ test_scribbled_wait_words(void)
 
 /* A VMM publishing requests back to back as fast as the daemon answers
  * keeps it busy, never deaf: while it does, a management connection is
- * answered (the daemon serves a burst from its spin for at most a
- * millisecond before its loop looks at every descriptor) and SIGTERM
- * ends it. */
+ * answered (with a spin window, the daemon serves a burst from its spin
+ * for at most a millisecond before its loop looks at every descriptor)
+ * and SIGTERM ends it. */
 struct flooder {
 	struct raw *r;
 	volatile bool stop;
@@ -821,8 +821,9 @@ flood_main(void *arg)
 static void
 test_flood_leaves_management_served(void)
 {
+	static const char *const spin[] = { "--poll-us", "20", NULL };
 	struct daemon d;
-	struct vv_client *c = vm_up(&d, NULL);
+	struct vv_client *c = vm_up(&d, spin);
 	struct flooder f = { 0 };
 	struct raw r;
 	pthread_t th;

@@ -90,18 +90,18 @@ void vv_client_set_timeout(struct vv_client *c, int ms);
 
 /*
  * Sets how long, in microseconds, a request waits for its reply by
- * spinning before it blocks, on both transports.  The defaults:
- *   - socket frames (MM_REQUEST): VV_CLIENT_POLL_US_DEFAULT, 0: always
- *     block -- there each spin is a recv() system call, and on the
- *     recorded OVMF boot every window measured was slower or costlier in
- *     CPU than blocking (docs/performance.md "The real boot through
- *     vmvarsd");
- *   - shared memory: VV_CLIENT_SHM_SPIN_US_DEFAULT -- the spin is a load
- *     of the reply's sequence word, it runs only while vmvarsd is seen
- *     awake, and it stops while the calling thread is being preempted
- *     (core/spin_gate.h): a boot through the daemon runs without a sleep
- *     on either end where CPUs are free, and as with blocking where they
- *     are not.
+ * spinning before it blocks, on both transports (defaults
+ * VV_CLIENT_POLL_US_DEFAULT on socket frames, VV_CLIENT_SHM_SPIN_US_DEFAULT
+ * on shared memory; 0: always block).  On socket frames each spin is a
+ * recv() system call; on shared memory it is a load of the reply's
+ * sequence word, it runs only while vmvarsd is seen awake and taking the
+ * request, and it stops while the host is crowded or the calling thread
+ * is being preempted (core/spin_gate.h).  Both are 0 by default: on the
+ * recorded OVMF boot every socket window was slower or costlier than
+ * blocking, and the gated shared-memory spin, about 3x faster than
+ * blocking on an idle host, measured 1-6 % slower on a shared one
+ * (docs/performance.md "The real boot through vmvarsd"); a VMM whose
+ * vCPU threads and daemon have CPUs to spare may set 20.
  * The caller -- a VMM vCPU thread -- is stalled on the device access
  * anyway; spinning trades up to `us` of CPU per request for the
  * scheduler's wake-up latency.  It spins only while a request is in
@@ -110,7 +110,7 @@ void vv_client_set_timeout(struct vv_client *c, int ms);
  * still bounds the wait.
  */
 #define VV_CLIENT_POLL_US_DEFAULT 0u
-#define VV_CLIENT_SHM_SPIN_US_DEFAULT 20u
+#define VV_CLIENT_SHM_SPIN_US_DEFAULT 0u
 void vv_client_set_poll_us(struct vv_client *c, unsigned us);
 
 #ifdef __cplusplus

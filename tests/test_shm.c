@@ -12,10 +12,13 @@
  * SIGTERM), a new client, VM_RESET and a migration work over it.  The
  * words both ends wait on are the VMM's to scribble on too: the daemon's
  * spin for the next request still ends (it sleeps) and it keeps serving;
- * a VMM flooding it with requests leaves management and SIGTERM served.
+ * a VMM flooding it with requests leaves management and SIGTERM served;
+ * a daemon with one usable CPU never spins; the spin gate's rules
+ * (core/spin_gate.h) on their own.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -853,6 +856,40 @@ test_flood_leaves_management_served(void)
 	cleanup(&d);
 }
 
+/* A daemon that may run on one CPU only (its affinity mask, inherited
+ * from the test here) never spins, whatever --poll-us says: it says so,
+ * serves, and sleeps between requests. */
+static void
+test_one_cpu_never_spins(void)
+{
+	static const char *const longest[] = { "--poll-us", "10000", NULL };
+	cpu_set_t old, one;
+	struct daemon d;
+	struct vv_client *c;
+	struct raw r;
+
+	REQUIRE(sched_getaffinity(0, sizeof(old), &old) == 0);
+	CPU_ZERO(&one);
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &old)) {
+			CPU_SET(i, &one);
+			break;
+		}
+	REQUIRE(sched_setaffinity(0, sizeof(one), &one) == 0);
+	c = vm_up(&d, longest);
+	REQUIRE(sched_setaffinity(0, sizeof(old), &old) == 0);
+	REQUIRE(c != NULL);
+	vv_client_free(c);
+	CHECK(log_has(&d, "one usable CPU: no busy polling", false));
+	REQUIRE(raw_up(&r, &d));
+	CHECK(raw_get_missing(&r, 1));
+	CHECK(sleeps_within_10s(d.pid));
+	CHECK(raw_get_missing(&r, 2));
+	raw_down(&r);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
 /* ---- the spin gate both ends use (core/spin_gate.h) ---- */
 
 /* A memfd holding text, read as /proc/loadavg would be. */
@@ -1057,6 +1094,7 @@ static const struct vv_test tests[] = {
 	TEST(test_buffer_changes_during_request),
 	TEST(test_scribbled_wait_words),
 	TEST(test_spin_gate_rules),
+	TEST(test_one_cpu_never_spins),
 	TEST(test_flood_leaves_management_served),
 	TEST(test_daemon_restart),
 	TEST(test_vm_reset),

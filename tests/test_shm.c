@@ -9,10 +9,16 @@
  * ERROR or a consistent result and changes nothing it should not; a reply
  * carries no byte of an earlier request and nothing is written past it;
  * daemon restarts (SIGKILL,
- * SIGTERM), a new client, VM_RESET and a migration work over it.
+ * SIGTERM), a new client, VM_RESET and a migration work over it.  The
+ * words both ends wait on are the VMM's to scribble on too: the daemon's
+ * spin for the next request still ends (it sleeps) and it keeps serving;
+ * a VMM flooding it with requests leaves management and SIGTERM served;
+ * a daemon with one usable CPU never spins; the spin gate's rules
+ * (core/spin_gate.h) on their own.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -21,6 +27,7 @@
 #include <vmvars/snapshot.h>
 #include <vmvars/vmvars.h>
 
+#include "core/spin_gate.h"
 #include "daemon_util.h"
 #include "harness.h"
 
@@ -662,6 +669,333 @@ test_buffer_changes_during_request(void)
 	cleanup(&d);
 }
 
+/* ---- the waiting words are the VMM's to scribble on too ---- */
+
+/* The daemon's state letter in /proc/PID/stat ('S' sleeping, 'R'
+ * running), '?' if unreadable. */
+static char
+proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) != NULL) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p != NULL && p[1] == ' ' ? p[2] : '?';
+}
+
+/* Whether the daemon is seen asleep within 10 s (sampled every ms).  A
+ * daemon spinning without end is never in state S. */
+static bool
+sleeps_within_10s(pid_t pid)
+{
+	for (int i = 0; i < 10000; i++) {
+		if (proc_state(pid) == 'S')
+			return true;
+		msleep(1);
+	}
+	return false;
+}
+
+/* A thread that writes the words the ends wait on (daemon_sleep,
+ * vmm_sleep, taken_seq) as fast as it can, with values that change all
+ * the time. */
+struct scribbler {
+	struct raw *r;
+	volatile bool stop;
+	unsigned long rounds;
+};
+
+static void *
+scribble_main(void *arg)
+{
+	struct scribbler *s = arg;
+
+	for (uint32_t i = 0; !s->stop; i++) {
+		__atomic_store_n(w(s->r, VV_VMM_SHM_DAEMON_SLEEP), i & 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(w(s->r, VV_VMM_SHM_VMM_SLEEP), i & 2 ? 0xffffffffu : 0,
+				 __ATOMIC_SEQ_CST);
+		__atomic_store_n(w(s->r, VV_VMM_SHM_TAKEN_SEQ), i * 2654435761u, __ATOMIC_RELAXED);
+		s->rounds++;
+	}
+	return NULL;
+}
+
+/* A GetVariable of a variable that does not exist, published as seq:
+ * true when answered with transport success and EFI_NOT_FOUND. */
+static bool
+raw_get_missing(struct raw *r, uint32_t seq)
+{
+	size_t len = mm_var(r->area + VV_VMM_SHM_BUF, VV_MM_GET_VARIABLE, "Missing", ATTR_BS_RT,
+			    NULL, 8);
+
+	raw_publish(r, seq, VV_MM_MAX_BUFFER, (uint32_t)len);
+	return raw_wait(r, seq) &&
+	       __atomic_load_n(w(r, VV_VMM_SHM_STATUS), __ATOMIC_ACQUIRE) == VV_STS_SUCCESS &&
+	       vv_le64(r->area + VV_VMM_SHM_BUF + 32) == VV_EFI_NOT_FOUND;
+}
+
+/*
+ * The daemon spins for the next request after a reply (docs/protocol.md
+ * "Waiting"), and the VMM may write any word at any time.  With a thread
+ * scribbling on daemon_sleep, vmm_sleep and taken_seq all along, with the
+ * longest window --poll-us allows: every request is answered right, and
+ * once requests stop the daemon goes to sleep (a spin that the words
+ * could keep going would never show state S), then serves again.
+ */
+static void
+test_scribbled_wait_words(void)
+{
+	static const char *const longest[] = { "--poll-us", "10000", NULL };
+	struct daemon d;
+	struct vv_client *c = vm_up(&d, longest);
+	struct scribbler sc = { 0 };
+	struct raw r;
+	pthread_t th;
+	unsigned ok = 0;
+	uint32_t seq = 1;
+
+	REQUIRE(c != NULL);
+	vv_client_free(c);
+	REQUIRE(raw_up(&r, &d));
+	sc.r = &r;
+	REQUIRE(pthread_create(&th, NULL, scribble_main, &sc) == 0);
+	for (; seq <= 500; seq++)
+		ok += raw_get_missing(&r, seq);
+	CHECK_EQ(ok, 500);
+	CHECK(sleeps_within_10s(d.pid));
+	CHECK(raw_get_missing(&r, seq));
+	CHECK(sleeps_within_10s(d.pid));
+	sc.stop = true;
+	pthread_join(th, NULL);
+	CHECK(sc.rounds > 0);
+	raw_down(&r);
+	CHECK(alive(&d));
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
+/* A VMM publishing requests back to back as fast as the daemon answers
+ * keeps it busy, never deaf: while it does, a management connection is
+ * answered (with a spin window, the daemon serves a burst from its spin
+ * for at most a millisecond before its loop looks at every descriptor)
+ * and SIGTERM ends it. */
+struct flooder {
+	struct raw *r;
+	volatile bool stop;
+	unsigned long answered;
+};
+
+static void *
+flood_main(void *arg)
+{
+	struct flooder *f = arg;
+	size_t len = mm_var(f->r->area + VV_VMM_SHM_BUF, VV_MM_GET_VARIABLE, "Missing", ATTR_BS_RT,
+			    NULL, 8);
+
+	for (uint32_t seq = 1; !f->stop; seq++) {
+		/* the request again: the reply overwrote it */
+		mm_var(f->r->area + VV_VMM_SHM_BUF, VV_MM_GET_VARIABLE, "Missing", ATTR_BS_RT,
+		       NULL, 8);
+		__atomic_store_n(w(f->r, VV_VMM_SHM_BUFFER_SIZE), VV_MM_MAX_BUFFER,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(w(f->r, VV_VMM_SHM_REQ_LEN), (uint32_t)len, __ATOMIC_RELAXED);
+		__atomic_store_n(w(f->r, VV_VMM_SHM_REQ_SEQ), seq, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(w(f->r, VV_VMM_SHM_DAEMON_SLEEP), __ATOMIC_SEQ_CST) != 0) {
+			uint64_t one = 1;
+
+			(void)!write(f->r->req, &one, sizeof(one));
+		}
+		while (!f->stop && __atomic_load_n(w(f->r, VV_VMM_SHM_REP_SEQ),
+						   __ATOMIC_ACQUIRE) != seq)
+			;
+		if (!f->stop)
+			f->answered++;
+	}
+	return NULL;
+}
+
+static void
+test_flood_leaves_management_served(void)
+{
+	static const char *const spin[] = { "--poll-us", "20", NULL };
+	struct daemon d;
+	struct vv_client *c = vm_up(&d, spin);
+	struct flooder f = { 0 };
+	struct raw r;
+	pthread_t th;
+	unsigned long before;
+	unsigned ok = 0;
+
+	REQUIRE(c != NULL);
+	vv_client_free(c);
+	REQUIRE(raw_up(&r, &d));
+	f.r = &r;
+	REQUIRE(pthread_create(&th, NULL, flood_main, &f) == 0);
+	for (int i = 0; i < 100 && f.answered < 1000; i++)
+		msleep(10);
+	before = f.answered;
+	CHECK(before > 0);
+	for (int i = 0; i < 20; i++)
+		ok += strstr(mgmt(&d, "{\"cmd\":\"version\"}"), "\"ok\":true") != NULL;
+	CHECK_EQ(ok, 20);
+	/* still answering the VMM after the management calls */
+	for (int i = 0; i < 100 && f.answered == before; i++)
+		msleep(10);
+	CHECK(f.answered > before);
+	CHECK_EQ(stop(&d), 0);
+	f.stop = true;
+	pthread_join(th, NULL);
+	raw_down(&r);
+	cleanup(&d);
+}
+
+/* A daemon that may run on one CPU only (its affinity mask, inherited
+ * from the test here) never spins, whatever --poll-us says: it says so,
+ * serves, and sleeps between requests. */
+static void
+test_one_cpu_never_spins(void)
+{
+	static const char *const longest[] = { "--poll-us", "10000", NULL };
+	cpu_set_t old, one;
+	struct daemon d;
+	struct vv_client *c;
+	struct raw r;
+
+	REQUIRE(sched_getaffinity(0, sizeof(old), &old) == 0);
+	CPU_ZERO(&one);
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &old)) {
+			CPU_SET(i, &one);
+			break;
+		}
+	REQUIRE(sched_setaffinity(0, sizeof(one), &one) == 0);
+	c = vm_up(&d, longest);
+	REQUIRE(sched_setaffinity(0, sizeof(old), &old) == 0);
+	REQUIRE(c != NULL);
+	vv_client_free(c);
+	CHECK(log_has(&d, "one usable CPU: no busy polling", false));
+	REQUIRE(raw_up(&r, &d));
+	CHECK(raw_get_missing(&r, 1));
+	CHECK(sleeps_within_10s(d.pid));
+	CHECK(raw_get_missing(&r, 2));
+	raw_down(&r);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
+/* ---- the spin gate both ends use (core/spin_gate.h) ---- */
+
+/* A memfd holding text, read as /proc/loadavg would be. */
+static int
+text_fd(const char *text)
+{
+	int fd = memfd_create("loadavg", MFD_CLOEXEC);
+
+	if (fd >= 0 && write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool
+crowded_text(const char *text, long cpus)
+{
+	int fd = text_fd(text);
+	bool crowded = vv_spin_gate_crowded(fd, cpus);
+
+	if (fd >= 0)
+		close(fd);
+	return crowded;
+}
+
+/* Runs one period of waits, each with outcome how. */
+static void
+gate_period(struct vv_spin_gate *g, enum vv_spin_outcome how, long nivcsw, bool crowded)
+{
+	for (unsigned i = 0; i < 10000; i++) {
+		if (vv_spin_gate_next(g, how)) {
+			vv_spin_gate_sample(g, nivcsw, crowded);
+			return;
+		}
+	}
+}
+
+static void
+test_spin_gate_rules(void)
+{
+	struct vv_spin_gate g;
+	unsigned shut = 0;
+
+	/* the run queue: 3 runnable on 2 CPUs is crowded, 2 is not; what
+	 * is not the expected text counts as not crowded */
+	CHECK(crowded_text("1.19 1.86 2.37 3/150 1234\n", 2));
+	CHECK(!crowded_text("1.19 1.86 2.37 2/150 1234\n", 2));
+	CHECK(!crowded_text("0.00 0.00 0.00 17/150 1234\n", 32));
+	CHECK(!crowded_text("1.19 1.86 2.37 x/150 1234\n", 2));
+	CHECK(!crowded_text("1.19 1.86 2.37 99999999999999999999/1 1\n", 2));
+	CHECK(!crowded_text("garbage", 2));
+	CHECK(!crowded_text("", 2));
+	CHECK(!vv_spin_gate_crowded(-1, 2));
+
+	/* one CPU: never */
+	vv_spin_gate_init(&g, 1);
+	CHECK(!vv_spin_gate_open(&g));
+	CHECK(!vv_spin_gate_next(&g, VV_SPIN_NONE));
+
+	/* two: open after the first count, for as long as spins pay */
+	vv_spin_gate_init(&g, 2);
+	CHECK(!vv_spin_gate_open(&g));
+	CHECK(vv_spin_gate_next(&g, VV_SPIN_NONE));
+	vv_spin_gate_sample(&g, 100, false);
+	CHECK(vv_spin_gate_open(&g));
+	for (int p = 0; p < 10; p++)
+		gate_period(&g, VV_SPIN_CAUGHT, 100, false);
+	CHECK(vv_spin_gate_open(&g));
+	CHECK_EQ(g.contended, 0);
+
+	/* preempted while spinning: shut, then a probe, then shut longer */
+	gate_period(&g, VV_SPIN_CAUGHT, 200, false);
+	CHECK(!vv_spin_gate_open(&g));
+	CHECK_EQ(g.contended, 1);
+	for (unsigned i = 0; i < VV_SPIN_GATE_PERIOD * 2 && !vv_spin_gate_next(&g, VV_SPIN_NONE); i++)
+		shut++;
+	CHECK_EQ(shut, VV_SPIN_GATE_PERIOD * 2 - 1);
+	vv_spin_gate_sample(&g, 200, false);
+	CHECK(vv_spin_gate_open(&g));
+	CHECK_EQ(g.period, VV_SPIN_GATE_PROBE);
+
+	/* spins that go unanswered shut it too, without a switch */
+	gate_period(&g, VV_SPIN_MISSED, 200, false);
+	CHECK(!vv_spin_gate_open(&g));
+	CHECK_EQ(g.contended, 2);
+	CHECK_EQ(g.off, VV_SPIN_GATE_PERIOD << 2);
+
+	/* a crowded run queue shuts it before any spin, and the pause
+	 * doubles up to its bound */
+	for (int k = 0; k < 20; k++) {
+		while (!vv_spin_gate_next(&g, VV_SPIN_NONE))
+			;
+		vv_spin_gate_sample(&g, 200, true);
+		CHECK(!vv_spin_gate_open(&g));
+	}
+	CHECK_EQ(g.off, VV_SPIN_GATE_PERIOD << VV_SPIN_GATE_MAX_STRIKES);
+
+	/* a switch counter that cannot be read: never again */
+	vv_spin_gate_init(&g, 4);
+	CHECK(vv_spin_gate_next(&g, VV_SPIN_NONE));
+	vv_spin_gate_sample(&g, -1, false);
+	CHECK(!vv_spin_gate_open(&g));
+	CHECK(!vv_spin_gate_next(&g, VV_SPIN_NONE));
+}
+
 /* The daemon restarts between requests (SIGKILL, then SIGTERM): the
  * next request, never taken by the old daemon, goes out on a new
  * connection (with a new area) and is answered from the recorded state. */
@@ -758,6 +1092,10 @@ static const struct vv_test tests[] = {
 	TEST(test_hostile_lengths),
 	TEST(test_reply_has_no_stale_bytes),
 	TEST(test_buffer_changes_during_request),
+	TEST(test_scribbled_wait_words),
+	TEST(test_spin_gate_rules),
+	TEST(test_one_cpu_never_spins),
+	TEST(test_flood_leaves_management_served),
 	TEST(test_daemon_restart),
 	TEST(test_vm_reset),
 	TEST(test_migration),

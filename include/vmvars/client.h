@@ -110,19 +110,27 @@ void vv_client_set_timeout(struct vv_client *c, int ms);
 
 /*
  * Sets how long, in microseconds, a request waits for its reply by
- * spinning on non-blocking receives before it blocks (default
- * VV_CLIENT_POLL_US_DEFAULT, 0: always block -- on the recorded OVMF boot
- * every window measured was slower or costlier in CPU than blocking on a
- * shared host, docs/performance.md "The real boot through vmvarsd").  The caller -- a VMM vCPU
- * thread -- is stalled on the device access anyway; spinning trades up to
- * `us` of CPU per request for the scheduler's wake-up latency, which on a
- * small VM is most of a round trip (docs/performance.md).  It spins only
- * while a request is in flight, never between requests; with vmvarsd's
- * own --poll-us window on the other side, a burst of guest requests runs
- * without a sleep on either end.  Replies and errors are the same either
- * way; the timeout of vv_client_set_timeout() still bounds the wait.
+ * spinning before it blocks, on both transports (defaults
+ * VV_CLIENT_POLL_US_DEFAULT on socket frames, VV_CLIENT_SHM_SPIN_US_DEFAULT
+ * on shared memory; 0: always block).  On socket frames each spin is a
+ * recv() system call; on shared memory it is a load of the reply's
+ * sequence word, it runs only while vmvarsd is seen awake and taking the
+ * request, and it stops while the host is crowded or the calling thread
+ * is being preempted (core/spin_gate.h).  Both are 0 by default: on the
+ * recorded OVMF boot every socket window was slower or costlier than
+ * blocking, and the gated shared-memory spin, about 3x faster than
+ * blocking on an idle host, measured 1-6 % slower on a shared one
+ * (docs/performance.md "The real boot through vmvarsd"); a VMM whose
+ * vCPU threads and daemon have CPUs to spare may set 20.
+ * The caller -- a VMM vCPU thread -- is stalled on the device access
+ * anyway; spinning trades up to `us` of CPU per request for the
+ * scheduler's wake-up latency.  It spins only while a request is in
+ * flight, never between requests; with one usable CPU never.  Replies and
+ * errors are the same either way; the timeout of vv_client_set_timeout()
+ * still bounds the wait.
  */
 #define VV_CLIENT_POLL_US_DEFAULT 0u
+#define VV_CLIENT_SHM_SPIN_US_DEFAULT 0u
 void vv_client_set_poll_us(struct vv_client *c, unsigned us);
 
 #ifdef __cplusplus

@@ -21,12 +21,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -35,6 +37,7 @@
 
 #include <vmvars/client.h>
 
+#include "core/spin_gate.h"
 #include "core/spin_window.h"
 
 struct vv_client {
@@ -42,6 +45,10 @@ struct vv_client {
 	int fd;                         /* -1 while disconnected */
 	int timeout_ms;
 	struct vv_spin_window spin;     /* the wait for a reply; max 0 = block */
+	unsigned shm_spin_us;           /* ... on shared memory: fixed (shm_wait) */
+	struct vv_spin_gate gate;       /* both: shut while this thread is preempted */
+	long cpus;                      /* usable CPUs, at connect */
+	int loadavg_fd;                 /* /proc/loadavg for the gate, or -1 */
 	uint64_t features;              /* granted by the daemon */
 	uint32_t state_max;             /* max_state_payload (MIGRATION), else 0 */
 	enum vv_xenvar_dialect extvar_dialect; /* vv_client_extvar_handler's */
@@ -185,14 +192,31 @@ send_frame(struct vv_client *c, uint32_t type, size_t len)
  * client whose daemon shares its CPU soon stops spinning instead of paying
  * a window per request. */
 static void
-adapt_window(struct vv_client *c, bool spun, bool caught, int64_t waited_us)
+adapt_window(struct vv_spin_window *w, bool spun, bool caught, int64_t waited_us)
 {
 	if (spun && caught)
-		vv_spin_window_caught(&c->spin);
+		vv_spin_window_caught(w);
 	else if (spun)
-		vv_spin_window_missed(&c->spin);
+		vv_spin_window_missed(w);
 	else
-		vv_spin_window_waited(&c->spin, waited_us);
+		vv_spin_window_waited(w, waited_us);
+}
+
+/*
+ * And both windows close while the calling thread is being preempted
+ * (core/spin_gate.h): its involuntary context switches, read every 64
+ * waits.  They are the calling thread's: a VMM that calls from several
+ * threads may see the gate shut for a while after a switch of threads,
+ * never spin more.
+ */
+static void
+gate_count(struct vv_client *c, enum vv_spin_outcome how)
+{
+	struct rusage ru;
+
+	if (vv_spin_gate_next(&c->gate, how))
+		vv_spin_gate_sample(&c->gate, getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : -1,
+				    vv_spin_gate_crowded(c->loadavg_fd, c->cpus));
 }
 
 static int
@@ -200,8 +224,9 @@ recv_frame(struct vv_client *c, uint32_t *type, uint32_t *len)
 {
 	const size_t cap = VV_VMM_FRAME_HEADER_SIZE + VV_VMM_MAX_PAYLOAD;
 	/* the spin counts against the timeout too: never longer than it */
-	int64_t spin_us = c->spin.cur < (int64_t)c->timeout_ms * 1000 ? c->spin.cur
-								     : (int64_t)c->timeout_ms * 1000;
+	int64_t spin_us = !vv_spin_gate_open(&c->gate) ? 0
+			  : c->spin.cur < (int64_t)c->timeout_ms * 1000 ? c->spin.cur
+			  : (int64_t)c->timeout_ms * 1000;
 	int64_t start = now_us(), spin_until = spin_us > 0 ? start + spin_us : 0;
 	uint8_t *p = payload_of(c);
 	size_t got = 0, need = cap;
@@ -212,9 +237,13 @@ recv_frame(struct vv_client *c, uint32_t *type, uint32_t *len)
 
 		if (n < 0)
 			return -1;
-		if (got == 0 && c->spin.max > 0)
-			adapt_window(c, spin_us > 0, spin_until != 0,
-				     spin_us > 0 ? 0 : now_us() - start);
+		if (got == 0 && c->spin.max > 0) {
+			if (vv_spin_gate_open(&c->gate))
+				adapt_window(&c->spin, spin_us > 0, spin_until != 0,
+					     spin_us > 0 ? 0 : now_us() - start);
+			gate_count(c, spin_us == 0 ? VV_SPIN_NONE :
+				   spin_until != 0 ? VV_SPIN_CAUGHT : VV_SPIN_MISSED);
+		}
 		got += (size_t)n;
 		if (!have_header && got >= VV_VMM_FRAME_HEADER_SIZE) {
 			have_header = true;
@@ -392,10 +421,24 @@ fail:
 	return -1;
 }
 
+/* The CPUs this thread may run on (its affinity mask), else the online
+ * count. */
+static long
+usable_cpus(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	return sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 struct vv_client *
 vv_client_connect(const char *path, struct vv_error *err)
 {
 	struct vv_client *c = calloc(1, sizeof(*c));
+	long cpus;
 
 	if (c == NULL || (c->path = strdup(path)) == NULL ||
 	    (c->frame = malloc(VV_VMM_FRAME_HEADER_SIZE + VV_VMM_MAX_PAYLOAD)) == NULL) {
@@ -405,10 +448,14 @@ vv_client_connect(const char *path, struct vv_error *err)
 	}
 	c->fd = -1;
 	c->req_fd = c->rep_fd = -1;
+	c->loadavg_fd = -1;
 	c->timeout_ms = 30000;
 	/* One CPU: a spin could only hold the CPU the daemon needs. */
-	vv_spin_window_init(&c->spin, sysconf(_SC_NPROCESSORS_ONLN) == 1 ? 0 :
-				      VV_CLIENT_POLL_US_DEFAULT);
+	cpus = c->cpus = usable_cpus();
+	c->loadavg_fd = cpus < 2 ? -1 : open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+	vv_spin_window_init(&c->spin, cpus < 2 ? 0 : VV_CLIENT_POLL_US_DEFAULT);
+	c->shm_spin_us = cpus < 2 ? 0 : VV_CLIENT_SHM_SPIN_US_DEFAULT;
+	vv_spin_gate_init(&c->gate, cpus);
 	if (establish(c) != 0) {
 		vv_error_set(err, "%s", c->error);
 		vv_client_free(c);
@@ -423,6 +470,9 @@ vv_client_free(struct vv_client *c)
 	if (c == NULL)
 		return;
 	disconnect(c);
+	/* cpus is set with loadavg_fd: 0 means it was never opened */
+	if (c->cpus != 0 && c->loadavg_fd >= 0)
+		close(c->loadavg_fd);
 	free(c->path);
 	free(c->frame);
 	free(c);
@@ -470,29 +520,55 @@ exchange(struct vv_client *c, uint32_t type, const uint8_t *hdr, size_t hdr_len,
 	return -1;
 }
 
+/* A daemon that is awake and on a CPU takes a request (taken_seq) within
+ * a few microseconds: one that has not after this long is runnable but
+ * waiting for a CPU -- often the one this spin holds. */
+#define SHM_TAKE_US 10
+
 /*
- * Waits for the reply to request seq in the area: spins on rep_seq for up
- * to the window (loads, no system call), then sleeps in poll() on the
- * reply doorbell and the socket after telling the daemon to ring
- * (vmm_sleep; the Dekker rule of src/daemon/vmm_shm.c).  0 answered;
- * -2 the socket says the daemon refused or went away (c->error set);
- * -1 no reply in time or a protocol error.
+ * Waits for the reply to request seq in the area.  While the daemon is
+ * awake (daemon_sleep 0: it is serving, or spinning for requests itself)
+ * and running (it takes the request within SHM_TAKE_US), and the gate is
+ * open, it spins on rep_seq with the CPU's pause hint for up to the
+ * window (loads, no system call); then -- or at once when the daemon
+ * sleeps, which a reply would need a wake-up for anyway -- it sleeps in
+ * poll() on the reply doorbell and the socket after telling the daemon to
+ * ring (vmm_sleep; the Dekker rule of src/daemon/vmm_shm.c).
+ * 0 answered; -2 the socket says the daemon refused or went away
+ * (c->error set); -1 no reply in time or a protocol error.
  */
 static int
 shm_wait(struct vv_client *c, uint32_t seq)
 {
 	int64_t start = now_us(), deadline = start + (int64_t)c->timeout_ms * 1000;
-	int64_t spin_us = c->spin.cur < (int64_t)c->timeout_ms * 1000 ? c->spin.cur : 0;
+	int64_t spin_us = c->shm_spin_us < (int64_t)c->timeout_ms * 1000 ? c->shm_spin_us : 0;
 	uint32_t *rep = area_word(c, VV_VMM_SHM_REP_SEQ), *sleep = area_word(c, VV_VMM_SHM_VMM_SLEEP);
+	const uint32_t *dsleep = area_word(c, VV_VMM_SHM_DAEMON_SLEEP);
+	const uint32_t *tseq = area_word(c, VV_VMM_SHM_TAKEN_SEQ);
+	bool open = vv_spin_gate_open(&c->gate), spun = false, taken = false;
+	int64_t now;
 
-	if (spin_us > 0) {
-		do {
+	if (open && spin_us > 0) {
+		for (unsigned i = 1;; i++) {
 			if (__atomic_load_n(rep, __ATOMIC_ACQUIRE) == seq) {
-				adapt_window(c, true, true, 0);
+				gate_count(c, spun ? VV_SPIN_CAUGHT : VV_SPIN_NONE);
 				return 0;
 			}
-		} while (now_us() < start + spin_us);
-		adapt_window(c, true, false, 0);
+			if (__atomic_load_n(dsleep, __ATOMIC_RELAXED) != 0)
+				break;  /* not the window's miss: the daemon sleeps */
+			spun = true;
+			vv_cpu_relax();
+			/* the clock every 16 loads: a few hundred ns late at most */
+			if (i % 16 != 0)
+				continue;
+			now = now_us();
+			if (!taken && __atomic_load_n(tseq, __ATOMIC_RELAXED) == seq)
+				taken = true;
+			if (!taken && now >= start + SHM_TAKE_US)
+				break;  /* awake but not on a CPU: let it have ours */
+			if (now >= start + spin_us)
+				break;
+		}
 	}
 	for (;;) {
 		struct pollfd pf[2] = { { c->rep_fd, POLLIN, 0 }, { c->fd, POLLIN, 0 } };
@@ -529,8 +605,7 @@ shm_wait(struct vv_client *c, uint32_t seq)
 		}
 	}
 	__atomic_store_n(sleep, 0, __ATOMIC_SEQ_CST);
-	if (spin_us == 0 && c->spin.max > 0)
-		adapt_window(c, false, false, now_us() - start);
+	gate_count(c, spun ? VV_SPIN_MISSED : VV_SPIN_NONE);
 	return 0;
 }
 
@@ -878,6 +953,7 @@ void
 vv_client_set_poll_us(struct vv_client *c, unsigned us)
 {
 	vv_spin_window_init(&c->spin, us);
+	c->shm_spin_us = us;
 }
 
 static uint16_t

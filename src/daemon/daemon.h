@@ -311,6 +311,16 @@ struct server_config {
 	 * blocking for this long before sleeping in poll() again (server.c
 	 * vmm_busy_poll); 0 = never.  main.c bounds it to POLL_US_MAX. */
 	unsigned poll_us;
+	/* The same window on the shared-memory transport, where the spin
+	 * is a load of req_seq and stops while the CPUs are contended
+	 * (core/spin_gate.h).  --poll-us sets both. */
+	unsigned shm_spin_us;
+	/* CPUs the daemon may run on (sched_getaffinity, taken before the
+	 * sandbox); with one, neither window opens. */
+	long usable_cpus;
+	/* /proc/loadavg, opened before the sandbox (the run queue's length
+	 * for the spin gate, core/spin_gate.h), or -1 */
+	int loadavg_fd;
 	/* Fold the journal into vars.json once no NV change has come for this
 	 * long (server.c compact_when_idle); 0 = only when the journal grows
 	 * past its bound and at exit. */
@@ -321,6 +331,11 @@ struct server_config {
  * costlier in CPU than blocking on a loaded host; polling is the
  * operator's choice for dedicated cores. */
 #define POLL_US_DEFAULT 0u
+/* Shared memory: 0 = block as well.  The gated spin (--poll-us 20) is 3x
+ * faster on an idle host but measured 1-6 % slower than blocking on this
+ * project's shared one (docs/performance.md "Spinning only where it
+ * pays"). */
+#define SHM_SPIN_US_DEFAULT 0u
 #define POLL_US_MAX     10000u
 #define COMPACT_IDLE_MS_DEFAULT 2000
 /* Binds (or takes) the listening sockets; 0 or -1 (logged). */

@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,10 +128,11 @@ usage(FILE *f)
 "  --max-variable-size BYTES        largest NV/volatile variable (default 65536)\n"
 "  --max-auth-variable-size BYTES   largest authenticated variable (default 65536)\n"
 "  --frame-timeout-ms MS    a started message must complete within MS (default 10000)\n"
-"  --poll-us US             after a reply to the VMM, poll its socket without\n"
-"                           sleeping for up to US microseconds (default 0 = never,\n"
-"                           at most 10000): lower latency in request bursts on\n"
-"                           dedicated CPUs for at most US of CPU per request\n"
+"  --poll-us US             after a reply to the VMM, wait for its next request\n"
+"                           without sleeping for up to US microseconds (default 0\n"
+"                           = never, at most 10000): lower latency in request\n"
+"                           bursts for at most US of CPU per request; on shared\n"
+"                           memory never while the CPUs are contended\n"
 "  --compact-idle-ms MS     fold the journal into vars.json once no NV change has\n"
 "                           come for MS (default 2000; 0 = only when the journal\n"
 "                           grows and at exit)\n"
@@ -206,6 +208,20 @@ varstored_limits(struct vv_limits *l, const struct vv_limits *set)
 		l->max_auth_variable_size = v.max_auth_variable_size;
 }
 
+/* The CPUs this process may run on: its affinity mask (taskset, a
+ * cpuset), else the online count.  Before the sandbox: sched_getaffinity
+ * is not in its allowlist. */
+static long
+usable_cpus(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	return sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -220,6 +236,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->server.vmm_fd = o->server.mgmt_fd = -1;
 	o->server.frame_timeout_ms = 10000;
 	o->server.poll_us = POLL_US_DEFAULT;
+	o->server.shm_spin_us = SHM_SPIN_US_DEFAULT;
 	o->server.compact_idle_ms = COMPACT_IDLE_MS_DEFAULT;
 	while ((ch = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
 		switch (ch) {
@@ -329,7 +346,7 @@ parse_options(int argc, char **argv, struct options *o)
 						POLL_US_MAX);
 					return -1;
 				}
-				o->server.poll_us = (unsigned)v;
+				o->server.poll_us = o->server.shm_spin_us = (unsigned)v;
 			}
 			break;
 		default:
@@ -498,11 +515,13 @@ main(int argc, char **argv)
 	 * fail with EFBIG -- the backend then reports EFI_DEVICE_ERROR and
 	 * keeps the old file -- not kill the daemon with SIGXFSZ. */
 	signal(SIGXFSZ, SIG_IGN);
-	if (o.server.poll_us > 0 && sysconf(_SC_NPROCESSORS_ONLN) == 1) {
+	o.server.usable_cpus = usable_cpus();
+	/* Before the sandbox (Landlock would refuse /proc); pread later. */
+	o.server.loadavg_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+	if ((o.server.poll_us > 0 || o.server.shm_spin_us > 0) && o.server.usable_cpus < 2) {
 		/* One CPU: a spin could only hold the CPU the VMM needs. */
-		log_info("one CPU online: --poll-us %u ignored, no busy polling",
-			 o.server.poll_us);
-		o.server.poll_us = 0;
+		log_info("one usable CPU: no busy polling (--poll-us %u ignored)", o.server.poll_us);
+		o.server.poll_us = o.server.shm_spin_us = 0;
 	}
 	if (stat(o.vm.state_dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		fatal("%s: not a directory", o.vm.state_dir);

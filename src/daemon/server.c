@@ -30,12 +30,14 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <vmvars/vmm_protocol.h>
 
+#include "core/spin_gate.h"
 #include "core/spin_window.h"
 #include "daemon.h"
 
@@ -137,7 +139,9 @@ struct loop {
 	uint64_t nv_seen;               /* vv_store_nv_commits when last looked at */
 	uint64_t nv_compacted;          /* ... when vars.json last took them in */
 	int64_t nv_changed_ms;          /* when nv_seen last moved */
-	struct vv_spin_window spin;     /* vmm_busy_poll's window */
+	struct vv_spin_window spin;     /* vmm_busy_poll's window, socket frames */
+	unsigned shm_spin_us;           /* ... and on shared memory: fixed */
+	struct vv_spin_gate gate;       /* both windows: shut while contended */
 	int64_t asleep_since_us;        /* window 0: when the loop last slept */
 	/* accept() failed for want of descriptors or memory: the listening
 	 * sockets stay readable, so they are left out of poll() until then
@@ -511,75 +515,146 @@ serve_conn(struct loop *l, struct conn *c, short revents)
 /*
  * Adaptive busy polling of the VMM connection, the idea of Linux's
  * SO_BUSY_POLL (net.core.busy_poll): right after a reply has gone out,
- * read the VMM's socket without blocking, again and again, for a bounded
- * window (CLOCK_MONOTONIC) before going back to sleep in poll().
+ * look for the VMM's next request without blocking, again and again, for
+ * a bounded window (CLOCK_MONOTONIC) before going back to sleep in poll().
  *
  * Why: guest firmware sends its variable calls in bursts (hundreds back to
  * back during boot), and almost all of a request's round trip is the
- * scheduler waking a blocked process, not the work.  On the 2-vCPU
- * development VM a request/reply of GetVariable's sizes over a UNIX socket
- * took 54 us p50 when both sides blocked and 3.8 us when both spun on
- * non-blocking receives (docs/performance.md, bench figures
- * bare_socket_pingpong_p50_us and bare_socket_spin_pingpong_p50_us).  A
+ * scheduler waking a blocked process, not the work (docs/performance.md,
+ * "The socket round trip" and "The real boot through vmvarsd").  A
  * request that arrives inside the window is served without a wake-up.
  *
- * CPU bound: at most cfg->poll_us of CPU per answered request, and none
- * while the VMM is idle -- the window opens only when a reply has just
- * been sent, and an expired window ends in the blocking poll().
- * Management connections and signals wait at most one window: after a
- * request served here the loop polls every descriptor without blocking
- * before it spins again.  The syscalls are read() and clock_gettime(),
- * both in sandbox.c's allowlist (the clock may be a real syscall where
- * the clocksource has no vDSO).
+ * On shared memory (shm_spin) the spin is a load of req_seq with the
+ * CPU's pause hint, no system call, and while it runs daemon_sleep stays
+ * 0: the VMM rings no doorbell, and vv_client spins for its reply only
+ * while it sees the daemon awake.  On socket frames it is a non-blocking
+ * read() per turn (--poll-us, off by default: it lost on the boot).
  *
- * The window adapts as KVM's halt polling does (core/spin_window.h, the
- * same rule as vv_client's), so isolated requests soon cost no spinning
- * and a VMM thread sharing the daemon's CPU is not held up by it
- * (measured with fixed windows: 110 us instead of 9 for the bare
- * ping-pong).
+ * CPU bound: at most the window of CPU per answered request, and none
+ * while the VMM is idle -- the window opens only when a reply has just
+ * been sent, and an expired window ends in the blocking poll().  Two
+ * rules shrink it:
+ *   - on socket frames the window adapts as KVM's halt polling does
+ *     (core/spin_window.h, the same rule as vv_client's): isolated
+ *     requests soon cost no spinning;
+ *   - the gate (core/spin_gate.h) shuts both windows while the loop
+ *     thread is being preempted (its involuntary context switches, read
+ *     with getrusage every 32 requests): there a spin holds a CPU that
+ *     another runnable thread -- the VMM's, in a boot storm -- needs --
+ *     and while spins go unanswered (isolated requests).
+ * Management connections and signals wait at most SHM_TURN_US: a burst
+ * served here returns to the loop for a non-blocking poll of every
+ * descriptor that often.  System calls: read() (socket frames),
+ * clock_gettime() and getrusage(RUSAGE_THREAD), all in sandbox.c's
+ * allowlist.
  *
  * Returns true when it answered another request (spin again after the
  * non-blocking poll), false when the window expired or anything else
  * happened (the blocking poll() takes over).
  */
+#define SHM_TURN_US 1000
+
+static long
+thread_nivcsw(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : -1;
+}
+
+/* One wait for a request ended. */
+static void
+gate_count(struct loop *l, enum vv_spin_outcome how)
+{
+	if (vv_spin_gate_next(&l->gate, how))
+		vv_spin_gate_sample(&l->gate, thread_nivcsw(),
+				    vv_spin_gate_crowded(l->cfg->loadavg_fd, l->cfg->usable_cpus));
+}
+
+/* The window ran out: the blocking poll() next. */
+static bool
+window_missed(struct loop *l, struct vv_spin_window *w)
+{
+	vv_spin_window_missed(w);
+	l->asleep_since_us = now_us();
+	return false;
+}
+
+/* Shared memory: spins on req_seq for the fixed window, and serves what
+ * it catches without going round the loop until SHM_TURN_US have passed.
+ * The window does not shrink here: on this transport a wait that the
+ * window misses is a sleep and a wake-up, longer than any window, so a
+ * shrunk window could never learn to reopen (core/spin_window.h's rule);
+ * spins that do not pay shut the gate instead, which tries again later. */
+static bool
+shm_spin(struct loop *l, struct conn *c)
+{
+	int64_t turn_end = now_us() + SHM_TURN_US;
+
+	for (;;) {
+		int64_t deadline = now_us() + (int64_t)l->shm_spin_us;
+		bool caught = false;
+
+		for (unsigned i = 1;; i++) {
+			if (vmm_shm_pending(c->shm)) {
+				caught = true;
+				break;
+			}
+			vv_cpu_relax();
+			/* the clock every 16 loads: a few hundred ns late at most */
+			if (i % 16 == 0 && now_us() >= deadline)
+				break;
+		}
+		gate_count(l, caught ? VV_SPIN_CAUGHT : VV_SPIN_MISSED);
+		if (!caught || serve_shm(l) <= 0 || !l->vmm_answered)
+			return false;
+		l->vmm_answered = false;
+		if (now_us() >= turn_end || !vv_spin_gate_open(&l->gate))
+			return true;
+	}
+}
+
 static bool
 vmm_busy_poll(struct loop *l)
 {
 	struct conn *c = l->vmm;
+	struct vv_spin_window *w;
 	int64_t deadline;
 	int rc;
 
-	if (l->spin.max == 0 || c == NULL || c->close_after_flush || conn_out_pending(c))
+	if (c == NULL || c->close_after_flush || conn_out_pending(c))
 		return false;
+	w = &l->spin;
+	if (c->shm != NULL ? l->shm_spin_us == 0 : w->max == 0)
+		return false;
+	if (!vv_spin_gate_open(&l->gate)) {
+		gate_count(l, VV_SPIN_NONE);
+		l->asleep_since_us = -1;
+		return false;
+	}
+	if (c->shm != NULL)
+		return shm_spin(l, c);
 	if (l->asleep_since_us >= 0)
-		vv_spin_window_waited(&l->spin, now_us() - l->asleep_since_us);
-	if (l->spin.cur == 0) {
+		vv_spin_window_waited(w, now_us() - l->asleep_since_us);
+	if (w->cur == 0) {
+		gate_count(l, VV_SPIN_NONE);
 		l->asleep_since_us = now_us();
 		return false;
 	}
+	l->asleep_since_us = -1;
 	l->vmm_answered = false;
-	deadline = now_us() + (int64_t)l->spin.cur;
+	deadline = now_us() + (int64_t)w->cur;
 	do {
-		/* Shared memory: the spin is a load of req_seq, no system
-		 * call; socket frames (VM_RESET, migration) wait for the
-		 * non-blocking poll after the window. */
-		if (c->shm != NULL) {
-			if (!vmm_shm_pending(c->shm))
-				continue;
-			rc = serve_shm(l);
+		rc = serve_readable(l, c);
+		if (rc != 0) {
+			gate_count(l, rc > 0 ? VV_SPIN_CAUGHT : VV_SPIN_NONE);
 			if (rc > 0)
-				vv_spin_window_caught(&l->spin);
+				vv_spin_window_caught(w);
 			return rc > 0 && l->vmm_answered;
 		}
-		rc = serve_readable(l, c);
-		if (rc > 0)
-			vv_spin_window_caught(&l->spin);
-		if (rc != 0)
-			return rc > 0 && l->vmm_answered;
 	} while (now_us() < deadline);
-	vv_spin_window_missed(&l->spin);
-	l->asleep_since_us = now_us();
-	return false;
+	gate_count(l, VV_SPIN_MISSED);
+	return window_missed(l, w);
 }
 
 /*
@@ -716,6 +791,8 @@ server_run(struct vm *vm, const struct server_config *cfg)
 	int timeout_ms = 1000;
 
 	vv_spin_window_init(&l.spin, cfg->poll_us);
+	l.shm_spin_us = cfg->shm_spin_us;
+	vv_spin_gate_init(&l.gate, cfg->usable_cpus);
 
 	while (!l.quit) {
 		nfds_t n = 0, nconn;

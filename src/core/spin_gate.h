@@ -1,0 +1,196 @@
+/*
+ * src/core/spin_gate.h -- whether an end of vmvarsd's VMM connection may
+ * spin at all: the contention check above the spin window
+ * (core/spin_window.h) of the daemon's loop (server.c vmm_busy_poll) and
+ * of vv_client's wait for a reply (client.c).
+ *
+ * Why a second rule: the window's own rule ("did the spin catch the
+ * message?") cannot see CPU contention.  When both ends share a busy CPU,
+ * a spinning end holds the CPU its peer needs until the scheduler preempts
+ * it; the peer then runs, answers, and the spin -- resumed later -- counts
+ * a catch and reopens the full window.  Measured on the recorded OVMF boot
+ * with the CPUs busy, every spinning way lost to blocking that way
+ * (docs/performance.md "The real boot through vmvarsd").  What does reveal
+ * it is the spinning thread's involuntary context switches
+ * (getrusage(RUSAGE_THREAD) ru_nivcsw): a thread that spins on a CPU
+ * nobody else wants is never preempted; one that holds a CPU another
+ * runnable thread wants is, at the latest at the next scheduler tick.
+ *
+ * The rule: every VV_SPIN_GATE_PERIOD waits the caller reads its thread's
+ * ru_nivcsw and the machine's run queue (vv_spin_gate_next says when;
+ * vv_spin_gate_crowded); if more threads are runnable than it has CPUs
+ * (a spin would hold a CPU another thread is waiting for; this is read
+ * before the first spin and before each retry, so a crowded host costs
+ * no spin at all), or if the waits of that period
+ * that spun met more than one involuntary switch per
+ * VV_SPIN_GATE_SWITCHES_PER of them, or more than one in
+ * VV_SPIN_GATE_MISSES_PER spun for nothing (the peer did not answer
+ * within the window: it was not running, or it is not in a burst),
+ * spinning is off for the next 2^strikes periods (strikes: consecutive
+ * such periods, at most VV_SPIN_GATE_MAX_STRIKES), then tried again with
+ * a short probe of VV_SPIN_GATE_PROBE waits.
+ * The second test catches the contention the first cannot see: a spin
+ * shorter than the scheduler's wake-up granularity is never preempted,
+ * it only delays, by its whole window, a peer waiting for its CPU.  One usable CPU, or a
+ * thread that cannot read its counter, never spins.  The caller counts
+ * waits, so a gate costs one system call per VV_SPIN_GATE_PERIOD
+ * requests.
+ *
+ * Everything here is arithmetic on the caller's own counters; nothing in
+ * it comes from the peer.
+ */
+#ifndef VMVARS_CORE_SPIN_GATE_H
+#define VMVARS_CORE_SPIN_GATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#define VV_SPIN_GATE_PERIOD        32u   /* waits per look at ru_nivcsw */
+#define VV_SPIN_GATE_PROBE         8u    /* ... the first look after a pause */
+#define VV_SPIN_GATE_SWITCHES_PER  16u   /* contended: > 1 switch per 16 spins */
+#define VV_SPIN_GATE_MISSES_PER    4u    /* not paying: > 1 miss per 4 spins */
+#define VV_SPIN_GATE_MAX_STRIKES   7u    /* off for at most 128 periods */
+
+struct vv_spin_gate {
+	bool never;             /* one usable CPU, or no counter: never spin */
+	bool based;             /* base holds the count at this period's start */
+	long base;              /* ru_nivcsw when the period began */
+	uint32_t period;        /* this period's length in waits */
+	uint32_t waits;         /* waits in this period */
+	uint32_t spun;          /* of them, those that spun */
+	uint32_t missed;        /* ... and spun for nothing (then blocked) */
+	uint32_t off;           /* waits left with spinning off */
+	uint32_t strikes;       /* consecutive contended periods */
+	uint64_t contended;     /* periods found contended, ever (figures) */
+};
+
+/* usable_cpus: the CPUs the thread may run on (sched_getaffinity). */
+static inline void
+vv_spin_gate_init(struct vv_spin_gate *g, long usable_cpus)
+{
+	*g = (struct vv_spin_gate){ .never = usable_cpus < 2 };
+}
+
+/* May this wait spin?  Not before the first count was read. */
+static inline bool
+vv_spin_gate_open(const struct vv_spin_gate *g)
+{
+	return !g->never && g->based && g->off == 0;
+}
+
+/* How a wait went. */
+enum vv_spin_outcome {
+	VV_SPIN_NONE,           /* it did not spin */
+	VV_SPIN_CAUGHT,         /* the spin saw the message */
+	VV_SPIN_MISSED,         /* it spun, then blocked all the same */
+};
+
+/* After a wait.  true: read ru_nivcsw now and pass it to
+ * vv_spin_gate_sample. */
+static inline bool
+vv_spin_gate_next(struct vv_spin_gate *g, enum vv_spin_outcome how)
+{
+	if (g->never)
+		return false;
+	if (g->off > 0)
+		return --g->off == 0;   /* the count to start the next period */
+	if (!g->based)
+		return true;
+	g->waits++;
+	if (how != VV_SPIN_NONE)
+		g->spun++;
+	if (how == VV_SPIN_MISSED)
+		g->missed++;
+	return g->waits >= g->period;
+}
+
+/* nivcsw: the thread's involuntary context switches now, or < 0 when they
+ * cannot be read (then the gate stays shut).  crowded: more threads are
+ * runnable on the machine right now than the caller has CPUs
+ * (vv_spin_gate_crowded) -- a spin would take a CPU from one of them. */
+static inline void
+vv_spin_gate_sample(struct vv_spin_gate *g, long nivcsw, bool crowded)
+{
+	if (nivcsw < 0) {
+		g->never = true;
+		return;
+	}
+	if (crowded) {
+		if (g->strikes < VV_SPIN_GATE_MAX_STRIKES)
+			g->strikes++;
+		g->off = VV_SPIN_GATE_PERIOD << g->strikes;
+		g->contended++;
+	} else if (g->based && g->off == 0 && g->spun > 0) {
+		/* long: the counter only grows; a smaller one (another thread
+		 * of the caller's took over) counts as no switch. */
+		long d = nivcsw > g->base ? nivcsw - g->base : 0;
+
+		if ((uint64_t)d * VV_SPIN_GATE_SWITCHES_PER > g->spun ||
+		    (uint64_t)g->missed * VV_SPIN_GATE_MISSES_PER > g->spun) {
+			if (g->strikes < VV_SPIN_GATE_MAX_STRIKES)
+				g->strikes++;
+			g->off = VV_SPIN_GATE_PERIOD << g->strikes;
+			g->contended++;
+		} else {
+			g->strikes = 0;
+		}
+	}
+	/* A period that follows a pause (or the start) is a short probe:
+	 * under contention it costs a few windows, not a whole period's. */
+	g->period = g->based && g->off == 0 ? VV_SPIN_GATE_PERIOD : VV_SPIN_GATE_PROBE;
+	g->based = g->off == 0;
+	g->base = nivcsw;
+	g->waits = g->spun = g->missed = 0;
+}
+
+/*
+ * Whether more threads are runnable now than usable_cpus: the fourth field
+ * of /proc/loadavg ("1.19 1.86 2.37 3/150 1234": 3 runnable of 150), read
+ * through fd (open, read with pread: the daemon opens it before its
+ * sandbox).  Kernel text, parsed with a bound all the same; false when it
+ * cannot be read (the switch count still stands guard).  A spinning pair
+ * counts itself: two runnable on two CPUs is not crowded.
+ */
+static inline bool
+vv_spin_gate_crowded(int fd, long usable_cpus)
+{
+	char buf[128];
+	ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+	int fields = 0;
+	long running = 0;
+
+	if (n <= 0)
+		return false;
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == ' ') {
+			if (++fields > 3)
+				return false;
+			continue;
+		}
+		if (fields != 3)
+			continue;
+		if (buf[i] == '/')
+			return running > usable_cpus;
+		if (buf[i] < '0' || buf[i] > '9' || running > 1000000)
+			return false;
+		running = running * 10 + (buf[i] - '0');
+	}
+	return false;
+}
+
+/* The CPU's hint inside a spin loop: lets a sibling hyperthread run and
+ * saves power; no system call. */
+static inline void
+vv_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+#endif

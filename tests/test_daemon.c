@@ -3172,7 +3172,13 @@ test_volatile_auth_variable_restores(void)
 static void
 test_client_never_resends_after_sending(void)
 {
-	static const char *const tpm[] = { "--tpm", NULL };
+	/* Socket frames: a frame the client sent is in the socket when the
+	 * daemon wakes, so it is applied exactly once -- what this test
+	 * checks.  On shared memory (issue #20) a request the client gave up
+	 * on may or may not be taken when the daemon wakes to the closed
+	 * connection (either is safe: the firmware was told it failed);
+	 * test_shm covers that transport's no-resend rule (taken_seq). */
+	static const char *const tpm[] = { "--tpm", "--no-shm", NULL };
 	static const uint8_t key[8] = { 8, 7, 6, 5, 4, 3, 2, 1 };
 	struct daemon d;
 	struct guest gs;

@@ -1935,9 +1935,9 @@ static const struct waiting waiting_default = { "default", NULL, -1, false };
 
 /* The transports and ways to wait compared in full runs
  * (docs/performance.md, "The real boot"): the defaults first (shared
- * memory, both ends blocking, as "block" spells out), then socket frames,
- * then the gated spin on shared memory (core/spin_gate.h), whose storms
- * are compared with block's. */
+ * memory with the gated spin of core/spin_gate.h, as "spin20_20" spells
+ * out), then both ends blocking, socket frames, and the spins, whose
+ * storms are compared with block's. */
 static const struct waiting waitings[] = {
 	{ "default", NULL, -1, false },
 	{ "block", "0", 0, false },                     /* shared memory, no spin */

@@ -116,12 +116,13 @@ void vv_client_set_timeout(struct vv_client *c, int ms);
  * recv() system call; on shared memory it is a load of the reply's
  * sequence word, it runs only while vmvarsd is seen awake and taking the
  * request, and it stops while the host is crowded or the calling thread
- * is being preempted (core/spin_gate.h).  Both are 0 by default: on the
- * recorded OVMF boot every socket window was slower or costlier than
- * blocking, and the gated shared-memory spin, about 3x faster than
- * blocking on an idle host, measured 1-6 % slower on a shared one
- * (docs/performance.md "The real boot through vmvarsd"); a VMM whose
- * vCPU threads and daemon have CPUs to spare may set 20.
+ * is being preempted (core/spin_gate.h).  Socket frames block by
+ * default: on the recorded OVMF boot every socket window was slower or
+ * costlier than blocking on a loaded host.  Shared memory spins 20 us by
+ * default: the gated spin made the boot 5x faster than blocking on an
+ * idle host, with a third of the CPU, and stays within noise of blocking
+ * on a crowded one, where the gate shuts it (docs/performance.md "The
+ * real boot through vmvarsd"); 0 turns it off.
  * The caller -- a VMM vCPU thread -- is stalled on the device access
  * anyway; spinning trades up to `us` of CPU per request for the
  * scheduler's wake-up latency.  It spins only while a request is in
@@ -130,7 +131,7 @@ void vv_client_set_timeout(struct vv_client *c, int ms);
  * still bounds the wait.
  */
 #define VV_CLIENT_POLL_US_DEFAULT 0u
-#define VV_CLIENT_SHM_SPIN_US_DEFAULT 0u
+#define VV_CLIENT_SHM_SPIN_US_DEFAULT 20u
 void vv_client_set_poll_us(struct vv_client *c, unsigned us);
 
 #ifdef __cplusplus

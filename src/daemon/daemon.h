@@ -331,11 +331,13 @@ struct server_config {
  * costlier in CPU than blocking on a loaded host; polling is the
  * operator's choice for dedicated cores. */
 #define POLL_US_DEFAULT 0u
-/* Shared memory: 0 = block as well.  The gated spin (--poll-us 20) is 3x
- * faster on an idle host but measured 1-6 % slower than blocking on this
- * project's shared one (docs/performance.md "Spinning only where it
- * pays"). */
-#define SHM_SPIN_US_DEFAULT 0u
+/* Shared memory: the gated spin, 20 us after each reply.  On an idle host
+ * blocking is at its worst (each wake-up finds a halted vCPU: the boot
+ * took 30-38 ms blocking, 5.3-7.4 ms with the spin, a third of the CPU);
+ * on a crowded one the gate (core/spin_gate.h) shuts the spin and it
+ * measured within noise of blocking (docs/performance.md "On an idle
+ * host", "Spinning only where it pays").  --poll-us 0 turns it off. */
+#define SHM_SPIN_US_DEFAULT 20u
 #define POLL_US_MAX     10000u
 #define COMPACT_IDLE_MS_DEFAULT 2000
 /* Binds (or takes) the listening sockets; 0 or -1 (logged). */

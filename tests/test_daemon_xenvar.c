@@ -333,6 +333,50 @@ test_refusals(void)
 	cleanup(&d);
 }
 
+/* A VMM trims a buffer's trailing zeros; the daemon pads them back.  After
+ * a whole 64 KiB QUERY whose attributes are NV|BS|RT, a QUERY trimmed to
+ * its version and command must read attributes 0 -- not the 4 bytes the
+ * last request left in the daemon's buffer (vm.c zeroes only what the last
+ * request used) -- and so answer exactly as the same QUERY with its zero
+ * attributes sent. */
+static void
+test_trimmed_request_reads_zeros(void)
+{
+	struct daemon d;
+	uint64_t granted;
+	uint32_t code, rlen, trimmed_len;
+	uint64_t trimmed_sts;
+	int fd;
+
+	setup(&d, xen_args);
+	fd = raw_hello(&d, VV_VMM_FEATURES_KNOWN, &granted);
+	REQUIRE(fd >= 0);
+	vv_put_le32(payload, VV_VMM_VARSTORE_XEN);
+	vv_put_le32(payload + 4, 1);
+	vv_put_le32(payload + 8, 3);
+	memset(payload + 12, 0x5a, XV_BUF - 8);
+	vv_put_le32(payload + 12, NV_BS_RT);
+	CHECK_EQ(raw_frame(fd, VV_VMM_MSG_VARSTORE_REQUEST, payload, 4 + XV_BUF, &code, reply,
+			   &rlen), VV_VMM_MSG_VARSTORE_REPLY);
+	CHECK_EQ(rlen, 32);
+	CHECK_STATUS(vv_le64(reply), VV_EFI_SUCCESS);
+	/* version and command only */
+	CHECK_EQ(raw_frame(fd, VV_VMM_MSG_VARSTORE_REQUEST, payload, 12, &code, reply, &rlen),
+		 VV_VMM_MSG_VARSTORE_REPLY);
+	trimmed_len = rlen;
+	trimmed_sts = vv_le64(reply);
+	CHECK(trimmed_sts != VV_EFI_SUCCESS);
+	/* the same with its zero attributes spelled out */
+	vv_put_le32(payload + 12, 0);
+	CHECK_EQ(raw_frame(fd, VV_VMM_MSG_VARSTORE_REQUEST, payload, 16, &code, reply, &rlen),
+		 VV_VMM_MSG_VARSTORE_REPLY);
+	CHECK_EQ(rlen, trimmed_len);
+	CHECK_STATUS(vv_le64(reply), trimmed_sts);
+	close(fd);
+	CHECK_EQ(stop(&d), 0);
+	cleanup(&d);
+}
+
 /* One state directory served by --protocol xen, then aws, then mm: each
  * sees what the others wrote. */
 static void
@@ -571,6 +615,7 @@ static const struct vv_test tests[] = {
 	TEST(test_xen_daemon),
 	TEST(test_aws_daemon_transfer),
 	TEST(test_refusals),
+	TEST(test_trimmed_request_reads_zeros),
 	TEST(test_one_store_three_personalities),
 	TEST(test_store_over_the_limits),
 	TEST(test_latch_survives_restart),

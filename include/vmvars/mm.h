@@ -89,6 +89,10 @@ void vv_mm_free(struct vv_mm *mm);
  * checks again.  Returns a VV_STS_* value.  On VV_STS_SUCCESS and on
  * VV_STS_ERR_NOT_SUPPORTED (unknown HeaderGuid) the caller writes back
  * 24 + MessageLength bytes; on VV_STS_ERR_BAD_BUFFER_SIZE nothing.
+ * Whatever the request, it writes only within those 24 + MessageLength
+ * bytes (a reply that needs more says EFI_BUFFER_TOO_SMALL instead), so
+ * a caller that keeps its buffer may zero just what the last request
+ * used (an oracle of fuzz/fuzz_mm.c).
  */
 uint16_t vv_mm_handle(struct vv_mm *mm, uint8_t *buf, size_t buf_size);
 

@@ -590,6 +590,7 @@ static bool
 shm_spin(struct loop *l, struct conn *c)
 {
 	int64_t turn_end = now_us() + SHM_TURN_US;
+	int rc;
 
 	for (;;) {
 		int64_t deadline = now_us() + (int64_t)l->shm_spin_us;
@@ -605,8 +606,15 @@ shm_spin(struct loop *l, struct conn *c)
 			if (i % 16 == 0 && now_us() >= deadline)
 				break;
 		}
-		gate_count(l, caught ? VV_SPIN_CAUGHT : VV_SPIN_MISSED);
-		if (!caught || serve_shm(l) <= 0 || !l->vmm_answered)
+		if (!caught) {
+			gate_count(l, VV_SPIN_MISSED);
+			return false;
+		}
+		/* The reply first: the gate's look (two system calls every
+		 * VV_SPIN_GATE_PERIOD requests) is then off the VMM's path. */
+		rc = serve_shm(l);
+		gate_count(l, VV_SPIN_CAUGHT);
+		if (rc <= 0 || !l->vmm_answered)
 			return false;
 		l->vmm_answered = false;
 		if (now_us() >= turn_end || !vv_spin_gate_open(&l->gate))

@@ -191,8 +191,13 @@ vmm_shm_take(struct vmm_shm *s, uint32_t *seq, uint32_t *buffer_size, uint32_t *
 	*seq = __atomic_load_n(word(s, VV_VMM_SHM_REQ_SEQ), __ATOMIC_ACQUIRE);
 	if (*seq == s->served)
 		return false;
-	/* From here the VMM must not send this request again elsewhere. */
-	__atomic_store_n(word(s, VV_VMM_SHM_TAKEN_SEQ), *seq, __ATOMIC_SEQ_CST);
+	/* From here the VMM must not send this request again elsewhere.  The
+	 * fence orders this store before every later one -- the journal's,
+	 * the reply's -- so nothing the request does can be seen without it;
+	 * unlike a sequentially consistent store it does not wait here for
+	 * the VMM's cache to give up the line (x86: no instruction at all). */
+	__atomic_store_n(word(s, VV_VMM_SHM_TAKEN_SEQ), *seq, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 	/* Each word once: the VMM may change them right after. */
 	*buffer_size = __atomic_load_n(word(s, VV_VMM_SHM_BUFFER_SIZE), __ATOMIC_RELAXED);
 	*len = __atomic_load_n(word(s, VV_VMM_SHM_REQ_LEN), __ATOMIC_RELAXED);

@@ -19,9 +19,12 @@
  * The rule: every VV_SPIN_GATE_PERIOD waits the caller reads its thread's
  * ru_nivcsw and the machine's run queue (vv_spin_gate_next says when;
  * vv_spin_gate_crowded); if more threads are runnable than it has CPUs
- * (a spin would hold a CPU another thread is waiting for; this is read
- * before the first spin and before each retry, so a crowded host costs
- * no spin at all), or if the waits of that period
+ * at two looks in a row (a spin would hold a CPU another thread is
+ * waiting for; one look is not enough: a kernel worker runnable for a
+ * few microseconds made a single look shut spinning for 64 requests,
+ * which cost an idle host's boot 2 ms of wake-ups -- after one crowded
+ * look the next comes after VV_SPIN_GATE_PROBE waits instead), or if the
+ * waits of that period
  * that spun met more than one involuntary switch per
  * VV_SPIN_GATE_SWITCHES_PER of them, or more than one in
  * VV_SPIN_GATE_MISSES_PER spun for nothing (the peer did not answer
@@ -62,6 +65,7 @@ struct vv_spin_gate {
 	uint32_t missed;        /* ... and spun for nothing (then blocked) */
 	uint32_t off;           /* waits left with spinning off */
 	uint32_t strikes;       /* consecutive contended periods */
+	bool crowded_seen;      /* the last look found the run queue crowded */
 	uint64_t contended;     /* periods found contended, ever (figures) */
 };
 
@@ -112,11 +116,14 @@ vv_spin_gate_next(struct vv_spin_gate *g, enum vv_spin_outcome how)
 static inline void
 vv_spin_gate_sample(struct vv_spin_gate *g, long nivcsw, bool crowded)
 {
+	bool confirmed = crowded && g->crowded_seen;
+
 	if (nivcsw < 0) {
 		g->never = true;
 		return;
 	}
-	if (crowded) {
+	g->crowded_seen = crowded;
+	if (confirmed) {
 		if (g->strikes < VV_SPIN_GATE_MAX_STRIKES)
 			g->strikes++;
 		g->off = VV_SPIN_GATE_PERIOD << g->strikes;
@@ -137,8 +144,9 @@ vv_spin_gate_sample(struct vv_spin_gate *g, long nivcsw, bool crowded)
 		}
 	}
 	/* A period that follows a pause (or the start) is a short probe:
-	 * under contention it costs a few windows, not a whole period's. */
-	g->period = g->based && g->off == 0 ? VV_SPIN_GATE_PERIOD : VV_SPIN_GATE_PROBE;
+	 * under contention it costs a few windows, not a whole period's; so
+	 * is one after a crowded look, which the next look confirms or not. */
+	g->period = g->based && g->off == 0 && !crowded ? VV_SPIN_GATE_PERIOD : VV_SPIN_GATE_PROBE;
 	g->based = g->off == 0;
 	g->base = nivcsw;
 	g->waits = g->spun = g->missed = 0;

@@ -81,32 +81,55 @@ struct wbuf {
 	bool oom;
 };
 
-static uint8_t *
+/* Makes room for n more bytes; false (and oom) when it cannot. */
+static bool
+wb_grow(struct wbuf *b, size_t n)
+{
+	size_t cap = b->cap ? b->cap : 4096;
+	uint8_t *d;
+
+	while (cap - b->len < n) {
+		if (cap > SIZE_MAX / 2) {
+			b->oom = true;
+			return false;
+		}
+		cap *= 2;
+	}
+	d = realloc(b->d, cap);
+	if (d == NULL) {
+		b->oom = true;
+		return false;
+	}
+	b->d = d;
+	b->cap = cap;
+	return true;
+}
+
+/*
+ * n bytes at the end, which the caller fills -- every one of them: they
+ * are not zeroed (wb_zeros is for the bytes nothing sets).  The daemon
+ * saves a snapshot before every reply that changed its state (the restart
+ * record), field by field, so this is the hot path: a memset per field
+ * cost as much as the rest of the serialisation.
+ */
+static inline uint8_t *
 wb_take(struct wbuf *b, size_t n)
 {
-	if (b->oom)
-		return NULL;
-	if (n > b->cap - b->len) {
-		size_t cap = b->cap ? b->cap : 4096;
-		uint8_t *d;
+	uint8_t *at;
 
-		while (cap - b->len < n) {
-			if (cap > SIZE_MAX / 2) {
-				b->oom = true;
-				return NULL;
-			}
-			cap *= 2;
-		}
-		d = realloc(b->d, cap);
-		if (d == NULL) {
-			b->oom = true;
-			return NULL;
-		}
-		b->d = d;
-		b->cap = cap;
-	}
+	if (b->oom || (n > b->cap - b->len && !wb_grow(b, n)))
+		return NULL;
+	at = b->d + b->len;
 	b->len += n;
-	return memset(b->d + b->len - n, 0, n);
+	return at;
+}
+
+static uint8_t *
+wb_zeros(struct wbuf *b, size_t n)
+{
+	uint8_t *at = wb_take(b, n);
+
+	return at != NULL ? memset(at, 0, n) : NULL;
 }
 
 static void
@@ -362,7 +385,7 @@ vv_snapshot_save(const struct vv_service *svc, const struct vv_snapshot_options 
 		b.d = malloc(est);
 		b.cap = b.d != NULL ? est : 0;
 	}
-	hdr = wb_take(&b, HEADER_SIZE);
+	hdr = wb_zeros(&b, HEADER_SIZE);
 	if (hdr != NULL) {
 		memcpy(hdr, MAGIC, 8);
 		vv_put_le16(hdr + 8, VV_SNAPSHOT_VERSION);
@@ -411,7 +434,7 @@ vv_snapshot_save(const struct vv_service *svc, const struct vv_snapshot_options 
 		rec_end(&b, at);
 		memset(key, 0, sizeof(key));
 	}
-	(void)wb_take(&b, TRAILER_SIZE);
+	(void)wb_zeros(&b, TRAILER_SIZE);
 	if (b.oom) {
 		free(b.d);
 		return vv_error_set(err, "snapshot: out of memory");

@@ -655,6 +655,68 @@ test_grown_buffer_reads_zero(void)
 
 /* ---- transport statuses ---- */
 
+/*
+ * Invariant (2): the handler sees zeros beyond the request even though the
+ * device zeroes only what the last request used.  A handler that checks
+ * [24 + MessageLength, buf_size) on every call and answers in place; a
+ * 4000-byte request of 0x5a, then a 100-byte one (and a refused header
+ * between), by DMA and by PIO.
+ */
+struct tail_check {
+	unsigned calls, stale;
+};
+
+static uint16_t
+tail_handle(void *opaque, uint8_t *buf, size_t buf_size)
+{
+	struct tail_check *t = opaque;
+	uint64_t total = VV_MM_HEADER_SIZE + vv_le64(buf + OFF_MESSAGE_LENGTH);
+
+	t->calls++;
+	for (size_t i = (size_t)total; i < buf_size; i++)
+		if (buf[i] != 0) {
+			t->stale++;
+			break;
+		}
+	memset(buf + VV_MM_HEADER_SIZE, 0x77, (size_t)total - VV_MM_HEADER_SIZE);
+	return VV_STS_SUCCESS;
+}
+
+static void
+test_handler_sees_zero_tail(void)
+{
+	for (int pio = 0; pio < 2; pio++) {
+		struct tail_check t = { 0 };
+		struct vv_mm_handler h = { tail_handle, NULL, &t };
+		struct rig r;
+		size_t len;
+
+		rig_open(&r, pio, true);
+		vv_uefi_vars_device_free(r.dev);
+		{
+			struct vv_guest_memory mem = { ram_read, ram_write, &r.ram };
+
+			r.dev = vv_uefi_vars_device_new_handler(&h, &mem, pio);
+		}
+		REQUIRE(r.dev != NULL);
+		edk2_init(&r);
+		memset(req, 0x5a, 4000);
+		len = put_mm_header(req, unknown_guid, 4000 - VV_MM_HEADER_SIZE);
+		CHECK_EQ(exchange(&r, req, len), VV_STS_SUCCESS);
+		/* MessageLength past the buffer: refused after the header */
+		memset(req, 0x5a, 64);
+		put_mm_header(req, unknown_guid, VV_MM_MAX_BUFFER);
+		CHECK_EQ(exchange(&r, req, 64), VV_STS_ERR_BAD_BUFFER_SIZE);
+		memset(req, 0x5a, 100);
+		len = put_mm_header(req, unknown_guid, 100 - VV_MM_HEADER_SIZE);
+		CHECK_EQ(exchange(&r, req, len), VV_STS_SUCCESS);
+		CHECK_EQ(req[99], 0x77);
+		CHECK_EQ(t.calls, 2);
+		CHECK_EQ(t.stale, 0);
+		rig_close(&r);
+	}
+}
+
 static void
 test_no_or_small_buffer(void)
 {
@@ -1059,6 +1121,7 @@ static const struct vv_test tests[] = {
 	TEST(test_pio_transfer_bounds),
 	TEST(test_crc_after_shrink),
 	TEST(test_grown_buffer_reads_zero),
+	TEST(test_handler_sees_zero_tail),
 	TEST(test_no_or_small_buffer),
 	TEST(test_message_length_checks),
 	TEST(test_dma_address_refused),

@@ -75,7 +75,8 @@ void vv_uefi_vars_device_free(struct vv_uefi_vars_device *d);
  * exactly the contract of vv_mm_handle() (vmvars/mm.h): buf holds buf_size
  * bytes, the request at offset 0, the rest zero; it returns a VV_STS_*
  * value and, on SUCCESS and ERR_NOT_SUPPORTED, leaves the 24 +
- * MessageLength reply bytes at offset 0.  reset() (may be NULL) is the
+ * MessageLength reply bytes at offset 0, writing nothing beyond them (the
+ * device then zeroes only what the last request used).  reset() (may be NULL) is the
  * store side of a VM reset (VV_EVENT_RESET).
  */
 struct vv_mm_handler {

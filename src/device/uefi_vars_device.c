@@ -8,10 +8,16 @@
  *  (1) pio_buf and mm_buf are both allocated iff buf_size > 0, each holds
  *      exactly buf_size <= VV_MM_MAX_BUFFER bytes, and both are zero-filled
  *      when allocated (CVE-2025-8860, device-abi §18).
- *  (2) mm_buf is the only buffer the MM layer sees.  It is zeroed before
- *      every MM command, then gets the 24-byte header and the body once
- *      each (no double fetch, device-abi §4); the header's MessageLength is
- *      decoded once and that value alone sizes the body and the reply.
+ *  (2) mm_buf is the only buffer the MM layer sees.  Each MM command gives
+ *      it the 24-byte header and the body once each (no double fetch,
+ *      device-abi §4); the header's MessageLength is decoded once and that
+ *      value alone sizes the body and the reply.  Beyond the body it is
+ *      zero when the handler sees it: mm_buf[mm_dirty, buf_size) is always
+ *      zero, and each command zeroes [24 + MessageLength, mm_dirty) -- what
+ *      a longer earlier request left -- rather than all 64 KiB (a memset
+ *      that cost about as much as serving a GetVariable,
+ *      docs/performance.md).  Handlers write only within the request's
+ *      bytes (vmvars/mm.h, vmvars/uefi_vars_device.h).
  *  (3) The reply is exactly 24 + MessageLength bytes from mm_buf offset 0,
  *      written to offset 0 of where the request came from (the guest
  *      address in DMA mode, the PIO buffer in PIO mode): never QEMU
@@ -48,6 +54,7 @@ struct vv_uefi_vars_device {
 	uint32_t pio_offset;            /* may exceed buf_size, invariant (4) */
 	uint8_t *pio_buf;               /* the PIO transfer buffer */
 	uint8_t *mm_buf;                /* private copy of one request */
+	uint32_t mm_dirty;              /* mm_buf beyond it is zero, (2) */
 };
 
 /* ---- buffers ---- */
@@ -60,6 +67,7 @@ free_buffers(struct vv_uefi_vars_device *d)
 	d->pio_buf = NULL;
 	d->mm_buf = NULL;
 	d->buf_size = 0;
+	d->mm_dirty = 0;
 }
 
 /*
@@ -174,6 +182,27 @@ dma_address(const struct vv_uefi_vars_device *d)
  * after the store has acted on the request; the guest then sees
  * ERR_UNKNOWN (EFI_DEVICE_ERROR), as for a lost reply.
  */
+/*
+ * Invariant (2): the header's 24 bytes are about to be written (and stay
+ * dirty if the command stops there); once the request's length is known,
+ * what lies between it and the end of the last request is zeroed.
+ */
+static void
+header_dirty(struct vv_uefi_vars_device *d)
+{
+	if (d->mm_dirty < VV_MM_HEADER_SIZE)
+		d->mm_dirty = VV_MM_HEADER_SIZE;
+}
+
+static void
+zero_beyond(struct vv_uefi_vars_device *d, uint64_t total)
+{
+	/* total <= buf_size (request_total), mm_dirty <= buf_size */
+	if (d->mm_dirty > total)
+		memset(d->mm_buf + total, 0, d->mm_dirty - (size_t)total);
+	d->mm_dirty = (uint32_t)total;
+}
+
 static uint16_t
 cmd_dma_mm(struct vv_uefi_vars_device *d)
 {
@@ -182,11 +211,12 @@ cmd_dma_mm(struct vv_uefi_vars_device *d)
 
 	if (!have_request_buffer(d))
 		return transport_error(d, VV_STS_ERR_BAD_BUFFER_SIZE);
-	memset(d->mm_buf, 0, d->buf_size);
+	header_dirty(d);
 	if (guest_read(d, gpa, d->mm_buf, VV_MM_HEADER_SIZE) != 0)
 		return transport_error(d, VV_STS_ERR_UNKNOWN);
 	if (!request_total(d, &total))
 		return transport_error(d, VV_STS_ERR_BAD_BUFFER_SIZE);
+	zero_beyond(d, total);
 	/* A reply range that wraps would be refused only after the store
 	 * acted; refuse the request before (invariant (5)). */
 	if (vv_add_overflow(gpa, total, &end))
@@ -215,10 +245,11 @@ cmd_pio_mm(struct vv_uefi_vars_device *d)
 
 	if (!have_request_buffer(d))
 		return transport_error(d, VV_STS_ERR_BAD_BUFFER_SIZE);
-	memset(d->mm_buf, 0, d->buf_size);
+	header_dirty(d);
 	memcpy(d->mm_buf, d->pio_buf, VV_MM_HEADER_SIZE);
 	if (!request_total(d, &total))
 		return transport_error(d, VV_STS_ERR_BAD_BUFFER_SIZE);
+	zero_beyond(d, total);
 	memcpy(d->mm_buf + VV_MM_HEADER_SIZE, d->pio_buf + VV_MM_HEADER_SIZE,
 	       (size_t)(total - VV_MM_HEADER_SIZE));
 	sts = d->handler.handle(d->handler.opaque, d->mm_buf, d->buf_size);

@@ -132,7 +132,7 @@ wb_zeros(struct wbuf *b, size_t n)
 	return at != NULL ? memset(at, 0, n) : NULL;
 }
 
-static void
+static inline void
 wb_bytes(struct wbuf *b, const void *p, size_t n)
 {
 	uint8_t *at = wb_take(b, n);
@@ -141,9 +141,9 @@ wb_bytes(struct wbuf *b, const void *p, size_t n)
 		memcpy(at, p, n);
 }
 
-static void wb_u8(struct wbuf *b, uint8_t v) { wb_bytes(b, &v, 1); }
+static inline void wb_u8(struct wbuf *b, uint8_t v) { wb_bytes(b, &v, 1); }
 
-static void
+static inline void
 wb_u16(struct wbuf *b, uint16_t v)
 {
 	uint8_t *at = wb_take(b, 2);
@@ -152,7 +152,7 @@ wb_u16(struct wbuf *b, uint16_t v)
 		vv_put_le16(at, v);
 }
 
-static void
+static inline void
 wb_u32(struct wbuf *b, uint32_t v)
 {
 	uint8_t *at = wb_take(b, 4);
@@ -161,7 +161,7 @@ wb_u32(struct wbuf *b, uint32_t v)
 		vv_put_le32(at, v);
 }
 
-static void
+static inline void
 wb_u64(struct wbuf *b, uint64_t v)
 {
 	uint8_t *at = wb_take(b, 8);

@@ -928,6 +928,15 @@ gate_period(struct vv_spin_gate *g, enum vv_spin_outcome how, long nivcsw, bool 
 	}
 }
 
+/* Waits (each ending as how) until the gate wants a look, then the look. */
+static void
+gate_look(struct vv_spin_gate *g, enum vv_spin_outcome how, bool crowded)
+{
+	while (!vv_spin_gate_next(g, how))
+		;
+	vv_spin_gate_sample(g, 200, crowded);
+}
+
 static void
 test_spin_gate_rules(void)
 {
@@ -981,32 +990,22 @@ test_spin_gate_rules(void)
 	/* a crowded run queue at two looks in a row shuts it, and the
 	 * pause doubles up to its bound; the first of them only brings the
 	 * next look closer (a kernel thread runnable for a moment) */
-	while (!vv_spin_gate_next(&g, VV_SPIN_NONE))
-		;
-	vv_spin_gate_sample(&g, 200, false);
+	gate_look(&g, VV_SPIN_NONE, false);
 	CHECK(vv_spin_gate_open(&g));
-	while (!vv_spin_gate_next(&g, VV_SPIN_CAUGHT))
-		;
-	vv_spin_gate_sample(&g, 200, true);
+	gate_look(&g, VV_SPIN_CAUGHT, true);
 	CHECK(vv_spin_gate_open(&g));
 	CHECK_EQ(g.period, VV_SPIN_GATE_PROBE);
 	CHECK_EQ(g.contended, 2);
 	for (int k = 0; k < 20; k++) {
-		while (!vv_spin_gate_next(&g, VV_SPIN_NONE))
-			;
-		vv_spin_gate_sample(&g, 200, true);
+		gate_look(&g, VV_SPIN_NONE, true);
 		CHECK(!vv_spin_gate_open(&g));
 	}
 	CHECK_EQ(g.contended, 22);
 	CHECK_EQ(g.off, VV_SPIN_GATE_PERIOD << VV_SPIN_GATE_MAX_STRIKES);
 	/* ... and a look that is not crowded ends the run of them */
-	while (!vv_spin_gate_next(&g, VV_SPIN_NONE))
-		;
-	vv_spin_gate_sample(&g, 200, false);
+	gate_look(&g, VV_SPIN_NONE, false);
 	CHECK(vv_spin_gate_open(&g));
-	while (!vv_spin_gate_next(&g, VV_SPIN_CAUGHT))
-		;
-	vv_spin_gate_sample(&g, 200, true);
+	gate_look(&g, VV_SPIN_CAUGHT, true);
 	CHECK(vv_spin_gate_open(&g));
 
 	/* a switch counter that cannot be read: never again */

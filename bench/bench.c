@@ -1996,6 +1996,10 @@ bench_boot(void)
 			figure("boot_socket_vs_inproc_wall_ratio", sw / iw, "x", "<= 2", sw / iw <= 2);
 			figure("boot_socket_vs_inproc_cpu_ratio", st / ic, "x", "<= 3 (both ends)",
 			       st / ic <= 3);
+			/* What the daemon adds to each request, whatever the
+			 * in-process baseline costs (docs/performance.md). */
+			figure("boot_vmvarsd_overhead_us_per_request", (sw - iw) / (double)boot_rec.n,
+			       "us", NULL, -1);
 		} else {
 			snprintf(name, sizeof(name), "boot_%s_ms", w->name);
 			figure(strdup(name), sw / 1000, "ms", NULL, -1);
@@ -2012,6 +2016,9 @@ bench_boot(void)
 				figure(strdup(name), ratio, "x", NULL, -1);
 				snprintf(name, sizeof(name), "boot_storm%d_cpu_ratio", storms[s]);
 				figure(strdup(name), stc / (storms[s] * st), "x", NULL, -1);
+				snprintf(name, sizeof(name), "boot_storm%d_cpu_us_per_request", storms[s]);
+				figure(strdup(name), stc / (storms[s] * (double)boot_rec.n), "us", NULL,
+				       -1);
 				if (ratio > worst)
 					worst = ratio;
 			} else {

@@ -20,18 +20,21 @@
  * ru_nivcsw and the machine's run queue (vv_spin_gate_next says when;
  * vv_spin_gate_crowded); if more threads are runnable than it has CPUs
  * at two looks in a row (a spin would hold a CPU another thread is
- * waiting for; one look is not enough: a kernel worker runnable for a
- * few microseconds made a single look shut spinning for 64 requests,
- * which cost an idle host's boot 2 ms of wake-ups -- after one crowded
- * look the next comes after VV_SPIN_GATE_PROBE waits instead), or if the
- * waits of that period
- * that spun met more than one involuntary switch per
- * VV_SPIN_GATE_SWITCHES_PER of them, or more than one in
- * VV_SPIN_GATE_MISSES_PER spun for nothing (the peer did not answer
- * within the window: it was not running, or it is not in a burst),
- * spinning is off for the next 2^strikes periods (strikes: consecutive
- * such periods, at most VV_SPIN_GATE_MAX_STRIKES), then tried again with
- * a short probe of VV_SPIN_GATE_PROBE waits.
+ * waiting for), or if the waits of that period that spun met at least
+ * VV_SPIN_GATE_EVIDENCE involuntary switches and more than one per
+ * VV_SPIN_GATE_SWITCHES_PER of them, or at least VV_SPIN_GATE_EVIDENCE
+ * and more than one in VV_SPIN_GATE_MISSES_PER spun for nothing (the
+ * peer did not answer within the window: it was not running, or it is
+ * not in a burst), spinning is off for the next 2^(strikes - 1) periods
+ * (strikes: consecutive such looks, at most VV_SPIN_GATE_MAX_STRIKES),
+ * then tried again with a short probe of VV_SPIN_GATE_PROBE waits.
+ * Why two of everything: on an idle host every wait spinning is off
+ * costs a wake-up of a halted CPU, 30-40 us against a request's 1.5 us,
+ * so a pause on one event -- a kernel worker runnable at one look, one
+ * preemption or one late answer in a probe of 8 -- cost a 1 ms boot
+ * 1.5-2.5 ms, in most runs on a quiet machine (docs/performance.md
+ * "Where the round trip went"); real contention repeats itself and is
+ * still caught within a period or two.
  * The second test catches the contention the first cannot see: a spin
  * shorter than the scheduler's wake-up granularity is never preempted,
  * it only delays, by its whole window, a peer waiting for its CPU.  One usable CPU, or a
@@ -53,7 +56,8 @@
 #define VV_SPIN_GATE_PROBE         8u    /* ... the first look after a pause */
 #define VV_SPIN_GATE_SWITCHES_PER  16u   /* contended: > 1 switch per 16 spins */
 #define VV_SPIN_GATE_MISSES_PER    4u    /* not paying: > 1 miss per 4 spins */
-#define VV_SPIN_GATE_MAX_STRIKES   7u    /* off for at most 128 periods */
+#define VV_SPIN_GATE_EVIDENCE      2u    /* ... and at least 2 of either */
+#define VV_SPIN_GATE_MAX_STRIKES   8u    /* off for at most 128 periods */
 
 struct vv_spin_gate {
 	bool never;             /* one usable CPU, or no counter: never spin */
@@ -116,37 +120,34 @@ vv_spin_gate_next(struct vv_spin_gate *g, enum vv_spin_outcome how)
 static inline void
 vv_spin_gate_sample(struct vv_spin_gate *g, long nivcsw, bool crowded)
 {
-	bool confirmed = crowded && g->crowded_seen;
+	bool strike = crowded && g->crowded_seen;
 
 	if (nivcsw < 0) {
 		g->never = true;
 		return;
 	}
 	g->crowded_seen = crowded;
-	if (confirmed) {
-		if (g->strikes < VV_SPIN_GATE_MAX_STRIKES)
-			g->strikes++;
-		g->off = VV_SPIN_GATE_PERIOD << g->strikes;
-		g->contended++;
-	} else if (g->based && g->off == 0 && g->spun > 0) {
+	if (!strike && g->based && g->off == 0 && g->spun > 0) {
 		/* long: the counter only grows; a smaller one (another thread
 		 * of the caller's took over) counts as no switch. */
-		long d = nivcsw > g->base ? nivcsw - g->base : 0;
+		uint64_t d = nivcsw > g->base ? (uint64_t)(nivcsw - g->base) : 0;
 
-		if ((uint64_t)d * VV_SPIN_GATE_SWITCHES_PER > g->spun ||
-		    (uint64_t)g->missed * VV_SPIN_GATE_MISSES_PER > g->spun) {
-			if (g->strikes < VV_SPIN_GATE_MAX_STRIKES)
-				g->strikes++;
-			g->off = VV_SPIN_GATE_PERIOD << g->strikes;
-			g->contended++;
-		} else {
+		strike = (d >= VV_SPIN_GATE_EVIDENCE &&
+			  d * VV_SPIN_GATE_SWITCHES_PER > g->spun) ||
+			 (g->missed >= VV_SPIN_GATE_EVIDENCE &&
+			  (uint64_t)g->missed * VV_SPIN_GATE_MISSES_PER > g->spun);
+		if (!strike)
 			g->strikes = 0;
-		}
+	}
+	if (strike) {
+		if (g->strikes < VV_SPIN_GATE_MAX_STRIKES)
+			g->strikes++;
+		g->off = VV_SPIN_GATE_PERIOD << (g->strikes - 1);
+		g->contended++;
 	}
 	/* A period that follows a pause (or the start) is a short probe:
-	 * under contention it costs a few windows, not a whole period's; so
-	 * is one after a crowded look, which the next look confirms or not. */
-	g->period = g->based && g->off == 0 && !crowded ? VV_SPIN_GATE_PERIOD : VV_SPIN_GATE_PROBE;
+	 * under contention it costs a few windows, not a whole period's. */
+	g->period = g->based && g->off == 0 ? VV_SPIN_GATE_PERIOD : VV_SPIN_GATE_PROBE;
 	g->based = g->off == 0;
 	g->base = nivcsw;
 	g->waits = g->spun = g->missed = 0;

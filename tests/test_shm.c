@@ -909,11 +909,77 @@ static bool
 crowded_text(const char *text, long cpus)
 {
 	int fd = text_fd(text);
-	bool crowded = vv_spin_gate_crowded(fd, cpus);
+	bool crowded = vv_spin_gate_runqueue_crowded(fd, cpus);
 
 	if (fd >= 0)
 		close(fd);
 	return crowded;
+}
+
+static int64_t
+psi_text(const char *text)
+{
+	int fd = text_fd(text);
+	int64_t total = vv_spin_gate_psi_total(fd);
+
+	if (fd >= 0)
+		close(fd);
+	return total;
+}
+
+/* One look at the CPUs: the pressure's total and the run queue as texts. */
+static bool
+look_at(struct vv_spin_gate *g, int64_t psi_total, int runnable, int64_t now)
+{
+	char psi[128], load[64];
+	int pfd, lfd;
+	bool crowded;
+
+	snprintf(psi, sizeof(psi), "some avg10=0.00 avg60=0.00 avg300=0.00 total=%lld\n"
+		 "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", (long long)psi_total);
+	snprintf(load, sizeof(load), "0.50 0.50 0.50 %d/150 1234\n", runnable);
+	pfd = psi_total >= 0 ? text_fd(psi) : -1;
+	lfd = text_fd(load);
+	crowded = vv_spin_gate_crowded(g, lfd, pfd, 2, now);
+	if (pfd >= 0)
+		close(pfd);
+	if (lfd >= 0)
+		close(lfd);
+	return crowded;
+}
+
+/* How crowded the CPUs are: CPU pressure (PSI) between two looks, the run
+ * queue at the first look or without PSI. */
+static void
+test_spin_gate_pressure(void)
+{
+	struct vv_spin_gate g;
+
+	CHECK_EQ(psi_text("some avg10=0.85 avg60=6.00 avg300=4.43 total=4897912970\n"
+			  "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"), 4897912970);
+	CHECK_EQ(psi_text("some avg10=0.85 avg60=6.00 avg300=4.43 total=0\n"), 0);
+	CHECK_EQ(psi_text("full avg10=0.00 avg60=0.00 avg300=0.00 total=7\n"), -1);
+	CHECK_EQ(psi_text("some avg10=0.85 avg60=6.00 avg300=4.43\nfull total=7\n"), -1);
+	CHECK_EQ(psi_text("some total=x\n"), -1);
+	CHECK_EQ(psi_text("some total=99999999999999999999\n"), -1);
+	CHECK_EQ(psi_text(""), -1);
+	CHECK_EQ(vv_spin_gate_psi_total(-1), -1);
+
+	vv_spin_gate_init(&g, 2);
+	/* the first look has no earlier pressure: the run queue says */
+	CHECK(look_at(&g, 1000, 3, 1000));
+	vv_spin_gate_init(&g, 2);
+	CHECK(!look_at(&g, 1000, 2, 1000));
+	/* then the pressure over the time between looks decides, whatever
+	 * the run queue holds at that instant: 10 us of waiting in 100 is
+	 * not crowded, 30 us is (VV_SPIN_GATE_PRESSURE_PCT 20) */
+	CHECK(!look_at(&g, 1010, 9, 1100));
+	CHECK(look_at(&g, 1040, 2, 1200));
+	CHECK(!look_at(&g, 1040, 9, 1300));
+	/* a pressure that cannot be read, or goes backwards: the run queue */
+	CHECK(look_at(&g, -1, 3, 1400));
+	CHECK(!look_at(&g, 5000, 2, 1500));
+	CHECK(look_at(&g, 4000, 3, 1600));
 }
 
 /* Runs one period of waits, each with outcome how. */
@@ -952,7 +1018,7 @@ test_spin_gate_rules(void)
 	CHECK(!crowded_text("1.19 1.86 2.37 99999999999999999999/1 1\n", 2));
 	CHECK(!crowded_text("garbage", 2));
 	CHECK(!crowded_text("", 2));
-	CHECK(!vv_spin_gate_crowded(-1, 2));
+	CHECK(!vv_spin_gate_runqueue_crowded(-1, 2));
 
 	/* one CPU: never */
 	vv_spin_gate_init(&g, 1);
@@ -1022,11 +1088,22 @@ test_spin_gate_rules(void)
 	}
 	CHECK_EQ(g.contended, 23);
 	CHECK_EQ(g.off, VV_SPIN_GATE_PERIOD << (VV_SPIN_GATE_MAX_STRIKES - 1));
-	/* ... and a look that is not crowded ends the run of them */
+	/* a pause's own look does not clear it (waiting in turn, the two
+	 * ends leave the CPUs to the others): the probe after it, crowded,
+	 * shuts the gate at once ... */
 	gate_look(&g, VV_SPIN_NONE, false);
 	CHECK(vv_spin_gate_open(&g));
 	gate_look(&g, VV_SPIN_CAUGHT, true);
+	CHECK(!vv_spin_gate_open(&g));
+	CHECK_EQ(g.contended, 24);
+	/* ... and a look after spins that is not crowded ends the run */
+	gate_look(&g, VV_SPIN_NONE, false);
 	CHECK(vv_spin_gate_open(&g));
+	gate_look(&g, VV_SPIN_CAUGHT, false);
+	CHECK(vv_spin_gate_open(&g));
+	gate_look(&g, VV_SPIN_CAUGHT, true);
+	CHECK(vv_spin_gate_open(&g));
+	CHECK_EQ(g.contended, 24);
 
 	/* a switch counter that cannot be read: never again */
 	vv_spin_gate_init(&g, 4);
@@ -1134,6 +1211,7 @@ static const struct vv_test tests[] = {
 	TEST(test_buffer_changes_during_request),
 	TEST(test_scribbled_wait_words),
 	TEST(test_spin_gate_rules),
+	TEST(test_spin_gate_pressure),
 	TEST(test_one_cpu_never_spins),
 	TEST(test_flood_leaves_management_served),
 	TEST(test_daemon_restart),

@@ -49,6 +49,7 @@ struct vv_client {
 	struct vv_spin_gate gate;       /* both: shut while this thread is preempted */
 	long cpus;                      /* usable CPUs, at connect */
 	int loadavg_fd;                 /* /proc/loadavg for the gate, or -1 */
+	int psi_fd;                     /* /proc/pressure/cpu for it, or -1 */
 	uint64_t features;              /* granted by the daemon */
 	uint32_t state_max;             /* max_state_payload (MIGRATION), else 0 */
 	enum vv_xenvar_dialect extvar_dialect; /* vv_client_extvar_handler's */
@@ -216,7 +217,8 @@ gate_count(struct vv_client *c, enum vv_spin_outcome how)
 
 	if (vv_spin_gate_next(&c->gate, how))
 		vv_spin_gate_sample(&c->gate, getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : -1,
-				    vv_spin_gate_crowded(c->loadavg_fd, c->cpus));
+				    vv_spin_gate_crowded(&c->gate, c->loadavg_fd, c->psi_fd, c->cpus,
+							 now_us()));
 }
 
 static int
@@ -448,11 +450,12 @@ vv_client_connect(const char *path, struct vv_error *err)
 	}
 	c->fd = -1;
 	c->req_fd = c->rep_fd = -1;
-	c->loadavg_fd = -1;
+	c->loadavg_fd = c->psi_fd = -1;
 	c->timeout_ms = 30000;
 	/* One CPU: a spin could only hold the CPU the daemon needs. */
 	cpus = c->cpus = usable_cpus();
 	c->loadavg_fd = cpus < 2 ? -1 : open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+	c->psi_fd = cpus < 2 ? -1 : open("/proc/pressure/cpu", O_RDONLY | O_CLOEXEC);
 	vv_spin_window_init(&c->spin, cpus < 2 ? 0 : VV_CLIENT_POLL_US_DEFAULT);
 	c->shm_spin_us = cpus < 2 ? 0 : VV_CLIENT_SHM_SPIN_US_DEFAULT;
 	vv_spin_gate_init(&c->gate, cpus);
@@ -470,9 +473,11 @@ vv_client_free(struct vv_client *c)
 	if (c == NULL)
 		return;
 	disconnect(c);
-	/* cpus is set with loadavg_fd: 0 means it was never opened */
+	/* cpus is set with the two: 0 means they were never opened */
 	if (c->cpus != 0 && c->loadavg_fd >= 0)
 		close(c->loadavg_fd);
+	if (c->cpus != 0 && c->psi_fd >= 0)
+		close(c->psi_fd);
 	free(c->path);
 	free(c->frame);
 	free(c);
@@ -521,9 +526,12 @@ exchange(struct vv_client *c, uint32_t type, const uint8_t *hdr, size_t hdr_len,
 }
 
 /* A daemon that is awake and on a CPU takes a request (taken_seq) within
- * a few microseconds: one that has not after this long is runnable but
- * waiting for a CPU -- often the one this spin holds. */
-#define SHM_TAKE_US 10
+ * a microsecond (it spins on req_seq, or is on its way back from a poll of
+ * its other descriptors): one that has not after this long is runnable but
+ * waiting for a CPU -- often the one this spin holds.  Next to a CPU hog
+ * every such spin is lost whole: 10 us made the boot 8-12 % slower than
+ * blocking there, 4 us 4-7 % (docs/performance.md). */
+#define SHM_TAKE_US 4
 
 /*
  * Waits for the reply to request seq in the area.  While the daemon is

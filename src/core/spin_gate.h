@@ -17,33 +17,35 @@
  * runnable thread wants is, at the latest at the next scheduler tick.
  *
  * The rule: every VV_SPIN_GATE_PERIOD waits the caller reads its thread's
- * ru_nivcsw and the machine's run queue (vv_spin_gate_next says when;
- * vv_spin_gate_crowded); if more threads are runnable than it has CPUs
- * at two looks in a row (a spin would hold a CPU another thread is
- * waiting for), or if the waits of that period that spun met at least
- * VV_SPIN_GATE_EVIDENCE involuntary switches and more than one per
- * VV_SPIN_GATE_SWITCHES_PER of them, or at least VV_SPIN_GATE_EVIDENCE
- * and more than one in VV_SPIN_GATE_MISSES_PER spun for nothing (the
- * peer did not answer within the window: it was not running, or it is
- * not in a burst), spinning is off for the next 2^(strikes - 1) periods
- * (strikes: consecutive such looks, at most VV_SPIN_GATE_MAX_STRIKES),
- * then tried again with a short probe of VV_SPIN_GATE_PROBE waits.
- * Why two of everything: on an idle host every wait spinning is off
- * costs a wake-up of a halted CPU, 30-40 us against a request's 1.5 us,
- * so a pause on one event -- a kernel worker runnable at one look, one
- * preemption or one late answer in a probe of 8 -- cost a 1 ms boot
- * 1.5-2.5 ms, in most runs on a quiet machine (docs/performance.md
- * "Where the round trip went"); real contention repeats itself and is
- * still caught within a period or two.
- * The second test catches the contention the first cannot see: a spin
+ * ru_nivcsw and how crowded the machine's CPUs are (vv_spin_gate_next
+ * says when; vv_spin_gate_crowded: CPU pressure since the last look, or
+ * the run queue); if they are crowded at two looks in a row (a spin would
+ * hold a CPU another thread is waiting for), or if the waits of that
+ * period that spun met at least VV_SPIN_GATE_EVIDENCE involuntary
+ * switches and more than one per VV_SPIN_GATE_SWITCHES_PER of them, or at
+ * least VV_SPIN_GATE_EVIDENCE and more than one in VV_SPIN_GATE_MISSES_PER
+ * spun for nothing (the peer did not answer within the window: it was not
+ * running, or it is not in a burst), spinning is off for the next
+ * 2^(strikes - 1) periods (strikes: consecutive such looks, at most
+ * VV_SPIN_GATE_MAX_STRIKES), then tried again with a short probe of
+ * VV_SPIN_GATE_PROBE waits.
+ * Why two of everything, and pressure rather than the run queue: on an
+ * idle host every wait with spinning off costs a wake-up of a halted CPU,
+ * 30-40 us against a request's 1.5 us, so a pause on one event -- a kernel
+ * worker runnable at one look, one preemption or one late answer in a
+ * probe of 8 -- cost a 1 ms boot 1.5-2.5 ms, in most runs on a quiet
+ * machine (docs/performance.md "Where the round trip went"); real
+ * contention repeats itself and is still caught within a period or two.
+ * The switch count catches the contention the run queue misses; the
+ * unanswered spins catch what the switch count cannot see: a spin
  * shorter than the scheduler's wake-up granularity is never preempted,
- * it only delays, by its whole window, a peer waiting for its CPU.  One usable CPU, or a
- * thread that cannot read its counter, never spins.  The caller counts
- * waits, so a gate costs one system call per VV_SPIN_GATE_PERIOD
- * requests.
+ * it only delays, by its whole window, a peer waiting for its CPU.  One
+ * usable CPU, or a thread that cannot read its counter, never spins.  The
+ * caller counts waits, so a gate costs three system calls per
+ * VV_SPIN_GATE_PERIOD requests.
  *
- * Everything here is arithmetic on the caller's own counters; nothing in
- * it comes from the peer.
+ * Everything here is arithmetic on the caller's own counters and the
+ * kernel's; nothing in it comes from the peer.
  */
 #ifndef VMVARS_CORE_SPIN_GATE_H
 #define VMVARS_CORE_SPIN_GATE_H
@@ -69,7 +71,9 @@ struct vv_spin_gate {
 	uint32_t missed;        /* ... and spun for nothing (then blocked) */
 	uint32_t off;           /* waits left with spinning off */
 	uint32_t strikes;       /* consecutive contended periods */
-	bool crowded_seen;      /* the last look found the run queue crowded */
+	bool crowded_seen;      /* the last look found the CPUs crowded */
+	int64_t psi_total;      /* CPU pressure at the last look (us), or -1 */
+	int64_t psi_at;         /* when (CLOCK_MONOTONIC, us) */
 	uint64_t contended;     /* periods found contended, ever (figures) */
 };
 
@@ -77,7 +81,7 @@ struct vv_spin_gate {
 static inline void
 vv_spin_gate_init(struct vv_spin_gate *g, long usable_cpus)
 {
-	*g = (struct vv_spin_gate){ .never = usable_cpus < 2 };
+	*g = (struct vv_spin_gate){ .never = usable_cpus < 2, .psi_total = -1 };
 }
 
 /* May this wait spin?  Not before the first count was read. */
@@ -114,9 +118,9 @@ vv_spin_gate_next(struct vv_spin_gate *g, enum vv_spin_outcome how)
 }
 
 /* nivcsw: the thread's involuntary context switches now, or < 0 when they
- * cannot be read (then the gate stays shut).  crowded: more threads are
- * runnable on the machine right now than the caller has CPUs
- * (vv_spin_gate_crowded) -- a spin would take a CPU from one of them. */
+ * cannot be read (then the gate stays shut).  crowded: the machine's CPUs
+ * are wanted by more threads than they can run (vv_spin_gate_crowded) --
+ * a spin would take a CPU from one of them. */
 static inline void
 vv_spin_gate_sample(struct vv_spin_gate *g, long nivcsw, bool crowded)
 {
@@ -126,7 +130,12 @@ vv_spin_gate_sample(struct vv_spin_gate *g, long nivcsw, bool crowded)
 		g->never = true;
 		return;
 	}
-	g->crowded_seen = crowded;
+	/* A look after a period without spins (a pause, the start) cannot
+	 * see the contention a spin would add -- waiting in turn, the two
+	 * ends leave a CPU to whoever else wants it -- so it does not clear
+	 * what an earlier look saw: next to a busy job the gate would
+	 * otherwise reopen after every pause. */
+	g->crowded_seen = crowded || (g->spun == 0 && g->crowded_seen);
 	if (!strike && g->based && g->off == 0 && g->spun > 0) {
 		/* long: the counter only grows; a smaller one (another thread
 		 * of the caller's took over) counts as no switch. */
@@ -162,7 +171,7 @@ vv_spin_gate_sample(struct vv_spin_gate *g, long nivcsw, bool crowded)
  * counts itself: two runnable on two CPUs is not crowded.
  */
 static inline bool
-vv_spin_gate_crowded(int fd, long usable_cpus)
+vv_spin_gate_runqueue_crowded(int fd, long usable_cpus)
 {
 	char buf[128];
 	ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
@@ -186,6 +195,72 @@ vv_spin_gate_crowded(int fd, long usable_cpus)
 		running = running * 10 + (buf[i] - '0');
 	}
 	return false;
+}
+
+/*
+ * The CPU pressure so far: the total= of the first line of
+ * /proc/pressure/cpu ("some avg10=0.85 avg60=6.00 avg300=4.43
+ * total=4897912970"), the microseconds in which some runnable task waited
+ * for a CPU (PSI, Documentation/accounting/psi.rst; on a machine of
+ * several CPUs the kernel weighs each CPU's by how busy it was).  -1 when
+ * it cannot be read (no PSI: CONFIG_PSI off or psi=0).  Kernel text,
+ * parsed with a bound.
+ */
+static inline int64_t
+vv_spin_gate_psi_total(int fd)
+{
+	static const char key[] = "total=";
+	char buf[256];
+	ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+	int64_t total = -1;
+
+	if (n < 5 || buf[0] != 's' || buf[1] != 'o' || buf[2] != 'm' || buf[3] != 'e')
+		return -1;
+	for (ssize_t i = 0; i + (ssize_t)sizeof(key) - 1 <= n && buf[i] != '\n'; i++) {
+		bool at = true;
+
+		for (size_t k = 0; at && k < sizeof(key) - 1; k++)
+			at = buf[i + (ssize_t)k] == key[k];
+		if (!at)
+			continue;
+		for (ssize_t j = i + (ssize_t)sizeof(key) - 1; j < n; j++) {
+			if (buf[j] < '0' || buf[j] > '9')
+				break;
+			if (total > (INT64_MAX - 9) / 10)
+				return -1;
+			total = (total < 0 ? 0 : total * 10) + (buf[j] - '0');
+		}
+		return total;
+	}
+	return -1;
+}
+
+/*
+ * Whether the CPUs are crowded at this look (now_us: CLOCK_MONOTONIC).
+ * With CPU pressure (psi_fd: /proc/pressure/cpu) it is whether runnable
+ * tasks waited for a CPU more than VV_SPIN_GATE_PRESSURE_PCT % of the time
+ * since the last look: what a spin costs others, measured, where the run
+ * queue's length is one instant's -- on a quiet machine that instant
+ * often holds a kernel worker about to run for a few microseconds.  The
+ * first look, or one without PSI, asks the run queue (loadavg_fd,
+ * vv_spin_gate_runqueue_crowded).
+ */
+#define VV_SPIN_GATE_PRESSURE_PCT 20
+
+static inline bool
+vv_spin_gate_crowded(struct vv_spin_gate *g, int loadavg_fd, int psi_fd, long usable_cpus,
+		     int64_t now_us)
+{
+	int64_t total = vv_spin_gate_psi_total(psi_fd);
+	bool crowded;
+
+	if (total >= 0 && g->psi_total >= 0 && total >= g->psi_total && now_us > g->psi_at)
+		crowded = (total - g->psi_total) * 100 > (now_us - g->psi_at) * VV_SPIN_GATE_PRESSURE_PCT;
+	else
+		crowded = vv_spin_gate_runqueue_crowded(loadavg_fd, usable_cpus);
+	g->psi_total = total;
+	g->psi_at = now_us;
+	return crowded;
 }
 
 /* The CPU's hint inside a spin loop: lets a sibling hyperthread run and

@@ -319,9 +319,11 @@ struct server_config {
 	/* CPUs the daemon may run on (sched_getaffinity, taken before the
 	 * sandbox); with one, neither window opens. */
 	long usable_cpus;
-	/* /proc/loadavg, opened before the sandbox (the run queue's length
-	 * for the spin gate, core/spin_gate.h), or -1 */
+	/* /proc/loadavg and /proc/pressure/cpu, opened before the sandbox
+	 * (the run queue's length and the CPU pressure for the spin gate,
+	 * core/spin_gate.h), or -1 */
 	int loadavg_fd;
+	int psi_fd;
 	/* Fold the journal into vars.json once no NV change has come for this
 	 * long (server.c compact_when_idle); 0 = only when the journal grows
 	 * past its bound and at exit. */

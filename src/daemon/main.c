@@ -519,6 +519,7 @@ main(int argc, char **argv)
 	o.server.usable_cpus = usable_cpus();
 	/* Before the sandbox (Landlock would refuse /proc); pread later. */
 	o.server.loadavg_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+	o.server.psi_fd = open("/proc/pressure/cpu", O_RDONLY | O_CLOEXEC);
 	if ((o.server.poll_us > 0 || o.server.shm_spin_us > 0) && o.server.usable_cpus < 2) {
 		/* One CPU: a spin could only hold the CPU the VMM needs. */
 		log_info("one usable CPU: no busy polling (--poll-us %u ignored)", o.server.poll_us);

@@ -568,7 +568,8 @@ gate_count(struct loop *l, enum vv_spin_outcome how)
 {
 	if (vv_spin_gate_next(&l->gate, how))
 		vv_spin_gate_sample(&l->gate, thread_nivcsw(),
-				    vv_spin_gate_crowded(l->cfg->loadavg_fd, l->cfg->usable_cpus));
+				    vv_spin_gate_crowded(&l->gate, l->cfg->loadavg_fd, l->cfg->psi_fd,
+							 l->cfg->usable_cpus, now_us()));
 }
 
 /* The window ran out: the blocking poll() next. */

@@ -1031,6 +1031,17 @@ test_spin_gate_rules(void)
 	CHECK(vv_spin_gate_next(&g, VV_SPIN_NONE));
 	vv_spin_gate_sample(&g, 100, false);
 	CHECK(vv_spin_gate_open(&g));
+	CHECK_EQ(g.period, VV_SPIN_GATE_PERIOD);        /* not a probe: no pause yet */
+	{
+		struct vv_spin_gate first;
+
+		/* ... unless the first look found the CPUs crowded */
+		vv_spin_gate_init(&first, 2);
+		CHECK(vv_spin_gate_next(&first, VV_SPIN_NONE));
+		vv_spin_gate_sample(&first, 100, true);
+		CHECK(vv_spin_gate_open(&first));
+		CHECK_EQ(first.period, VV_SPIN_GATE_PROBE);
+	}
 	for (int p = 0; p < 10; p++)
 		gate_period(&g, VV_SPIN_CAUGHT, 100, false);
 	CHECK(vv_spin_gate_open(&g));

@@ -154,9 +154,15 @@ vv_spin_gate_sample(struct vv_spin_gate *g, long nivcsw, bool crowded)
 		g->off = VV_SPIN_GATE_PERIOD << (g->strikes - 1);
 		g->contended++;
 	}
-	/* A period that follows a pause (or the start) is a short probe:
-	 * under contention it costs a few windows, not a whole period's. */
-	g->period = g->based && g->off == 0 ? VV_SPIN_GATE_PERIOD : VV_SPIN_GATE_PROBE;
+	/* A period that follows a pause is a short probe: under contention
+	 * it costs a few windows, not a whole period's.  So is the first when
+	 * its look found the CPUs crowded; otherwise the first is a whole
+	 * one: a peer that has just started (a daemon waking, creating its
+	 * restart record) answers late a time or two, which in a probe of 8
+	 * made two misses and a pause of 32 wake-ups in a third of the
+	 * quiet machine's boots. */
+	g->period = g->off == 0 && (g->based || (g->strikes == 0 && !crowded))
+			    ? VV_SPIN_GATE_PERIOD : VV_SPIN_GATE_PROBE;
 	g->based = g->off == 0;
 	g->base = nivcsw;
 	g->waits = g->spun = g->missed = 0;

@@ -251,6 +251,21 @@ raw_frame(int fd, uint32_t type, const uint8_t *payload, uint32_t len, uint32_t 
 
 static uint8_t payload[XV_BUF + 16], reply[XV_BUF + 16];
 
+/* A whole 64 KiB XenVariable QUERY (payload's dialect, version and command
+ * already set) for NV|BS|RT, the rest of the buffer fill: answered. */
+static void
+whole_query(int fd, uint8_t fill)
+{
+	uint32_t code, rlen;
+
+	memset(payload + 12, fill, XV_BUF - 8);
+	vv_put_le32(payload + 12, NV_BS_RT);
+	CHECK_EQ(raw_frame(fd, VV_VMM_MSG_VARSTORE_REQUEST, payload, 4 + XV_BUF, &code, reply,
+			   &rlen), VV_VMM_MSG_VARSTORE_REPLY);
+	CHECK_EQ(rlen, 32);
+	CHECK_STATUS(vv_le64(reply), VV_EFI_SUCCESS);
+}
+
 static void
 test_refusals(void)
 {
@@ -297,12 +312,7 @@ test_refusals(void)
 	/* a whole 64 KiB request is fine: QUERY then zeros */
 	fd = raw_hello(&d, VV_VMM_FEATURES_KNOWN, &granted);
 	REQUIRE(fd >= 0);
-	memset(payload + 12, 0, XV_BUF - 8);
-	vv_put_le32(payload + 12, NV_BS_RT);
-	CHECK_EQ(raw_frame(fd, VV_VMM_MSG_VARSTORE_REQUEST, payload, 4 + XV_BUF, &code, reply,
-			   &rlen), VV_VMM_MSG_VARSTORE_REPLY);
-	CHECK_EQ(rlen, 32);
-	CHECK_STATUS(vv_le64(reply), VV_EFI_SUCCESS);
+	whole_query(fd, 0);
 	/* MM on a varstored daemon */
 	memset(payload, 0, 64);
 	vv_put_le32(payload, 64);
@@ -354,12 +364,7 @@ test_trimmed_request_reads_zeros(void)
 	vv_put_le32(payload, VV_VMM_VARSTORE_XEN);
 	vv_put_le32(payload + 4, 1);
 	vv_put_le32(payload + 8, 3);
-	memset(payload + 12, 0x5a, XV_BUF - 8);
-	vv_put_le32(payload + 12, NV_BS_RT);
-	CHECK_EQ(raw_frame(fd, VV_VMM_MSG_VARSTORE_REQUEST, payload, 4 + XV_BUF, &code, reply,
-			   &rlen), VV_VMM_MSG_VARSTORE_REPLY);
-	CHECK_EQ(rlen, 32);
-	CHECK_STATUS(vv_le64(reply), VV_EFI_SUCCESS);
+	whole_query(fd, 0x5a);
 	/* version and command only */
 	CHECK_EQ(raw_frame(fd, VV_VMM_MSG_VARSTORE_REQUEST, payload, 12, &code, reply, &rlen),
 		 VV_VMM_MSG_VARSTORE_REPLY);

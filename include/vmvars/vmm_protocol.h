@@ -120,7 +120,8 @@ enum vv_vmm_msg {
  *   vmm_sleep     VMM: 1 while it may block (the daemon rings the reply
  *                 doorbell after publishing a reply)
  *   taken_seq     daemon: the number of the request it has started on
- *                 (before reading it): a VMM whose connection ends while
+ *                 (stored before anything the request does: every effect
+ *                 is ordered after it): a VMM whose connection ends while
  *                 taken_seq is not its request's knows the daemon never
  *                 acted on it, and may send it on a new connection
  *   buffer_size   VMM: the request's buffer size (24 .. 64 KiB)

@@ -1955,6 +1955,8 @@ bench_boot(void)
 	int storms[2] = { quick && 2 * cpus > 4 ? 4 : 2 * cpus, 4 * cpus };
 	size_t nw = quick ? 1 : sizeof(waitings) / sizeof(waitings[0]);
 	double in_wall[5], in_cpu[5], iw, ic;
+	double alone_wall[sizeof(waitings) / sizeof(waitings[0])];
+	double alone_cpu[sizeof(waitings) / sizeof(waitings[0])];
 	char name[96];
 
 	if (access(VV_BUILD_ROOT "/src/daemon/vmvarsd", X_OK) != 0 || !boot_load()) {
@@ -1969,12 +1971,13 @@ bench_boot(void)
 	ic = median(in_cpu, (size_t)reps);
 	figure("boot_inproc_ms", iw / 1000, "ms", NULL, -1);
 	figure("boot_inproc_cpu_ms", ic / 1000, "ms", NULL, -1);
+	/* Every way's boots alone first, then the storms: a boot measured
+	 * right after a storm (its daemons and directories being torn down)
+	 * took the default configuration 4-8 ms instead of ~1 ms. */
 	for (size_t k = 0; k < nw; k++) {
 		const struct waiting *w = k == 0 ? &waiting_default : &waitings[k];
-		double wall[5], cc[5], dc[5], tot[5], sw, sc, sd, st;
+		double wall[5], cc[5], dc[5], tot[5], sc, sd;
 		bool dflt = k == 0;
-		double worst = 0;
-		static double block_storm[2];
 
 		{
 			double a, b, c;
@@ -1985,11 +1988,13 @@ bench_boot(void)
 			boot_socket(r, w, &wall[r], &cc[r], &dc[r]);
 			tot[r] = cc[r] + dc[r];
 		}
-		sw = median(wall, (size_t)reps);
+		alone_wall[k] = median(wall, (size_t)reps);
 		sc = median(cc, (size_t)reps);
 		sd = median(dc, (size_t)reps);
-		st = median(tot, (size_t)reps);
+		alone_cpu[k] = median(tot, (size_t)reps);
 		if (dflt) {
+			double sw = alone_wall[k], st = alone_cpu[k];
+
 			figure("boot_vmvarsd_ms", sw / 1000, "ms", NULL, -1);
 			figure("boot_vmvarsd_client_cpu_ms", sc / 1000, "ms", NULL, -1);
 			figure("boot_vmvarsd_daemon_cpu_ms", sd / 1000, "ms", NULL, -1);
@@ -2002,10 +2007,18 @@ bench_boot(void)
 			       "us", NULL, -1);
 		} else {
 			snprintf(name, sizeof(name), "boot_%s_ms", w->name);
-			figure(strdup(name), sw / 1000, "ms", NULL, -1);
+			figure(strdup(name), alone_wall[k] / 1000, "ms", NULL, -1);
 			snprintf(name, sizeof(name), "boot_%s_cpu_ms", w->name);
-			figure(strdup(name), st / 1000, "ms", NULL, -1);
+			figure(strdup(name), alone_cpu[k] / 1000, "ms", NULL, -1);
 		}
+	}
+	for (size_t k = 0; k < nw; k++) {
+		const struct waiting *w = k == 0 ? &waiting_default : &waitings[k];
+		double sw = alone_wall[k], st = alone_cpu[k];
+		bool dflt = k == 0;
+		double worst = 0;
+		static double block_storm[2];
+
 		for (int s = 0; s < (quick ? 1 : 2); s++) {
 			double stw, stc, ratio;
 

@@ -173,6 +173,7 @@ send_frame_fds(int fd, uint32_t type, const uint8_t *payload, uint32_t len, cons
 	if (nfds > 0) {
 		struct cmsghdr *cm;
 
+		memset(&ctl, 0, sizeof(ctl));
 		msg.msg_control = ctl.buf;
 		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
 		cm = CMSG_FIRSTHDR(&msg);

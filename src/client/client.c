@@ -330,6 +330,9 @@ shm_setup(struct vv_client *c)
 		return 1;
 	}
 	c->seq = 0;
+	/* CMSG_SPACE pads 12 bytes of descriptors to 16: no stack byte goes
+	 * to the kernel unset (valgrind flagged the padding). */
+	memset(&ctl, 0, sizeof(ctl));
 	fds[0] = area_fd;
 	fds[1] = c->req_fd;
 	fds[2] = c->rep_fd;

@@ -2,7 +2,9 @@
  * fuzz/fuzz_device.c -- libFuzzer target: arbitrary register access
  * sequences against the uefi-vars device (device-abi §3-§5), one device in
  * DMA mode over a small toy guest RAM and one in PIO mode without guest
- * memory, both on a fresh store (null backend) and MM endpoint per input.
+ * memory, both on a fresh store (null backend) and MM endpoint; each input
+ * runs twice, the endpoint reached through checked_handle and then inside
+ * the devices (vv_uefi_vars_device_new: its statistics and reset).
  *
  * Input: a sequence of operations, each starting with an op byte:
  *   bit 0     device: 0 = DMA, 1 = PIO
@@ -15,7 +17,7 @@
  *         into guest RAM (so that DMA_MM finds requests there)
  * A truncated operation ends the input.  Must never crash, leak or read
  * uninitialised memory; sanitizers do the checking.  One oracle besides:
- * the MM endpoint is reached through a handler that aborts unless the
+ * in the first run the MM endpoint is reached through a handler that aborts unless the
  * buffer beyond 24 + MessageLength is zero when it is called (invariant
  * (2) of src/device/uefi_vars_device.c: the device zeroes only what the
  * last request left there, so a missed case would show here).
@@ -153,8 +155,11 @@ run_op(struct vv_uefi_vars_device *devs[2], const uint8_t **p, size_t *left)
 	}
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* The input against a fresh store; checked: the endpoint behind
+ * checked_handle (vv_uefi_vars_device_new_handler), else inside the
+ * devices (vv_uefi_vars_device_new: its statistics and reset). */
+static void
+run_input(const uint8_t *data, size_t size, bool checked)
 {
 	struct vv_guest_memory mem = { ram_read, ram_write, NULL };
 	struct vv_uefi_vars_device *devs[2] = { NULL, NULL };
@@ -167,7 +172,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(ram, 0, sizeof(ram));
 	store = vv_store_new(NULL);
 	if (store == NULL)
-		return 0;
+		return;
 	backend = vv_null_backend_new();
 	if (backend == NULL)
 		goto out;
@@ -177,8 +182,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	e.mm = mm;
 	e.store = store;
-	devs[0] = vv_uefi_vars_device_new_handler(&h, &mem, false);
-	devs[1] = vv_uefi_vars_device_new_handler(&h, NULL, true);
+	devs[0] = checked ? vv_uefi_vars_device_new_handler(&h, &mem, false)
+			  : vv_uefi_vars_device_new(mm, &mem, false);
+	devs[1] = checked ? vv_uefi_vars_device_new_handler(&h, NULL, true)
+			  : vv_uefi_vars_device_new(mm, NULL, true);
 	if (devs[0] == NULL || devs[1] == NULL)
 		goto out;
 	while (run_op(devs, &data, &size))
@@ -188,5 +195,12 @@ out:
 	vv_uefi_vars_device_free(devs[1]);
 	vv_mm_free(mm);
 	vv_store_free(store);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	run_input(data, size, true);
+	run_input(data, size, false);
 	return 0;
 }

@@ -119,10 +119,11 @@ void vv_client_set_timeout(struct vv_client *c, int ms);
  * is being preempted (core/spin_gate.h).  Socket frames block by
  * default: on the recorded OVMF boot every socket window was slower or
  * costlier than blocking on a loaded host.  Shared memory spins 20 us by
- * default: the gated spin made the boot 5x faster than blocking on an
- * idle host, with a third of the CPU, and stays within noise of blocking
- * on a crowded one, where the gate shuts it (docs/performance.md "The
- * real boot through vmvarsd"); 0 turns it off.
+ * default: the gated spin makes the boot 15-25x faster than blocking on
+ * an idle host (0.75-1.25 ms against 17-24 ms), with an eighth of the
+ * CPU, and next to a busy job, where the gate shuts it, costs 3-10 % more
+ * than blocking (docs/performance.md "The real boot through vmvarsd",
+ * "Where the round trip went"); 0 turns it off.
  * The caller -- a VMM vCPU thread -- is stalled on the device access
  * anyway; spinning trades up to `us` of CPU per request for the
  * scheduler's wake-up latency.  It spins only while a request is in

@@ -121,7 +121,7 @@ void vv_client_set_timeout(struct vv_client *c, int ms);
  * costlier than blocking on a loaded host.  Shared memory spins 20 us by
  * default: the gated spin makes the boot 15-25x faster than blocking on
  * an idle host (0.75-1.25 ms against 17-24 ms), with an eighth of the
- * CPU, and next to a busy job, where the gate shuts it, costs 3-10 % more
+ * CPU, and next to a busy job, where the gate shuts it, costs 4-15 % more
  * than blocking (docs/performance.md "The real boot through vmvarsd",
  * "Where the round trip went"); 0 turns it off.
  * The caller -- a VMM vCPU thread -- is stalled on the device access

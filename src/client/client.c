@@ -529,12 +529,14 @@ exchange(struct vv_client *c, uint32_t type, const uint8_t *hdr, size_t hdr_len,
 }
 
 /* A daemon that is awake and on a CPU takes a request (taken_seq) within
- * a microsecond (it spins on req_seq, or is on its way back from a poll of
- * its other descriptors): one that has not after this long is runnable but
- * waiting for a CPU -- often the one this spin holds.  Next to a CPU hog
- * every such spin is lost whole: 10 us made the boot 8-12 % slower than
- * blocking there, 4 us 4-7 % (docs/performance.md). */
-#define SHM_TAKE_US 4
+ * a microsecond when it spins on req_seq, and within a few when the
+ * request comes while it looks at its spin gate (getrusage and two preads
+ * after a reply, every 32 requests) or polls its other descriptors: one
+ * that has not after this long is runnable but waiting for a CPU -- often
+ * the one this spin holds.  4 us was tried: on a quiet host those looks
+ * then cost a wake-up each, and the boot took 1.07 ms (median of 10)
+ * against 0.81 ms (docs/performance.md "Where the round trip went"). */
+#define SHM_TAKE_US 10
 
 /*
  * Waits for the reply to request seq in the area.  While the daemon is

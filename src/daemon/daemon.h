@@ -84,7 +84,8 @@ struct vm {
 	struct vv_xenvar *xv;
 	enum vm_protocol protocol;
 	uint8_t *mm_buf;                /* VV_MM_MAX_BUFFER private bytes */
-	size_t mm_dirty;                /* mm_buf[mm_dirty, MAX) is all zero */
+	size_t mm_dirty;                /* mm_buf[mm_dirty, MAX) is all zero
+					 * (core/zero_tail.h) */
 	/* Restart safety (vm.c, docs/protocol.md "Daemon restart"): the
 	 * service state is recorded in runtime.state whenever
 	 * vv_store_state_changes moves, before the reply that follows.  When

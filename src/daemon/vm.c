@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "backend/journal_backend.h"
+#include "core/zero_tail.h"
 #include "daemon.h"
 
 /* The service state of the running VM (docs/snapshot.md). */
@@ -161,20 +162,12 @@ vm_mm_request(struct vm *vm, const uint8_t *req, size_t len, uint32_t buffer_siz
 	return vm_mm_handle_copied(vm, buffer_size);
 }
 
-/*
- * Zeroes only what an earlier request or reply can have left, [len,
- * mm_dirty): the bytes beyond mm_dirty are zero already.  Zeroing all
- * 64 KiB every time cost about a microsecond per request -- as much as
- * serving a GetVariable (docs/performance.md, "Where the round trip
- * went").
- */
+/* Zero beyond the request (core/zero_tail.h), then the request. */
 void
 vm_mm_copy_in(struct vm *vm, const uint8_t *req, size_t len)
 {
-	if (vm->mm_dirty > len)
-		memset(vm->mm_buf + len, 0, vm->mm_dirty - len);
+	vv_zero_tail(vm->mm_buf, &vm->mm_dirty, len);
 	memcpy(vm->mm_buf, req, len);
-	vm->mm_dirty = len;
 }
 
 uint16_t

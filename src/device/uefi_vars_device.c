@@ -39,6 +39,7 @@
 
 #include "core/crc32.h"
 #include "core/cursor.h"
+#include "core/zero_tail.h"
 #include "proto/mm_internal.h"
 
 struct vv_uefi_vars_device {
@@ -54,7 +55,7 @@ struct vv_uefi_vars_device {
 	uint32_t pio_offset;            /* may exceed buf_size, invariant (4) */
 	uint8_t *pio_buf;               /* the PIO transfer buffer */
 	uint8_t *mm_buf;                /* private copy of one request */
-	uint32_t mm_dirty;              /* mm_buf beyond it is zero, (2) */
+	size_t mm_dirty;                /* mm_buf beyond it is zero, (2) */
 };
 
 /* ---- buffers ---- */
@@ -177,15 +178,10 @@ dma_address(const struct vv_uefi_vars_device *d)
 }
 
 /*
- * CMD 2 DMA_MM.  A refused guest read changes nothing and gives
- * ERR_UNKNOWN (vmvars/uefi_vars_device.h).  A refused write-back comes
- * after the store has acted on the request; the guest then sees
- * ERR_UNKNOWN (EFI_DEVICE_ERROR), as for a lost reply.
- */
-/*
- * Invariant (2): the header's 24 bytes are about to be written (and stay
- * dirty if the command stops there); once the request's length is known,
- * what lies between it and the end of the last request is zeroed.
+ * Invariant (2), before the header is read: its 24 bytes are about to be
+ * written and stay dirty if the command stops there.  Once the request's
+ * total is known (<= buf_size), vv_zero_tail zeroes what the last request
+ * left beyond it (core/zero_tail.h).
  */
 static void
 header_dirty(struct vv_uefi_vars_device *d)
@@ -194,15 +190,12 @@ header_dirty(struct vv_uefi_vars_device *d)
 		d->mm_dirty = VV_MM_HEADER_SIZE;
 }
 
-static void
-zero_beyond(struct vv_uefi_vars_device *d, uint64_t total)
-{
-	/* total <= buf_size (request_total), mm_dirty <= buf_size */
-	if (d->mm_dirty > total)
-		memset(d->mm_buf + total, 0, d->mm_dirty - (size_t)total);
-	d->mm_dirty = (uint32_t)total;
-}
-
+/*
+ * CMD 2 DMA_MM.  A refused guest read changes nothing and gives
+ * ERR_UNKNOWN (vmvars/uefi_vars_device.h).  A refused write-back comes
+ * after the store has acted on the request; the guest then sees
+ * ERR_UNKNOWN (EFI_DEVICE_ERROR), as for a lost reply.
+ */
 static uint16_t
 cmd_dma_mm(struct vv_uefi_vars_device *d)
 {
@@ -216,7 +209,7 @@ cmd_dma_mm(struct vv_uefi_vars_device *d)
 		return transport_error(d, VV_STS_ERR_UNKNOWN);
 	if (!request_total(d, &total))
 		return transport_error(d, VV_STS_ERR_BAD_BUFFER_SIZE);
-	zero_beyond(d, total);
+	vv_zero_tail(d->mm_buf, &d->mm_dirty, (size_t)total);
 	/* A reply range that wraps would be refused only after the store
 	 * acted; refuse the request before (invariant (5)). */
 	if (vv_add_overflow(gpa, total, &end))
@@ -249,7 +242,7 @@ cmd_pio_mm(struct vv_uefi_vars_device *d)
 	memcpy(d->mm_buf, d->pio_buf, VV_MM_HEADER_SIZE);
 	if (!request_total(d, &total))
 		return transport_error(d, VV_STS_ERR_BAD_BUFFER_SIZE);
-	zero_beyond(d, total);
+	vv_zero_tail(d->mm_buf, &d->mm_dirty, (size_t)total);
 	memcpy(d->mm_buf + VV_MM_HEADER_SIZE, d->pio_buf + VV_MM_HEADER_SIZE,
 	       (size_t)(total - VV_MM_HEADER_SIZE));
 	sts = d->handler.handle(d->handler.opaque, d->mm_buf, d->buf_size);

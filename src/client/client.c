@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -426,19 +425,6 @@ fail:
 	return -1;
 }
 
-/* The CPUs this thread may run on (its affinity mask), else the online
- * count. */
-static long
-usable_cpus(void)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-		return CPU_COUNT(&set);
-	return sysconf(_SC_NPROCESSORS_ONLN);
-}
-
 struct vv_client *
 vv_client_connect(const char *path, struct vv_error *err)
 {
@@ -456,7 +442,7 @@ vv_client_connect(const char *path, struct vv_error *err)
 	c->loadavg_fd = c->psi_fd = -1;
 	c->timeout_ms = 30000;
 	/* One CPU: a spin could only hold the CPU the daemon needs. */
-	cpus = c->cpus = usable_cpus();
+	cpus = c->cpus = vv_usable_cpus();
 	c->loadavg_fd = cpus < 2 ? -1 : open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
 	c->psi_fd = cpus < 2 ? -1 : open("/proc/pressure/cpu", O_RDONLY | O_CLOEXEC);
 	vv_spin_window_init(&c->spin, cpus < 2 ? 0 : VV_CLIENT_POLL_US_DEFAULT);

@@ -41,8 +41,8 @@
  * shorter than the scheduler's wake-up granularity is never preempted,
  * it only delays, by its whole window, a peer waiting for its CPU.  One
  * usable CPU, or a thread that cannot read its counter, never spins.  The
- * caller counts waits, so a gate costs three system calls per
- * VV_SPIN_GATE_PERIOD requests.
+ * caller counts waits, so a gate costs two system calls (getrusage and one
+ * pread) per VV_SPIN_GATE_PERIOD requests.
  *
  * Everything here is arithmetic on the caller's own counters and the
  * kernel's; nothing in it comes from the peer.
@@ -50,8 +50,12 @@
 #ifndef VMVARS_CORE_SPIN_GATE_H
 #define VMVARS_CORE_SPIN_GATE_H
 
+#include <errno.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define VV_SPIN_GATE_PERIOD        32u   /* waits per look at ru_nivcsw */
@@ -77,7 +81,21 @@ struct vv_spin_gate {
 	uint64_t contended;     /* periods found contended, ever (figures) */
 };
 
-/* usable_cpus: the CPUs the thread may run on (sched_getaffinity). */
+/* The CPUs the calling thread may run on: its affinity mask (taskset, a
+ * cpuset), else the online count.  vmvarsd asks before its sandbox:
+ * sched_getaffinity is not in its allowlist. */
+static inline long
+vv_usable_cpus(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	return sysconf(_SC_NPROCESSORS_ONLN);
+}
+
+/* usable_cpus: the CPUs the thread may run on (vv_usable_cpus). */
 static inline void
 vv_spin_gate_init(struct vv_spin_gate *g, long usable_cpus)
 {
@@ -215,30 +233,22 @@ vv_spin_gate_runqueue_crowded(int fd, long usable_cpus)
 static inline int64_t
 vv_spin_gate_psi_total(int fd)
 {
-	static const char key[] = "total=";
-	char buf[256];
+	char buf[256], *at, *end;
 	ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
-	int64_t total = -1;
+	long long total;
 
-	if (n < 5 || buf[0] != 's' || buf[1] != 'o' || buf[2] != 'm' || buf[3] != 'e')
+	if (n <= 0)
 		return -1;
-	for (ssize_t i = 0; i + (ssize_t)sizeof(key) - 1 <= n && buf[i] != '\n'; i++) {
-		bool at = true;
-
-		for (size_t k = 0; at && k < sizeof(key) - 1; k++)
-			at = buf[i + (ssize_t)k] == key[k];
-		if (!at)
-			continue;
-		for (ssize_t j = i + (ssize_t)sizeof(key) - 1; j < n; j++) {
-			if (buf[j] < '0' || buf[j] > '9')
-				break;
-			if (total > (INT64_MAX - 9) / 10)
-				return -1;
-			total = (total < 0 ? 0 : total * 10) + (buf[j] - '0');
-		}
-		return total;
-	}
-	return -1;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';             /* the "some" line only */
+	if (strncmp(buf, "some ", 5) != 0 || (at = strstr(buf, " total=")) == NULL)
+		return -1;
+	at += strlen(" total=");
+	if (*at < '0' || *at > '9')
+		return -1;
+	errno = 0;
+	total = strtoll(at, &end, 10);
+	return errno == 0 && (*end == '\0' || *end == ' ') ? (int64_t)total : -1;
 }
 
 /*

@@ -12,7 +12,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 #endif
 
 #include "backend/store_lock.h"
+#include "core/spin_gate.h"
 #include "daemon.h"
 
 struct options {
@@ -207,20 +207,6 @@ varstored_limits(struct vv_limits *l, const struct vv_limits *set)
 		l->max_variable_size = l->max_volatile_variable_size = v.max_variable_size;
 	if (!set->max_auth_variable_size)
 		l->max_auth_variable_size = v.max_auth_variable_size;
-}
-
-/* The CPUs this process may run on: its affinity mask (taskset, a
- * cpuset), else the online count.  Before the sandbox: sched_getaffinity
- * is not in its allowlist. */
-static long
-usable_cpus(void)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-		return CPU_COUNT(&set);
-	return sysconf(_SC_NPROCESSORS_ONLN);
 }
 
 static int
@@ -516,7 +502,7 @@ main(int argc, char **argv)
 	 * fail with EFBIG -- the backend then reports EFI_DEVICE_ERROR and
 	 * keeps the old file -- not kill the daemon with SIGXFSZ. */
 	signal(SIGXFSZ, SIG_IGN);
-	o.server.usable_cpus = usable_cpus();
+	o.server.usable_cpus = vv_usable_cpus();
 	/* Before the sandbox (Landlock would refuse /proc); pread later. */
 	o.server.loadavg_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
 	o.server.psi_fd = open("/proc/pressure/cpu", O_RDONLY | O_CLOEXEC);

@@ -44,6 +44,7 @@
 #include <vmvars/client.h>
 #include <vmvars/vmvars.h>
 
+#include "bench_util.h"
 #include "guest_firmware.h"
 
 #define NV_BS_RT (VV_ATTR_NV | VV_ATTR_BS | VV_ATTR_RT)
@@ -72,30 +73,6 @@ figure(const char *name, double value, const char *unit, const char *target, int
 	fflush(stdout);
 	if (nresults < sizeof(results) / sizeof(results[0]))
 		results[nresults++] = (struct result){ name, value, unit, target, met };
-}
-
-static double
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* Least-squares slope of log(t) against log(n). */

@@ -1,11 +1,12 @@
 /*
  * tests/store_util.h -- shorthands the store-level tests share: UCS-2
- * literals, one-line Get/Set calls, and a backend whose commits can be
+ * literals, one-line Get/Set calls, the store as bytes, and a backend whose commits can be
  * made to fail on demand (to prove that a failed save changes nothing).
  */
 #ifndef VMVARS_TEST_STORE_UTIL_H
 #define VMVARS_TEST_STORE_UTIL_H
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uchar.h>
@@ -20,6 +21,32 @@
 
 static const vv_guid TEST_GUID = { { 0x78, 0x56, 0x34, 0x12, 0x34, 0x12, 0x34, 0x12,
 				     0x12, 0x34, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc } };
+
+/*
+ * The whole store as bytes, in enumeration order (GUID, attributes, data
+ * size, name, data per variable), to prove that a refused request changed
+ * nothing: equal images before and after.  SIZE_MAX when it does not fit
+ * in cap.
+ */
+static inline size_t
+store_image(const struct vv_store *s, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (const struct vv_variable *v = vv_store_first(s); v; v = vv_store_next(v)) {
+		size_t need = 16 + 4 + 8 + v->name_len * 2 + v->data_size;
+
+		if (need > cap - n)
+			return SIZE_MAX;
+		memcpy(out + n, v->guid.b, 16);
+		vv_put_le32(out + n + 16, v->attributes);
+		vv_put_le64(out + n + 20, v->data_size);
+		memcpy(out + n + 28, v->name, v->name_len * 2);
+		memcpy(out + n + 28 + v->name_len * 2, v->data, v->data_size);
+		n += need;
+	}
+	return n;
+}
 
 static inline vv_status
 set_as(struct vv_store *s, enum vv_caller who, const uint16_t *name, size_t len,

@@ -14,31 +14,16 @@
 
 #include <vmvars/vmvars.h>
 
-#include "../src/daemon/daemon.h"
+#include "fuzz_vm.h"
 
 static struct vm vm;
 
 static void
 setup_vm(void)
 {
-	struct vv_secureboot_config sbc = { false, false };
 	static char dir[] = "/tmp/vv-fuzz-frames-XXXXXX";
 
-	/* vm.c keeps the VM's service state in runtime.state in the current
-	 * directory (vmvarsd's state directory): a private one here, so the
-	 * target writes nothing where it was started. */
-	if (mkdtemp(dir) == NULL || chdir(dir) != 0)
-		abort();
-	vm.store = vv_store_new(NULL);
-	vv_store_set_backend(vm.store, vv_null_backend_new());
-	vm.policy = vv_policy_new(vm.store, NULL);
-	vm.sb = vv_secureboot_new(vm.store, &sbc);
-	vm.mor = vv_mor_new(vm.store, true);
-	vm.mm = vv_mm_new(vm.store, vm.policy);
-	vm.mm_buf = calloc(1, VV_MM_MAX_BUFFER);
-	if (vm.mm == NULL || vm.mm_buf == NULL)
-		abort();
-	log_init(LOG_LVL_ERROR);
+	fuzz_mm_vm_setup(&vm, dir);
 }
 
 /* Every queued frame: header length equals what follows, type is one the

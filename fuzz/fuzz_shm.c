@@ -17,7 +17,7 @@
 #include <vmvars/vmvars.h>
 #include <vmvars/vmm_protocol.h>
 
-#include "../src/daemon/daemon.h"
+#include "fuzz_vm.h"
 
 static struct vm vm;
 static uint8_t *area;
@@ -25,23 +25,12 @@ static uint8_t *area;
 static void
 setup_vm(void)
 {
-	struct vv_secureboot_config sbc = { false, false };
 	static char dir[] = "/tmp/vv-fuzz-shm-XXXXXX";
 
-	/* runtime.state goes to the current directory: a private one */
-	if (mkdtemp(dir) == NULL || chdir(dir) != 0)
-		abort();
-	vm.store = vv_store_new(NULL);
-	vv_store_set_backend(vm.store, vv_null_backend_new());
-	vm.policy = vv_policy_new(vm.store, NULL);
-	vm.sb = vv_secureboot_new(vm.store, &sbc);
-	vm.mor = vv_mor_new(vm.store, true);
-	vm.mm = vv_mm_new(vm.store, vm.policy);
-	vm.mm_buf = calloc(1, VV_MM_MAX_BUFFER);
+	fuzz_mm_vm_setup(&vm, dir);
 	area = aligned_alloc(4096, VV_VMM_SHM_AREA_SIZE);
-	if (vm.mm == NULL || vm.mm_buf == NULL || area == NULL)
+	if (area == NULL)
 		abort();
-	log_init(LOG_LVL_ERROR);
 }
 
 static uint32_t

@@ -75,10 +75,10 @@ vv_store_new(const struct vv_limits *limits)
 		free(s);
 		return NULL;
 	}
-	s->nbuckets = MIN_BUCKETS;
-	s->buckets = calloc(s->nbuckets, sizeof(*s->buckets));
+	s->tab.nbuckets = MIN_BUCKETS;
+	s->tab.buckets = calloc(s->tab.nbuckets, sizeof(*s->tab.buckets));
 	s->properties = vv_property_table_new();
-	if (s->buckets == NULL || s->properties == NULL) {
+	if (s->tab.buckets == NULL || s->properties == NULL) {
 		vv_store_free(s);
 		return NULL;
 	}
@@ -94,14 +94,14 @@ vv_store_free(struct vv_store *s)
 		return;
 	if (s->in_batch)
 		vv_store_batch_abort(s);
-	for (v = s->head; v != NULL; v = next) {
+	for (v = s->tab.head; v != NULL; v = next) {
 		next = v->next;
 		vv_store_var_free(v);
 	}
 	if (s->backend != NULL && s->backend->ops->destroy != NULL)
 		s->backend->ops->destroy(s->backend);
 	vv_property_table_free(s->properties);
-	free(s->buckets);
+	free(s->tab.buckets);
 	free(s);
 }
 
@@ -168,9 +168,9 @@ vv_store_get_next(struct vv_store *s, const uint16_t *name, size_t name_len, con
 	const struct vv_variable *v;
 
 	if (name_len == 0) {
-		v = s->head;
+		v = s->tab.head;
 	} else {
-		v = s->cursor;
+		v = s->tab.cursor;
 		if (v == NULL || !vv_guid_equal(&v->guid, guid) ||
 		    !vv_ucs2_equal(v->name, v->name_len, name, name_len))
 			v = vv_store_table_find(s, name, name_len, guid);
@@ -185,7 +185,7 @@ vv_store_get_next(struct vv_store *s, const uint16_t *name, size_t name_len, con
 	if (v == NULL)
 		return VV_EFI_NOT_FOUND;
 	*next = v;
-	s->cursor = v;
+	s->tab.cursor = v;
 	return VV_EFI_SUCCESS;
 }
 

@@ -46,40 +46,40 @@ vv_store_batch_begin(struct vv_store *s, struct vv_error *err)
 		vv_error_set(err, "a batch is already open");
 		return VV_EFI_INVALID_PARAMETER;
 	}
-	fresh = calloc(s->nbuckets, sizeof(*fresh));
+	fresh = calloc(s->tab.nbuckets, sizeof(*fresh));
 	if (fresh == NULL) {
 		vv_error_set(err, "out of memory");
 		return VV_EFI_OUT_OF_RESOURCES;
 	}
-	vv_store_table_save(s, &saved);
-	s->buckets = fresh;
-	s->count = 0;
-	s->head = s->tail = NULL;
-	s->cursor = NULL;
+	saved = s->tab;
+	s->tab.buckets = fresh;
+	s->tab.count = 0;
+	s->tab.head = s->tab.tail = NULL;
+	s->tab.cursor = NULL;
 	for (const struct vv_variable *v = saved.head; v != NULL; v = v->next) {
 		struct vv_variable *c = vv_store_var_copy(v);
 
 		if (c == NULL) {
-			vv_store_free_chain(s->head);
-			free(s->buckets);
-			vv_store_table_put_back(s, &saved);
+			vv_store_free_chain(s->tab.head);
+			free(s->tab.buckets);
+			s->tab = saved;
 			vv_error_set(err, "out of memory");
 			return VV_EFI_OUT_OF_RESOURCES;
 		}
 		/* vv_store_hash_link and the list, without vv_store_table_append's accounting:
 		 * the counters are the saved ones, unchanged by a copy. */
 		vv_store_hash_link(s, c);
-		c->prev = s->tail;
-		if (s->tail != NULL)
-			s->tail->next = c;
+		c->prev = s->tab.tail;
+		if (s->tab.tail != NULL)
+			s->tab.tail->next = c;
 		else
-			s->head = c;
-		s->tail = c;
-		s->count++;
+			s->tab.head = c;
+		s->tab.tail = c;
+		s->tab.count++;
 	}
-	s->used_nv = saved.used_nv;
-	s->used_hwerr = saved.used_hwerr;
-	s->used_volatile = saved.used_volatile;
+	s->tab.used_nv = saved.used_nv;
+	s->tab.used_hwerr = saved.used_hwerr;
+	s->tab.used_volatile = saved.used_volatile;
 	s->batch_saved = saved;
 	s->batch_dead = NULL;
 	s->in_batch = true;
@@ -99,11 +99,11 @@ vv_store_batch_abort(struct vv_store *s)
 {
 	if (!s->in_batch)
 		return;
-	vv_store_free_chain(s->head);
-	free(s->buckets);
+	vv_store_free_chain(s->tab.head);
+	free(s->tab.buckets);
 	free_dead(s);
-	vv_store_table_put_back(s, &s->batch_saved);
-	s->cursor = NULL;
+	s->tab = s->batch_saved;
+	s->tab.cursor = NULL;
 	s->in_batch = false;
 	s->state_changes++;
 	resync_modules(s);
@@ -120,7 +120,7 @@ batch_changes(const struct vv_store *s, size_t *n)
 
 	for (const struct vv_variable *v = s->batch_dead; v != NULL; v = v->next)
 		count++;
-	for (const struct vv_variable *v = s->head; v != NULL; v = v->next)
+	for (const struct vv_variable *v = s->tab.head; v != NULL; v = v->next)
 		if (v->batch_put)
 			count++;
 	c = calloc(count ? count : 1, sizeof(*c));
@@ -128,7 +128,7 @@ batch_changes(const struct vv_store *s, size_t *n)
 		return NULL;
 	for (const struct vv_variable *v = s->batch_dead; v != NULL; v = v->next)
 		c[i++] = (struct vv_change){ VV_CHANGE_DELETE, v, NULL, 0 };
-	for (const struct vv_variable *v = s->head; v != NULL; v = v->next)
+	for (const struct vv_variable *v = s->tab.head; v != NULL; v = v->next)
 		if (v->batch_put)
 			c[i++] = (struct vv_change){ VV_CHANGE_PUT, v, NULL, 0 };
 	*n = count;
@@ -164,7 +164,7 @@ vv_store_batch_commit(struct vv_store *s, struct vv_error *err)
 		}
 	}
 	free(changes);
-	for (struct vv_variable *v = s->head; v != NULL; v = v->next)
+	for (struct vv_variable *v = s->tab.head; v != NULL; v = v->next)
 		v->batch_put = false;
 	free_dead(s);
 	vv_store_free_chain(s->batch_saved.head);

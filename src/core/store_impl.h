@@ -22,7 +22,7 @@
  * What each part guarantees (the public invariants are in
  * include/vmvars/store.h; the numbers below refer to them):
  *
- *  - The table.  Every variable is in exactly one hash chain,
+ *  - The table (tab).  Every variable is in exactly one hash chain,
  *    buckets[v->hash & (nbuckets - 1)] with nbuckets a power of 2, and in
  *    the creation-order list head..tail; count is their number.
  *    vv_store_table_append, _unlink and _relink move one variable in and
@@ -48,9 +48,9 @@
  *  - Batches.  While in_batch, batch_saved is the table as it was at
  *    begin, untouched; the live table is a copy, and NV writes are
  *    recorded (batch_put, batch_dead), not committed.
- *  - Whole-table replacement (replace_all, a batch): the old table is set
- *    aside whole with vv_store_table_save and put back exactly with
- *    vv_store_table_put_back if anything fails.
+ *  - Whole-table replacement (replace_all, a batch): the old table (tab,
+ *    a struct table_state) is set aside whole by a struct copy and put
+ *    back exactly the same way if anything fails.
  */
 #ifndef VMVARS_STORE_IMPL_H
 #define VMVARS_STORE_IMPL_H
@@ -85,20 +85,11 @@ struct listener {
 	void *ctx;
 };
 
-/* The part of the store vv_store_replace_all and a batch swap: the table and what is
- * counted from it. */
+/* The part of the store vv_store_replace_all and a batch swap: the table
+ * and what is counted from it -- one member of struct vv_store, so that
+ * saving it and putting it back are struct copies. */
 struct table_state {
-	struct vv_variable **buckets;
-	size_t nbuckets, count;
-	struct vv_variable *head, *tail;
-	const struct vv_variable *cursor;
-	uint64_t used_nv, used_hwerr, used_volatile;
-};
-
-struct vv_store {
-	struct vv_limits limits;
-
-	/* The table: buckets[hash & (nbuckets - 1)], nbuckets a power of 2. */
+	/* buckets[hash & (nbuckets - 1)], nbuckets a power of 2. */
 	struct vv_variable **buckets;
 	size_t nbuckets;
 	size_t count;
@@ -107,11 +98,16 @@ struct vv_store {
 	 * usually starts from it, which then needs no hash probe.  Cleared
 	 * whenever that variable leaves the table. */
 	const struct vv_variable *cursor;
-
 	/* Used bytes per class (invariant 4). */
 	uint64_t used_nv;                   /* NV, not HR */
 	uint64_t used_hwerr;                /* NV + HR */
 	uint64_t used_volatile;
+};
+
+struct vv_store {
+	struct vv_limits limits;
+
+	struct table_state tab;             /* the table and its accounting */
 	uint64_t reserved;                  /* vv_store_reserve, volatile class */
 	uint64_t property_reserved;         /* part of reserved: VarCheck properties */
 
@@ -165,8 +161,6 @@ void vv_store_note_if_volatile(struct vv_store *s, const struct vv_variable *v);
 void vv_store_table_append(struct vv_store *s, struct vv_variable *v);
 void vv_store_table_unlink(struct vv_store *s, struct vv_variable *v);
 void vv_store_table_relink(struct vv_store *s, struct vv_variable *v);
-void vv_store_table_save(const struct vv_store *s, struct table_state *t);
-void vv_store_table_put_back(struct vv_store *s, const struct table_state *t);
 
 /* The hooks of one stage, in registration order. */
 vv_status vv_store_run_hooks(struct vv_store *s, enum vv_hook_stage stage, struct vv_write *w);

@@ -78,7 +78,7 @@ drop_all(struct vv_store *s)
 {
 	struct vv_variable *v, *next;
 
-	for (v = s->head; v != NULL; v = next) {
+	for (v = s->tab.head; v != NULL; v = next) {
 		next = v->next;
 		vv_store_table_unlink(s, v);
 		vv_store_var_free(v);
@@ -88,7 +88,7 @@ drop_all(struct vv_store *s)
 int
 vv_store_load(struct vv_store *s, struct vv_error *err)
 {
-	if (s->count != 0)
+	if (s->tab.count != 0)
 		return vv_error_set(err, "store is not empty");
 	s->load_warning[0] = '\0';
 	if (s->backend == NULL)
@@ -163,13 +163,13 @@ vv_store_replace_all(struct vv_store *s, const struct vv_variable *vars, size_t 
 	/* The old table goes aside whole; the new one is built in its place,
 	 * so vv_store_insert_loaded applies every structural rule and quota
 	 * to the new content alone. */
-	vv_store_table_save(s, &old);
-	s->buckets = fresh;
-	s->nbuckets = MIN_BUCKETS;
-	s->count = 0;
-	s->head = s->tail = NULL;
-	s->cursor = NULL;
-	s->used_nv = s->used_hwerr = s->used_volatile = 0;
+	old = s->tab;
+	s->tab.buckets = fresh;
+	s->tab.nbuckets = MIN_BUCKETS;
+	s->tab.count = 0;
+	s->tab.head = s->tab.tail = NULL;
+	s->tab.cursor = NULL;
+	s->tab.used_nv = s->tab.used_hwerr = s->tab.used_volatile = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (vv_store_insert_loaded(s, &vars[i], err) != 0) {
 			vv_error_prefix(err, "variable %zu", i);
@@ -193,9 +193,9 @@ vv_store_replace_all(struct vv_store *s, const struct vv_variable *vars, size_t 
 			s->restorers[i].ops->resync(s->restorers[i].ctx, s);
 	return 0;
 undo:
-	vv_store_free_chain(s->head);
-	free(s->buckets);
-	vv_store_table_put_back(s, &old);
+	vv_store_free_chain(s->tab.head);
+	free(s->tab.buckets);
+	s->tab = old;
 	s->state_changes++;
 	return -1;
 }

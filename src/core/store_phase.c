@@ -20,7 +20,7 @@ drop_volatile(struct vv_store *s)
 {
 	struct vv_variable *v, *next;
 
-	for (v = s->head; v != NULL; v = next) {
+	for (v = s->tab.head; v != NULL; v = next) {
 		next = v->next;
 		if (!(v->attributes & VV_ATTR_NV)) {
 			vv_store_table_unlink(s, v);

@@ -57,8 +57,8 @@ uint64_t *
 vv_store_class_used(struct vv_store *s, uint32_t attr)
 {
 	if (!(attr & VV_ATTR_NV))
-		return &s->used_volatile;
-	return (attr & VV_ATTR_HR) ? &s->used_hwerr : &s->used_nv;
+		return &s->tab.used_volatile;
+	return (attr & VV_ATTR_HR) ? &s->tab.used_hwerr : &s->tab.used_nv;
 }
 
 /* Capacity of the class; the volatile class also holds reservations. */
@@ -76,8 +76,8 @@ uint64_t
 vv_store_class_in_use(const struct vv_store *s, uint32_t attr)
 {
 	if (!(attr & VV_ATTR_NV))
-		return s->used_volatile + s->reserved;
-	return (attr & VV_ATTR_HR) ? s->used_hwerr : s->used_nv;
+		return s->tab.used_volatile + s->reserved;
+	return (attr & VV_ATTR_HR) ? s->tab.used_hwerr : s->tab.used_nv;
 }
 
 /* True if the class can take `add` more bytes once `release` is freed. */

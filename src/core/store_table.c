@@ -35,7 +35,7 @@ vv_store_table_find(const struct vv_store *s, const uint16_t *name, size_t name_
 	uint64_t h = vv_name_hash(guid, name, name_len);
 	struct vv_variable *v;
 
-	for (v = s->buckets[h & (s->nbuckets - 1)]; v != NULL; v = v->hash_next)
+	for (v = s->tab.buckets[h & (s->tab.nbuckets - 1)]; v != NULL; v = v->hash_next)
 		if (v->hash == h && vv_guid_equal(&v->guid, guid) &&
 		    vv_ucs2_equal(v->name, v->name_len, name, name_len))
 			return v;
@@ -50,25 +50,25 @@ table_maybe_grow(struct vv_store *s)
 	struct vv_variable **nb, *v;
 	size_t n;
 
-	if (s->count < s->nbuckets)
+	if (s->tab.count < s->tab.nbuckets)
 		return;
-	n = s->nbuckets * 2;
+	n = s->tab.nbuckets * 2;
 	nb = calloc(n, sizeof(*nb));
 	if (nb == NULL)
 		return;
-	for (v = s->head; v != NULL; v = v->next) {
+	for (v = s->tab.head; v != NULL; v = v->next) {
 		v->hash_next = nb[v->hash & (n - 1)];
 		nb[v->hash & (n - 1)] = v;
 	}
-	free(s->buckets);
-	s->buckets = nb;
-	s->nbuckets = n;
+	free(s->tab.buckets);
+	s->tab.buckets = nb;
+	s->tab.nbuckets = n;
 }
 
 static void
 hash_unlink(struct vv_store *s, struct vv_variable *v)
 {
-	struct vv_variable **pp = &s->buckets[v->hash & (s->nbuckets - 1)];
+	struct vv_variable **pp = &s->tab.buckets[v->hash & (s->tab.nbuckets - 1)];
 
 	while (*pp != v)
 		pp = &(*pp)->hash_next;
@@ -79,7 +79,7 @@ hash_unlink(struct vv_store *s, struct vv_variable *v)
 void
 vv_store_hash_link(struct vv_store *s, struct vv_variable *v)
 {
-	struct vv_variable **head = &s->buckets[v->hash & (s->nbuckets - 1)];
+	struct vv_variable **head = &s->tab.buckets[v->hash & (s->tab.nbuckets - 1)];
 
 	v->hash_next = *head;
 	*head = v;
@@ -99,14 +99,14 @@ vv_store_table_append(struct vv_store *s, struct vv_variable *v)
 {
 	vv_store_note_if_volatile(s, v);
 	vv_store_hash_link(s, v);
-	v->prev = s->tail;
+	v->prev = s->tab.tail;
 	v->next = NULL;
-	if (s->tail != NULL)
-		s->tail->next = v;
+	if (s->tab.tail != NULL)
+		s->tab.tail->next = v;
 	else
-		s->head = v;
-	s->tail = v;
-	s->count++;
+		s->tab.head = v;
+	s->tab.tail = v;
+	s->tab.count++;
 	*vv_store_class_used(s, v->attributes) += vv_store_var_cost(s, vv_var_name_size(v), v->data_size);
 	table_maybe_grow(s);
 }
@@ -116,18 +116,18 @@ void
 vv_store_table_unlink(struct vv_store *s, struct vv_variable *v)
 {
 	vv_store_note_if_volatile(s, v);
-	if (s->cursor == v)
-		s->cursor = NULL;
+	if (s->tab.cursor == v)
+		s->tab.cursor = NULL;
 	hash_unlink(s, v);
 	if (v->prev != NULL)
 		v->prev->next = v->next;
 	else
-		s->head = v->next;
+		s->tab.head = v->next;
 	if (v->next != NULL)
 		v->next->prev = v->prev;
 	else
-		s->tail = v->prev;
-	s->count--;
+		s->tab.tail = v->prev;
+	s->tab.count--;
 	*vv_store_class_used(s, v->attributes) -= vv_store_var_cost(s, vv_var_name_size(v), v->data_size);
 }
 
@@ -140,12 +140,12 @@ vv_store_table_relink(struct vv_store *s, struct vv_variable *v)
 	if (v->prev != NULL)
 		v->prev->next = v;
 	else
-		s->head = v;
+		s->tab.head = v;
 	if (v->next != NULL)
 		v->next->prev = v;
 	else
-		s->tail = v;
-	s->count++;
+		s->tab.tail = v;
+	s->tab.count++;
 	*vv_store_class_used(s, v->attributes) += vv_store_var_cost(s, vv_var_name_size(v), v->data_size);
 }
 
@@ -187,7 +187,7 @@ vv_store_find(const struct vv_store *s, const uint16_t *name, size_t name_len, c
 const struct vv_variable *
 vv_store_first(const struct vv_store *s)
 {
-	return s->head;
+	return s->tab.head;
 }
 
 const struct vv_variable *
@@ -199,7 +199,7 @@ vv_store_next(const struct vv_variable *v)
 size_t
 vv_store_count(const struct vv_store *s)
 {
-	return s->count;
+	return s->tab.count;
 }
 
 /* A new table variable with in's whole state; NULL if out of memory. */
@@ -216,34 +216,6 @@ vv_store_var_copy(const struct vv_variable *in)
 	v->digest_size = in->digest_size;
 	memcpy(v->digest, in->digest, in->digest_size);
 	return v;
-}
-
-void
-vv_store_table_save(const struct vv_store *s, struct table_state *t)
-{
-	t->buckets = s->buckets;
-	t->nbuckets = s->nbuckets;
-	t->count = s->count;
-	t->head = s->head;
-	t->tail = s->tail;
-	t->cursor = s->cursor;
-	t->used_nv = s->used_nv;
-	t->used_hwerr = s->used_hwerr;
-	t->used_volatile = s->used_volatile;
-}
-
-void
-vv_store_table_put_back(struct vv_store *s, const struct table_state *t)
-{
-	s->buckets = t->buckets;
-	s->nbuckets = t->nbuckets;
-	s->count = t->count;
-	s->head = t->head;
-	s->tail = t->tail;
-	s->cursor = t->cursor;
-	s->used_nv = t->used_nv;
-	s->used_hwerr = t->used_hwerr;
-	s->used_volatile = t->used_volatile;
 }
 
 void

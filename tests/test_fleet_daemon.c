@@ -143,6 +143,31 @@ db_has(struct vv_store *s, const char *name, unsigned value)
 	return ok;
 }
 
+/* A daemon on a fleet store writes Before, the server crashes and
+ * restarts under it, it writes After and stays up (it reconnected). */
+static void
+write_across_server_crash(const struct daemon *d)
+{
+	for (int i = 0; i < 1000 && !strstr(mgmt(d, "{\"cmd\":\"stats\"}"), "postgresql"); i++)
+		usleep(10000);
+	CHECK(mgmt_set(d, "Before", 1));
+	REQUIRE(pg_restart("immediate"));
+	CHECK(mgmt_set(d, "After", 2));
+	CHECK(alive(d));
+}
+
+/* ... and both writes are in the database. */
+static void
+check_both_in_database(const char *vm)
+{
+	struct vv_store *s = db_store(vm);
+
+	REQUIRE(s != NULL);
+	CHECK(db_has(s, "Before", 1));
+	CHECK(db_has(s, "After", 2));
+	vv_store_free(s);
+}
+
 static bool
 db_absent(struct vv_store *s, const char *name)
 {
@@ -491,27 +516,17 @@ tcp_reconnect_inside_the_sandbox(void)
 	char uri[128];
 	const char *argv[8] = { "--store", uri, "--vm-name", "tcp", NULL };
 	struct daemon d;
-	struct vv_store *s;
 	const char *st;
 
 	need_schema();
 	CHECK(pg_sql("DELETE FROM vmvars_vm WHERE name = 'tcp'"));
 	snprintf(uri, sizeof(uri), "postgresql://vmvars@127.0.0.1:%d/vmvars", pg_tcp_port);
 	REQUIRE(daemon_setup(&d, "vv-fleet-tcp", argv));
-	for (int i = 0; i < 1000 && !strstr(mgmt(&d, "{\"cmd\":\"stats\"}"), "postgresql"); i++)
-		usleep(10000);
-	CHECK(mgmt_set(&d, "Before", 1));
-	REQUIRE(pg_restart("immediate"));
-	CHECK(mgmt_set(&d, "After", 2));
-	CHECK(alive(&d));
+	write_across_server_crash(&d);
 	st = mgmt(&d, "{\"cmd\":\"stats\"}");
 	CHECK(strstr(st, "\"connected\":true") != NULL);
 	CHECK(strstr(st, "\"reconnects\":0") == NULL);
-	s = db_store("tcp");
-	REQUIRE(s != NULL);
-	CHECK(db_has(s, "Before", 1));
-	CHECK(db_has(s, "After", 2));
-	vv_store_free(s);
+	check_both_in_database("tcp");
 	CHECK_EQ(stop(&d), 0);
 	cleanup(&d);
 }
@@ -529,26 +544,16 @@ tcp_host_name_reconnects_inside_the_sandbox(void)
 	char uri[128];
 	const char *argv[8] = { "--store", uri, "--vm-name", "tcp-name", NULL };
 	struct daemon d;
-	struct vv_store *s;
 	const char *st;
 
 	need_schema();
 	CHECK(pg_sql("DELETE FROM vmvars_vm WHERE name = 'tcp-name'"));
 	snprintf(uri, sizeof(uri), "postgresql://vmvars@localhost:%d/vmvars", pg_tcp_port);
 	REQUIRE(daemon_setup(&d, "vv-fleet-tcpn", argv));
-	for (int i = 0; i < 1000 && !strstr(mgmt(&d, "{\"cmd\":\"stats\"}"), "postgresql"); i++)
-		usleep(10000);
-	CHECK(mgmt_set(&d, "Before", 1));
-	REQUIRE(pg_restart("immediate"));
-	CHECK(mgmt_set(&d, "After", 2));
-	CHECK(alive(&d));
+	write_across_server_crash(&d);
 	st = mgmt(&d, "{\"cmd\":\"stats\"}");
 	CHECK(strstr(st, "\"connected\":true") != NULL);
-	s = db_store("tcp-name");
-	REQUIRE(s != NULL);
-	CHECK(db_has(s, "Before", 1));
-	CHECK(db_has(s, "After", 2));
-	vv_store_free(s);
+	check_both_in_database("tcp-name");
 	CHECK_EQ(stop(&d), 0);
 	cleanup(&d);
 }
@@ -603,13 +608,8 @@ password_file_and_reconnection(void)
 	snprintf(uri, sizeof(uri), "postgresql://vv_pw@127.0.0.1:%d/vmvars", pg_tcp_port);
 	REQUIRE(daemon_setup(&d, "vv-fleet-pw", argv));
 	unsetenv("PGPASSFILE");
-	for (int i = 0; i < 1000 && !strstr(mgmt(&d, "{\"cmd\":\"stats\"}"), "postgresql"); i++)
-		usleep(10000);
-	CHECK(mgmt_set(&d, "Before", 1));
-	REQUIRE(pg_restart("immediate"));
-	CHECK(mgmt_set(&d, "After", 2));
+	write_across_server_crash(&d);
 	CHECK(strstr(mgmt(&d, "{\"cmd\":\"stats\"}"), "\"reconnects\":0") == NULL);
-	CHECK(alive(&d));
 	CHECK_EQ(stop(&d), 0);
 	CHECK(!log_has(&d, "pw-Secret-42", false));
 	/* without the file there is no way in: the password came from it */
